@@ -1,0 +1,107 @@
+"""Tabletop tasks and their success predicates, computed from simulator ground truth (pure Python)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from core.types import SceneState
+
+BLOCK_COLORS = ("red", "green", "blue", "yellow")
+BLOCKS = tuple(f"{c} block" for c in BLOCK_COLORS)
+CONTAINERS = ("bowl", "plate")
+TASK_KINDS = ("pick", "put_in", "put_on", "push_left", "push_right", "push_forward", "stack")
+
+BLOCK_HALF = 0.025  # blocks are 5 cm cubes resting at z = BLOCK_HALF
+LIFT_HEIGHT = 0.05  # "picked up" = raised at least this far above resting height
+PUSH_DISTANCE = 0.05
+CONTAINER_RADIUS = 0.06
+
+
+class TaskError(ValueError):
+    """A task description that names unknown objects or an unknown kind."""
+
+
+@dataclass(frozen=True)
+class Task:
+    kind: str
+    obj: str  # a block name, e.g. "red block"
+    target: str | None = None  # "bowl" / "plate" / another block for stack
+
+    def __post_init__(self) -> None:
+        if self.kind not in TASK_KINDS:
+            raise TaskError(f"unknown task kind {self.kind!r}; expected one of {TASK_KINDS}")
+        if self.obj not in BLOCKS:
+            raise TaskError(f"unknown object {self.obj!r}; expected one of {BLOCKS}")
+        needs = {"put_in": ("bowl",), "put_on": ("plate",), "stack": BLOCKS}
+        if self.kind in needs:
+            if self.target not in needs[self.kind] or self.target == self.obj:
+                raise TaskError(f"task {self.kind!r} needs a target among {needs[self.kind]}, not {self.target!r}")
+        elif self.target is not None:
+            raise TaskError(f"task {self.kind!r} takes no target")
+
+    @property
+    def instruction(self) -> str:
+        """The canonical English instruction, as the model and the UI read it."""
+        o = f"the {self.obj}"
+        return {
+            "pick": f"pick up {o}",
+            "put_in": f"put {o} in the bowl",
+            "put_on": f"put {o} on the plate",
+            "push_left": f"push {o} to the left",
+            "push_right": f"push {o} to the right",
+            "push_forward": f"push {o} forward",
+            "stack": f"stack {o} on the {self.target}",
+        }[self.kind]
+
+
+def all_tasks() -> list[Task]:
+    """Every valid task in the tabletop scene (the set of canonical instructions)."""
+    out: list[Task] = []
+    for b in BLOCKS:
+        out.append(Task("pick", b))
+        out.append(Task("put_in", b, "bowl"))
+        out.append(Task("put_on", b, "plate"))
+        for k in ("push_left", "push_right", "push_forward"):
+            out.append(Task(k, b))
+        out.extend(Task("stack", b, other) for other in BLOCKS if other != b)
+    return out
+
+
+def task_from_instruction(text: str) -> Task:
+    """Inverse of `Task.instruction` for canonical English instructions."""
+    norm = " ".join(text.lower().strip().rstrip(".").split())
+    for task in all_tasks():
+        if task.instruction == norm:
+            return task
+    raise TaskError(f"not a canonical instruction: {text!r}")
+
+
+def _xy_dist(a: tuple[float, float, float], b: tuple[float, float, float]) -> float:
+    return math.hypot(a[0] - b[0], a[1] - b[1])
+
+
+def is_success(task: Task, start: SceneState, now: SceneState) -> bool:
+    """Whether `task` is achieved in `now`, given the scene at the start of the episode."""
+    obj = now.get(task.obj)
+    x, y, z = obj.pos
+    resting = now.held != task.obj
+    if task.kind == "pick":
+        return now.held == task.obj and z >= BLOCK_HALF + LIFT_HEIGHT
+    if task.kind in ("put_in", "put_on"):
+        c = now.get(task.target or "")
+        return resting and _xy_dist(obj.pos, c.pos) <= CONTAINER_RADIUS and z < c.pos[2] + 0.08
+    if task.kind == "stack":
+        below = now.get(task.target or "")
+        return (
+            resting
+            and _xy_dist(obj.pos, below.pos) <= 0.025
+            and abs(z - (below.pos[2] + 2 * BLOCK_HALF)) <= 0.015
+        )
+    x0, y0, _ = start.get(task.obj).pos
+    lifted = z > BLOCK_HALF + 0.02
+    if task.kind == "push_left":
+        return not lifted and y - y0 >= PUSH_DISTANCE
+    if task.kind == "push_right":
+        return not lifted and y0 - y >= PUSH_DISTANCE
+    return not lifted and x - x0 >= PUSH_DISTANCE  # push_forward
