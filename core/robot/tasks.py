@@ -77,6 +77,36 @@ def task_from_instruction(text: str) -> Task:
     raise TaskError(f"not a canonical instruction: {text!r}")
 
 
+BOWL_BLOCKING_RADIUS = 0.079 + 1.2 * BLOCK_HALF  # bowl wall plus a block's half width
+
+
+def push_direction(kind: str) -> tuple[float, float]:
+    return {"push_left": (0.0, 1.0), "push_right": (0.0, -1.0), "push_forward": (1.0, 0.0)}[kind]
+
+
+def free_push_travel(scene: SceneState, start: tuple[float, float], u: tuple[float, float]) -> float:
+    """How far a block at `start` can slide along unit vector `u` before meeting the bowl's wall."""
+    bx, by, _ = scene.get("bowl").pos
+    fx, fy = start[0] - bx, start[1] - by
+    b = fx * u[0] + fy * u[1]
+    c = fx * fx + fy * fy - BOWL_BLOCKING_RADIUS**2
+    disc = b * b - c
+    if c > 0 and disc > 0 and b < 0:
+        return -b - math.sqrt(disc)
+    return math.inf
+
+
+def is_feasible(task: Task, scene: SceneState) -> bool:
+    """False when the layout makes the task impossible for a straight push (the bowl is in the way)."""
+    names = {o.name for o in scene.objects}
+    if task.obj not in names or (task.target is not None and task.target not in names):
+        return False
+    if task.kind.startswith("push"):
+        x, y, _ = scene.get(task.obj).pos
+        return free_push_travel(scene, (x, y), push_direction(task.kind)) >= PUSH_DISTANCE + 0.012
+    return True
+
+
 def _xy_dist(a: tuple[float, float, float], b: tuple[float, float, float]) -> float:
     return math.hypot(a[0] - b[0], a[1] - b[1])
 

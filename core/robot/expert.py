@@ -1,0 +1,135 @@
+"""Scripted expert: solves the tabletop tasks from simulator state, emitting `Twist`s like a teleop device.
+
+It drives through the same path as a person (twist -> `step_target` -> `Robot.apply`), so its episodes
+are valid demonstrations for recording, verbalization and training.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from core.control.safety import Limits, step_target, twist_toward
+from core.robot.base import Robot
+from core.robot.tasks import BLOCK_HALF, Task, free_push_travel, is_success, push_direction
+from core.types import Command, Observation, SceneState, Step, Twist
+
+log = logging.getLogger(__name__)
+
+CRUISE_Z = 0.15
+GRASP_Z = 0.022
+REACHED = 0.004  # metres
+SETTLE_TICKS = 10
+FINGER_HALF_WIDTH = 0.012  # closed fingers span +-12 mm across the push direction
+PUSH_TRAVEL = 0.075  # block displacement aimed for (success needs PUSH_DISTANCE = 5 cm)
+MIN_PUSH_TRAVEL = 0.058
+
+
+@dataclass(frozen=True)
+class Waypoint:
+    pos: tuple[float, float, float]
+    gripper: float
+    wait: int = 0  # ticks to hold after reaching (lets the fingers close/open)
+
+
+def plan(task: Task, scene: SceneState) -> list[Waypoint]:
+    """The waypoint sequence that solves `task` from `scene`."""
+    x, y, _ = scene.get(task.obj).pos
+    if task.kind.startswith("push"):
+        dx, dy = push_direction(task.kind)
+        free = free_push_travel(scene, (x, y), (dx, dy))
+        travel = min(PUSH_TRAVEL, max(MIN_PUSH_TRAVEL, free - 0.005))
+        contact = BLOCK_HALF + FINGER_HALF_WIDTH  # gripper centre to block centre at contact
+        sx, sy = x - dx * (contact + 0.028), y - dy * (contact + 0.028)
+        ex, ey = x + dx * (travel - contact), y + dy * (travel - contact)
+        return [
+            Waypoint((sx, sy, CRUISE_Z), 0.0, wait=SETTLE_TICKS),
+            Waypoint((sx, sy, 0.02), 0.0),
+            Waypoint((ex, ey, 0.02), 0.0),
+            Waypoint((ex, ey, CRUISE_Z), 0.0),
+        ]
+    pick = [
+        Waypoint((x, y, CRUISE_Z), 1.0),
+        Waypoint((x, y, GRASP_Z), 1.0),
+        Waypoint((x, y, GRASP_Z), 0.0, wait=SETTLE_TICKS),
+        Waypoint((x, y, CRUISE_Z), 0.0),
+    ]
+    if task.kind == "pick":
+        return pick
+    tx, ty, tz = scene.get(task.target or "").pos
+    release_z = {"put_in": 0.075, "put_on": 0.06, "stack": tz + 2 * BLOCK_HALF + 0.004}[task.kind]
+    return pick + [
+        Waypoint((tx, ty, CRUISE_Z), 0.0),
+        Waypoint((tx, ty, release_z), 0.0),
+        Waypoint((tx, ty, release_z), 1.0, wait=SETTLE_TICKS),
+        Waypoint((tx, ty, CRUISE_Z), 1.0),
+    ]
+
+
+@dataclass
+class Expert:
+    """A twist source for one task; call `act(obs)` once per control tick."""
+
+    task: Task
+    limits: Limits = field(default_factory=Limits)
+    dt: float = 1 / 30
+    _plan: list[Waypoint] | None = None
+    _i: int = 0
+    _waited: int = 0
+
+    @property
+    def done(self) -> bool:
+        return self._plan is not None and self._i >= len(self._plan)
+
+    def act(self, obs: Observation) -> Twist:
+        if self._plan is None:
+            if obs.scene is None:
+                raise ValueError("the scripted expert needs simulator scene state")
+            self._plan = plan(self.task, obs.scene)
+        if self.done:
+            return Twist()
+        wp = self._plan[self._i]
+        err = max(abs(a - b) for a, b in zip(obs.ee_pos, wp.pos))
+        if err <= REACHED:
+            if self._waited >= wp.wait:
+                self._i, self._waited = self._i + 1, 0
+                return self.act(obs)
+            self._waited += 1
+        dx, dy, dz = twist_toward(obs.ee_pos, wp.pos, self.limits, self.dt)
+        return Twist(dx=dx, dy=dy, dz=dz, gripper=wp.gripper)
+
+
+@dataclass(frozen=True)
+class Rollout:
+    task: Task
+    seed: int
+    success: bool
+    steps: list[Step]
+    start: SceneState
+    final: SceneState
+
+
+def rollout(robot: Robot, task: Task, seed: int, max_steps: int = 600, limits: Limits | None = None) -> Rollout:
+    """Run the expert on a freshly reset robot without the threaded loop (tests, benchmarks, data)."""
+    limits = limits or Limits()
+    dt = 1.0 / robot.control_hz
+    obs = robot.reset(seed)
+    start = obs.scene
+    assert start is not None
+    expert = Expert(task, limits, dt)
+    cmd = Command(obs.ee_pos, obs.ee_yaw, obs.gripper)
+    steps: list[Step] = []
+    extra = 0
+    for _ in range(max_steps):
+        tw = expert.act(obs)
+        cmd = step_target(cmd, tw, limits, dt)
+        steps.append(Step(obs.t, obs.ee_pos, obs.ee_yaw, obs.gripper, tw, cmd, obs.joints, obs.scene))
+        robot.apply(cmd)
+        obs = robot.observe()
+        if expert.done:
+            extra += 1
+            if extra > SETTLE_TICKS:
+                break
+    final = obs.scene
+    assert final is not None
+    return Rollout(task, seed, is_success(task, start, final), steps, start, final)

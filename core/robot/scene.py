@@ -1,0 +1,98 @@
+"""MJCF for the tabletop scene: a mocap parallel gripper, four 5 cm blocks, a bowl and a plate.
+
+Frame: robot base at the origin, +x forward, +y left, +z up; the table top is z = 0.
+The gripper body's origin is the tool centre point (between the fingertips).
+"""
+
+from __future__ import annotations
+
+import math
+
+BLOCK_RGBA = {
+    "red": "0.85 0.12 0.10 1",
+    "green": "0.10 0.65 0.20 1",
+    "blue": "0.12 0.25 0.85 1",
+    "yellow": "0.95 0.82 0.10 1",
+}
+FINGER_OPEN = 0.045  # each finger's distance from the centre when open (gap 9 cm > 5 cm block)
+BOWL_RADIUS = 0.075
+BOWL_WALL_H = 0.035
+PLATE_RADIUS = 0.07
+PARK_Z = -1.0  # blocks not in a layout are parked under the table, out of view
+
+
+def _bowl_walls(n: int = 12) -> str:
+    seg = 2 * BOWL_RADIUS * math.tan(math.pi / n) + 0.004
+    parts = []
+    for i in range(n):
+        a = 2 * math.pi * i / n
+        x, y = BOWL_RADIUS * math.cos(a), BOWL_RADIUS * math.sin(a)
+        parts.append(
+            f'<geom type="box" size="0.004 {seg / 2:.4f} {BOWL_WALL_H / 2}" pos="{x:.4f} {y:.4f} {BOWL_WALL_H / 2}" '
+            f'euler="0 0 {a:.4f}" rgba="0.93 0.93 0.90 1" />'
+        )
+    return "\n        ".join(parts)
+
+
+def scene_xml(image_size: int = 224) -> str:
+    off = max(640, image_size)
+    blocks = "\n    ".join(
+        f'<body name="{c} block" pos="0.5 0 {PARK_Z}"><freejoint name="{c} block"/>'
+        f'<geom type="box" size="0.025 0.025 0.025" rgba="{rgba}" mass="0.05" friction="1.2 0.01 0.001" '
+        f'condim="4" solref="0.01 1"/></body>'
+        for c, rgba in BLOCK_RGBA.items()
+    )
+    return f"""
+<mujoco model="tabletop">
+  <compiler angle="radian"/>
+  <option timestep="0.002" integrator="implicitfast" cone="elliptic" impratio="5"/>
+  <visual>
+    <global offwidth="{off}" offheight="{off}"/>
+    <quality shadowsize="0"/>
+    <headlight ambient="0.45 0.45 0.45" diffuse="0.55 0.55 0.55" specular="0 0 0"/>
+  </visual>
+  <asset>
+    <texture name="wood" type="2d" builtin="checker" rgb1="0.62 0.50 0.38" rgb2="0.60 0.48 0.36" width="64" height="64"/>
+    <material name="table" texture="wood" texrepeat="4 4" reflectance="0"/>
+  </asset>
+  <worldbody>
+    <light name="top" pos="0.4 0 1.5" dir="0 0 -1" castshadow="false" diffuse="0.5 0.5 0.5"/>
+    <geom name="floor" type="plane" size="3 3 0.1" pos="0 0 -0.75" rgba="0.35 0.36 0.40 1"/>
+    <geom name="table" type="box" size="0.40 0.50 0.02" pos="0.45 0 -0.02" material="table" friction="0.8 0.01 0.001"/>
+    <geom name="base" type="cylinder" size="0.06 0.02" pos="0 0 0.02" rgba="0.2 0.2 0.22 1" contype="0" conaffinity="0"/>
+    <camera name="front" pos="0.0 0 0.80" xyaxes="0 -1 0 0.838 0 0.545" fovy="37"/>
+    <body name="ee_target" mocap="true" pos="0.34 0 0.18"/>
+    <body name="gripper" pos="0.34 0 0.18" gravcomp="1">
+      <freejoint name="gripper"/>
+      <inertial pos="0 0 0.08" mass="0.5" diaginertia="0.002 0.002 0.002"/>
+      <geom name="palm" type="box" size="0.02 0.06 0.012" pos="0 0 0.082" rgba="0.25 0.25 0.28 1" contype="0" conaffinity="0"/>
+      <geom name="wristlink" type="cylinder" size="0.015 0.03" pos="0 0 0.12" rgba="0.7 0.7 0.72 1" contype="0" conaffinity="0"/>
+      <camera name="wrist" pos="0.03 0 0.105" xyaxes="0 -1 0 0.95 0 0.31" fovy="80"/>
+      <site name="tcp" pos="0 0 0" size="0.004" rgba="1 0 1 0"/>
+      <body name="finger_left" pos="0 0 0" gravcomp="1">
+        <joint name="finger_left" type="slide" axis="0 1 0" range="0 {FINGER_OPEN}" damping="2" armature="0.01"/>
+        <geom type="box" size="0.012 0.006 0.04" pos="0 0.006 0.035" rgba="0.3 0.3 0.33 1" friction="1.5 0.02 0.002" condim="4" mass="0.02"/>
+      </body>
+      <body name="finger_right" pos="0 0 0" gravcomp="1">
+        <joint name="finger_right" type="slide" axis="0 -1 0" range="0 {FINGER_OPEN}" damping="2" armature="0.01"/>
+        <geom type="box" size="0.012 0.006 0.04" pos="0 -0.006 0.035" rgba="0.3 0.3 0.33 1" friction="1.5 0.02 0.002" condim="4" mass="0.02"/>
+      </body>
+    </body>
+    <body name="bowl" pos="0.5 0.15 0">
+      <geom type="cylinder" size="{BOWL_RADIUS} 0.003" pos="0 0 0.003" rgba="0.93 0.93 0.90 1"/>
+        {_bowl_walls()}
+    </body>
+    <body name="plate" pos="0.5 -0.15 0">
+      <geom type="cylinder" size="{PLATE_RADIUS} 0.004" pos="0 0 0.004" rgba="0.45 0.70 0.90 1"/>
+    </body>
+    {blocks}
+  </worldbody>
+  <equality>
+    <weld body1="ee_target" body2="gripper" solref="0.004 1"/>
+    <joint joint1="finger_left" joint2="finger_right" polycoef="0 1 0 0 0" solref="0.005 1"/>
+  </equality>
+  <actuator>
+    <position name="fingers" joint="finger_left" kp="400" ctrlrange="0 {FINGER_OPEN}" forcerange="-25 25"/>
+  </actuator>
+</mujoco>
+"""
