@@ -1,0 +1,63 @@
+"""VLM2VLA Studio: `python app.py` starts the simulator, the control loop and the web UI."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+from pathlib import Path
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("MUJOCO_GL", "egl")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--host", default=os.environ.get("VLM2VLA_HOST", "127.0.0.1"))
+    ap.add_argument("--port", type=int, default=int(os.environ.get("VLM2VLA_PORT", "7860")))
+    ap.add_argument("--robot", default="sim", choices=["sim"])
+    ap.add_argument("--seed", type=int, default=0, help="scene layout at start")
+    ap.add_argument("--hz", type=float, default=30.0, help="control rate")
+    ap.add_argument("--db-url", default=None, help="SQLAlchemy URL (default: SQLite under recordings/)")
+    ap.add_argument("--recordings", type=Path, default=None, help="recordings folder")
+    ap.add_argument("--model", default=None, help="HF id or local dir of an image-text-to-text model")
+    ap.add_argument("--no-spacemouse", action="store_true", help="do not look for a server-side SpaceMouse")
+    ap.add_argument("--no-model", action="store_true", help="do not load the VLM at start-up")
+    ap.add_argument("--log-level", default="INFO")
+    return ap.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    import uvicorn
+
+    from core.context import App, AppConfig
+    from ui.layout import CSS, HEAD, build_blocks
+    from ui.server import make_server
+
+    config = AppConfig.from_env(
+        host=args.host,
+        port=args.port,
+        robot=args.robot,
+        seed=args.seed,
+        hz=args.hz,
+        db_url=args.db_url,
+        recordings_dir=args.recordings,
+        model=args.model,
+        spacemouse=not args.no_spacemouse,
+        load_model=not args.no_model,
+    )
+    app = App.build(config)
+    app.start()
+    try:
+        server = make_server(app, build_blocks(app), head=HEAD, css=CSS)
+        logging.getLogger(__name__).info("VLM2VLA Studio on http://%s:%d", config.host, config.port)
+        uvicorn.run(server, host=config.host, port=config.port, log_level="warning")
+    finally:
+        app.close()
+
+
+if __name__ == "__main__":
+    main()

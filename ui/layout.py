@@ -1,0 +1,35 @@
+"""The Gradio page: one tab per module, each only wiring components to `core` calls."""
+
+from __future__ import annotations
+
+import gradio as gr
+
+from core.context import App
+from ui import teleop_tab
+
+TABS_PENDING = {
+    "Episodes": "Episode browser: list, playback, plots and LeRobot export are not implemented yet.",
+    "Train": "Background LoRA fine-tuning is not implemented yet.",
+    "Autonomous": "Autonomous chat-plus-act is not implemented yet.",
+}
+
+CSS = """
+.cam img { width: 100%; image-rendering: auto; border-radius: 6px; background: #222; }
+#estop-btn { background: #c0392b !important; color: white !important; font-weight: 700; font-size: 1.2em; min-height: 3.2em; }
+#teleop-pad button { min-width: 3.2em; min-height: 3.2em; margin: 2px; touch-action: none; }
+.status-line { font-family: ui-monospace, monospace; }
+"""
+
+HEAD = '<script src="/static/teleop.js" defer></script>'
+
+
+def build_blocks(app: App) -> gr.Blocks:
+    with gr.Blocks(title="VLM2VLA Studio", analytics_enabled=False) as blocks:
+        gr.Markdown("## VLM2VLA Studio: actions as language")
+        with gr.Tabs():
+            with gr.Tab("Teleop & Record", id="teleop"):
+                teleop_tab.build(app)
+            for name, text in TABS_PENDING.items():
+                with gr.Tab(name):
+                    gr.Markdown(f"**Not implemented yet.** {text}")
+    return blocks
