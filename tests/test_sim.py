@@ -1,0 +1,123 @@
+import numpy as np
+import pytest
+
+from core.robot.base import Robot, RobotError
+from core.robot.sim import SimConfig, SimRobot
+from core.robot.tasks import BLOCKS, Task, TaskError, all_tasks, is_feasible, is_success, task_from_instruction
+from core.types import Command, ObjectState, SceneState
+
+
+@pytest.fixture(scope="module")
+def sim():
+    r = SimRobot(SimConfig(image_size=224))
+    yield r
+    r.close()
+
+
+def test_implements_robot_contract(sim):
+    assert isinstance(sim, Robot)
+
+
+def test_reset_is_deterministic_by_seed(sim):
+    a = sim.reset(5)
+    b = sim.reset(5)
+    c = sim.reset(6)
+    assert a.scene == b.scene
+    assert a.scene != c.scene
+    assert np.array_equal(a.images["front"], b.images["front"])
+
+
+def test_layout_has_all_objects_on_the_table(sim):
+    obs = sim.reset(1)
+    names = {o.name for o in obs.scene.objects}
+    assert names == set(BLOCKS) | {"bowl", "plate"}
+    for o in obs.scene.objects:
+        assert 0.3 < o.pos[0] < 0.7 and -0.3 < o.pos[1] < 0.3
+    assert obs.scene.held is None
+
+
+def test_cameras_render_224_rgb(sim):
+    obs = sim.reset(0)
+    for cam in ("front", "wrist"):
+        img = obs.images[cam]
+        assert img.shape == (224, 224, 3) and img.dtype == np.uint8
+        assert img.std() > 10  # not a blank frame
+
+
+def test_front_camera_left_is_robot_left(sim):
+    """Image-left must be the robot's +y so that 'left' means the same to people and the model."""
+    layout = sim.sample_layout(np.random.default_rng(0), n_blocks=1)
+    name = next(iter(layout.blocks))
+    for y, side in ((0.18, "left"), (-0.18, "right")):
+        layout.blocks[name] = (0.5, y, 0.025, 0.0)
+        layout.bowl, layout.plate = (0.62, 0.0), (0.40, 0.0)
+        img = sim.set_layout(layout).images["front"].astype(int)
+        color = {"red": 0, "green": 1, "blue": 2, "yellow": 0}[name.split()[0]]
+        mask = (img[..., color] > 150) & (img.sum(-1) - img[..., color] < 200)
+        cols = np.nonzero(mask)[1]
+        assert cols.size > 20
+        assert (cols.mean() < 112) == (side == "left")
+
+
+def test_apply_moves_gripper_and_grasp_marks_held(sim):
+    obs = sim.reset(0)
+    x, y, _ = obs.scene.get("red block").pos
+    for z, g, n in ((0.15, 1.0, 40), (0.022, 1.0, 40), (0.022, 0.0, 15), (0.12, 0.0, 40)):
+        for _ in range(n):
+            sim.apply(Command((x, y, z), 0.0, g))
+    obs = sim.observe()
+    assert obs.scene.held == "red block"
+    assert obs.scene.get("red block").pos[2] > 0.08
+    assert obs.gripper < 0.7
+
+
+def test_non_finite_command_is_refused(sim):
+    sim.reset(0)
+    with pytest.raises(RobotError):
+        sim.apply(Command((float("nan"), 0, 0.1), 0.0, 1.0))
+
+
+def _scene(**pos):
+    objs = [ObjectState(n, "block", n.split()[0], p) for n, p in pos.items() if "block" in n]
+    objs += [ObjectState("bowl", "bowl", "", (0.5, 0.15, 0.0)), ObjectState("plate", "plate", "", (0.5, -0.15, 0.0))]
+    return SceneState(tuple(objs))
+
+
+def test_success_predicates():
+    start = _scene(**{"red block": (0.45, 0.0, 0.025), "blue block": (0.55, 0.0, 0.025)})
+    in_bowl = _scene(**{"red block": (0.51, 0.16, 0.028), "blue block": (0.55, 0.0, 0.025)})
+    assert is_success(Task("put_in", "red block", "bowl"), start, in_bowl)
+    assert not is_success(Task("put_on", "red block", "plate"), start, in_bowl)
+    stacked = _scene(**{"red block": (0.551, 0.001, 0.075), "blue block": (0.55, 0.0, 0.025)})
+    assert is_success(Task("stack", "red block", "blue block"), start, stacked)
+    pushed = _scene(**{"red block": (0.45, 0.06, 0.025), "blue block": (0.55, 0.0, 0.025)})
+    assert is_success(Task("push_left", "red block"), start, pushed)
+    assert not is_success(Task("push_right", "red block"), start, pushed)
+    lifted = SceneState(_scene(**{"red block": (0.45, 0.0, 0.09)}).objects, held="red block")
+    assert is_success(Task("pick", "red block"), start, lifted)
+    dropped = _scene(**{"red block": (0.45, 0.0, 0.09)})
+    assert not is_success(Task("pick", "red block"), start, dropped)
+
+
+def test_push_into_bowl_wall_is_infeasible():
+    blocked = _scene(**{"red block": (0.5, 0.02, 0.025)})
+    assert not is_feasible(Task("push_left", "red block"), blocked)
+    assert is_feasible(Task("push_right", "red block"), blocked)
+
+
+def test_task_validation_and_instructions_round_trip():
+    with pytest.raises(TaskError):
+        Task("stack", "red block", "red block")
+    with pytest.raises(TaskError):
+        Task("fly", "red block")
+    for t in all_tasks():
+        assert task_from_instruction(t.instruction.upper() + ".") == t
+    with pytest.raises(TaskError):
+        task_from_instruction("make coffee")
+
+
+def test_closed_sim_refuses(sim):
+    r = SimRobot(SimConfig(render=False))
+    r.close()
+    with pytest.raises(RobotError):
+        r.reset(0)
