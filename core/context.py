@@ -10,6 +10,7 @@ from pathlib import Path
 from core.control.loop import ControlLoop, LoopConfig
 from core.control.safety import Limits
 from core.robot.tasks import Task, is_feasible, is_success, task_from_instruction
+from core.teleop.shaping import AxisMap, ShapingConfig
 from core.types import Observation, SceneState
 
 log = logging.getLogger(__name__)
@@ -80,6 +81,7 @@ class App:
         return App(config=config, loop=loop, browser_input=browser, spacemouse=spacemouse)
 
     task: Task | None = None
+    shaping: ShapingConfig = field(default_factory=ShapingConfig)
     task_start: SceneState | None = None
 
     def start(self) -> None:
@@ -91,6 +93,23 @@ class App:
         obs = self.loop.reset(seed)
         self.task_start = obs.scene
         return obs
+
+    def apply_teleop_settings(self, deadzone: float, sensitivity: list[float], invert: list[bool],
+                              spacemouse_axis_map: str, speed_scale: float) -> ShapingConfig:
+        """Validate and apply the Settings tab's input shaping to every device (raises on bad values)."""
+        base = ShapingConfig(
+            deadzone=float(deadzone),
+            sensitivity=tuple(float(v) for v in sensitivity),
+            invert=tuple(bool(v) for v in invert),
+        )
+        mouse = base.replace(axis_map=AxisMap.parse(spacemouse_axis_map))
+        self.loop.set_speed_scale(speed_scale)
+        self.browser_input.set_shaping(base.replace(deadzone=0.0), sources=("keyboard", "pad"))
+        self.browser_input.set_shaping(mouse, sources=("webhid",))
+        if self.spacemouse is not None:
+            self.spacemouse.set_shaping(mouse)
+        self.shaping = mouse
+        return mouse
 
     def set_task(self, instruction: str | None) -> Task | None:
         """Select the task to monitor (canonical English instruction); None clears it."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import gradio as gr
 
 from core.context import App
-from ui import teleop_tab
+from ui import settings_tab, teleop_tab
 
 TABS_PENDING = {
     "Episodes": "Episode browser: list, playback, plots and LeRobot export are not implemented yet.",
@@ -32,4 +32,6 @@ def build_blocks(app: App) -> gr.Blocks:
             for name, text in TABS_PENDING.items():
                 with gr.Tab(name):
                     gr.Markdown(f"**Not implemented yet.** {text}")
+            with gr.Tab("Settings", id="settings"):
+                settings_tab.build(app)
     return blocks

@@ -18,8 +18,9 @@ import queue
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass, field
-from typing import Callable, Protocol
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Protocol
 
 from core.control.frames import FrameHub
 from core.control.safety import Limits, safe_command, step_target
@@ -135,6 +136,12 @@ class ControlLoop:
     def remove_listener(self, fn: TickListener) -> None:
         if fn in self._listeners:
             self._listeners.remove(fn)
+
+    def set_speed_scale(self, scale: float) -> None:
+        """Scale every driver's twist (0.05..1.0); the workspace and speed limits still apply."""
+        if not (isinstance(scale, (int, float)) and 0.05 <= scale <= 1.0):
+            raise ValueError(f"speed scale must be between 0.05 and 1.0, got {scale!r}")
+        self.config = replace(self.config, speed_scale=float(scale))
 
     # ---- requests from other threads ------------------------------------------------------------
     def call(self, fn: Callable[[Robot], object], timeout: float = 10.0) -> object:
