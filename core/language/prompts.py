@@ -1,0 +1,139 @@
+"""Prompt/target templates for training samples and for the autonomous loop.
+
+The paper factorises a step as p(l | o, L) · p(m | l, o) · p(a | m, l, o): subtasks l from the
+instruction L and the image o, a motion plan m for the current subtask, then the actions a. Each factor
+is a separate question/answer turn here, plus two augmentations: "is the subtask complete?" (yes/no,
+the verifier) and "which way does the gripper move?" (direction words). The image is attached by the
+model code; `Sample.step` says which recorded frame it is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from core.language.plan import direction_words, motion_plan
+from core.language.render import render_list
+from core.language.spec import Chunk
+from core.language.verbalize import Verbalization
+
+KINDS = ("subtasks", "plan", "actions", "done", "direction")
+
+ACTION_FORMAT = (
+    "Answer with a list of [dx, dy, dz, gripper] entries in centimetres "
+    "(+x forward, +y left, +z up; gripper 1 open, 0 closed)."
+)
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One question/answer turn. `step` is the index of the frame shown with the prompt."""
+
+    kind: str
+    prompt: str
+    target: str
+    step: int = 0
+
+
+# ---- the three factors ------------------------------------------------------------------------------
+def subtasks_prompt(instruction: str) -> str:
+    return f"The robot's task: {instruction.strip()}. Which subtasks should the robot do, in order?"
+
+
+def subtasks_target(subtasks: Sequence[str]) -> str:
+    """Numbered lines: "1. grasp the red block\\n2. place it in the bowl" (read back by `parse_subtasks`)."""
+    return "\n".join(f"{i}. {s}" for i, s in enumerate(subtasks, 1))
+
+
+def plan_prompt(subtask: str) -> str:
+    return f"Current subtask: {subtask.strip()}. What is the motion plan for the gripper?"
+
+
+def actions_prompt(subtask: str, plan: str, yaw: bool = False) -> str:
+    fmt = ACTION_FORMAT.replace("gripper]", "gripper, yaw] (yaw in degrees, + turns left)") if yaw else ACTION_FORMAT
+    return f"Current subtask: {subtask.strip()}. Plan: {plan.strip()}. What are the next actions? {fmt}"
+
+
+def subtasks_sample(instruction: str, subtasks: Sequence[str], step: int = 0) -> Sample:
+    return Sample("subtasks", subtasks_prompt(instruction), subtasks_target(subtasks), step)
+
+
+def plan_sample(subtask: str, plan: str, step: int = 0) -> Sample:
+    return Sample("plan", plan_prompt(subtask), plan, step)
+
+
+def actions_sample(subtask: str, plan: str, chunks: Sequence[Chunk], step: int = 0) -> Sample:
+    yaw = any(c.yaw is not None for c in chunks)
+    return Sample("actions", actions_prompt(subtask, plan, yaw), render_list(chunks), step)
+
+
+# ---- augmentations ----------------------------------------------------------------------------------
+def done_prompt(subtask: str) -> str:
+    return f"The robot is working on the subtask: {subtask.strip()}. Is this subtask complete? Answer yes or no."
+
+
+def done_sample(subtask: str, done: bool, step: int = 0) -> Sample:
+    return Sample("done", done_prompt(subtask), "yes" if done else "no", step)
+
+
+def direction_prompt(chunks: Sequence[Chunk]) -> str:
+    return f"The robot executes these actions: {render_list(chunks)}. In which direction does the gripper move overall?"
+
+
+def direction_sample(chunks: Sequence[Chunk], step: int = 0) -> Sample | None:
+    """None when the entries add up to no visible motion."""
+    net = [sum(c.dx for c in chunks), sum(c.dy for c in chunks), sum(c.dz for c in chunks)]
+    words = direction_words(net)
+    if not words or sum(abs(v) for v in net) < 0.5:
+        return None
+    return Sample("direction", direction_prompt(chunks), words, step)
+
+
+# ---- a whole episode --------------------------------------------------------------------------------
+def episode_samples(
+    verbalization: Verbalization, instruction: str | None = None, *, max_entries: int | None = None
+) -> list[Sample]:
+    """Every training turn of one verbalized episode.
+
+    With `max_entries`, a subtask's actions are split into cycles of at most that many entries, each
+    with its own plan (what the closed loop asks for per cycle); otherwise one cycle per subtask.
+    """
+    v = verbalization
+    instruction = instruction or v.instruction
+    out: list[Sample] = []
+    if instruction and v.subtasks:
+        out.append(subtasks_sample(instruction, [s.text for s in v.subtasks], v.subtasks[0].steps[0]))
+    for sub in v.subtasks:
+        size = max_entries if max_entries and max_entries > 0 else max(1, len(sub.chunks))
+        grip = sub.initial_gripper
+        for k in range(0, len(sub.chunks), size):
+            window = sub.chunks[k : k + size]
+            step = window[0].steps[0] if window[0].steps else sub.steps[0]
+            plan = sub.plan if size >= len(sub.chunks) else motion_plan(window, grip)
+            out.append(plan_sample(sub.text, plan, step))
+            out.append(actions_sample(sub.text, plan, window, step))
+            if (d := direction_sample(window, step)) is not None:
+                out.append(d)
+            grip = window[-1].gripper
+        out.append(done_sample(sub.text, False, sub.steps[0]))
+        out.append(done_sample(sub.text, True, sub.steps[1]))
+    return out
+
+
+__all__ = [
+    "ACTION_FORMAT",
+    "KINDS",
+    "Sample",
+    "actions_prompt",
+    "actions_sample",
+    "direction_prompt",
+    "direction_sample",
+    "done_prompt",
+    "done_sample",
+    "episode_samples",
+    "plan_prompt",
+    "plan_sample",
+    "subtasks_prompt",
+    "subtasks_sample",
+    "subtasks_target",
+]
