@@ -31,6 +31,9 @@ class StoreConfig:
     migrate: bool = True
     echo: bool = False
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "recordings_dir", Path(self.recordings_dir))
+
     @classmethod
     def from_env(
         cls,
