@@ -23,7 +23,14 @@ from sqlalchemy import func, select, update
 
 from core.recording.config import RecorderConfig
 from core.recording.encoder import FrameEncoder
-from core.recording.errors import AlreadyRecording, NotRecording, RecordingError, RecordingRefused, VideoError
+from core.recording.errors import (
+    AlreadyRecording,
+    NotRecording,
+    RecordingError,
+    RecordingRefused,
+    UnsafePath,
+    VideoError,
+)
 from core.recording.finalize import upsert_video
 from core.recording.lock import EpisodeLock
 from core.recording.paths import check_name
@@ -132,7 +139,10 @@ class Recorder:
             if not (instruction or "").strip():
                 raise RecordingRefused("Enter the task instruction before recording.")
             for cam in cameras or ():
-                check_name(cam, "camera name")
+                try:
+                    check_name(cam, "camera name")
+                except UnsafePath as exc:
+                    raise RecordingRefused(str(exc)) from exc
             check_folder(self.store.recordings_dir, self.config.min_free_bytes)
             uid = datetime.now(UTC).strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:8]
             folder = self.store.recordings_dir / uid
