@@ -172,3 +172,31 @@ def test_toggle_from_reference() -> None:
     assert toggled(None) == 0.0  # gripper assumed open at start: first toggle closes
     assert toggled(1.0) == 0.0
     assert toggled(0.0) == 1.0
+
+
+# --------------------------------------------------------------------------- documented axis maps
+
+
+def _rot_z(quarter_turns: int) -> list[list[int]]:
+    c, s = [(1, 0), (0, 1), (-1, 0), (0, -1)][quarter_turns % 4]
+    return [[c, -s, 0], [s, c, 0], [0, 0, 1]]
+
+
+@pytest.mark.parametrize(
+    ("text", "quarter_turns"),
+    [
+        ("x y z roll pitch yaw", 0),  # operator behind the robot
+        ("-x -y z -roll -pitch yaw", 2),  # across the table
+        ("-y x z -pitch roll yaw", 1),  # at the robot's right side, facing it
+    ],
+)
+def test_documented_axis_maps_are_proper_rotations(text: str, quarter_turns: int) -> None:
+    """docs/spacemouse.md examples: translation and rotation vectors turn together about +z."""
+    rot = _rot_z(quarter_turns)
+    cfg = ShapingConfig(deadzone=0.0, axis_map=AxisMap.parse(text))
+    for i in range(3):
+        v = [0.0, 0.0, 0.0]
+        v[i] = 0.5
+        out = shape(v + v, cfg).axes
+        expected = tuple(sum(rot[r][c] * v[c] for c in range(3)) for r in range(3))
+        assert out[:3] == pytest.approx(expected) and out[3:] == pytest.approx(expected)

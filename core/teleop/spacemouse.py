@@ -139,7 +139,7 @@ class SpaceMouseTeleop:
         self._pending_gripper: float | None = None
         self._rejected = 0
         self._state: ConnectionState = "not connected"
-        self._detail = "not started"
+        self._detail = "looking for a SpaceMouse"
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
 

@@ -21,7 +21,8 @@
  * Page hooks: a container with id "teleop-pad" gets the on-screen pad; a button with id
  * "webhid-connect" asks for a SpaceMouse through WebHID (Chrome/Edge, localhost or https); an element
  * with id "teleop-status" (optional) shows a status line. Configure with window.VLM_TELEOP_CONFIG =
- * {endpoint, tickMs, heartbeatMs, ...} before this script, or data-endpoint on the script tag.
+ * {endpoint, tickMs, heartbeatMs, hidGripperButton, ...} before this script, or data-endpoint on the
+ * script tag.
  * window.vlmTeleop exposes handleHidReport(reportId, DataView) for tests and state() for debugging.
  */
 (function () {
@@ -40,6 +41,7 @@
     gripperRepeatMs: 300, // a gripper toggle is repeated in events for this long, then null
     trustServerGripperAfterMs: 1000, // after this long without a local toggle, toggle from the server's value
     slowFactor: 0.3,
+    hidGripperButton: 0, // WebHID button index that toggles the gripper (bit i of report 3)
   };
   if (script && script.dataset && script.dataset.endpoint) CFG.endpoint = script.dataset.endpoint;
   Object.keys(user).forEach(function (k) {
@@ -516,9 +518,10 @@
       var buttons = [];
       for (var i = 0; i < Math.min(n * 8, 32); i++) buttons.push((data.getUint8(i >> 3) >> (i & 7)) & 1);
       while (buttons.length > 2 && buttons[buttons.length - 1] === 0) buttons.pop();
-      var leftBefore = h.buttons[0] === 1;
+      var g = CFG.hidGripperButton;
+      var gripperBefore = h.buttons[g] === 1;
       h.buttons = buttons;
-      if (buttons[0] === 1 && !leftBefore) toggleGripper(); // left button: gripper
+      if (buttons[g] === 1 && !gripperBefore) toggleGripper(); // left button by default
     } else {
       return;
     }
