@@ -1,0 +1,237 @@
+"""LeRobotDataset v3.0 export / import round trip and path safety."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import av
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+
+from core.recording import DatasetError, Recorder, RecorderConfig, UnsafePath
+from core.recording.lerobot import export_lerobot, import_lerobot
+from core.recording.paths import resolve_export_dir, safe_join
+from core.recording.synthetic import frame_bar_row, synthetic_frame, synthetic_tick
+from core.store import StoreConfig, open_store
+from core.store import episodes as E
+
+CAMS = ("front", "wrist")
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = open_store(StoreConfig(recordings_dir=tmp_path / "rec"))
+    yield s
+    s.close()
+
+
+def _episode(store, n: int, instruction: str, success: bool | None, cameras=CAMS) -> int:
+    rec = Recorder(store, RecorderConfig(flush_interval_s=0.1, min_free_bytes=1))
+    eid = rec.start(instruction, operator="ana", seed=n, task="pick")
+    for i in range(n):
+        rec.on_tick(*synthetic_tick(i, cameras=cameras, size=64))
+    assert rec.stop(success=success).ok
+    return eid
+
+
+@pytest.fixture
+def two_episodes(store) -> list[int]:
+    return [_episode(store, 23, "pick up the red block", True), _episode(store, 31, "recoger el bloque azul", False)]
+
+
+def _decode_at(path: Path, timestamps: list[float], tol: float = 1e-4) -> list[np.ndarray]:
+    """Frame lookup the way LeRobot does it: the decoded frame closest in time, within `tol`."""
+    with av.open(str(path)) as c:
+        frames = [(float(f.time), f.to_ndarray(format="rgb24")) for f in c.decode(c.streams.video[0])]
+    times = np.array([t for t, _ in frames])
+    out = []
+    for ts in timestamps:
+        k = int(np.argmin(np.abs(times - ts)))
+        assert abs(times[k] - ts) < tol, f"no frame within {tol}s of {ts} in {path}"
+        out.append(frames[k][1])
+    return out
+
+
+def test_export_layout(store, two_episodes, tmp_path):
+    root = resolve_export_dir(tmp_path / "exports", "demo_set")
+    res = export_lerobot(store, two_episodes, root)
+    assert (res.episodes, res.frames) == (2, 54)
+    info = json.loads((root / "meta/info.json").read_text())
+    assert info["codebase_version"] == "v3.0"
+    assert (info["fps"], info["total_episodes"], info["total_frames"], info["total_tasks"]) == (30, 2, 54, 2)
+    assert info["splits"] == {"train": "0:2"}
+    assert info["data_path"] == "data/chunk-{chunk_index:03d}/file-{file_index:03d}.parquet"
+    assert info["video_path"] == "videos/{video_key}/chunk-{chunk_index:03d}/file-{file_index:03d}.mp4"
+    feats = info["features"]
+    assert feats["observation.state"]["names"] == ["x", "y", "z", "yaw", "gripper"]
+    assert feats["observation.images.front"]["dtype"] == "video"
+    assert feats["observation.images.front"]["shape"] == [64, 64, 3]
+    assert feats["observation.images.front"]["info"]["video.codec"] == "h264"
+    assert feats["observation.joints"]["shape"] == [2]
+    for key in ("timestamp", "frame_index", "episode_index", "index", "task_index"):
+        assert key in feats
+    for rel in (
+        "meta/stats.json",
+        "meta/tasks.parquet",
+        "meta/episodes/chunk-000/file-000.parquet",
+        "data/chunk-000/file-000.parquet",
+        "videos/observation.images.front/chunk-000/file-000.mp4",
+        "videos/observation.images.wrist/chunk-000/file-001.mp4",
+    ):
+        assert (root / rel).is_file(), rel
+    assert not (tmp_path / "exports" / "demo_set.partial").exists()
+
+    import pandas as pd
+
+    tasks = pd.read_parquet(root / "meta/tasks.parquet")
+    assert tasks.loc["recoger el bloque azul"].task_index == 1
+    assert tasks.iloc[0].name == "pick up the red block"
+
+    stats = json.loads((root / "meta/stats.json").read_text())
+    assert set(stats["observation.state"]) >= {"min", "max", "mean", "std", "count", "q01", "q99"}
+    assert np.array(stats["observation.images.front"]["mean"]).shape == (3, 1, 1)
+
+    data = pq.read_table(root / "data/chunk-000/file-000.parquet").to_pandas()
+    eps = pq.read_table(root / "meta/episodes/chunk-000/file-000.parquet").to_pylist()
+    assert [e["length"] for e in eps] == [23, 31]
+    assert [(e["dataset_from_index"], e["dataset_to_index"]) for e in eps] == [(0, 23), (23, 54)]
+    assert eps[1]["vlm2vla/success"] is False and eps[0]["vlm2vla/operator"] == "ana"
+    assert list(data["index"]) == list(range(54))
+    assert data["timestamp"].dtype == np.float32
+    # every data row finds its frame, as LeRobotDataset.__getitem__ would look it up
+    for ep in eps:
+        rows = data[data.episode_index == ep["episode_index"]]
+        key = "observation.images.front"
+        video = root / info["video_path"].format(
+            video_key=key, chunk_index=ep[f"videos/{key}/chunk_index"], file_index=ep[f"videos/{key}/file_index"]
+        )
+        ts = [ep[f"videos/{key}/from_timestamp"] + float(t) for t in rows.timestamp]
+        frames = _decode_at(video, ts)
+        for fi, img in zip(rows.frame_index, frames, strict=True):
+            assert frame_bar_row(img) == frame_bar_row(synthetic_frame(int(fi), 64))
+
+
+def test_round_trip(store, two_episodes, tmp_path):
+    root = tmp_path / "ds"
+    export_lerobot(store, two_episodes, root)
+    other = open_store(StoreConfig(recordings_dir=tmp_path / "other"))
+    res = import_lerobot(other, root)
+    assert res.problems == () and len(res.episode_ids) == 2 and res.frames == 54
+    for old, new in zip(two_episodes, res.episode_ids, strict=True):
+        a, b = E.get_episode(store, old), E.get_episode(other, new)
+        assert (b.instruction, b.success, b.operator, b.seed, b.task) == (
+            a.instruction,
+            a.success,
+            a.operator,
+            a.seed,
+            a.task,
+        )
+        assert b.status == "imported" and b.source == "imported" and b.num_steps == a.num_steps
+        assert b.playable and [v.frame_count for v in b.videos] == [a.num_steps] * 2
+        sa, sb = E.step_arrays(store, old), E.step_arrays(other, new)
+        for f in ("t", "x", "y", "z", "yaw", "gripper", "cmd_x", "cmd_gripper"):
+            np.testing.assert_allclose(getattr(sb, f), getattr(sa, f), atol=1e-6, err_msg=f)
+        assert list(sb.frame_index) == list(sa.frame_index)
+        for v in b.videos:
+            frames = _decode_at(v.path, [k / 30 for k in (0, a.num_steps - 1)])
+            assert [frame_bar_row(f) for f in frames] == [
+                frame_bar_row(synthetic_frame(0, 64)),
+                frame_bar_row(synthetic_frame(a.num_steps - 1, 64)),
+            ]
+    other.close()
+
+
+def test_export_refusals(store, tmp_path):
+    good = _episode(store, 10, "pick up the red block", True)
+    rec = Recorder(store, RecorderConfig(min_free_bytes=1))
+    bad = rec.start("pick up the red block", cameras=CAMS)
+    for i in range(5):
+        rec.on_tick(*synthetic_tick(i, size=64, cameras=CAMS if i != 2 else ("front",)))
+    assert rec.stop().status == "flagged"
+    with pytest.raises(DatasetError, match=f"episode {bad}"):
+        export_lerobot(store, [good, bad], tmp_path / "x")
+    assert not (tmp_path / "x").exists()
+    res = export_lerobot(store, [good, bad, 9999], tmp_path / "x", skip_invalid=True)
+    assert res.episode_ids == (good,) and {i for i, _ in res.skipped} == {bad, 9999}
+    with pytest.raises(DatasetError, match="already exists"):
+        export_lerobot(store, [good], tmp_path / "x")
+    with pytest.raises(DatasetError, match="no episode"):
+        export_lerobot(store, [], tmp_path / "y")
+
+
+@pytest.mark.parametrize("name", ["../up", "/abs", "a/b", "..", "", "x" * 80, "a\\..\\b"])
+def test_export_names_cannot_escape(tmp_path, name):
+    with pytest.raises(UnsafePath):
+        resolve_export_dir(tmp_path, name)
+
+
+def test_safe_join(tmp_path):
+    (tmp_path / "inside").mkdir()
+    assert safe_join(tmp_path, "inside/a.txt") == (tmp_path / "inside/a.txt").resolve()
+    (tmp_path / "link").symlink_to("/")
+    for rel in ("../x", "/etc/passwd", "link/etc/passwd", "a/../../x", ""):
+        with pytest.raises(UnsafePath):
+            safe_join(tmp_path, rel)
+
+
+def _exported(store, tmp_path) -> Path:
+    eid = _episode(store, 8, "pick up the red block", True)
+    root = tmp_path / "ds"
+    export_lerobot(store, [eid], root)
+    return root
+
+
+def _edit_info(root: Path, **changes) -> None:
+    p = root / "meta/info.json"
+    info = json.loads(p.read_text())
+    info.update(changes)
+    p.write_text(json.dumps(info))
+
+
+def test_import_refuses_escaping_paths(store, tmp_path):
+    root = _exported(store, tmp_path)
+    outside = tmp_path / "outside"
+    shutil.copytree(root / "data", outside / "data")
+    _edit_info(root, data_path="../outside/data/chunk-{chunk_index:03d}/file-{file_index:03d}.parquet")
+    with pytest.raises(UnsafePath):
+        import_lerobot(store, root)
+
+    root2 = _exported(store, tmp_path / "two")
+    _edit_info(root2, video_path="../../{video_key}/x.mp4")
+    res = import_lerobot(store, root2)  # data is fine, videos refused: episode flagged, not a crash
+    [eid] = res.episode_ids
+    ep = E.get_episode(store, eid)
+    assert ep.status == "flagged" and "not a plain relative path" in ep.problem and not ep.playable
+
+    root3 = _exported(store, tmp_path / "three")
+    target = root3 / "meta/episodes/chunk-000/file-000.parquet"
+    shutil.move(target, tmp_path / "elsewhere.parquet")
+    target.symlink_to(tmp_path / "elsewhere.parquet")
+    with pytest.raises(UnsafePath):
+        import_lerobot(store, root3)
+
+
+def test_import_rejects_other_versions_and_non_datasets(store, tmp_path):
+    root = _exported(store, tmp_path)
+    _edit_info(root, codebase_version="v2.1")
+    with pytest.raises(DatasetError, match="v2.1"):
+        import_lerobot(store, root)
+    with pytest.raises(DatasetError, match="not a LeRobot dataset"):
+        import_lerobot(store, tmp_path / "nothing-here")
+
+
+def test_loads_with_lerobot_dataset(store, tmp_path):
+    lerobot_dataset = pytest.importorskip(
+        "lerobot.datasets.lerobot_dataset",
+        reason="lerobot is not installable here: 0.5+ needs Python >= 3.12 and 0.4.x pins torch < 2.11 "
+        "plus a torchvision/torchcodec build matching torch 2.13 that PyPI does not have",
+    )
+    root = _exported(store, tmp_path)
+    ds = lerobot_dataset.LeRobotDataset("local/demo", root=root)
+    assert len(ds) == 8 and ds.num_episodes == 1
+    item = ds[3]
+    assert item["task"] == "pick up the red block"
+    assert tuple(item["observation.images.front"].shape) == (3, 64, 64)
