@@ -130,7 +130,7 @@ def _after_prefix(text: str, start: int, end: int) -> int:
         return i
     if m.group(1).lower() != "actions":
         raise ParseError(f"'{m.group(1)}:' starts a full step block; use parse_block", i, m.end(), text)
-    return m.end()
+    return _skip_ws(text, m.end(), end)
 
 
 def _parse_actions(
