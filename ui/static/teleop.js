@@ -20,7 +20,7 @@
  *
  * Page hooks: a container with id "teleop-pad" gets the on-screen pad; a button with id
  * "webhid-connect" asks for a SpaceMouse through WebHID (Chrome/Edge, localhost or https); an element
- * with id "teleop-status" (optional) shows a status line. Configure with window.VLM_TELEOP_CONFIG =
+ * with id "teleop-status" or "teleop-js-status" (optional) shows a status line. Configure with window.VLM_TELEOP_CONFIG =
  * {endpoint, tickMs, heartbeatMs, hidGripperButton, ...} before this script, or data-endpoint on the
  * script tag.
  * window.vlmTeleop exposes handleHidReport(reportId, DataView) for tests and state() for debugging.
@@ -535,8 +535,10 @@
     var g = st.gripper === null ? "\u2014" : st.gripper ? "open" : "closed";
     var server = st.lastError ? "server: " + st.lastError : st.posted ? "server: ok" : "server: waiting";
     var text = "gripper target: " + g + " \u00b7 SpaceMouse (browser): " + st.hidStatus + " \u00b7 " + server;
-    var line = document.getElementById("teleop-status");
-    if (line) line.textContent = text;
+    ["teleop-status", "teleop-js-status"].forEach(function (id) {
+      var line = document.getElementById(id);
+      if (line) line.textContent = text;
+    });
     document.querySelectorAll(".vlm-pad-status").forEach(function (el) {
       el.textContent = text;
     });
