@@ -76,10 +76,10 @@ def make_server(app: App, blocks: gr.Blocks, head: str, css: str) -> FastAPI:
             import json
 
             payload = json.loads(body)
-            app.browser_input.submit(payload)  # type: ignore[attr-defined]
+            ack = app.browser_input.submit(payload)  # type: ignore[attr-defined]
         except (ValueError, TeleopInputError) as exc:
             return JSONResponse({"ok": False, "error": str(exc)}, status_code=400)
-        return JSONResponse({"ok": True, "estop": app.loop.estopped})
+        return JSONResponse({**ack, "estop": app.loop.estopped})
 
     @api.post("/api/estop")
     def estop() -> JSONResponse:

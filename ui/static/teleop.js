@@ -273,6 +273,12 @@
   }
 
   function onKeyDown(e) {
+    if (e.code === "Escape") {
+      // e-stop works everywhere on the page, even while typing
+      st.keys.clear();
+      fetch("/api/estop", {method: "POST", keepalive: true}).catch(function () {});
+      return;
+    }
     if (e.code === "ShiftLeft" || e.code === "ShiftRight") {
       if (!st.shift) {
         st.shift = true;
