@@ -1,0 +1,28 @@
+"""Where the embedded default model keeps its derived files (never committed)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+CACHE_ENV = "VLM2VLA_CACHE"
+ASSETS_DIR = Path(__file__).resolve().parents[2] / "assets" / "model"
+
+
+def cache_dir() -> Path:
+    """`$VLM2VLA_CACHE` or `~/.cache/vlm2vla`, created on demand."""
+    path = Path(os.environ.get(CACHE_ENV, Path.home() / ".cache" / "vlm2vla")).expanduser()
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def text_lm_dir() -> Path:
+    """The dequantized Gemma-3-270M causal LM (fp32 safetensors + fixed tokenizer)."""
+    return cache_dir() / "gemma-3-270m-fp32"
+
+
+def build_dir() -> Path:
+    """Checkpoints and logs of `python -m core.model.build_default`."""
+    path = cache_dir() / "build"
+    path.mkdir(parents=True, exist_ok=True)
+    return path

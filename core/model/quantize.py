@@ -1,0 +1,158 @@
+"""Precision modes for inference and how each is applied.
+
+| mode          | where | what                                                                        |
+|---------------|-------|-----------------------------------------------------------------------------|
+| `fp32`        | CPU   | as loaded                                                                   |
+| `bf16`        | both  | all weights bf16                                                            |
+| `int8-head`   | CPU   | bf16 body + weight-only int8 (per-row scale) LM head (the 262k-row matrix)  |
+| `int8-weight` | CPU   | weight-only int8 on every language-model linear and the head, bf16 compute  |
+| `int8-dynamic`| CPU   | torch.ao dynamic int8 (activations quantized per tensor) on every linear    |
+| `nf4`         | CUDA  | bitsandbytes 4-bit NF4 at load time, bf16 compute                           |
+
+`choose_precision` picks `nf4` on CUDA and `CPU_DEFAULT` on CPU (chosen by `bench/model.py`:
+fastest mode whose greedy answers agree with fp32 on the scene-VQA set).
+"""
+
+from __future__ import annotations
+
+import logging
+
+import torch
+from torch import nn
+
+log = logging.getLogger(__name__)
+
+PRECISIONS = ("fp32", "bf16", "int8-head", "int8-weight", "int8-dynamic", "nf4")
+CPU_DEFAULT = "int8-head"
+CUDA_DEFAULT = "nf4"
+
+
+class PrecisionError(ValueError):
+    """An unknown precision, or one this device cannot run."""
+
+
+def choose_precision(device: str, requested: str = "auto", bnb_available: bool | None = None) -> str:
+    """The precision to use on `device` ("cpu" / "cuda[:n]") for a request ("auto" or a mode)."""
+    on_cuda = device.startswith("cuda")
+    if requested == "auto":
+        if on_cuda:
+            if bnb_available is None:
+                bnb_available = _bnb_available()
+            return CUDA_DEFAULT if bnb_available else "bf16"
+        return CPU_DEFAULT
+    if requested not in PRECISIONS:
+        raise PrecisionError(f"unknown precision {requested!r}; expected one of {PRECISIONS} or 'auto'")
+    if requested == "nf4" and not on_cuda:
+        raise PrecisionError("nf4 (bitsandbytes 4-bit) is used on CUDA only; on CPU use int8-head or bf16")
+    if requested.startswith("int8") and on_cuda:
+        raise PrecisionError(f"{requested} is a CPU mode; on CUDA use nf4 or bf16")
+    return requested
+
+
+def _bnb_available() -> bool:
+    try:
+        import bitsandbytes  # noqa: F401
+    except Exception:  # noqa: BLE001 - any import failure means "not usable"
+        return False
+    return True
+
+
+def load_kwargs(precision: str, device: str) -> dict:
+    """Keyword arguments for `from_pretrained` (dtype and, for nf4, the bitsandbytes config)."""
+    if precision == "nf4":
+        from transformers import BitsAndBytesConfig
+
+        return {
+            "dtype": torch.bfloat16,
+            "quantization_config": BitsAndBytesConfig(
+                load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_compute_dtype=torch.bfloat16,
+                llm_int8_skip_modules=["vision_tower", "multi_modal_projector", "lm_head"],
+            ),
+            "device_map": {"": device},
+        }
+    if precision == "fp32" or precision == "int8-dynamic":
+        return {"dtype": torch.float32}
+    return {"dtype": torch.bfloat16}
+
+
+class Int8Linear(nn.Module):
+    """Weight-only int8 linear: int8 weights with one scale per output row, compute in the input dtype."""
+
+    def __init__(self, linear: nn.Linear) -> None:
+        super().__init__()
+        w = linear.weight.detach().float()
+        scale = w.abs().amax(dim=1).clamp(min=1e-8) / 127.0
+        self.register_buffer("weight_int8", torch.round(w / scale[:, None]).clamp(-127, 127).to(torch.int8))
+        self.register_buffer("scale", scale)
+        self.bias = None if linear.bias is None else nn.Parameter(linear.bias.detach().clone(), requires_grad=False)
+        self.in_features, self.out_features = linear.in_features, linear.out_features
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        shape = x.shape
+        x2 = x.reshape(-1, shape[-1])
+        if x2.device.type == "cpu" and hasattr(torch, "_weight_int8pack_mm"):
+            y = torch._weight_int8pack_mm(x2.contiguous(), self.weight_int8, self.scale.to(x2.dtype))
+        else:
+            y = x2 @ (self.weight_int8.to(x2.dtype) * self.scale.to(x2.dtype)[:, None]).T
+        if self.bias is not None:
+            y = y + self.bias.to(y.dtype)
+        return y.reshape(*shape[:-1], self.out_features)
+
+
+def _language_linears(model: nn.Module) -> list[tuple[nn.Module, str, nn.Linear]]:
+    out = []
+    for name, module in model.named_modules():
+        if "vision" in name or "multi_modal_projector" in name:
+            continue
+        for child_name, child in module.named_children():
+            if isinstance(child, nn.Linear):
+                out.append((module, child_name, child))
+    return out
+
+
+def quantize_head(model: nn.Module) -> None:
+    """Replace the (tied) LM head by a weight-only int8 copy; the embedding table stays as it is."""
+    head = model.get_output_embeddings()
+    if head is None or not isinstance(head, nn.Linear):
+        raise PrecisionError("model has no linear output head to quantize")
+    model.lm_head = Int8Linear(head)
+    model.config.tie_word_embeddings = False
+    if hasattr(model.config, "get_text_config"):
+        model.config.get_text_config().tie_word_embeddings = False
+
+
+def apply_precision(model: nn.Module, precision: str) -> nn.Module:
+    """Convert a loaded (fp32 or bf16) model in place to `precision`; nf4 is applied at load time."""
+    if precision in ("nf4", "fp32"):
+        return model
+    if precision == "int8-dynamic":
+        from torch.ao.quantization import quantize_dynamic
+
+        model.float()
+        return quantize_dynamic(model, {nn.Linear}, dtype=torch.qint8)
+    model.to(torch.bfloat16)
+    if precision == "bf16":
+        return model
+    if precision == "int8-head":
+        quantize_head(model)
+        return model
+    if precision == "int8-weight":
+        quantize_head(model)
+        for parent, name, lin in _language_linears(model):
+            if name != "lm_head":
+                setattr(parent, name, Int8Linear(lin))
+        return model
+    raise PrecisionError(f"unknown precision {precision!r}")
+
+
+def describe(precision: str, device: str) -> str:
+    """A short human-readable label for the UI, e.g. "CPU · bf16 + int8 head"."""
+    label = {
+        "fp32": "fp32",
+        "bf16": "bf16",
+        "int8-head": "bf16 + int8 LM head",
+        "int8-weight": "int8 weights (bf16 compute)",
+        "int8-dynamic": "dynamic int8 (torch.ao)",
+        "nf4": "4-bit NF4 (bitsandbytes)",
+    }.get(precision, precision)
+    return f"{'GPU' if device.startswith('cuda') else 'CPU'} · {label}"

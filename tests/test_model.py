@@ -1,0 +1,166 @@
+"""Model layer: loader (tiny real classes, never a hub), precision selection, chat flow, LoRA merge."""
+
+from __future__ import annotations
+
+import os
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from core.model.chat import answer, build_messages, stream_answer
+from core.model.loader import ModelNotAvailableError, load_model, merge_lora
+from core.model.quantize import (
+    CPU_DEFAULT,
+    Int8Linear,
+    PrecisionError,
+    apply_precision,
+    choose_precision,
+    describe,
+    load_kwargs,
+)
+from tests.model_fixtures import tiny_gemma3, tiny_paligemma
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+IMAGE = np.random.default_rng(0).integers(0, 255, size=(64, 64, 3), dtype=np.uint8)
+
+
+@pytest.fixture(scope="module")
+def gemma_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tiny_gemma3(tmp_path_factory.mktemp("tiny-gemma3"))
+
+
+@pytest.fixture(scope="module")
+def paligemma_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tiny_paligemma(tmp_path_factory.mktemp("tiny-paligemma"))
+
+
+def test_loads_tiny_gemma3_and_expands_the_image_token(gemma_dir: Path) -> None:
+    loaded = load_model(gemma_dir, precision="fp32")
+    assert type(loaded.model).__name__ == "Gemma3ForConditionalGeneration"
+    assert loaded.device == "cpu" and loaded.precision == "fp32"
+    proc = loaded.processor
+    text = proc.apply_chat_template(build_messages("Is there a red block?"), add_generation_prompt=True,
+                                    tokenize=False)
+    assert text.startswith("<bos><start_of_turn>user\n<start_of_image>") and text.endswith("<start_of_turn>model\n")
+    enc = proc(text=text, images=[IMAGE], add_special_tokens=False, return_tensors="pt")
+    ids = enc["input_ids"][0].tolist()
+    image_id = proc.tokenizer.convert_tokens_to_ids("<image_soft_token>")
+    assert ids.count(image_id) == loaded.model.config.mm_tokens_per_image
+    assert ids.count(proc.tokenizer.bos_token_id) == 1
+
+
+def test_answer_and_stream_agree(gemma_dir: Path) -> None:
+    loaded = load_model(gemma_dir, precision="fp32")
+    history = [{"role": "user", "content": "hello"}, {"role": "assistant", "content": "yes"}]
+    text = answer(loaded, IMAGE, "How many blocks are there?", history, max_new_tokens=6)
+    pieces = list(stream_answer(loaded, IMAGE, "How many blocks are there?", history, max_new_tokens=6))
+    assert isinstance(text, str)
+    assert "".join(pieces).strip() == text
+
+
+def test_loads_a_second_real_class_without_chat_template(paligemma_dir: Path) -> None:
+    loaded = load_model(str(paligemma_dir), precision="fp32")
+    assert type(loaded.model).__name__ == "PaliGemmaForConditionalGeneration"
+    assert isinstance(answer(loaded, IMAGE, "answer en what is this?", max_new_tokens=4), str)
+
+
+@pytest.mark.parametrize("precision", ["bf16", "int8-head", "int8-weight", "int8-dynamic"])
+def test_cpu_precisions_run(gemma_dir: Path, precision: str) -> None:
+    loaded = load_model(gemma_dir, precision=precision)
+    assert loaded.precision == precision
+    assert isinstance(answer(loaded, IMAGE, "Is there a red block?", max_new_tokens=3), str)
+    if precision.startswith("int8-") and precision != "int8-dynamic":
+        assert isinstance(loaded.model.lm_head, Int8Linear)
+
+
+def test_missing_weights_raise_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(ModelNotAvailableError, match="does not exist"):
+        load_model(tmp_path / "nope")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    with pytest.raises(ModelNotAvailableError, match="not available"):
+        load_model("no-such-org/no-such-vlm")
+
+
+def test_precision_selection_per_device() -> None:
+    assert choose_precision("cpu") == CPU_DEFAULT
+    assert choose_precision("cuda", bnb_available=True) == "nf4"
+    assert choose_precision("cuda:1", bnb_available=False) == "bf16"
+    assert choose_precision("cpu", "bf16") == "bf16"
+    with pytest.raises(PrecisionError):
+        choose_precision("cpu", "nf4")
+    with pytest.raises(PrecisionError):
+        choose_precision("cuda", "int8-head")
+    with pytest.raises(PrecisionError):
+        choose_precision("cpu", "fp8")
+    kw = load_kwargs("nf4", "cuda")
+    q = kw["quantization_config"]
+    assert q.load_in_4bit and q.bnb_4bit_quant_type == "nf4" and kw["dtype"] == torch.bfloat16
+    assert load_kwargs("fp32", "cpu")["dtype"] == torch.float32
+    assert describe("int8-head", "cpu").startswith("CPU")
+
+
+def test_int8_linear_is_close_to_fp32() -> None:
+    torch.manual_seed(0)
+    lin = torch.nn.Linear(64, 300)
+    q = Int8Linear(lin)
+    x = torch.randn(5, 64)
+    ref = lin(x)
+    got = q(x.to(torch.bfloat16)).float()
+    assert (got - ref).abs().max() < 0.05 * ref.abs().max()
+    assert (got.argmax(-1) == ref.argmax(-1)).float().mean() >= 0.8
+
+
+def test_apply_precision_unties_only_the_head(gemma_dir: Path) -> None:
+    from transformers import Gemma3ForConditionalGeneration
+
+    model = Gemma3ForConditionalGeneration.from_pretrained(gemma_dir)
+    emb = model.get_input_embeddings().weight.detach().clone()
+    apply_precision(model, "int8-head")
+    assert isinstance(model.lm_head, Int8Linear)
+    assert torch.allclose(model.get_input_embeddings().weight.float(), emb.to(torch.bfloat16).float())
+
+
+def test_merge_lora_matches_peft() -> None:
+    from peft import LoraConfig, get_peft_model
+
+    torch.manual_seed(0)
+    base = torch.nn.Sequential(torch.nn.Linear(8, 8))
+    ref = torch.nn.Sequential(torch.nn.Linear(8, 8))
+    ref.load_state_dict(base.state_dict())
+    peft_model = get_peft_model(ref, LoraConfig(r=2, lora_alpha=4, target_modules=["0"]))
+    for n, p in peft_model.named_parameters():
+        if "lora_B" in n:
+            torch.nn.init.normal_(p)
+    lora = {n.removeprefix("base_model.model.").replace(".default", ""): p.detach()
+            for n, p in peft_model.named_parameters() if "lora_" in n}
+    x = torch.randn(3, 8)
+    want = peft_model(x)
+    assert merge_lora(base, lora, r=2, alpha=4) == 1
+    assert torch.allclose(base(x), want, atol=1e-5)
+
+
+def test_chat_sample_labels_every_answer(gemma_dir: Path) -> None:
+    from transformers import AutoProcessor
+
+    from core.model.build_default import IGNORE, chat_sample
+    from core.types import ObjectState, SceneState
+
+    class FakeScene:
+        image = IMAGE
+        state = SceneState(objects=(
+            ObjectState("red block", "block", "red", (0.5, 0.2, 0.025)),
+            ObjectState("blue block", "block", "blue", (0.6, -0.2, 0.025)),
+            ObjectState("bowl", "bowl", "", (0.4, 0.0, 0.0)),
+            ObjectState("plate", "plate", "", (0.6, 0.1, 0.0)),
+        ))
+
+    proc = AutoProcessor.from_pretrained(gemma_dir)
+    enc, kinds = chat_sample(proc, FakeScene(), random.Random(0))
+    labels = enc["labels"][0]
+    answered = proc.tokenizer.decode(labels[labels != IGNORE])
+    assert answered.count("<end_of_turn>") == len(kinds) >= 8
+    assert (enc["answer_id"][0] >= 0).sum() == (labels != IGNORE).sum()
