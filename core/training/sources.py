@@ -1,0 +1,265 @@
+"""Where training episodes come from: recorded episodes in the store, or scripted-expert rollouts in the sim.
+
+Both produce `EpisodeRecord`s: an episode's current verbalization plus the camera frames of the steps
+that samples are shown with. Frames are fetched lazily (`frames(steps)`) so that only the few frames a
+sample needs are decoded or kept, at the model's resolution.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from core.language import Verbalization, verbalize
+from core.training.errors import DataError, NoEpisodesError, NoVerbalizationError
+from core.types import Command, ObjectState, Observation, SceneState, Step, Twist
+
+if TYPE_CHECKING:
+    from core.store import Store
+
+log = logging.getLogger(__name__)
+
+FrameFn = Callable[[Sequence[int]], dict[int, np.ndarray]]
+
+
+@dataclass(frozen=True)
+class EpisodeRecord:
+    """One episode ready for sample building.
+
+    `key` is a stable, unique name (it decides the train/val split); `frames(steps)` returns the
+    HxWx3 uint8 frame of each requested step index (any resolution; the builder resizes).
+    """
+
+    key: str
+    instruction: str | None
+    verbalization: Verbalization
+    n_steps: int
+    frames: FrameFn
+
+
+def resize(image: np.ndarray, size: int) -> np.ndarray:
+    """Square `size` x `size` RGB uint8 (bilinear), unchanged if it already is."""
+    arr = np.asarray(image)
+    if arr.ndim != 3 or arr.shape[2] < 3:
+        raise DataError(f"expected an HxWx3 frame, got shape {arr.shape}")
+    arr = arr[..., :3]
+    if arr.shape[0] == size and arr.shape[1] == size and arr.dtype == np.uint8:
+        return arr
+    from PIL import Image
+
+    return np.asarray(Image.fromarray(arr.astype(np.uint8)).resize((size, size), Image.BILINEAR))
+
+
+# ---- scripted expert in the simulator ---------------------------------------------------------------
+class _FrameTap:
+    """Wraps a robot and keeps the `camera` image of every observation (reset + one per tick)."""
+
+    def __init__(self, robot: Any, camera: str) -> None:
+        self._robot = robot
+        self.camera = camera
+        self.frames: list[np.ndarray] = []
+        self.cameras = robot.cameras
+        self.control_hz = robot.control_hz
+
+    def _keep(self, obs: Observation) -> Observation:
+        self.frames.append(np.array(obs.images[self.camera], dtype=np.uint8, copy=True))
+        return obs
+
+    def reset(self, seed: int | None = None) -> Observation:
+        self.frames.clear()
+        return self._keep(self._robot.reset(seed))
+
+    def observe(self) -> Observation:
+        return self._keep(self._robot.observe())
+
+    def apply(self, cmd: Command) -> None:
+        self._robot.apply(cmd)
+
+    def stop(self) -> None:
+        self._robot.stop()
+
+    def close(self) -> None:
+        self._robot.close()
+
+
+def expert_episodes(
+    seeds: Iterable[int],
+    *,
+    kind: str | None = None,
+    camera: str = "front",
+    image_size: int = 224,
+    only_successful: bool = True,
+) -> Iterator[EpisodeRecord]:
+    """Scripted-expert rollouts rendered on the fly, verbalized from the sim's scene state.
+
+    One record per seed (a task drawn with `core.robot.episodes.draw_task`); failed rollouts are
+    skipped with a warning when `only_successful`. Runs the simulator in the calling thread.
+    """
+    from core.robot.episodes import draw_task
+    from core.robot.expert import rollout
+    from core.robot.sim import SimConfig, SimRobot
+
+    robot = SimRobot(SimConfig(image_size=image_size, cameras=(camera,)))
+    tap = _FrameTap(robot, camera)
+    try:
+        for seed in seeds:
+            scene = robot.reset(seed).scene
+            assert scene is not None
+            task = draw_task(seed, scene, kind)
+            result = rollout(tap, task, seed)
+            if only_successful and not result.success:
+                log.warning("expert rollout for seed %d (%s) failed; skipped", seed, task.instruction)
+                continue
+            frames = list(tap.frames[: len(result.steps)])
+            v = verbalize(result.steps, task.instruction)
+            yield EpisodeRecord(
+                key=f"expert-{seed}",
+                instruction=task.instruction,
+                verbalization=v,
+                n_steps=len(result.steps),
+                frames=_list_frames(frames),
+            )
+    finally:
+        robot.close()
+
+
+def _list_frames(frames: list[np.ndarray]) -> FrameFn:
+    def get(steps: Sequence[int]) -> dict[int, np.ndarray]:
+        last = len(frames) - 1
+        return {s: frames[min(max(s, 0), last)] for s in steps}
+
+    return get
+
+
+# ---- recorded episodes in the store -----------------------------------------------------------------
+def latest_verbalization(store: Store, episode_id: int) -> Verbalization | None:
+    """The episode's current (highest-version) verbalization, or None."""
+    from sqlalchemy import select
+
+    from core.store.models import Verbalization as VerbRow
+
+    with store.session() as s:
+        row = s.scalars(
+            select(VerbRow).where(VerbRow.episode_id == episode_id).order_by(VerbRow.version.desc()).limit(1)
+        ).first()
+        payload = None if row is None else dict(row.payload)
+    if payload is None:
+        return None
+    try:
+        return Verbalization.from_dict(payload)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise DataError(f"episode {episode_id}: stored verbalization is malformed: {exc}") from exc
+
+
+def _scene(data: dict[str, Any] | None) -> SceneState | None:
+    if not data:
+        return None
+    objs = tuple(ObjectState(o["name"], o["kind"], o.get("color", ""), tuple(o["pos"])) for o in data["objects"])
+    return SceneState(objs, data.get("held"))
+
+
+def store_steps(store: Store, episode_id: int) -> tuple[list[Step], list[int | None]]:
+    """Recorded steps as `core.types.Step` values, and each step's video frame index."""
+    from sqlalchemy import select
+
+    from core.store.models import Step as StepRow
+
+    with store.session() as s:
+        rows = list(s.scalars(select(StepRow).where(StepRow.episode_id == episode_id).order_by(StepRow.idx)))
+        steps, frame_index = [], []
+        for r in rows:
+            if r.x is None or r.y is None or r.z is None:
+                raise DataError(f"episode {episode_id} step {r.idx} has no end-effector pose")
+            tw = list(r.twist or [0.0] * 6) + [0.0] * 6
+            pos = (r.x, r.y, r.z)
+            cmd = Command(
+                (r.cmd_x if r.cmd_x is not None else r.x, r.cmd_y if r.cmd_y is not None else r.y,
+                 r.cmd_z if r.cmd_z is not None else r.z),
+                r.cmd_yaw or 0.0,
+                r.cmd_gripper if r.cmd_gripper is not None else (r.gripper if r.gripper is not None else 1.0),
+            )
+            steps.append(
+                Step(r.t, pos, r.yaw or 0.0, r.gripper if r.gripper is not None else 1.0,
+                     Twist(*tw[:6], gripper=r.twist_gripper), cmd,
+                     tuple(r.joints) if r.joints else None, _scene(r.scene))
+            )
+            frame_index.append(r.frame_index)
+    return steps, frame_index
+
+
+def _video_frames(path: Any, frame_index: list[int | None]) -> FrameFn:
+    from core.recording.video import iter_frames
+
+    def nearest_frame(step: int) -> int:
+        step = min(max(step, 0), len(frame_index) - 1)
+        for s in range(step, -1, -1):  # the last frame seen at or before this step
+            if frame_index[s] is not None:
+                return int(frame_index[s])  # type: ignore[arg-type]
+        for s in range(step, len(frame_index)):
+            if frame_index[s] is not None:
+                return int(frame_index[s])  # type: ignore[arg-type]
+        raise DataError(f"{path}: no step of this episode has a video frame")
+
+    def get(steps: Sequence[int]) -> dict[int, np.ndarray]:
+        want = {s: nearest_frame(s) for s in steps}
+        needed = set(want.values())
+        got: dict[int, np.ndarray] = {}
+        for k, (_, frame) in enumerate(iter_frames(path)):  # one sequential decode
+            if k in needed:
+                got[k] = frame
+                if len(got) == len(needed):
+                    break
+        missing = needed - got.keys()
+        if missing:
+            raise DataError(f"{path}: video ends before frame {min(missing)}")
+        return {s: got[f] for s, f in want.items()}
+
+    return get
+
+
+def store_episodes(
+    store: Store, episode_ids: Sequence[int], *, camera: str = "front", verbalize_missing: bool = False
+) -> list[EpisodeRecord]:
+    """Recorded episodes with their current verbalizations and frames from their `camera` video.
+
+    Raises `NoEpisodesError` for an empty selection and `NoVerbalizationError` (listing them) for
+    episodes without a stored verbalization, unless `verbalize_missing` verbalizes them from their steps.
+    """
+    from core.store.episodes import get_episode, video_paths
+
+    if not episode_ids:
+        raise NoEpisodesError("no episodes selected: pick at least one recorded episode to train on")
+    records: list[EpisodeRecord] = []
+    missing: list[str] = []
+    for eid in episode_ids:
+        summary = get_episode(store, eid)
+        v = latest_verbalization(store, eid)
+        steps, frame_index = store_steps(store, eid)
+        if v is None:
+            if not verbalize_missing:
+                missing.append(f"{eid} ({summary.uid})")
+                continue
+            v = verbalize(steps, summary.instruction)
+        if not v.subtasks:
+            missing.append(f"{eid} ({summary.uid}, empty)")
+            continue
+        videos = video_paths(store, eid)
+        if camera not in videos:
+            have = ", ".join(sorted(videos)) or "none"
+            raise DataError(f"episode {eid} ({summary.uid}) has no playable '{camera}' video (cameras: {have})")
+        records.append(
+            EpisodeRecord(
+                key=f"episode-{summary.uid}",
+                instruction=summary.instruction or v.instruction,
+                verbalization=v,
+                n_steps=len(steps),
+                frames=_video_frames(videos[camera], frame_index),
+            )
+        )
+    if missing:
+        raise NoVerbalizationError(missing)
+    return records
