@@ -104,6 +104,17 @@ def test_ticks_without_images_and_idle_ticks(store):
     assert result.frames == {"front": 5, "wrist": 5}
 
 
+def test_time_keeps_increasing_when_the_robot_clock_restarts(store):
+    rec = Recorder(store, FAST)
+    eid = rec.start("pick up the red block")
+    for i in (0, 1, 2, 0, 1):  # a scene reset mid-episode restarts the simulator clock
+        rec.on_tick(*synthetic_tick(i, size=64))
+    rec.stop()
+    t = E.step_arrays(store, eid).t
+    assert (t[1:] > t[:-1]).all()
+    assert t[3] == pytest.approx(t[2] + 1 / 30)
+
+
 def test_discard_removes_rows_and_files(store):
     rec = Recorder(store, FAST)
     rec.start("pick up the red block")

@@ -93,6 +93,7 @@ class _Session:
     cameras: tuple[str, ...] | None
     t_wall: float
     t0: float | None = None
+    last_raw: float = 0.0
     steps: int = 0
     frames: int = 0
     success: bool | None = None
@@ -201,8 +202,12 @@ class Recorder:
             cur = self._cur
             if self._state != "recording" or cur is None:
                 return
+            raw = float(step.t)
             if cur.t0 is None:
-                cur.t0 = float(step.t)
+                cur.t0 = cur.last_raw = raw
+            elif raw <= cur.last_raw:  # the robot's clock restarted (scene reset): keep time increasing
+                cur.t0 -= cur.last_raw - raw + 1.0 / self.config.fps
+            cur.last_raw = raw
             frame_index: int | None = None
             if obs is not None and obs.images:
                 frame_index = cur.frames
@@ -210,7 +215,7 @@ class Recorder:
                 cur.encoder.submit(
                     frame_index, {k: np.array(v, dtype=np.uint8, copy=True) for k, v in obs.images.items()}
                 )
-            cur.writer.add(cur.steps, float(step.t) - cur.t0, frame_index, step)
+            cur.writer.add(cur.steps, raw - cur.t0, frame_index, step)
             cur.steps += 1
 
     def stop(self, success: bool | None = None) -> SaveResult:
