@@ -1,0 +1,275 @@
+"""The closed loop of the paper, made safe: subtasks -> (plan + actions -> parse -> execute -> verify)*.
+
+An `AutonomousRun` is an `AutonomousDriver` for the control loop. The model (`Policy`) runs on the
+run's own worker thread; the control thread only calls `next_twist`, which never waits: while the model
+thinks the robot holds still, while entries execute it follows them. Everything the model writes is
+recorded as an event (and so shown) before the robot moves. Malformed output is retried, then the robot
+holds and the run says why. Cancel (operator takeover, e-stop, Stop) ends it at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from core.control.follower import ChunkFollower
+from core.control.safety import Limits
+from core.control.verify import sim_verify, subject
+from core.language.parse import ParseError, parse, parse_subtasks
+from core.types import Observation, SceneState, Twist
+
+log = logging.getLogger(__name__)
+
+
+class Policy(Protocol):
+    """What the autonomous loop asks of a model. Each call returns the generated text.
+
+    `image` is the camera frame (HxWx3 uint8) the model looks at. `on_text` receives the text as it is
+    generated (for streaming to the page); implementations may call it once at the end instead.
+    `is_done` answers whether the subtask is complete in the frame, or None if it cannot say.
+    """
+
+    name: str
+
+    def subtasks(self, image: Any, instruction: str, on_text: Callable[[str], None] | None = None) -> str: ...
+
+    def plan(self, image: Any, instruction: str, subtask: str, on_text: Callable[[str], None] | None = None) -> str: ...
+
+    def actions(self, image: Any, instruction: str, subtask: str, plan: str,
+                on_text: Callable[[str], None] | None = None) -> str: ...
+
+    def is_done(self, image: Any, subtask: str) -> bool | None: ...
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    max_retries: int = 2  # per model call that produced unusable text, and per failed subtask
+    time_limit_s: float = 180.0  # per command
+    camera: str = "front"
+    ask_model_to_verify: bool = True  # also ask the model when the simulator can judge (agreement stats)
+
+
+@dataclass(frozen=True)
+class AutoEvent:
+    kind: str  # subtasks | plan | actions | verify | retry | malformed | hold | done | cancelled | error
+    text: str
+    t: float
+    subtask: str | None = None
+    data: dict = field(default_factory=dict)
+
+
+Judge = Callable[[str, SceneState, SceneState, "str | None"], "bool | None"]
+
+
+class AutonomousRun:
+    def __init__(self, policy: Policy, instruction: str, *, limits: Limits | None = None, dt: float = 1 / 30,
+                 config: RunConfig | None = None, judge: Judge | None = sim_verify,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        if not instruction or not instruction.strip():
+            raise ValueError("an autonomous run needs an instruction")
+        self.policy, self.instruction = policy, instruction.strip()
+        self.limits, self.dt = limits or Limits(), dt
+        self.config = config or RunConfig()
+        self.judge = judge
+        self._clock = clock
+        self.events: list[AutoEvent] = []
+        self.state = "starting"
+        self.result: str | None = None  # "success" | "failed" | "cancelled" | "error"
+        self.partial = ""  # text being generated right now
+        self._obs: Observation | None = None
+        self._obs_ready = threading.Event()
+        self._follower: ChunkFollower | None = None
+        self._moved = threading.Event()
+        self._cancel = threading.Event()
+        self._lock = threading.Lock()
+        self._t0 = clock()
+        self._thread = threading.Thread(target=self._work, name="autonomous", daemon=True)
+        self.verifications: list[tuple[bool | None, bool | None]] = []  # (simulator, model)
+
+    # ---- driver contract (control thread) -------------------------------------------------------
+    def start(self) -> AutonomousRun:
+        self._thread.start()
+        return self
+
+    def next_twist(self, obs: Observation) -> Twist | None:
+        self._obs = obs
+        self._obs_ready.set()
+        if self.result is not None:
+            return None
+        if self._clock() - self._t0 > self.config.time_limit_s:
+            self.cancel(f"time limit of {self.config.time_limit_s:.0f} s reached")
+            return None
+        follower = self._follower
+        if follower is None:
+            return Twist()  # hold while the model thinks
+        tw = follower.next_twist(obs.ee_pos, obs.ee_yaw)
+        if tw is None:
+            self._follower = None
+            self._moved.set()
+            return Twist()
+        return tw
+
+    def cancel(self, reason: str) -> None:
+        if self._cancel.is_set():
+            return
+        self._cancel.set()
+        self._follower = None
+        self._moved.set()
+        if self.result is None:
+            self._finish("cancelled", f"stopped: {reason}")
+
+    @property
+    def finished(self) -> bool:
+        return self.result is not None
+
+    def wait(self, timeout: float | None = None) -> bool:
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    # ---- worker ---------------------------------------------------------------------------------
+    def _emit(self, kind: str, text: str, subtask: str | None = None, **data: Any) -> None:
+        with self._lock:
+            self.events.append(AutoEvent(kind, text, self._clock() - self._t0, subtask, data))
+        log.info("autonomous %s: %s", kind, text)
+
+    def _finish(self, result: str, text: str) -> None:
+        with self._lock:
+            if self.result is not None:
+                return
+            self.result = result
+            self.state = result
+        self._emit({"success": "done", "failed": "hold", "cancelled": "cancelled", "error": "error"}[result], text)
+
+    def _stream(self, text: str) -> None:
+        self.partial = text
+
+    def _frame(self) -> Observation:
+        self._obs_ready.wait()
+        assert self._obs is not None
+        return self._obs
+
+    def _image(self, obs: Observation) -> Any:
+        try:
+            return obs.images[self.config.camera]
+        except KeyError:
+            raise RuntimeError(f"the robot has no camera {self.config.camera!r}") from None
+
+    def _ask(self, what: str, fn: Callable[[], str], check: Callable[[str], Any], subtask: str | None) -> Any:
+        """Call the model up to 1 + max_retries times until `check` accepts its text; None if it never does."""
+        for attempt in range(self.config.max_retries + 1):
+            if self._cancel.is_set():
+                return None
+            self.state = f"writing {what}"
+            self.partial = ""
+            text = fn()
+            self.partial = ""
+            if self._cancel.is_set():
+                return None
+            try:
+                value = check(text)
+            except ParseError as exc:
+                self._emit("malformed", f"{what}: {exc}", subtask, output=text, attempt=attempt)
+                continue
+            self._emit(what, text, subtask)
+            return value
+        return None
+
+    def _work(self) -> None:
+        try:
+            self._run()
+            if self.result is None:
+                self._finish("success", "all subtasks done")
+        except Exception as exc:  # the robot holds; the app stays up and says why
+            log.exception("autonomous run failed")
+            self._finish("error", f"model or loop error: {exc}")
+
+    def _run(self) -> None:
+        p = self.policy
+        obs = self._frame()
+        subtasks = self._ask(
+            "subtasks", lambda: p.subtasks(self._image(obs), self.instruction, self._stream), _subtask_list, None
+        )
+        if subtasks is None:
+            if not self._cancel.is_set():
+                self._finish("failed", "the model did not write a usable subtask list; holding")
+            return
+        it: str | None = None
+        for subtask in subtasks:
+            it = subject(subtask) or it
+            start = self._frame().scene
+            for attempt in range(self.config.max_retries + 1):
+                if self._cancel.is_set():
+                    return
+                obs = self._frame()
+                img = self._image(obs)
+                plan = self._ask("plan", lambda img=img, s=subtask: p.plan(img, self.instruction, s, self._stream),
+                                 _non_empty, subtask)
+                if plan is None:
+                    break
+                chunks = self._ask(
+                    "actions", lambda img=img, s=subtask, m=plan: p.actions(img, self.instruction, s, m, self._stream),
+                    lambda t, g=round(obs.gripper): parse(t, initial_gripper=g), subtask,
+                )
+                if chunks is None:
+                    break
+                self.state = "moving"
+                self._moved.clear()
+                self._follower = ChunkFollower(chunks, obs.ee_pos, obs.ee_yaw, obs.gripper, self.limits, self.dt)
+                self._moved.wait()
+                if self._cancel.is_set():
+                    return
+                if self._verify(subtask, start, it):
+                    break
+                self._emit("retry", f"subtask not done yet (attempt {attempt + 1})", subtask)
+            else:
+                self._finish("failed", f"gave up on '{subtask}' after {self.config.max_retries + 1} attempts; holding")
+                return
+            if self.result is not None:
+                return
+            if plan is None or chunks is None:
+                self._finish("failed", f"the model kept writing unusable text for '{subtask}'; holding")
+                return
+
+    def _verify(self, subtask: str, start: SceneState | None, it: str | None) -> bool:
+        self.state = "verifying"
+        obs = self._frame()
+        by_sim = None
+        if self.judge is not None and start is not None and obs.scene is not None:
+            by_sim = self.judge(subtask, start, obs.scene, it)
+        by_model = None
+        if by_sim is None or self.config.ask_model_to_verify:
+            by_model = self.policy.is_done(self._image(obs), subtask)
+        self.verifications.append((by_sim, by_model))
+        verdict = by_sim if by_sim is not None else by_model
+        if verdict is None:
+            verdict = True  # nothing can judge it: the entries were executed, move on
+        source = "simulator" if by_sim is not None else ("model" if by_model is not None else "none")
+        self._emit("verify", f"{'done' if verdict else 'not done'} (judged by {source})", subtask,
+                   simulator=by_sim, model=by_model)
+        return verdict
+
+
+def _subtask_list(text: str) -> list[str]:
+    subs = parse_subtasks(text)
+    if not subs:
+        raise ParseError("no subtasks in the text", 0, len(text), text)
+    return subs
+
+
+def _non_empty(text: str) -> str:
+    t = text.strip()
+    if not t:
+        raise ParseError("empty plan", 0, 0, text)
+    return t
+
+
+def verifier_agreement(runs: list[AutonomousRun]) -> float | None:
+    """How often the model's yes/no matched the simulator's verdict, over runs where both answered."""
+    pairs = [(s, m) for r in runs for s, m in r.verifications if s is not None and m is not None]
+    if not pairs:
+        return None
+    return sum(s == m for s, m in pairs) / len(pairs)

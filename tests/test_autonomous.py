@@ -1,0 +1,161 @@
+"""The closed loop with scripted 'models': executes parsed entries, retries malformed text then holds,
+verifies subtasks, stops on takeover and on the time limit."""
+
+from __future__ import annotations
+
+import math
+import time
+
+import pytest
+
+from core.control.autonomous import AutonomousRun, RunConfig, verifier_agreement
+from core.control.loop import ControlLoop, LoopConfig
+from core.control.verify import sim_verify
+from core.robot.sim import SimConfig, SimRobot
+from core.teleop.base import SourceStatus
+from core.types import Twist
+
+
+def split(dx, dy, dz, cut=2.5):
+    n = max(1, math.ceil(max(abs(dx), abs(dy), abs(dz)) / cut))
+    return [(round(dx / n, 1), round(dy / n, 1), round(dz / n, 1))] * n
+
+
+class GroundTruthPolicy:
+    """Writes the action language from simulator state (stands in for a trained model)."""
+
+    name = "ground truth"
+
+    def __init__(self, loop, obj="red block", malformed_first=0, done_answer=None):
+        self.loop, self.obj = loop, obj
+        self.malformed_left = malformed_first
+        self.done_answer = done_answer
+        self.calls = []
+
+    def subtasks(self, image, instruction, on_text=None):
+        self.calls.append("subtasks")
+        return f"1. grasp the {self.obj}\n2. lift the {self.obj}"
+
+    def plan(self, image, instruction, subtask, on_text=None):
+        self.calls.append("plan")
+        return "move over the block, then down" if subtask.startswith("grasp") else "move up"
+
+    def actions(self, image, instruction, subtask, plan, on_text=None):
+        self.calls.append("actions")
+        if self.malformed_left > 0:
+            self.malformed_left -= 1
+            return "[[1.0, 2.0, oops]]"
+        obs = self.loop.observation
+        ee, blk = obs.ee_pos, obs.scene.get(self.obj).pos
+        if subtask.startswith("grasp"):
+            moves = split((blk[0] - ee[0]) * 100, (blk[1] - ee[1]) * 100, 0.0)
+            moves += split(0.0, 0.0, (0.022 - ee[2]) * 100)
+            return "[" + ", ".join(f"[{x}, {y}, {z}, 1]" for x, y, z in moves) + ", [0.0, 0.0, 0.0, 0]]"
+        return "[[0.0, 0.0, 2.5, 0], [0.0, 0.0, 2.5, 0], [0.0, 0.0, 2.0, 0]]"
+
+    def is_done(self, image, subtask):
+        return self.done_answer
+
+
+class Pad:
+    name = "pad"
+
+    def __init__(self):
+        self.twist = Twist()
+
+    def read(self):
+        return self.twist
+
+    def status(self):
+        return SourceStatus(source="pad", state="connected")
+
+    def sync_gripper(self, target):
+        pass
+
+    def close(self):
+        pass
+
+
+@pytest.fixture
+def loop():
+    lp = ControlLoop(lambda: SimRobot(SimConfig(image_size=64)), LoopConfig(hz=30))
+    lp.pad = Pad()
+    lp.add_source(lp.pad)
+    lp.start(seed=0)
+    yield lp
+    lp.close()
+
+
+def run(loop, policy, **cfg):
+    r = AutonomousRun(policy, "pick up the red block", config=RunConfig(**cfg), judge=sim_verify).start()
+    loop.set_driver(r)
+    return r
+
+
+def test_executes_parsed_entries_and_verifies(loop):
+    r = run(loop, GroundTruthPolicy(loop, done_answer=True))
+    assert r.wait(60)
+    assert r.result == "success", [e.text for e in r.events]
+    obs = loop.observation
+    assert obs.scene.held == "red block" and obs.scene.get("red block").pos[2] > 0.07
+    kinds = [e.kind for e in r.events]
+    assert kinds[0] == "subtasks" and kinds.count("verify") == 2 and kinds[-1] == "done"
+    assert kinds.index("actions") < kinds.index("verify")  # text shown before the robot moved
+    assert verifier_agreement([r]) == 1.0
+
+
+def test_malformed_output_is_retried_then_accepted(loop):
+    r = run(loop, GroundTruthPolicy(loop, malformed_first=2), max_retries=2)
+    assert r.wait(60)
+    assert r.result == "success"
+    malformed = [e for e in r.events if e.kind == "malformed"]
+    assert len(malformed) == 2 and "oops" in malformed[0].data["output"]
+
+
+def test_persistently_malformed_output_holds_and_says_why(loop):
+    r = run(loop, GroundTruthPolicy(loop, malformed_first=99), max_retries=1)
+    assert r.wait(30)
+    assert r.result == "failed"
+    assert "unusable" in r.events[-1].text
+    pos = loop.observation.ee_pos
+    time.sleep(0.3)
+    assert loop.observation.ee_pos == pytest.approx(pos, abs=1e-3)  # holding
+    assert loop.status().mode == "idle"
+
+
+def test_operator_takeover_cancels_the_run(loop):
+    r = run(loop, GroundTruthPolicy(loop))
+    deadline = time.monotonic() + 20
+    while r.state != "moving" and time.monotonic() < deadline:
+        time.sleep(0.02)
+    loop.pad.twist = Twist(dz=1.0)
+    assert r.wait(10)
+    assert r.result == "cancelled" and "takeover" in r.events[-1].text
+    loop.pad.twist = Twist()
+
+
+def test_time_limit_stops_the_run(loop):
+    class Slow(GroundTruthPolicy):
+        def plan(self, *a, **k):
+            time.sleep(1.0)
+            return super().plan(*a, **k)
+
+    r = run(loop, Slow(loop), time_limit_s=0.5)
+    assert r.wait(10)
+    assert r.result == "cancelled" and "time limit" in r.events[-1].text
+
+
+def test_model_error_holds_and_reports(loop):
+    class Broken(GroundTruthPolicy):
+        def plan(self, *a, **k):
+            raise RuntimeError("worker crashed")
+
+    r = run(loop, Broken(loop))
+    assert r.wait(10)
+    assert r.result == "error" and "worker crashed" in r.events[-1].text
+    assert loop.status().running
+
+
+def test_empty_instruction_is_refused():
+    with pytest.raises(ValueError):
+        AutonomousRun(GroundTruthPolicy(None), "  ")
