@@ -180,6 +180,7 @@ def test_limits_and_non_text() -> None:
     span_of(", then ".join(["move up 1 cm"] * (MAX_CHUNKS + 1)))
     span_of("[" * 100_000)  # too long
     span_of("[" * (MAX_TEXT_CHARS - 1))  # deep nesting: no recursion involved
+    span_of("move up 1 cm", initial_gripper=2)
     for bad in (None, 3, b"[[0, 0, 0, 1]]", ["x"]):
         with pytest.raises(ParseError):
             parse(bad)  # type: ignore[arg-type]

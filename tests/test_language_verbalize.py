@@ -297,3 +297,43 @@ def test_direction_words_and_plans() -> None:
     assert motion_plan(chunks) == "move left and slightly forward, then down, then close the gripper"
     assert motion_plan([]) == "stay still"
     assert motion_plan([Chunk(0.0, 0.0, 2.0, 0)], initial_gripper=0) == "move up"
+
+
+def test_long_subtasks_become_several_parseable_blocks() -> None:
+    steps = make_steps([(0.3, 0.0, 0.0), (-0.3, 0.0, 0.0)] * 300)  # every tick reverses: 600 entries
+    v = verbalize(steps, "shake")
+    assert len(v.chunks) == 600 and [s.text for s in v.subtasks] == ["shake"] * 3
+    assert [len(s.chunks) for s in v.subtasks] == [256, 256, 88]
+    for a, b in zip(v.subtasks, v.subtasks[1:]):
+        assert a.steps[1] == b.steps[0]
+    assert [c for s in v.subtasks for c in parse_block(s.block()).chunks] == list(v.chunks)
+
+
+@st.composite
+def messy_scene_episodes(draw: st.DrawFn) -> list[Step]:
+    n = draw(st.integers(0, 30))
+    names = ("red block", "green block", "bowl")
+    pos = [0.4, 0.0, 0.1]
+    objs = {name: [draw(st.floats(0.3, 0.6)), draw(st.floats(-0.2, 0.2)), 0.025] for name in names}
+    steps = []
+    for i in range(n):
+        pos = [p + draw(st.sampled_from([0.0, 0.004, -0.03, 0.02])) for p in pos]
+        objs["red block"][0] += draw(st.sampled_from([0.0, 0.0, 0.03]))
+        g = float(draw(st.sampled_from([0, 1])))
+        held = draw(st.sampled_from([None, "red block", "ghost"]))
+        present = draw(st.sets(st.sampled_from(names)))
+        scene = SceneState(tuple(ObjectState(k, "bowl" if k == "bowl" else "block", "", tuple(objs[k]))  # type: ignore[arg-type]
+                                 for k in names if k in present), held)
+        steps.append(Step(i / 30, (pos[0], pos[1], pos[2]), 0.0, g, Twist(), Command((0, 0, 0), 0.0, g), None, scene))
+    return steps
+
+
+@settings(max_examples=80, deadline=None)
+@given(messy_scene_episodes())
+def test_messy_scenes_never_break_verbalize(steps: list[Step]) -> None:
+    v = verbalize(steps)
+    for s in v.subtasks:
+        assert parse_block(s.block()).chunks == s.chunks
+    if len(steps) > 1:
+        for got, want in zip(sums(list(v.chunks)), net_cm(steps)):
+            assert abs(got - want) <= TOL

@@ -78,7 +78,7 @@ def parse(text: str, *, yaw: bool | None = None, initial_gripper: int = GRIPPER_
     `yaw`: None infers it (5 numbers per entry / a "rotate" clause), True requires it (phrases without
     rotation get yaw 0.0), False rejects it. `initial_gripper` is the state phrases start from.
     """
-    return _guarded(lambda t: _parse_actions(t, 0, len(t), yaw, initial_gripper), text)
+    return _guarded(lambda t: _parse_actions(t, 0, len(t), yaw, initial_gripper), text, initial_gripper)
 
 
 def parse_list(text: str, *, yaw: bool | None = None) -> list[Chunk]:
@@ -93,19 +93,21 @@ def parse_list(text: str, *, yaw: bool | None = None) -> list[Chunk]:
 
 def parse_phrase(text: str, *, yaw: bool | None = None, initial_gripper: int = GRIPPER_OPEN) -> list[Chunk]:
     """Only the phrase form."""
-    return _guarded(lambda t: _Phrase(t, 0, len(t), yaw, initial_gripper).parse(), text)
+    return _guarded(lambda t: _Phrase(t, 0, len(t), yaw, initial_gripper).parse(), text, initial_gripper)
 
 
 def parse_block(text: str, *, yaw: bool | None = None, initial_gripper: int = GRIPPER_OPEN) -> Block:
     """A `Subtask:` / `Plan:` / `Actions:` block (the first two optional, in this order)."""
-    return _guarded(lambda t: _parse_block(t, yaw, initial_gripper), text)
+    return _guarded(lambda t: _parse_block(t, yaw, initial_gripper), text, initial_gripper)
 
 
-def _guarded(fn, text):  # type: ignore[no-untyped-def]
+def _guarded(fn, text, initial_gripper=GRIPPER_OPEN):  # type: ignore[no-untyped-def]
     if not isinstance(text, str):
         raise ParseError(f"expected text, got {type(text).__name__}", 0, 0)
     if len(text) > MAX_TEXT_CHARS:
         raise ParseError(f"input longer than {MAX_TEXT_CHARS} characters", MAX_TEXT_CHARS, len(text))
+    if initial_gripper not in (GRIPPER_OPEN, GRIPPER_CLOSED) or isinstance(initial_gripper, bool):
+        raise ParseError(f"initial_gripper must be 0 or 1, got {initial_gripper!r}", 0, 0)
     try:
         return fn(text)
     except ParseError:
@@ -316,7 +318,10 @@ class _Phrase:
     def _word(self, *options: str) -> str:
         tok = self._at(self.k)
         if tok is None or tok.kind != "word" or tok.value not in options:
-            raise self._err("expected " + " or ".join(f"'{o}'" for o in options))
+            quoted = [f"'{o}'" for o in options]
+            if len(quoted) > 2:
+                raise self._err("expected one of " + ", ".join(quoted))
+            raise self._err("expected " + " or ".join(quoted))
         self.k += 1
         return tok.value
 

@@ -11,6 +11,8 @@ AXIS_WORDS = (("forward", "backward"), ("left", "right"), ("up", "down"))
 MINOR = 0.3  # an axis below this fraction of the largest one is not mentioned
 SLIGHT = 0.6  # ... below this fraction it is "slightly"
 MIN_PHASE_CM = 0.5  # phases with less net motion (L1) are left out of the plan
+MAX_PHASES = 8  # longer plans merge their smallest motion phases into a neighbour
+MAX_PLAN_CHARS = 300
 
 
 def direction_words(v: Sequence[float]) -> str:
@@ -83,6 +85,30 @@ def _merge_blends(phases: list[_Phase]) -> list[_Phase]:
     return phases
 
 
+def _limit(phases: list[_Phase]) -> list[_Phase]:
+    """Merge the smallest motion phase into its most similar adjacent motion phase until short enough."""
+    while len(phases) > MAX_PHASES:
+        best: tuple[float, int, int] | None = None
+        for i, p in enumerate(phases):
+            if p.vec is None:
+                continue
+            near = [j for j in (i - 1, i + 1) if 0 <= j < len(phases) and phases[j].vec is not None]
+            if near:
+                j = max(near, key=lambda j: _cosine(p.vec or [], phases[j].vec or []))
+                size = sum(abs(c) for c in p.vec)
+                if best is None or size < best[0]:
+                    best = (size, i, j)
+        if best is None:
+            break
+        _, i, j = best
+        q, p = phases[j], phases[i]
+        assert q.vec is not None and p.vec is not None
+        q.vec = [a + b for a, b in zip(q.vec, p.vec)]
+        q.n += p.n
+        del phases[i]
+    return phases
+
+
 def motion_plan(chunks: Sequence[Chunk], initial_gripper: int = GRIPPER_OPEN) -> str:
     """A short plan for a list of entries: motion phases and gripper actions, joined by ", then "."""
     phases: list[_Phase] = []
@@ -102,7 +128,7 @@ def motion_plan(chunks: Sequence[Chunk], initial_gripper: int = GRIPPER_OPEN) ->
             phases.append(_Phase(v))
     words: list[str] = []
     moving_before = False
-    for p in _merge_blends(phases):
+    for p in _limit(_merge_blends(phases)):
         if p.vec is not None:
             if sum(abs(c) for c in p.vec) < MIN_PHASE_CM:
                 continue
@@ -114,4 +140,7 @@ def motion_plan(chunks: Sequence[Chunk], initial_gripper: int = GRIPPER_OPEN) ->
         else:
             words.append(p.words)
             moving_before = False
-    return ", then ".join(words) if words else "stay still"
+    text = ", then ".join(words) if words else "stay still"
+    if len(text) > MAX_PLAN_CHARS:  # only with pathological gripper toggling
+        text = text[: text.rfind(", then ", 0, MAX_PLAN_CHARS - 10)] + ", then more"
+    return text

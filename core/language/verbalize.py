@@ -11,7 +11,7 @@ from core.language.chunking import chunk_steps
 from core.language.plan import motion_plan
 from core.language.render import render_block, render_list, render_phrase
 from core.language.segment import segment
-from core.language.spec import GRIPPER_OPEN, SPEC_VERSION, Chunk
+from core.language.spec import GRIPPER_OPEN, MAX_CHUNKS, SPEC_VERSION, Chunk
 from core.types import Step
 
 
@@ -111,6 +111,10 @@ class Verbalization:
                    data.get("n_steps", 0))
 
 
+def _first_step(chunks: list[Chunk], default: int) -> int:
+    return chunks[0].steps[0] if chunks and chunks[0].steps else default
+
+
 def _clean_label(value: str, what: str) -> str:
     value = " ".join(value.split())
     if not value:
@@ -133,18 +137,17 @@ def verbalize(steps: Sequence[Step], instruction: str | None = None, *, yaw: boo
     subtasks: list[Subtask] = []
     grip = GRIPPER_OPEN
     k = 0
-    for seg in segs:
+    for i, seg in enumerate(segs):
+        stop = seg.stop if i + 1 < len(segs) else len(steps)  # the last one takes anything left
         mine: list[Chunk] = []
-        while k < len(chunks) and chunks[k].steps is not None and chunks[k].steps[0] < seg.stop:
+        while k < len(chunks) and chunks[k].steps is not None and chunks[k].steps[0] < stop:
             mine.append(chunks[k])
             k += 1
-        if not mine:
-            continue  # nothing the robot did is visible at text resolution
-        subtasks.append(Subtask(seg.text, motion_plan(mine, grip), tuple(mine), (seg.start, seg.stop), grip))
-        grip = mine[-1].gripper
-    if k < len(chunks) and subtasks:  # cannot happen with covering segments; kept for safety
-        last = subtasks[-1]
-        rest = tuple(chunks[k:])
-        subtasks[-1] = dataclasses.replace(last, chunks=last.chunks + rest, plan=motion_plan(last.chunks + rest,
-                                                                                           last.initial_gripper))
+        # a subtask longer than the parser accepts becomes several blocks with the same text
+        parts = [mine[j : j + MAX_CHUNKS] for j in range(0, len(mine), MAX_CHUNKS)]
+        for j, part in enumerate(parts):
+            start = seg.start if j == 0 else _first_step(part, seg.start)
+            end = seg.stop if j == len(parts) - 1 else _first_step(parts[j + 1], seg.stop)
+            subtasks.append(Subtask(seg.text, motion_plan(part, grip), tuple(part), (start, end), grip))
+            grip = part[-1].gripper
     return Verbalization(SPEC_VERSION, instruction, tuple(subtasks), yaw, len(steps))
