@@ -322,3 +322,42 @@ def test_concurrent_writer_and_reader(store):
 def test_relative_paths_resolve_inside_recordings(store):
     assert store.abspath("a/front.mp4") == store.recordings_dir / "a" / "front.mp4"
     assert isinstance(store.recordings_dir, Path) and store.recordings_dir.is_absolute()
+
+
+# ---- verbalizations, training jobs, adapters ---------------------------------------------------
+def test_verbalization_versions(store):
+    from core.store.verbalizations import add_verbalization, latest_verbalization, verbalization_history
+
+    eid = _episode(store)
+    assert latest_verbalization(store, eid) is None
+    assert add_verbalization(store, eid, "v1", {"subtasks": ["grasp the red block"]}) == 1
+    assert add_verbalization(store, eid, "v1.1", {"subtasks": ["grasp the red block", "lift it"]}) == 2
+    latest = latest_verbalization(store, eid)
+    assert (latest.version, latest.spec_version, latest.payload["subtasks"][-1]) == (2, "v1.1", "lift it")
+    assert [v.version for v in verbalization_history(store, eid)] == [1, 2]
+    with pytest.raises(EpisodeNotFound):
+        add_verbalization(store, 987654, "v1", {})
+
+
+def test_training_jobs_and_adapters(store):
+    from core.store import jobs as J
+
+    jid = J.create_job(store, "lora on 12 demos", {"r": 16, "alpha": 32}, [1, 2, 3])
+    job = J.get_job(store, jid)
+    assert (job.status, job.progress, job.episode_ids) == ("queued", 0.0, [1, 2, 3])
+    J.update_job(store, jid, status="running", progress=0.5, message="step 10/20", pid=123)
+    J.request_cancel(store, jid)
+    job = J.get_job(store, jid)
+    assert job.started_at is not None and job.cancel_requested and job.progress == 0.5
+    J.update_job(store, jid, status="cancelled", metrics={"loss": 1.2})
+    job = J.get_job(store, jid)
+    assert job.finished_at is not None and job.metrics == {"loss": 1.2}
+    with pytest.raises(J.StoreError):
+        J.update_job(store, jid, status="exploded")
+    with pytest.raises(J.JobNotFound):
+        J.get_job(store, 424242)
+    aid = J.register_adapter(store, "red-block-v1", "adapters/red-block-v1", "gemma-3-270m", jid, {"acc": 0.9})
+    assert [a.id for a in J.list_adapters(store)] == [aid]
+    with pytest.raises(J.StoreError, match="already exists"):
+        J.register_adapter(store, "red-block-v1", "x", "y")
+    assert [j.id for j in J.list_jobs(store)] == [jid]
