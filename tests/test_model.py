@@ -164,3 +164,18 @@ def test_chat_sample_labels_every_answer(gemma_dir: Path) -> None:
     answered = proc.tokenizer.decode(labels[labels != IGNORE])
     assert answered.count("<end_of_turn>") == len(kinds) >= 8
     assert (enc["answer_id"][0] >= 0).sum() == (labels != IGNORE).sum()
+
+
+def test_service_loads_in_background_and_reports_errors(gemma_dir: Path, tmp_path: Path) -> None:
+    from core.model.service import ModelNotReadyError, ModelService
+
+    svc = ModelService(str(gemma_dir), precision="fp32")
+    with pytest.raises(ModelNotReadyError):
+        svc.answer(IMAGE, "hi")
+    svc.start()
+    status = svc.wait(60)
+    assert status.state == "ready" and status.precision.startswith("CPU")
+    assert isinstance("".join(svc.stream(IMAGE, "Is there a red block?", max_new_tokens=3)), str)
+    bad = ModelService(str(tmp_path / "missing"))
+    bad.start()
+    assert bad.wait(60).state == "error" and "does not exist" in bad.status().message

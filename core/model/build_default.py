@@ -31,7 +31,7 @@ from torch import nn
 
 from core.model.assemble import VisionSpec, build_processor, build_vlm, new_tower
 from core.model.cache import ASSETS_DIR, build_dir
-from core.model.scene_qa import QUESTION_KINDS, questions
+from core.model.scene_qa import DESCRIBE_QUESTION, QA, QUESTION_KINDS, describe, questions, scene_facts
 from core.model.scenes import HELDOUT, OBJECTS, TRAIN, SceneMaker
 from core.model.targets import CLASS_HEADS, IGNORE, N_REGRESS, scene_targets
 from core.model.text_lm import ensure_text_lm
@@ -247,6 +247,8 @@ def stage1(cfg: BuildConfig, maker: SceneMaker, work: Path) -> dict[str, torch.T
 def chat_sample(processor, scene, rng: random.Random) -> tuple[dict, list[str]]:  # noqa: ANN001
     """All questions about one image as one multi-turn chat -> (processor inputs + labels, kinds)."""
     qas = questions(scene.state, rng)
+    if rng.random() < 0.5:  # a caption turn, so free-form "describe" requests get a grounded answer
+        qas.insert(rng.randrange(len(qas) + 1), QA("describe", DESCRIBE_QUESTION, describe(scene_facts(scene.state))))
     messages = []
     for i, qa in enumerate(qas):
         content = [{"type": "image"}, {"type": "text", "text": qa.question}] if i == 0 else qa.question
@@ -318,7 +320,7 @@ def answer_logits(model, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, 
 def s2_evaluate(model, samples: list[tuple[dict, list[str]]], pad_id: int) -> dict[str, float]:  # noqa: ANN001
     """Teacher-forced exact match per answer (every answer token and <end_of_turn> argmax-correct)."""
     model.eval()
-    hits: dict[str, list[int]] = {k: [0, 0] for k in QUESTION_KINDS}
+    hits: dict[str, list[int]] = {k: [0, 0] for k in (*QUESTION_KINDS, "describe")}
     for enc, kinds in samples:
         logits, labels, aid = answer_logits(model, collate([enc], pad_id))
         ok = logits.argmax(-1) == labels
@@ -328,7 +330,8 @@ def s2_evaluate(model, samples: list[tuple[dict, list[str]]], pad_id: int) -> di
             hits[kind][1] += 1
     model.train()
     acc = {k: h / n for k, (h, n) in hits.items() if n}
-    acc["all"] = sum(h for h, _ in hits.values()) / max(1, sum(n for _, n in hits.values()))
+    vqa = [hits[k] for k in QUESTION_KINDS]
+    acc["all"] = sum(h for h, _ in vqa) / max(1, sum(n for _, n in vqa))  # the VQA kinds, not captions
     return acc
 
 

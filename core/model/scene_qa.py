@@ -162,6 +162,25 @@ def questions(scene: SceneState, rng: random.Random | None = None, per_color: in
     return out
 
 
+def describe(facts: SceneFacts) -> str:
+    """A one-or-two sentence caption of the scene (used for chat training; not part of the VQA set)."""
+    colors = [c for c in COLORS if c in facts.blocks]
+    if not colors:
+        text = "I see a bowl and a plate, and no blocks."
+    elif len(colors) == 1:
+        text = f"I see a bowl, a plate and one block: {colors[0]}."
+    else:
+        text = f"I see a bowl, a plate and {len(colors)} blocks: {_list_words(colors)}."
+    if facts.in_bowl:
+        text += f" The {facts.in_bowl} block is in the bowl."
+    if facts.on_plate:
+        text += f" The {facts.on_plate} block is on the plate."
+    return text
+
+
+DESCRIBE_QUESTION = "Describe the scene."
+
+
 def normalize_answer(text: str) -> str:
     """Lower-case, strip punctuation and articles, map number words to digits; lists become sorted."""
     t = text.strip().lower()

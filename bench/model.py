@@ -1,0 +1,141 @@
+"""Benchmark the embedded default VLM: load times, held-out scene VQA, speed and agreement per precision.
+
+    python bench/model.py [--scenes 40] [--threads 2] [--precisions fp32,bf16,int8-head,int8-weight,int8-dynamic]
+
+Writes bench/results/model.json and prints one summary line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import statistics
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import torch  # noqa: E402
+
+from core.model.chat import answer  # noqa: E402
+from core.model.loader import default_model_dir, load_model  # noqa: E402
+from core.model.quantize import CPU_DEFAULT  # noqa: E402
+from core.model.scene_qa import normalize_answer  # noqa: E402
+from core.model.vqa import evaluate, make_vqa_set  # noqa: E402
+
+RESULTS = Path(__file__).resolve().parent / "results" / "model.json"
+MULTILINGUAL = {
+    "es": "El gato negro duerme en",
+    "fr": "Le petit chat noir dort sur",
+    "de": "Der kleine schwarze Hund schläft auf",
+    "zh": "我今天早上去了",
+    "ja": "今日はとても天気がいいので、",
+}
+
+
+def rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def tokens_per_s(loaded, image, n_tokens: int = 32) -> float:  # noqa: ANN001
+    from core.model.chat import prepare_inputs
+
+    inputs = prepare_inputs(loaded, image, "Describe the scene.")
+    kw = {"max_new_tokens": n_tokens, "min_new_tokens": n_tokens, "do_sample": False}
+    with torch.inference_mode():
+        loaded.model.generate(**inputs, max_new_tokens=2, do_sample=False)  # warm-up
+        t = time.perf_counter()
+        loaded.model.generate(**inputs, **kw)
+        return n_tokens / (time.perf_counter() - t)
+
+
+def continuations(loaded, n_tokens: int = 16) -> dict[str, str]:  # noqa: ANN001
+    tok = loaded.processor.tokenizer
+    out = {}
+    for lang, prompt in MULTILINGUAL.items():
+        enc = tok(prompt, return_tensors="pt")
+        with torch.inference_mode():
+            ids = loaded.model.generate(**enc, max_new_tokens=n_tokens, do_sample=False)
+        out[lang] = tok.decode(ids[0, enc["input_ids"].shape[1]:], skip_special_tokens=True)
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--scenes", type=int, default=40)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--precisions", default="fp32,bf16,int8-head,int8-weight,int8-dynamic")
+    ap.add_argument("--agreement-questions", type=int, default=120)
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    out: dict = {"threads": args.threads, "cpu_default_precision": CPU_DEFAULT}
+
+    vqa = make_vqa_set(args.scenes)
+    out["vqa_questions"] = len(vqa.items)
+    image = vqa.images[0]
+
+    # cold = assemble the default from the cached text model + shipped assets; warm = reload the result
+    path = default_model_dir()
+    shutil.rmtree(path)
+    t = time.perf_counter()
+    default_model_dir()
+    out["assemble_s"] = time.perf_counter() - t
+    loaded = load_model()
+    out["load_s_cold"] = out["assemble_s"] + loaded.load_s
+    loaded = load_model()
+    out["load_s_warm"] = loaded.load_s
+    out["precision"] = loaded.precision
+
+    times: list[float] = []
+
+    def timed(img, q: str, lm=loaded) -> str:  # noqa: ANN001
+        t0 = time.perf_counter()
+        a = answer(lm, img, q, max_new_tokens=12)
+        times.append(time.perf_counter() - t0)
+        return a
+
+    res = evaluate(timed, vqa)
+    out["vqa_accuracy"] = res.accuracy
+    out["vqa_per_kind"] = res.per_kind
+    out["answer_s_p50"] = statistics.median(times)
+    out["peak_rss_mb"] = rss_mb()  # the default path only: nothing else has been loaded yet
+    default_preds = [normalize_answer(p) for p in res.predictions]
+    out["multilingual_default"] = continuations(loaded)
+    loaded = None
+
+    per: dict[str, dict] = {}
+    fp32_preds: list[str] = []
+    n_agree = min(args.agreement_questions, len(vqa.items))
+    for prec in args.precisions.split(","):
+        lm = load_model(precision=prec)
+        r = evaluate(lambda img, q, lm=lm: answer(lm, img, q, max_new_tokens=12), vqa, limit=n_agree)
+        preds = [normalize_answer(p) for p in r.predictions]
+        if prec == "fp32":
+            fp32_preds = preds
+            out["multilingual_fp32"] = continuations(lm)
+        per[prec] = {"load_s": lm.load_s, "tokens_per_s": tokens_per_s(lm, image), "vqa_accuracy_subset": r.accuracy,
+                     "answer_s_mean": r.seconds / max(1, r.n)}
+        if fp32_preds:
+            per[prec]["match_rate_vs_fp32"] = sum(a == b for a, b in zip(preds, fp32_preds, strict=False)) / len(preds)
+        del lm
+    out["per_precision"] = per
+    out["tokens_per_s"] = {"fp32": per.get("fp32", {}).get("tokens_per_s"),
+                           CPU_DEFAULT: per.get(CPU_DEFAULT, {}).get("tokens_per_s")}
+    if fp32_preds:
+        out["quantized_match_rate"] = sum(a == b for a, b in zip(default_preds[:n_agree], fp32_preds, strict=False)) \
+            / len(fp32_preds)
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(out, indent=2, ensure_ascii=False))
+    print(f"model: vqa {out['vqa_accuracy']:.3f} | warm load {out['load_s_warm']:.1f}s cold {out['load_s_cold']:.1f}s"
+          f" | answer p50 {out['answer_s_p50']:.2f}s | tok/s fp32 {out['tokens_per_s']['fp32'] or 0:.1f}"
+          f" {CPU_DEFAULT} {out['tokens_per_s'][CPU_DEFAULT] or 0:.1f} | match {out.get('quantized_match_rate', 0):.2f}"
+          f" | rss {out['peak_rss_mb']:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()
