@@ -226,8 +226,8 @@ def test_import_rejects_other_versions_and_non_datasets(store, tmp_path):
 def test_loads_with_lerobot_dataset(store, tmp_path):
     lerobot_dataset = pytest.importorskip(
         "lerobot.datasets.lerobot_dataset",
-        reason="lerobot is not installable here: 0.5+ needs Python >= 3.12 and 0.4.x pins torch < 2.11 "
-        "plus a torchvision/torchcodec build matching torch 2.13 that PyPI does not have",
+        reason="lerobot is not installed: lerobot 0.5+ needs Python >= 3.12, and 0.4.4 (the last for 3.11) "
+        "imports torchvision, which has no PyPI build that loads beside torch 2.13.0",
     )
     root = _exported(store, tmp_path)
     ds = lerobot_dataset.LeRobotDataset("local/demo", root=root)

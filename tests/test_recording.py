@@ -26,6 +26,7 @@ from core.recording import video as V
 from core.recording.config import VideoConfig
 from core.recording.lock import EpisodeLock
 from core.recording.synthetic import frame_bar_row, synthetic_frame, synthetic_tick
+from core.recording.verify import verify_episode
 from core.store import StoreConfig, open_store
 from core.store import episodes as E
 from core.store.models import Episode, Step
@@ -83,6 +84,9 @@ def test_record_stop_save(store):
             assert frame_bar_row(frames[k]) == frame_bar_row(synthetic_frame(k, 64))
     arr = E.step_arrays(store, eid)
     assert list(arr.frame_index) == list(range(40))
+    assert verify_episode(store, eid) == []
+    paths["wrist"].write_bytes(b"broken")
+    assert "wrist" in verify_episode(store, eid)[0]
     assert not (store.recordings_dir / ep.uid / ".recording.lock").exists()
     with store.session() as s:
         row = s.scalar(select(Step).where(Step.episode_id == eid, Step.idx == 10))
@@ -285,6 +289,7 @@ def test_recovery_trims_and_reconciles(store, tmp_path):
         assert _moov_before_mdat(v.path)
     arr = E.step_arrays(store, eid)
     assert (arr.frame_index >= 0).sum() == r.frames
+    assert verify_episode(store, eid) == []
     assert recover_interrupted(store) == []  # nothing left to do
 
 

@@ -15,6 +15,7 @@ import av
 from sqlalchemy import func, select, text
 
 from core.recording import recover_interrupted
+from core.recording import video as V
 from core.store import StoreConfig, open_store
 from core.store import episodes as E
 from core.store.models import Step
@@ -67,6 +68,9 @@ def test_kill_dash_nine_mid_episode(tmp_path):
     with store.engine.connect() as c:
         assert c.execute(text("PRAGMA integrity_check")).scalar() == "ok"
     [ep0] = E.list_episodes(store, E.EpisodeFilter(statuses=("recording",)))
+    for cam in ("front", "wrist"):  # the half-written fragmented files decode as they are
+        raw = rdir / ep0.uid / f"{cam}.mp4"
+        assert V.decodable_frames(raw) >= ticks - FPS
 
     [report] = recover_interrupted(store)
     assert report.episode_id == ep0.id
