@@ -130,6 +130,8 @@ def test_config_from_env(monkeypatch, tmp_path):
     monkeypatch.delenv("VLM2VLA_DB_URL")
     cfg = StoreConfig.from_env(recordings_dir=tmp_path)
     assert cfg.url == f"sqlite:///{tmp_path.resolve() / 'studio.db'}"
+    monkeypatch.setenv("VLM2VLA_RECORDINGS", str(tmp_path / "env-rec"))
+    assert StoreConfig.from_env().recordings_dir == tmp_path / "env-rec"
 
 
 def test_bad_url_is_a_clear_error(tmp_path):

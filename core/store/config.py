@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 DB_URL_ENV = "VLM2VLA_DB_URL"
-RECORDINGS_DIR_ENV = "VLM2VLA_RECORDINGS_DIR"
+RECORDINGS_DIR_ENV = "VLM2VLA_RECORDINGS"
 DEFAULT_RECORDINGS_DIR = Path("recordings")
 DEFAULT_DB_FILENAME = "studio.db"
 
