@@ -1,0 +1,108 @@
+"""Hyper-parameters of a LoRA fine-tuning run (defaults: the paper's recipe) and presets for the UI."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, fields, replace
+from typing import Any
+
+from core.training.errors import TrainingError
+
+LORA_MODULES = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
+# Module paths of the language model inside image-text-to-text models (Gemma 3, PaliGemma, Qwen2.5-VL:
+# `language_model`; Idefics3 / SmolVLM: `text_model`). The vision tower never matches.
+LM_PATH = r"(language_model|text_model)"
+
+
+def lora_target_regex(modules: tuple[str, ...] = LORA_MODULES, lm_path: str = LM_PATH) -> str:
+    """PEFT `target_modules` regex (full match) restricted to the language model's linear layers."""
+    return rf".*\.{lm_path}\..*\.({'|'.join(modules)})"
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """One fine-tuning run.
+
+    Batch: `batch_size` samples per forward pass, `grad_accum` passes per optimizer step (effective
+    batch = batch_size * grad_accum * processes; the paper used 8). Length: `epochs` over the training
+    samples, or exactly `max_steps` optimizer steps when set. LR: AdamW, linear decay from `lr` to 0
+    after `warmup_steps` of linear warm-up. `threads`: torch CPU threads (None = leave as is).
+    `checkpoint_every` optimizer steps (0 = only at the end / on cancel); `keep_checkpoints` newest kept.
+    """
+
+    base_model: str = "default"
+    lora_r: int = 16
+    lora_alpha: int = 32
+    lora_dropout: float = 0.05
+    lora_modules: tuple[str, ...] = LORA_MODULES
+    lr: float = 5e-5
+    weight_decay: float = 0.0
+    warmup_steps: int = 0
+    batch_size: int = 4
+    grad_accum: int = 2
+    epochs: float = 1.0
+    max_steps: int | None = None
+    max_grad_norm: float | None = 1.0
+    seed: int = 0
+    threads: int | None = None
+    checkpoint_every: int = 25
+    keep_checkpoints: int = 2
+    max_length: int = 2048
+    action_format: str = "language"  # "language" | "tokens" (the AT baseline)
+    action_bins: int = 256
+
+    def __post_init__(self) -> None:
+        checks = [
+            (self.lora_r > 0, "lora_r must be positive"),
+            (self.lora_alpha > 0, "lora_alpha must be positive"),
+            (0.0 <= self.lora_dropout < 1.0, "lora_dropout must be in [0, 1)"),
+            (bool(self.lora_modules), "lora_modules cannot be empty"),
+            (0.0 < self.lr < 1.0, "lr must be in (0, 1)"),
+            (self.batch_size > 0 and self.grad_accum > 0, "batch_size and grad_accum must be positive"),
+            (self.epochs > 0 or (self.max_steps or 0) > 0, "epochs or max_steps must be positive"),
+            (self.max_steps is None or self.max_steps > 0, "max_steps must be positive"),
+            (self.checkpoint_every >= 0, "checkpoint_every must be >= 0"),
+            (self.keep_checkpoints >= 1, "keep_checkpoints must be >= 1"),
+            (self.action_format in ("language", "tokens"), "action_format must be 'language' or 'tokens'"),
+            (self.threads is None or self.threads > 0, "threads must be positive"),
+        ]
+        for ok, msg in checks:
+            if not ok:
+                raise TrainingError(f"invalid training config: {msg}")
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["lora_modules"] = list(self.lora_modules)
+        return d
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
+        names = {f.name for f in fields(cls)}
+        unknown = set(data) - names
+        if unknown:
+            raise TrainingError(f"unknown training options: {sorted(unknown)}")
+        data = dict(data)
+        if "lora_modules" in data:
+            data["lora_modules"] = tuple(data["lora_modules"])
+        return cls(**data)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2)
+
+    def with_(self, **changes: Any) -> TrainConfig:
+        return replace(self, **changes)
+
+
+# Presets for the Train tab. "paper" is the paper's recipe; "quick" is for a first look on a CPU.
+PRESETS: dict[str, dict[str, Any]] = {
+    "paper": {},
+    "quick": {"max_steps": 30, "batch_size": 2, "grad_accum": 2, "checkpoint_every": 10},
+    "cpu-small": {"batch_size": 2, "grad_accum": 4, "checkpoint_every": 20},
+    "actions-as-tokens baseline": {"action_format": "tokens"},
+}
+
+
+def preset(name: str, **overrides: Any) -> TrainConfig:
+    if name not in PRESETS:
+        raise TrainingError(f"unknown preset {name!r}; choose one of {sorted(PRESETS)}")
+    return TrainConfig(**{**PRESETS[name], **overrides})
