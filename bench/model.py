@@ -10,8 +10,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import shutil
+import subprocess
 import statistics
 import sys
 import time
@@ -38,8 +38,20 @@ MULTILINGUAL = {
 }
 
 
-def rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+def default_path_rss_mb() -> float:
+    """Peak RSS of a fresh process that loads the default model (warm) and answers three questions."""
+    code = (
+        "import resource, numpy as np, torch\n"
+        f"torch.set_num_threads({torch.get_num_threads()})\n"
+        "from core.model.loader import load_model\nfrom core.model.chat import answer\n"
+        "m = load_model()\nimg = np.zeros((224, 224, 3), np.uint8)\n"
+        "for q in ('How many blocks are there?', 'What is in the bowl?', 'Describe the scene.'):\n"
+        "    answer(m, img, q, max_new_tokens=24)\n"
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)\n"
+    )
+    root = Path(__file__).resolve().parents[1]
+    res = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True)
+    return float(res.stdout.strip().splitlines()[-1])
 
 
 def tokens_per_s(loaded, image, n_tokens: int = 32) -> float:  # noqa: ANN001
@@ -103,7 +115,7 @@ def main() -> None:
     out["vqa_accuracy"] = res.accuracy
     out["vqa_per_kind"] = res.per_kind
     out["answer_s_p50"] = statistics.median(times)
-    out["peak_rss_mb"] = rss_mb()  # the default path only: nothing else has been loaded yet
+    out["peak_rss_mb"] = default_path_rss_mb()
     default_preds = [normalize_answer(p) for p in res.predictions]
     out["multilingual_default"] = continuations(loaded)
     loaded = None

@@ -6,7 +6,13 @@ import os
 from pathlib import Path
 
 CACHE_ENV = "VLM2VLA_CACHE"
+ASSETS_ENV = "VLM2VLA_MODEL_ASSETS"
 ASSETS_DIR = Path(__file__).resolve().parents[2] / "assets" / "model"
+
+
+def assets_dir() -> Path:
+    """The default model's shipped vision weights: `$VLM2VLA_MODEL_ASSETS` or `assets/model/`."""
+    return Path(os.environ.get(ASSETS_ENV, ASSETS_DIR)).expanduser()
 
 
 def cache_dir() -> Path:

@@ -22,7 +22,7 @@ from typing import Any
 
 import torch
 
-from core.model.cache import ASSETS_DIR, cache_dir
+from core.model.cache import assets_dir, cache_dir
 from core.model.quantize import apply_precision, choose_precision, describe, load_kwargs
 
 log = logging.getLogger(__name__)
@@ -66,7 +66,7 @@ def load_model(source: str | Path | None = None, device: str = "auto", precision
         model, processor, name, info = _load_default(device, precision)
     else:
         model, processor, name, info = _load_hf(str(source), device, precision)
-    model = apply_precision(model, precision)
+    model = apply_precision(model, precision, info.get("cache_dir"))
     model.eval()
     loaded = LoadedModel(model, processor, name, device, precision, time.perf_counter() - t0, info)
     log.info("loaded %s on %s in %.1f s", name, loaded.precision_label, loaded.load_s)
@@ -104,7 +104,8 @@ def _load_hf(source: str, device: str, precision: str) -> tuple[Any, Any, str, d
 # ---- the embedded default ------------------------------------------------------------------------
 
 
-def assets_present(assets: Path = ASSETS_DIR) -> bool:
+def assets_present(assets: Path | None = None) -> bool:
+    assets = assets or assets_dir()
     return all((assets / f).exists() for f in ASSET_FILES)
 
 
@@ -131,8 +132,9 @@ def merge_lora(model: torch.nn.Module, lora: dict[str, torch.Tensor], r: int, al
     return n
 
 
-def assemble_default(assets: Path = ASSETS_DIR) -> tuple[Any, Any]:
+def assemble_default(assets: Path | None = None) -> tuple[Any, Any]:
     """Text weights from the cache + the shipped vision weights + the merged alignment LoRA."""
+    assets = assets or assets_dir()
     from safetensors.torch import load_file
 
     from core.model.assemble import VisionSpec, build_processor, build_vlm
@@ -152,8 +154,9 @@ def assemble_default(assets: Path = ASSETS_DIR) -> tuple[Any, Any]:
     return model, build_processor(text_dir, spec)
 
 
-def default_model_dir(assets: Path = ASSETS_DIR) -> Path:
+def default_model_dir(assets: Path | None = None) -> Path:
     """Assemble the default model once into the cache and return its directory (fast to reload)."""
+    assets = assets or assets_dir()
     if not assets_present(assets):
         raise ModelNotAvailableError(
             f"the embedded default's vision weights are missing from {assets}; "
@@ -181,6 +184,6 @@ def _load_default(device: str, precision: str) -> tuple[Any, Any, str, dict]:
     model = Gemma3ForConditionalGeneration.from_pretrained(path, **load_kwargs(precision, device))
     if precision != "nf4":
         model.to(device)
-    card = ASSETS_DIR / "card.json"
-    info = {"source": str(path), "card": json.loads(card.read_text()) if card.exists() else {}}
+    card = assets_dir() / "card.json"
+    info = {"source": str(path), "cache_dir": path, "card": json.loads(card.read_text()) if card.exists() else {}}
     return model, processor, DEFAULT_NAME, info

@@ -16,6 +16,7 @@ fastest mode whose greedy answers agree with fp32 on the scene-VQA set).
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import torch
 from torch import nn
@@ -75,14 +76,27 @@ def load_kwargs(precision: str, device: str) -> dict:
     return {"dtype": torch.bfloat16}
 
 
+def quantize_rows(w: torch.Tensor, chunk: int = 16384) -> tuple[torch.Tensor, torch.Tensor]:
+    """Symmetric int8 with one fp32 scale per row, computed in chunks (the head has 262k rows)."""
+    q = torch.empty(w.shape, dtype=torch.int8)
+    scale = torch.empty(w.shape[0], dtype=torch.float32)
+    for i in range(0, w.shape[0], chunk):
+        part = w[i : i + chunk].float()
+        s = part.abs().amax(dim=1).clamp(min=1e-8) / 127.0
+        q[i : i + chunk] = torch.round(part / s[:, None]).clamp_(-127, 127).to(torch.int8)
+        scale[i : i + chunk] = s
+    return q, scale
+
+
 class Int8Linear(nn.Module):
     """Weight-only int8 linear: int8 weights with one scale per output row, compute in the input dtype."""
 
-    def __init__(self, linear: nn.Linear) -> None:
+    def __init__(self, linear: nn.Linear, weight_int8: torch.Tensor | None = None,
+                 scale: torch.Tensor | None = None) -> None:
         super().__init__()
-        w = linear.weight.detach().float()
-        scale = w.abs().amax(dim=1).clamp(min=1e-8) / 127.0
-        self.register_buffer("weight_int8", torch.round(w / scale[:, None]).clamp(-127, 127).to(torch.int8))
+        if weight_int8 is None or scale is None:
+            weight_int8, scale = quantize_rows(linear.weight.detach())
+        self.register_buffer("weight_int8", weight_int8)
         self.register_buffer("scale", scale)
         self.bias = None if linear.bias is None else nn.Parameter(linear.bias.detach().clone(), requires_grad=False)
         self.in_features, self.out_features = linear.in_features, linear.out_features
@@ -110,19 +124,36 @@ def _language_linears(model: nn.Module) -> list[tuple[nn.Module, str, nn.Linear]
     return out
 
 
-def quantize_head(model: nn.Module) -> None:
-    """Replace the (tied) LM head by a weight-only int8 copy; the embedding table stays as it is."""
+def quantize_head(model: nn.Module, cache_file: Path | None = None) -> None:
+    """Replace the (tied) LM head by a weight-only int8 copy; the embedding table stays as it is.
+    With `cache_file`, the int8 head is read from / written to that safetensors file."""
     head = model.get_output_embeddings()
     if head is None or not isinstance(head, nn.Linear):
         raise PrecisionError("model has no linear output head to quantize")
-    model.lm_head = Int8Linear(head)
+    q = scale = None
+    if cache_file is not None and cache_file.exists():
+        from safetensors.torch import load_file
+
+        saved = load_file(str(cache_file))
+        if saved["weight_int8"].shape == head.weight.shape:
+            q, scale = saved["weight_int8"], saved["scale"]
+    if q is None:
+        q, scale = quantize_rows(head.weight.detach())
+        if cache_file is not None:
+            from safetensors.torch import save_file
+
+            tmp = cache_file.with_suffix(".tmp")
+            save_file({"weight_int8": q, "scale": scale}, str(tmp))
+            tmp.replace(cache_file)
+    model.lm_head = Int8Linear(head, q, scale)
     model.config.tie_word_embeddings = False
     if hasattr(model.config, "get_text_config"):
         model.config.get_text_config().tie_word_embeddings = False
 
 
-def apply_precision(model: nn.Module, precision: str) -> nn.Module:
-    """Convert a loaded (fp32 or bf16) model in place to `precision`; nf4 is applied at load time."""
+def apply_precision(model: nn.Module, precision: str, cache_dir: Path | None = None) -> nn.Module:
+    """Convert a loaded (fp32 or bf16) model in place to `precision`; nf4 is applied at load time.
+    `cache_dir` (optional, writable) keeps the int8 head between runs."""
     if precision in ("nf4", "fp32"):
         return model
     if precision == "int8-dynamic":
@@ -133,11 +164,12 @@ def apply_precision(model: nn.Module, precision: str) -> nn.Module:
     model.to(torch.bfloat16)
     if precision == "bf16":
         return model
+    head_cache = cache_dir / "lm_head_int8.safetensors" if cache_dir is not None else None
     if precision == "int8-head":
-        quantize_head(model)
+        quantize_head(model, head_cache)
         return model
     if precision == "int8-weight":
-        quantize_head(model)
+        quantize_head(model, head_cache)
         for parent, name, lin in _language_linears(model):
             if name != "lm_head":
                 setattr(parent, name, Int8Linear(lin))
