@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from core.control.follower import ChunkFollower
+from core.control.follower import ChunkFollower, commanded_gripper
 from core.control.safety import Limits
 from core.control.verify import sim_verify, subject
 from core.language.parse import ParseError, parse, parse_subtasks
@@ -212,7 +212,7 @@ class AutonomousRun:
                     break
                 chunks = self._ask(
                     "actions", lambda img=img, s=subtask, m=plan: p.actions(img, self.instruction, s, m, self._stream),
-                    lambda t, g=round(obs.gripper): parse(t, initial_gripper=g), subtask,
+                    lambda t, g=commanded_gripper(obs.gripper): parse(t, initial_gripper=g), subtask,
                 )
                 if chunks is None:
                     break

@@ -16,6 +16,12 @@ from core.language.spec import Chunk
 from core.types import Twist, Vec3
 
 REACHED_M = 0.003
+OPEN_ABOVE = 0.9  # a measured opening above this means "commanded open"; a held block keeps it near 0.55
+
+
+def commanded_gripper(opening: float) -> int:
+    """The gripper command (1 open, 0 closed) behind a measured opening: holding a block is closed."""
+    return 1 if opening > OPEN_ABOVE else 0
 SETTLE_TICKS = 10
 MAX_TICKS_PER_ENTRY = 90
 
@@ -35,7 +41,7 @@ class ChunkFollower:
                  limits: Limits, dt: float) -> None:
         self.limits, self.dt = limits, dt
         self.entries: list[_Entry] = []
-        goal, yaw, grip = start_pos, start_yaw, float(round(start_gripper))
+        goal, yaw, grip = start_pos, start_yaw, commanded_gripper(start_gripper)
         for ch in chunks:
             goal = limits.clamp_pos(tuple(g + d / 100.0 for g, d in zip(goal, ch.translation)))
             if ch.yaw is not None:

@@ -23,9 +23,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-REACHED_M = 0.003
-SETTLE_TICKS = 10  # after a gripper change, and at the end
-MAX_TICKS_PER_ENTRY = 90
+SETTLE_TICKS = 10  # at the end
 
 
 @dataclass(frozen=True)
@@ -50,7 +48,8 @@ def replay(
     `reference` (the demonstration's steps) enables the end-effector error figures; entries carry the
     step range they came from, so errors are measured against the demo at the same moment.
     """
-    from core.control.safety import Limits, step_target, twist_toward
+    from core.control.follower import ChunkFollower
+    from core.control.safety import Limits, step_target
     from core.robot.tasks import is_success
     from core.types import Command, Twist
 
@@ -67,42 +66,30 @@ def replay(
         if start is None:
             raise ValueError("replay needs a robot that reports scene state (the simulator)")
         cmd = Command(obs.ee_pos, obs.ee_yaw, obs.gripper)
-        goal = list(obs.ee_pos)
-        yaw_goal = obs.ee_yaw
-        grip = obs.gripper
-        ticks = timeouts = 0
+        follower = ChunkFollower(chunks, obs.ee_pos, obs.ee_yaw, obs.gripper, limits, dt)
+        ticks = done = 0
         worst = 0.0
 
-        def tick(g: float) -> None:
+        def tick(tw: Twist) -> None:
             nonlocal cmd, obs, ticks
-            dx, dy, dz = twist_toward(obs.ee_pos, (goal[0], goal[1], goal[2]), limits, dt)
-            yaw_err = yaw_goal - cmd.yaw
-            dyaw = max(-1.0, min(1.0, yaw_err / (limits.max_yaw_rate * dt * 2)))
-            cmd = step_target(cmd, Twist(dx=dx, dy=dy, dz=dz, dyaw=dyaw, gripper=g), limits, dt)
+            cmd = step_target(cmd, tw, limits, dt)
             robot.apply(cmd)
             obs = robot.observe()
             ticks += 1
 
-        for ch in chunks:
-            goal = [g + d / 100.0 for g, d in zip(goal, ch.translation)]
-            goal = list(limits.clamp_pos((goal[0], goal[1], goal[2])))
-            if ch.yaw is not None:
-                yaw_goal += math.radians(ch.yaw)
-            changed = float(ch.gripper) != grip
-            grip = float(ch.gripper)
-            for _ in range(MAX_TICKS_PER_ENTRY):
-                tick(grip)
-                if max(abs(a - b) for a, b in zip(obs.ee_pos, goal)) <= REACHED_M:
-                    break
-            else:
-                timeouts += 1
-            if changed:
-                for _ in range(SETTLE_TICKS):
-                    tick(grip)
-            if reference is not None and ch.steps is not None and ch.steps[1] < len(reference):
-                worst = max(worst, _dist_cm(obs.ee_pos, reference[ch.steps[1]].ee_pos))
+        while True:
+            tw = follower.next_twist(obs.ee_pos, obs.ee_yaw)
+            for ch in chunks[done : follower.index]:  # entries that finished before this tick
+                if reference is not None and ch.steps is not None and ch.steps[1] < len(reference):
+                    worst = max(worst, _dist_cm(obs.ee_pos, reference[ch.steps[1]].ee_pos))
+            done = follower.index
+            if tw is None:
+                break
+            tick(tw)
+        grip = float(chunks[-1].gripper) if chunks else cmd.gripper
+        timeouts = follower.timeouts
         for _ in range(SETTLE_TICKS):
-            tick(grip)
+            tick(Twist(gripper=grip))
         final = obs.scene
         assert final is not None
         err = _dist_cm(obs.ee_pos, reference[-1].ee_pos) if reference else float("nan")

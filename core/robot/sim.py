@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 OBJ_X = (0.38, 0.64)
 OBJ_Y = (-0.22, 0.22)
 HOME_EE = (0.34, 0.0, 0.18)
+HELD_MIN_FINGER = 0.01  # finger travel from the centre (m); a 5 cm block keeps each finger at 0.025
 
 
 @dataclass(frozen=True)
@@ -223,7 +224,11 @@ class SimRobot:
 
     # ---- internals ------------------------------------------------------------------------------
     def _update_held(self) -> None:
-        """A block is held when both fingers touch it."""
+        """A block is held when both fingers touch it with something between them (not closed shut:
+        closed fingers pushing a block touch it too, but do not hold it)."""
+        if self.data.qpos[self._finger_q] < HELD_MIN_FINGER:
+            self._held = None
+            return
         touching: dict[str, set[int]] = {}
         geom_to_block = {g: b for b, g in self._block_geom.items()}
         for c in self.data.contact[: self.data.ncon]:
