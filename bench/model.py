@@ -11,8 +11,8 @@ import argparse
 import json
 import os
 import shutil
-import subprocess
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
