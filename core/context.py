@@ -6,12 +6,17 @@ import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from core.control.loop import ControlLoop, LoopConfig
 from core.control.safety import Limits
 from core.robot.tasks import Task, is_feasible, is_success, task_from_instruction
 from core.teleop.shaping import AxisMap, ShapingConfig
 from core.types import Observation, SceneState
+
+if TYPE_CHECKING:
+    from core.recording.live import LiveRecording
+    from core.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -62,13 +67,24 @@ class App:
     loop: ControlLoop
     browser_input: object
     spacemouse: object | None = None
-    services: dict[str, object] = field(default_factory=dict)
+    store: Store | None = None
+    recording: LiveRecording | None = None
+    record_instruction: str = ""
+    last_message: str = ""
 
     @staticmethod
     def build(config: AppConfig) -> App:
+        from core.recording import Recorder, RecorderConfig, recover_interrupted
+        from core.recording.live import LiveRecording
+        from core.store import StoreConfig, open_store
         from core.teleop.browser import BrowserTeleop
 
+        store = open_store(StoreConfig.from_env(db_url=config.db_url, recordings_dir=config.recordings_dir))
+        for report in recover_interrupted(store):
+            log.warning("recovered interrupted episode: %s", report)
+        recording = LiveRecording(store, Recorder(store, RecorderConfig(fps=config.hz)))
         loop = ControlLoop(make_robot_factory(config), LoopConfig(hz=config.hz, limits=Limits()))
+        loop.add_listener(recording.on_tick)
         browser = BrowserTeleop()
         loop.add_source(browser)
         spacemouse = None
@@ -78,7 +94,43 @@ class App:
             spacemouse = SpaceMouseTeleop()
             spacemouse.start()
             loop.add_source(spacemouse)
-        return App(config=config, loop=loop, browser_input=browser, spacemouse=spacemouse)
+        app = App(config=config, loop=loop, browser_input=browser, spacemouse=spacemouse,
+                  store=store, recording=recording)
+        browser.set_record_callback(app.toggle_recording)
+        if spacemouse is not None:
+            spacemouse.set_record_callback(app.toggle_recording)
+        return app
+
+    # ---- recording ------------------------------------------------------------------------------
+    def start_recording(self, instruction: str | None = None, operator: str | None = None) -> int:
+        """Start an episode (instruction defaults to the selected task's); raises RecordingRefused."""
+        from core.recording import RecordingRefused
+
+        text = (instruction or self.record_instruction or (self.task.instruction if self.task else "")).strip()
+        if not text:
+            raise RecordingRefused("type the task instruction (or pick a task) before recording")
+        self.record_instruction = text
+        st = self.loop.status()
+        return self.recording.start(
+            text, operator=operator or None, seed=st.seed,
+            task=self.task.instruction if self.task and self.task.instruction == text else None,
+            robot_ready=st.running, estopped=st.estop, robot=self.config.robot,
+            cameras=tuple(self.loop.frames.cameras) or None,
+        )
+
+    def stop_recording(self, success: bool | None):
+        return self.recording.stop(success)
+
+    def toggle_recording(self) -> None:
+        """SpaceMouse right button / page record button: start, or stop and save untagged."""
+        try:
+            if self.recording.recording:
+                self.recording.stop(None)
+            else:
+                self.start_recording()
+        except Exception as exc:  # device callbacks must never raise; the status line shows it
+            self.last_message = f"recording: {exc}"
+            log.warning("record button: %s", exc)
 
     task: Task | None = None
     shaping: ShapingConfig = field(default_factory=ShapingConfig)
@@ -130,3 +182,7 @@ class App:
 
     def close(self) -> None:
         self.loop.close()
+        if self.recording is not None:
+            self.recording.recorder.close()
+        if self.store is not None:
+            self.store.close()

@@ -86,6 +86,26 @@ def make_server(app: App, blocks: gr.Blocks, head: str, css: str) -> FastAPI:
         app.loop.estop("e-stop (keyboard or page)")
         return JSONResponse({"ok": True})
 
+    @api.post("/api/record/{action}")
+    def record(action: str) -> JSONResponse:
+        """Keyboard shortcuts of the Teleop tab: start | success | failure | discard."""
+        from core.recording import NotRecording, RecordingRefused
+
+        try:
+            if action == "start":
+                episode = app.start_recording()
+                return JSONResponse({"ok": True, "episode": episode})
+            if action in ("success", "failure"):
+                saved = app.stop_recording(action == "success")
+                return JSONResponse({"ok": True, "episode": saved.result.episode_id, "status": saved.result.status})
+            if action == "discard":
+                app.recording.discard()
+                return JSONResponse({"ok": True})
+        except (RecordingRefused, NotRecording) as exc:
+            app.last_message = f"recording: {exc}"
+            return JSONResponse({"ok": False, "error": str(exc)}, status_code=409)
+        return JSONResponse({"ok": False, "error": f"unknown action {action!r}"}, status_code=404)
+
     @api.get("/api/status")
     def status() -> JSONResponse:
         s = app.loop.status()
@@ -100,6 +120,8 @@ def make_server(app: App, blocks: gr.Blocks, head: str, css: str) -> FastAPI:
                 "gripper": round(s.gripper, 3),
                 "seed": s.seed,
                 "error": s.error,
+                "recording": app.recording.recorder.status.state if app.recording else "unavailable",
+                "episode": app.recording.recorder.status.episode_id if app.recording else None,
             }
         )
 

@@ -8,7 +8,8 @@ from core.context import App
 from core.robot.tasks import all_tasks
 
 KEY_HELP = """**Keyboard** (click the camera view first; ignored while typing in a text box):
-W/S forward/back · A/D left/right · R/F up/down · Q/E rotate · Space open/close gripper · Esc **e-stop**"""
+W/S forward/back · A/D left/right · R/F up/down · Q/E rotate · Space open/close gripper · Shift slow ·
+Esc **e-stop** · N start recording · Y save as success · U save as failure · X discard"""
 
 
 def camera_html(cameras: list[str]) -> str:
@@ -32,9 +33,30 @@ def status_text(app: App) -> str:
     for src in app.loop.sources:
         st = src.status()
         lines.append(f"**{st.source}:** {st.state}" + (f" ({st.detail})" if st.detail else ""))
+    rec = app.recording.recorder.status if app.recording else None
+    if rec is not None:
+        if rec.state == "recording":
+            lines.append(f"**Recording:** episode {rec.episode_id} · {rec.steps} steps · {rec.elapsed_s:.1f} s"
+                         f" · frames pending {rec.frames_pending}")
+        elif app.recording.last is not None:
+            r = app.recording.last.result
+            lines.append(f"**Last episode:** {r.episode_id} {r.status}, {r.num_steps} steps"
+                         + (f" ({'; '.join(r.problems)})" if r.problems else ""))
+    if app.last_message:
+        lines.append(f"**Note:** {app.last_message}")
     if s.error:
         lines.append(f"**Error:** {s.error}")
     return "  \n".join(lines)
+
+
+def saved_language(app: App) -> str:
+    last = app.recording.last if app.recording else None
+    if last is None:
+        return ""
+    if last.verbalization is None:
+        return last.note
+    v = last.verbalization
+    return f"Episode {last.result.episode_id} as language (spec {v.spec_version}):\n\n" + (v.text() or "(no motion)")
 
 
 def build(app: App) -> None:
@@ -42,6 +64,8 @@ def build(app: App) -> None:
         with gr.Column(scale=3):
             gr.HTML(camera_html(list(app.loop.frames.cameras) or ["front", "wrist"]))
             status = gr.Markdown(status_text(app), elem_classes="status-line")
+            live = gr.Textbox(label="Live: this episode as language actions", lines=4, interactive=False)
+            saved = gr.Textbox(label="Last saved episode, verbalized", lines=8, interactive=False)
         with gr.Column(scale=2):
             estop = gr.Button("E-STOP", elem_id="estop-btn")
             reset_estop = gr.Button("Reset e-stop")
@@ -51,14 +75,22 @@ def build(app: App) -> None:
             task = gr.Dropdown(
                 choices=[t.instruction for t in all_tasks()], value=None, label="Task", allow_custom_value=False
             )
+            with gr.Group():
+                instruction = gr.Textbox(label="Instruction for the recording", placeholder="put the red block in the bowl")
+                operator = gr.Textbox(label="Operator", placeholder="your name")
+                with gr.Row():
+                    rec_start = gr.Button("● Record", variant="primary")
+                    rec_ok = gr.Button("Save: success")
+                    rec_fail = gr.Button("Save: failure")
+                    rec_discard = gr.Button("Discard")
             gr.Markdown(KEY_HELP)
             gr.HTML(
                 '<div id="teleop-pad"></div>'
                 '<button id="webhid-connect" type="button">Connect SpaceMouse (browser)</button>'
-                '<div id="teleop-js-status"></div>'
             )
     timer = gr.Timer(0.5)
-    timer.tick(lambda: status_text(app), outputs=status, show_progress="hidden")
+    timer.tick(lambda: (status_text(app), app.recording.live_text(), saved_language(app)),
+               outputs=[status, live, saved], show_progress="hidden")
 
     def do_estop() -> str:
         app.loop.estop("e-stop button")
@@ -74,11 +106,46 @@ def build(app: App) -> None:
         app.reset_scene(int(s))
         return status_text(app)
 
-    def do_task(instruction: str | None) -> str:
+    def do_task(instruction: str | None):
         app.set_task(instruction)
+        if instruction:
+            app.record_instruction = instruction
+        return status_text(app), instruction or gr.skip()
+
+    def do_record(text: str, who: str) -> str:
+        from core.recording import RecordingRefused
+
+        try:
+            app.start_recording(text, who)
+        except RecordingRefused as exc:
+            raise gr.Error(str(exc)) from exc
         return status_text(app)
+
+    def do_stop(success: bool | None):
+        from core.recording import NotRecording
+
+        try:
+            app.stop_recording(success)
+        except NotRecording as exc:
+            raise gr.Error("Nothing is being recorded.") from exc
+        return status_text(app), saved_language(app)
+
+    def do_discard() -> str:
+        from core.recording import NotRecording
+
+        try:
+            app.recording.discard()
+        except NotRecording as exc:
+            raise gr.Error("Nothing is being recorded.") from exc
+        return status_text(app)
+
+    rec_start.click(do_record, inputs=[instruction, operator], outputs=status)
+    rec_ok.click(lambda: do_stop(True), outputs=[status, saved])
+    rec_fail.click(lambda: do_stop(False), outputs=[status, saved])
+    rec_discard.click(do_discard, outputs=status)
+    instruction.change(lambda t: setattr(app, "record_instruction", t.strip()), inputs=instruction)
 
     estop.click(do_estop, outputs=status, show_progress="hidden")
     reset_estop.click(do_reset_estop, outputs=status, show_progress="hidden")
     reset.click(do_reset, inputs=seed, outputs=status)
-    task.change(do_task, inputs=task, outputs=status)
+    task.change(do_task, inputs=task, outputs=[status, instruction])

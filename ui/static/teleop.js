@@ -288,6 +288,12 @@
     }
     if (e.ctrlKey || e.metaKey || e.altKey || e.isComposing) return;
     if (isTyping(eventTarget(e))) return;
+    var REC = {KeyN: "start", KeyY: "success", KeyU: "failure", KeyX: "discard"};
+    if (REC[e.code] && !e.repeat) {
+      e.preventDefault();
+      fetch("/api/record/" + REC[e.code], {method: "POST"}).catch(function () {});
+      return;
+    }
     if (e.code === "Space") {
       e.preventDefault();
       if (!e.repeat) toggleGripper();
