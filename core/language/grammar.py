@@ -13,8 +13,8 @@ hashable values so the allowed-token set of a state can be cached.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Hashable, Protocol
+from collections.abc import Hashable, Iterable
+from typing import Protocol
 
 from core.language.spec import MAX_AXIS_CM
 
@@ -141,7 +141,7 @@ class PrefixSetAcceptor:
 class LexiconAcceptor:
     """Words of `lexicon`, separated by one space or ", ", at most `max_words` words, non-empty."""
 
-    def __init__(self, lexicon: Iterable[str], max_words: int = 40) -> None:
+    def __init__(self, lexicon: Iterable[str], max_words: int = 80) -> None:
         self.words = frozenset(w for w in lexicon if w)
         if not self.words:
             raise ValueError("LexiconAcceptor needs at least one word")

@@ -1,0 +1,217 @@
+"""Grammar-constrained greedy decoding with the LM head computed only over the allowed tokens.
+
+A character-level acceptor (`core.language.grammar`) is lifted to tokens: a token is allowed when all its
+characters keep the acceptor alive; end-of-turn is allowed only in an accepting state. So every output
+is valid by construction (the paper lost ~10% of cycles to malformed text).
+
+Speed: Gemma's 262k-row head dominates decoding on a CPU. Under a grammar only a few hundred tokens are
+possible, so the head is applied to those rows only (`restrict_head=True`). Greedy output is identical
+to masking full logits (argmax over the same set), which the tests check.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+import torch
+
+from core.language.grammar import DEAD, Acceptor, State
+
+log = logging.getLogger(__name__)
+
+
+class ConstraintError(RuntimeError):
+    """The grammar allows no token at some point (the vocabulary cannot spell valid output)."""
+
+
+# ---- token strings -----------------------------------------------------------------------------------
+def _bytes_to_unicode() -> dict[int, str]:
+    """GPT-2's byte <-> printable-unicode table used by byte-level BPE vocabularies."""
+    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
+    cs = bs[:]
+    n = 0
+    for b in range(256):
+        if b not in bs:
+            bs.append(b)
+            cs.append(256 + n)
+            n += 1
+    return dict(zip(bs, (chr(c) for c in cs)))
+
+
+def token_strings(tokenizer: Any) -> list[str | None]:
+    """The exact text of every token id (None for special / undecodable tokens)."""
+    vocab_size = len(tokenizer)
+    pieces = tokenizer.convert_ids_to_tokens(list(range(vocab_size)))
+    special = set(getattr(tokenizer, "all_special_ids", []) or [])
+    byte_level = any(p and "Ġ" in p for p in pieces[:5000] if isinstance(p, str))
+    inv = {v: k for k, v in _bytes_to_unicode().items()} if byte_level else None
+    out: list[str | None] = []
+    for i, p in enumerate(pieces):
+        if i in special or not isinstance(p, str):
+            out.append(None)
+            continue
+        if inv is not None:
+            try:
+                out.append(bytes(inv[c] for c in p).decode("utf-8"))
+            except (KeyError, UnicodeDecodeError):
+                out.append(None)
+        elif p.startswith("<0x") and p.endswith(">") and len(p) == 6:
+            b = int(p[3:5], 16)
+            out.append(chr(b) if b < 128 else None)
+        elif p.startswith("<") and p.endswith(">") and len(p) > 2:
+            out.append(None)  # unlisted control tokens such as <start_of_image>
+        else:
+            out.append(p.replace("▁", " "))
+    return out
+
+
+def end_ids(tokenizer: Any) -> list[int]:
+    ids = []
+    for t in ("<end_of_turn>", "<|im_end|>", "<end_of_utterance>"):
+        i = tokenizer.convert_tokens_to_ids(t)
+        if isinstance(i, int) and i != tokenizer.unk_token_id:
+            ids.append(i)
+    if tokenizer.eos_token_id is not None:
+        ids.append(tokenizer.eos_token_id)
+    return sorted(set(ids))
+
+
+class TokenConstraint:
+    """Allowed next tokens for each acceptor state (cached per state)."""
+
+    def __init__(self, acceptor: Acceptor, strings: list[str | None], eos: list[int]) -> None:
+        self.acceptor = acceptor
+        alpha = acceptor.alphabet
+        self.candidates = [(i, s) for i, s in enumerate(strings) if s and all(c in alpha for c in s)]
+        self.eos = eos
+        self._cache: dict[State, tuple[torch.Tensor, list[State]]] = {}
+
+    def allowed(self, state: State) -> tuple[torch.Tensor, list[State | None]]:
+        """Token ids allowed in `state` and the state after each (None for an end token)."""
+        hit = self._cache.get(state)
+        if hit is not None:
+            return hit
+        ids: list[int] = []
+        nxt: list[State | None] = []
+        acc = self.acceptor
+        for i, s in self.candidates:
+            st = state
+            for ch in s:
+                st = acc.step(st, ch)
+                if st is DEAD:
+                    break
+            if st is not DEAD:
+                ids.append(i)
+                nxt.append(st)
+        if acc.accepting(state):
+            ids += self.eos
+            nxt += [None] * len(self.eos)
+        out = (torch.tensor(ids, dtype=torch.long), nxt)
+        if len(self._cache) < 50_000:
+            self._cache[state] = out
+        return out
+
+
+@lru_cache(maxsize=4)
+def _strings_for(tokenizer_key: int, tokenizer: Any) -> list[str | None]:
+    return token_strings(tokenizer)
+
+
+def make_constraint(tokenizer: Any, acceptor: Acceptor) -> TokenConstraint:
+    return TokenConstraint(acceptor, _strings_for(id(tokenizer), tokenizer), end_ids(tokenizer))
+
+
+# ---- decoding ----------------------------------------------------------------------------------------
+@dataclass
+class DecodeResult:
+    text: str
+    token_ids: list[int]
+    finished: bool  # reached an end token in an accepting state
+    seconds: float
+    tokens_per_s: float
+    allowed_mean: float = 0.0  # average number of allowed tokens per step
+    stats: dict[str, float] = field(default_factory=dict)
+
+
+def _parts(model: Any) -> tuple[Any, Any, Any]:
+    """(full model, body returning hidden states, output head) of a (possibly PEFT-wrapped) model."""
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    body = getattr(base, "model", None)
+    head = base.get_output_embeddings() if hasattr(base, "get_output_embeddings") else None
+    return base, body, head
+
+
+def _head_rows(head: Any, ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Weight rows (and bias) of the output head for `ids`, dequantizing int8 rows when needed."""
+    if hasattr(head, "weight_int8"):
+        w = head.weight_int8.index_select(0, ids).to(torch.float32) * head.scale.index_select(0, ids)[:, None].float()
+        b = None if head.bias is None else head.bias.index_select(0, ids)
+        return w, b
+    w = head.weight.index_select(0, ids)
+    b = None if getattr(head, "bias", None) is None else head.bias.index_select(0, ids)
+    return w, b
+
+
+def _softcap(base: Any) -> float | None:
+    cfg = getattr(base, "config", None)
+    text = cfg.get_text_config() if cfg is not None and hasattr(cfg, "get_text_config") else cfg
+    return getattr(text, "final_logit_softcapping", None)
+
+
+@torch.inference_mode()
+def constrained_generate(model: Any, tokenizer: Any, inputs: dict[str, torch.Tensor], acceptor: Acceptor,
+                         max_new_tokens: int = 96, restrict_head: bool = True,
+                         on_text: Callable[[str], None] | None = None,
+                         constraint: TokenConstraint | None = None) -> DecodeResult:
+    """Greedy decoding of one sequence under `acceptor`. `inputs` come from the processor (batch of 1)."""
+    base, body, head = _parts(model)
+    constraint = constraint or make_constraint(tokenizer, acceptor)
+    fast = restrict_head and body is not None and head is not None
+    cap = _softcap(base)
+    t0 = time.perf_counter()
+    state: State = acceptor.start()
+    out_ids: list[int] = []
+    text = ""
+    finished = False
+    allowed_total = 0
+    past = None
+    step_inputs = dict(inputs)
+    for _ in range(max_new_tokens):
+        ids, nxt = constraint.allowed(state)
+        if ids.numel() == 0:
+            raise ConstraintError(f"no token can continue {text!r} under the grammar")
+        allowed_total += ids.numel()
+        if fast:
+            o = body(**step_inputs, past_key_values=past, use_cache=True)
+            h = o.last_hidden_state[:, -1, :]
+            w, b = _head_rows(head, ids.to(h.device))
+            logits = h.float() @ w.float().T
+            if b is not None:
+                logits = logits + b.float()
+        else:
+            o = model(**step_inputs, past_key_values=past, use_cache=True)
+            logits = o.logits[:, -1, :].float().index_select(1, ids.to(o.logits.device))
+        if cap:
+            logits = torch.tanh(logits / cap) * cap
+        past = o.past_key_values
+        k = int(torch.argmax(logits[0]))
+        tok = int(ids[k])
+        if nxt[k] is None:
+            finished = True
+            break
+        out_ids.append(tok)
+        state = nxt[k]
+        text = tokenizer.decode(out_ids, skip_special_tokens=True)
+        if on_text is not None:
+            on_text(text)
+        step_inputs = {"input_ids": torch.tensor([[tok]], device=inputs["input_ids"].device)}
+    if not finished and acceptor.accepting(state):
+        finished = True  # budget ran out exactly at a valid end
+    dt = time.perf_counter() - t0
+    n = max(1, len(out_ids))
+    return DecodeResult(text, out_ids, finished, dt, n / dt if dt > 0 else 0.0, allowed_total / n)

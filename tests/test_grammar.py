@@ -1,0 +1,77 @@
+import random
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from core.language.grammar import ActionListAcceptor, LexiconAcceptor, PrefixSetAcceptor, accepts, feed
+from core.language.parse import ParseError, parse
+from core.language.plan import motion_plan
+from core.language.render import render_list
+from core.language.spec import Chunk
+
+coord = st.integers(min_value=-100, max_value=100).map(lambda v: v / 10)
+chunk = st.builds(Chunk, coord, coord, coord, st.sampled_from([0, 1]))
+
+
+@given(st.lists(chunk, min_size=1, max_size=16))
+def test_every_rendered_list_is_accepted(chunks):
+    assert accepts(ActionListAcceptor(), render_list(chunks))
+
+
+def test_everything_accepted_parses():
+    """Random walks through the acceptor: whatever it accepts, the strict parser reads."""
+    acc = ActionListAcceptor(max_entries=4)
+    rng = random.Random(0)
+    alphabet = sorted(acc.alphabet)
+    found = 0
+    for _ in range(3000):
+        state, text = acc.start(), ""
+        for _ in range(120):
+            options = [c for c in alphabet if acc.step(state, c) is not None]
+            if acc.accepting(state):
+                break
+            c = rng.choice(options)
+            state, text = acc.step(state, c), text + c
+        if acc.accepting(state):
+            found += 1
+            chunks = parse(text)
+            assert 1 <= len(chunks) <= 4
+    assert found > 100
+
+
+def test_rejects_what_the_parser_rejects():
+    acc = ActionListAcceptor()
+    for bad in ("[[10.1, 0.0, 0.0, 1]]", "[[1.0, 0.0, 0.0, 2]]", "[[1.00, 0.0, 0.0, 1]]", "[]", "[[1, 0.0, 0.0, 1]]",
+                "[[-0.0,0.0, 0.0, 1]]"):
+        assert not accepts(acc, bad)
+        try:
+            parse(bad)
+        except ParseError:
+            pass
+    assert feed(acc, acc.start(), "[[1.0, 2") is not None  # a live prefix
+
+
+def test_max_entries():
+    acc = ActionListAcceptor(max_entries=2)
+    assert accepts(acc, "[[0.0, 0.0, 0.0, 1], [0.0, 0.0, 0.0, 0]]")
+    assert not accepts(acc, "[[0.0, 0.0, 0.0, 1], [0.0, 0.0, 0.0, 0], [0.0, 0.0, 0.0, 0]]")
+
+
+def test_prefix_set():
+    acc = PrefixSetAcceptor(["1. grasp the red block", "1. grasp the blue block"])
+    assert accepts(acc, "1. grasp the red block")
+    assert not accepts(acc, "1. grasp the")
+    assert feed(acc, acc.start(), "1. grasp the gr") is None
+
+
+def test_lexicon_accepts_generated_plans():
+    rng = random.Random(1)
+    plans = []
+    for _ in range(300):
+        chunks = [Chunk(rng.choice([-2.5, 0.0, 1.2, 2.5]), rng.choice([-2.5, 0.0, 0.4, 2.5]),
+                        rng.choice([-2.5, 0.0, 2.5]), rng.choice([0, 1])) for _ in range(rng.randint(1, 8))]
+        plans.append(motion_plan(chunks))
+    lexicon = {w for p in plans for w in p.replace(",", " ").split()}
+    acc = LexiconAcceptor(lexicon)
+    assert all(accepts(acc, p) for p in plans)
+    assert not accepts(acc, "move  left") and not accepts(acc, "move left,") and not accepts(acc, "fly away")
