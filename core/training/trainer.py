@@ -92,6 +92,8 @@ class TrainResult:
     trainable_params: int = 0
     base_model: str = ""
     codec: ActionTokenCodec | None = None
+    model: Any = field(default=None, repr=False)  # the PEFT model, for evaluation right after training
+    processor: Any = field(default=None, repr=False)
 
     @property
     def final_loss(self) -> float | None:
@@ -314,7 +316,7 @@ def train(
     seen_here = (state.step - step_at_start) * per_rank * world
     common = dict(step=state.step, total_steps=total_steps, run_dir=run_dir, loss_history=list(state.loss_history),
                   samples_per_s=seen_here / max(wall, 1e-9), wall_s=wall, trainable_params=n_trainable,
-                  base_model=base_ref, codec=codec)
+                  base_model=base_ref, codec=codec, model=peft_model, processor=processor)
     if state.step < total_steps:
         path = checkpoint() if state.step > step_at_start or last_ckpt is None else last_ckpt
         log.info("cancelled at step %d/%d", state.step, total_steps)

@@ -1,0 +1,102 @@
+"""What a training job is asked to do: data selection, hyper-parameters, evaluation (JSON round-trip)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from core.training.config import TrainConfig
+from core.training.errors import JobError, NoEpisodesError
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    """Episodes to train on: recorded `episode_ids` from the store and/or scripted-expert demos
+    (`expert_seeds`, generated inside the job; `expert_kind` None = a task kind drawn per seed)."""
+
+    episode_ids: tuple[int, ...] = ()
+    expert_seeds: tuple[int, ...] = ()
+    expert_kind: str | None = None
+    camera: str = "front"
+    verbalize_missing: bool = False
+    kinds: tuple[str, ...] | None = None  # None = every kind in core.language.prompts.KINDS
+    max_entries: int | None = None
+    val_fraction: float = 0.1
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "episode_ids", tuple(int(i) for i in self.episode_ids))
+        object.__setattr__(self, "expert_seeds", tuple(int(i) for i in self.expert_seeds))
+        if self.kinds is not None:
+            object.__setattr__(self, "kinds", tuple(self.kinds))
+
+    @property
+    def n_episodes(self) -> int:
+        return len(self.episode_ids) + len(self.expert_seeds)
+
+
+@dataclass(frozen=True)
+class EvalSpec:
+    """Evaluation after training. 0 disables a part. `max_samples` held-out samples are answered
+    greedily (actions first); `vqa_scenes` scenes of the held-out scene-VQA set are asked before and
+    after; `sim_episodes` closed-loop rollouts (not available yet: needs the autonomous loop)."""
+
+    max_samples: int = 24
+    max_new_tokens: int = 200
+    vqa_scenes: int = 10
+    vqa_seed: int = 0
+    sim_episodes: int = 0
+
+
+@dataclass(frozen=True)
+class JobConfig:
+    name: str
+    train: TrainConfig = field(default_factory=TrainConfig)
+    data: DataSpec = field(default_factory=DataSpec)
+    eval: EvalSpec = field(default_factory=EvalSpec)
+
+    def __post_init__(self) -> None:
+        if not self.name or not self.name.strip():
+            raise JobError("a training job needs a name")
+        if self.data.n_episodes == 0:
+            raise NoEpisodesError("no episodes selected: pick recorded episodes (or expert demos) to train on")
+
+    @property
+    def kind(self) -> str:
+        return "lora-at" if self.train.action_format == "tokens" else "lora"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "train": self.train.to_dict(), "data": asdict(self.data), "eval": asdict(self.eval)}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> JobConfig:
+        def build(kind: type, values: dict[str, Any]) -> Any:
+            names = {f.name for f in fields(kind)}
+            unknown = set(values) - names
+            if unknown:
+                raise JobError(f"unknown {kind.__name__} options: {sorted(unknown)}")
+            return kind(**values)
+
+        try:
+            return cls(
+                name=d["name"],
+                train=TrainConfig.from_dict(d.get("train", {})),
+                data=build(DataSpec, d.get("data", {})),
+                eval=build(EvalSpec, d.get("eval", {})),
+            )
+        except (KeyError, TypeError) as exc:
+            raise JobError(f"malformed job config: {exc}") from exc
+
+    def save(self, path: Path) -> None:
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self.to_dict(), indent=2))
+        tmp.replace(path)
+
+    @classmethod
+    def load(cls, path: Path) -> JobConfig:
+        try:
+            return cls.from_dict(json.loads(Path(path).read_text()))
+        except (OSError, ValueError) as exc:
+            raise JobError(f"cannot read job config {path}: {exc}") from exc
