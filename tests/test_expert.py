@@ -44,3 +44,14 @@ def test_draw_task_is_feasible_and_deterministic(sim):
     scene = sim.reset(11).scene
     a, b = draw_task(11, scene), draw_task(11, scene)
     assert a == b and is_feasible(a, scene)
+
+
+@pytest.mark.parametrize("kind", TASK_KINDS)
+def test_canonical_subtasks_match_the_verbalized_expert(sim, kind):
+    """The subtask lists the autonomous loop may write are exactly what demonstrations teach."""
+    from core.language.verbalize import verbalize
+
+    for seed in (0, 1):
+        task = draw_task(seed, sim.reset(seed).scene, kind)
+        ro = rollout(sim, task, seed)
+        assert [s.text for s in verbalize(ro.steps, task.instruction).subtasks] == list(task.subtasks)

@@ -168,3 +168,13 @@ class LexiconAcceptor:
     def accepting(self, state: State) -> bool:
         word, _, sep = state  # type: ignore[misc]
         return word in self.words and not sep
+
+
+def plan_lexicon() -> frozenset[str]:
+    """Every word `core.language.plan.motion_plan` can write."""
+    from core.language.plan import AXIS_WORDS
+
+    words = {w for pair in AXIS_WORDS for w in pair}
+    words |= {"move", "slightly", "and", "then", "close", "open", "the", "gripper", "stay", "still", "more"}
+    words |= {"rotate", "left", "right"}
+    return frozenset(words)

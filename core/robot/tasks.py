@@ -55,6 +55,21 @@ class Task:
         }[self.kind]
 
 
+    @property
+    def subtasks(self) -> tuple[str, str]:
+        """The subtasks the verbalizer writes for an expert demonstration of this task."""
+        o = f"the {self.obj}"
+        return {
+            "pick": (f"grasp {o}", f"lift {o}"),
+            "put_in": (f"grasp {o}", "place it in the bowl"),
+            "put_on": (f"grasp {o}", "place it on the plate"),
+            "stack": (f"grasp {o}", f"stack it on the {self.target}"),
+            "push_left": (f"move to the right of {o}", f"push {o} to the left"),
+            "push_right": (f"move to the left of {o}", f"push {o} to the right"),
+            "push_forward": (f"move to the near side of {o}", f"push {o} forward"),
+        }[self.kind]
+
+
 def all_tasks() -> list[Task]:
     """Every valid task in the tabletop scene (the set of canonical instructions)."""
     out: list[Task] = []

@@ -1,0 +1,52 @@
+"""The VLM policy on a tiny random Gemma-3: every generated subtask list, plan and action list is valid,
+and an autonomous run with it never meets malformed text (it may fail the task: the weights are random)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from core.control.autonomous import AutonomousRun, RunConfig
+from core.control.loop import ControlLoop, LoopConfig
+from core.language.grammar import LexiconAcceptor, accepts, plan_lexicon
+from core.language.parse import parse, parse_subtasks
+from core.model.loader import load_model
+from core.model.policy import VLMPolicy, valid_subtask_lists
+from core.robot.sim import SimConfig, SimRobot
+from tests.model_fixtures import tiny_gemma3
+
+torch.set_num_threads(1)
+
+
+@pytest.fixture(scope="module")
+def policy(tmp_path_factory):
+    loaded = load_model(tiny_gemma3(tmp_path_factory.mktemp("g3")), precision="fp32")
+    return VLMPolicy(loaded, max_entries=3)
+
+
+def test_each_question_gives_valid_language(policy):
+    img = np.zeros((64, 64, 3), dtype=np.uint8)
+    subs = policy.subtasks(img, "pon el bloque rojo en el cuenco")
+    assert subs in valid_subtask_lists()
+    first = parse_subtasks(subs)[0]
+    plan = policy.plan(img, "x", first)
+    assert plan and accepts(LexiconAcceptor(plan_lexicon()), plan)
+    acts = policy.actions(img, "x", first, plan)
+    assert 1 <= len(parse(acts)) <= 3
+    assert policy.is_done(img, first) in (True, False)
+
+
+def test_autonomous_run_with_the_vlm_never_sees_malformed_text(policy):
+    loop = ControlLoop(lambda: SimRobot(SimConfig(image_size=64)), LoopConfig(hz=30))
+    loop.start(seed=0)
+    try:
+        run = AutonomousRun(policy, "put the red block in the bowl", config=RunConfig(max_retries=0, time_limit_s=60))
+        loop.set_driver(run.start())
+        assert run.wait(90)
+        kinds = [e.kind for e in run.events]
+        assert "malformed" not in kinds
+        assert kinds[0] == "subtasks" and "actions" in kinds
+        assert run.result in ("success", "failed")
+    finally:
+        loop.close()
