@@ -15,6 +15,9 @@ from core.teleop.shaping import AxisMap, ShapingConfig
 from core.types import Observation, SceneState
 
 if TYPE_CHECKING:
+    from core.assistant import Assistant
+    from core.conversation import Conversation
+    from core.model.service import ModelService
     from core.recording.live import LiveRecording
     from core.store import Store
 
@@ -69,6 +72,9 @@ class App:
     spacemouse: object | None = None
     store: Store | None = None
     recording: LiveRecording | None = None
+    model: ModelService | None = None
+    conversation: Conversation | None = None
+    assistant: Assistant | None = None
     record_instruction: str = ""
     last_message: str = ""
 
@@ -94,8 +100,15 @@ class App:
             spacemouse = SpaceMouseTeleop()
             spacemouse.start()
             loop.add_source(spacemouse)
+        from core.assistant import Assistant
+        from core.conversation import Conversation
+        from core.model.service import ModelService
+
+        model = ModelService(config.model)
+        conversation = Conversation()
         app = App(config=config, loop=loop, browser_input=browser, spacemouse=spacemouse,
-                  store=store, recording=recording)
+                  store=store, recording=recording, model=model, conversation=conversation,
+                  assistant=Assistant(loop, model, conversation))
         browser.set_record_callback(app.toggle_recording)
         if spacemouse is not None:
             spacemouse.set_record_callback(app.toggle_recording)
@@ -138,6 +151,8 @@ class App:
 
     def start(self) -> None:
         self.loop.start(self.config.seed)
+        if self.config.load_model and self.model is not None:
+            self.model.start()
         obs = self.loop.observation
         self.task_start = obs.scene if obs else None
 

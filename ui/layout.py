@@ -5,12 +5,11 @@ from __future__ import annotations
 import gradio as gr
 
 from core.context import App
-from ui import settings_tab, teleop_tab
+from ui import autonomous_tab, settings_tab, teleop_tab
 
 TABS_PENDING = {
     "Episodes": "Episode browser: list, playback, plots and LeRobot export are not implemented yet.",
     "Train": "Background LoRA fine-tuning is not implemented yet.",
-    "Autonomous": "Autonomous chat-plus-act is not implemented yet.",
 }
 
 CSS = """
@@ -32,6 +31,10 @@ def build_blocks(app: App) -> gr.Blocks:
             for name, text in TABS_PENDING.items():
                 with gr.Tab(name):
                     gr.Markdown(f"**Not implemented yet.** {text}")
+            with gr.Tab("Autonomous", id="autonomous"):
+                autonomous_tab.build(app)
+            with gr.Tab("Presenter", id="presenter"):
+                autonomous_tab.build(app, presenter=True)
             with gr.Tab("Settings", id="settings"):
                 settings_tab.build(app)
     return blocks

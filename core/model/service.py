@@ -1,87 +1,90 @@
-"""Background loading and serialised use of one model, for the app.
-
-    service = ModelService(source=None)   # None = the embedded default
-    service.start()                       # returns at once; loads in a worker thread
-    service.status()                      # ModelStatus(state="loading" | "ready" | "error", message, precision)
-    for piece in service.stream(frame, "What is in the bowl?", history): ...
-
-Generation is serialised with a lock (one model, one request at a time); it never runs on the
-control thread.
-"""
+"""The app's model: loaded in the background at start-up, one generation at a time, status for the UI."""
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
-import numpy as np
-
-from core.model.chat import Message, answer, stream_answer
-from core.model.loader import LoadedModel, load_model
+from core.model.loader import LoadedModel, ModelNotAvailableError, load_model
 
 log = logging.getLogger(__name__)
 
 
-class ModelNotReadyError(RuntimeError):
-    """The model is still loading, or failed to load."""
+class ModelNotReady(RuntimeError):
+    """The model is still loading, failed to load, or was not requested."""
 
 
 @dataclass(frozen=True)
 class ModelStatus:
-    state: str  # "idle" | "loading" | "ready" | "error"
-    message: str
-    precision: str = ""  # human-readable, e.g. "CPU · bf16 + int8 LM head"
+    state: str  # "off" | "loading" | "ready" | "failed"
+    text: str
+    precision: str = ""
+    adapter: str = "none"
 
 
 class ModelService:
-    def __init__(self, source: str | None = None, device: str = "auto", precision: str = "auto") -> None:
-        self.source, self.device, self.precision = source, device, precision
-        self._loaded: LoadedModel | None = None
-        self._status = ModelStatus("idle", "not started")
-        self._thread: threading.Thread | None = None
-        self._lock = threading.Lock()
+    def __init__(self, source: str | None = None, precision: str = "auto", device: str = "auto") -> None:
+        self.source, self.precision, self.device = source, precision, device
+        self.loaded: LoadedModel | None = None
+        self.lock = threading.Lock()  # generation is serialised: 2 CPU cores, one model
+        self._state, self._error = "off", ""
+        self._t0 = 0.0
+        self._policy: Any = None
+        self.adapter = "none"
 
     def start(self) -> None:
-        if self._thread is not None:
+        if self._state in ("loading", "ready"):
             return
-        self._status = ModelStatus("loading", f"loading {self.source or 'the embedded default model'}…")
-        self._thread = threading.Thread(target=self._load, name="model-load", daemon=True)
-        self._thread.start()
+        self._state, self._t0 = "loading", time.monotonic()
+        threading.Thread(target=self._load, name="model-load", daemon=True).start()
 
     def _load(self) -> None:
         try:
-            loaded = load_model(self.source, self.device, self.precision)
-        except Exception as exc:  # noqa: BLE001 - reported through status(), shown by the UI
-            log.exception("model load failed")
-            self._status = ModelStatus("error", f"{type(exc).__name__}: {exc}")
-            return
-        self._loaded = loaded
-        self._status = ModelStatus("ready", f"{loaded.name} loaded in {loaded.load_s:.1f} s", loaded.precision_label)
-
-    def wait(self, timeout: float | None = None) -> ModelStatus:
-        if self._thread is not None:
-            self._thread.join(timeout)
-        return self._status
+            self.loaded = load_model(self.source, device=self.device, precision=self.precision)
+            self._state = "ready"
+        except ModelNotAvailableError as exc:
+            self._state, self._error = "failed", str(exc)
+            log.error("model not available: %s", exc)
+        except Exception as exc:
+            self._state, self._error = "failed", f"{type(exc).__name__}: {exc}"
+            log.exception("model failed to load")
 
     def status(self) -> ModelStatus:
-        return self._status
+        if self._state == "off":
+            return ModelStatus("off", "The model is not loaded (started with --no-model).")
+        if self._state == "loading":
+            return ModelStatus("loading", f"Loading the model in the background… {time.monotonic() - self._t0:.0f} s")
+        if self._state == "failed":
+            return ModelStatus("failed", f"The model could not be loaded: {self._error}")
+        lm = self.loaded
+        assert lm is not None
+        return ModelStatus("ready", f"{lm.name} · {lm.precision_label} · loaded in {lm.load_s:.1f} s",
+                           lm.precision_label, self.adapter)
 
-    @property
-    def loaded(self) -> LoadedModel:
-        if self._loaded is None:
-            raise ModelNotReadyError(self._status.message)
-        return self._loaded
+    def require(self) -> LoadedModel:
+        if self._state != "ready" or self.loaded is None:
+            raise ModelNotReady(self.status().text)
+        return self.loaded
 
-    def answer(self, image: np.ndarray, question: str, history: Sequence[Message] | None = None,
-               max_new_tokens: int = 48) -> str:
-        loaded = self.loaded
-        with self._lock:
-            return answer(loaded, image, question, history, max_new_tokens)
+    def policy(self):  # noqa: ANN201 - VLMPolicy, imported lazily
+        from core.model.policy import VLMPolicy
 
-    def stream(self, image: np.ndarray, question: str, history: Sequence[Message] | None = None,
-               max_new_tokens: int = 128) -> Iterator[str]:
-        loaded = self.loaded
-        with self._lock:
-            yield from stream_answer(loaded, image, question, history, max_new_tokens)
+        lm = self.require()
+        if self._policy is None or self._policy.loaded is not lm:
+            self._policy = VLMPolicy(lm, lock=self.lock)
+        return self._policy
+
+    def ask_stream(self, image: Any, question: str, history: list[dict] | None = None) -> Iterator[str]:
+        """The growing answer text (the whole text so far at each step)."""
+        from core.model.chat import stream_answer
+
+        lm = self.require()
+        with self.lock:
+            text = ""
+            for piece in stream_answer(lm, image, question, history):
+                text += piece
+                yield text

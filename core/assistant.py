@@ -1,0 +1,145 @@
+"""Chat-plus-act: questions are answered from the live frame, commands run the closed loop; both write
+into the shared conversation from background threads, so every viewer sees the same turns live."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from core.control.autonomous import AutoEvent, AutonomousRun, RunConfig
+from core.control.loop import ControlLoop
+from core.conversation import Conversation, looks_like_question
+from core.model.service import ModelNotReady, ModelService
+
+log = logging.getLogger(__name__)
+CAMERA = "front"
+
+
+class AssistantBusy(RuntimeError):
+    """A command is already running (stop it first)."""
+
+
+@dataclass
+class Seen:
+    """The frame the model looked at for the latest turn (shown beside the answer)."""
+
+    image: Any = None
+    caption: str = ""
+
+
+def format_run(events: list[AutoEvent], partial: str = "", state: str = "") -> str:
+    """The assistant's message for a command: subtasks, then per cycle plan, actions and verdict."""
+    lines: list[str] = []
+    for e in events:
+        if e.kind == "subtasks":
+            lines.append("**Subtasks**\n" + e.text)
+        elif e.kind == "plan":
+            lines.append(f"\n**{e.subtask}**\nPlan: {e.text}")
+        elif e.kind == "actions":
+            lines.append(f"Actions: `{e.text}`")
+        elif e.kind == "verify":
+            lines.append(("✓ " if e.text.startswith("done") else "✗ ") + e.text)
+        elif e.kind == "malformed":
+            lines.append(f"⚠ unusable model output, retrying: {e.text}")
+        elif e.kind == "retry":
+            lines.append(f"↻ {e.text}")
+        elif e.kind in ("done", "hold", "cancelled", "error"):
+            icon = {"done": "✅", "hold": "⏸", "cancelled": "⏹", "error": "❌"}[e.kind]
+            lines.append(f"\n{icon} {e.text}")
+    if partial:
+        lines.append(f"… {partial}")
+    elif state and state not in ("success", "failed", "cancelled", "error"):
+        lines.append(f"… {state}")
+    return "\n".join(lines) if lines else "… starting"
+
+
+class Assistant:
+    def __init__(self, loop: ControlLoop, model: ModelService, conversation: Conversation,
+                 run_config: RunConfig | None = None) -> None:
+        self.loop, self.model, self.conversation = loop, model, conversation
+        self.run_config = run_config or RunConfig()
+        self.run: AutonomousRun | None = None
+        self.seen = Seen()
+        self.last_path = ""
+
+    def _frame(self) -> Any:
+        obs = self.loop.observation
+        if obs is None or CAMERA not in obs.images:
+            raise RuntimeError("no camera frame yet")
+        return obs.images[CAMERA]
+
+    def send(self, text: str) -> str:
+        """Route a typed message: a question is answered, anything else is a command. Returns the kind."""
+        if looks_like_question(text):
+            self.ask(text)
+            return "question"
+        self.command(text)
+        return "command"
+
+    def ask(self, question: str) -> threading.Thread:
+        question = question.strip()
+        if not question:
+            raise ValueError("type a question first")
+        self.model.require()
+        image = self._frame()
+        history = self.conversation.history()
+        self.conversation.add("user", question, kind="question")
+        idx = self.conversation.add("assistant", "…", kind="answer")
+        self.seen = Seen(image, f"the frame the model saw for: {question}")
+
+        def work() -> None:
+            t0 = time.perf_counter()
+            text = ""
+            try:
+                for text in self.model.ask_stream(image, question, history):
+                    self.conversation.update(idx, text)
+                self.last_path = f"answered by the base model (no action adapter) in {time.perf_counter() - t0:.1f} s"
+                self.conversation.update(idx, text or "(no answer)", seconds=time.perf_counter() - t0)
+            except Exception as exc:
+                log.exception("answer failed")
+                self.conversation.update(idx, f"❌ could not answer: {exc}")
+
+        th = threading.Thread(target=work, name="answer", daemon=True)
+        th.start()
+        return th
+
+    def command(self, instruction: str) -> AutonomousRun:
+        instruction = instruction.strip()
+        if not instruction:
+            raise ValueError("type a command first")
+        if self.run is not None and not self.run.finished:
+            raise AssistantBusy("a command is still running; press Stop first")
+        policy = self.model.policy()  # raises ModelNotReady
+        image = self._frame()
+        self.conversation.add("user", instruction, kind="command")
+        idx = self.conversation.add("assistant", "… thinking", kind="run")
+        self.seen = Seen(image, f"the frame the model saw for: {instruction}")
+        limits = self.loop.config.limits
+        run = AutonomousRun(policy, instruction, limits=limits, dt=1.0 / self.loop.config.hz, config=self.run_config)
+        self.loop.set_driver(run.start())  # raises ControlError while e-stopped
+        self.run = run
+
+        def follow() -> None:
+            while True:
+                finished = run.finished
+                self.conversation.update(idx, format_run(list(run.events), run.partial, run.state))
+                if finished:
+                    break
+                time.sleep(0.2)
+
+        threading.Thread(target=follow, name="run-follow", daemon=True).start()
+        return run
+
+    def stop(self, reason: str = "Stop pressed") -> bool:
+        run = self.run
+        if run is None or run.finished:
+            return False
+        run.cancel(reason)
+        self.loop.set_driver(None)
+        return True
+
+
+__all__ = ["Assistant", "AssistantBusy", "ModelNotReady", "format_run"]

@@ -1,0 +1,79 @@
+"""The robot's conversation: one shared, thread-safe log that every viewer of the page sees.
+
+A lab has one robot, so chat and actions are one conversation (an instructor's screen, a visitor's
+phone and the operator's laptop show the same turns). Messages are role/content dicts (what gr.Chatbot
+takes) plus metadata: which path answered, the precision, timings.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+MAX_MESSAGES = 500
+
+_QUESTION_START = re.compile(
+    r"^(what|which|where|how|is|are|does|do|can|could|who|why|when|qu[eé]|cu[aá]l|d[oó]nde|c[oó]mo|hay|est[aá]|"
+    r"quel|quelle|o[uù]|combien|est-ce|y a-t-il|was|welche|welcher|wo|wie|gibt|ist|sind)\b",
+    re.IGNORECASE,
+)
+
+
+def looks_like_question(text: str) -> bool:
+    """Heuristic for the Send button: a question mark (any script) or a question word in a few languages."""
+    t = text.strip()
+    if not t:
+        return False
+    if t[-1] in "?？؟" or t.startswith("¿") or t.endswith("吗") or t.endswith("か"):
+        return True
+    return bool(_QUESTION_START.match(t))
+
+
+@dataclass
+class Message:
+    role: str  # "user" | "assistant"
+    content: str
+    meta: dict[str, Any] = field(default_factory=dict)
+    t: float = field(default_factory=time.time)
+
+
+class Conversation:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._messages: list[Message] = []
+        self.version = 0
+
+    def add(self, role: str, content: str, **meta: Any) -> int:
+        if role not in ("user", "assistant"):
+            raise ValueError(f"role must be user or assistant, not {role!r}")
+        with self._lock:
+            self._messages.append(Message(role, content, dict(meta)))
+            del self._messages[:-MAX_MESSAGES]
+            self.version += 1
+            return len(self._messages) - 1
+
+    def update(self, index: int, content: str, **meta: Any) -> None:
+        """Replace the content of message `index` (streaming answers grow in place)."""
+        with self._lock:
+            if not 0 <= index < len(self._messages):
+                return  # trimmed away meanwhile
+            m = self._messages[index]
+            m.content = content
+            m.meta.update(meta)
+            self.version += 1
+
+    def clear(self) -> None:
+        with self._lock:
+            self._messages.clear()
+            self.version += 1
+
+    def messages(self) -> list[dict[str, str]]:
+        with self._lock:
+            return [{"role": m.role, "content": m.content} for m in self._messages]
+
+    def history(self, limit: int = 6) -> list[dict[str, str]]:
+        """The last turns, for the model's context."""
+        return self.messages()[-limit:]

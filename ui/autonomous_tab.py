@@ -1,0 +1,80 @@
+"""Autonomous tab: one conversation to chat about the scene and to give the robot commands."""
+
+from __future__ import annotations
+
+import gradio as gr
+
+from core.context import App
+from ui.teleop_tab import camera_html
+
+HELP = """Type a **question** ("what is left of the bowl?") or a **command** in any language
+("pon el bloque rojo en el cuenco"). *Send* decides by the wording (a question mark or a question word);
+*Ask* and *Do it* force the kind. Everything the model writes appears here before the robot moves.
+Any keyboard or SpaceMouse motion, *Stop*, or Esc takes over at once."""
+
+
+def model_line(app: App) -> str:
+    st = app.model.status()
+    run = app.assistant.run
+    parts = [f"**Model:** {st.text}", f"**Adapter:** {st.adapter}"]
+    if app.assistant.last_path:
+        parts.append(f"**Last answer:** {app.assistant.last_path}")
+    if run is not None:
+        parts.append(f"**Command:** {run.state}")
+    return "  \n".join(parts)
+
+
+def build(app: App, presenter: bool = False) -> None:
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=3 if presenter else 2):
+            gr.HTML(camera_html(["front"]) if presenter else camera_html(["front", "wrist"]))
+            seen = gr.Image(label="What the model saw", interactive=False, height=224, visible=not presenter)
+        with gr.Column(scale=2 if presenter else 3):
+            chat = gr.Chatbot(value=app.conversation.messages(), label="Chat and act", height=520 if presenter else 420,
+                              buttons=["copy"])
+            status = gr.Markdown(model_line(app))
+            if not presenter:
+                gr.Markdown(HELP)
+                box = gr.Textbox(placeholder="Ask about the scene or tell the robot what to do…", show_label=False,
+                                 lines=1, max_lines=3)
+                with gr.Row():
+                    send = gr.Button("Send", variant="primary")
+                    ask = gr.Button("Ask")
+                    do = gr.Button("Do it")
+                    stop = gr.Button("Stop", variant="stop")
+                    clear = gr.Button("Clear chat")
+
+    timer = gr.Timer(0.4)
+    outputs = [chat, status] if presenter else [chat, status, seen]
+
+    def refresh():
+        vals = [app.conversation.messages(), model_line(app)]
+        if not presenter:
+            vals.append(app.assistant.seen.image)
+        return vals
+
+    timer.tick(refresh, outputs=outputs, show_progress="hidden")
+    if presenter:
+        return
+
+    def guarded(fn):
+        def run(text: str):
+            from core.assistant import AssistantBusy
+            from core.control.loop import ControlError
+            from core.model.service import ModelNotReady
+
+            try:
+                fn(text)
+            except (ModelNotReady, AssistantBusy, ControlError, ValueError, RuntimeError) as exc:
+                raise gr.Error(str(exc)) from exc
+            return "", *refresh()
+
+        return run
+
+    outs = [box, chat, status, seen]
+    send.click(guarded(app.assistant.send), inputs=box, outputs=outs)
+    box.submit(guarded(app.assistant.send), inputs=box, outputs=outs)
+    ask.click(guarded(app.assistant.ask), inputs=box, outputs=outs)
+    do.click(guarded(app.assistant.command), inputs=box, outputs=outs)
+    stop.click(lambda: (app.assistant.stop(), *refresh())[1:], outputs=[chat, status, seen])
+    clear.click(lambda: (app.conversation.clear(), *refresh())[1:], outputs=[chat, status, seen])
