@@ -1,0 +1,56 @@
+import threading
+
+import pytest
+
+from core.assistant import format_run
+from core.control.autonomous import AutoEvent
+from core.conversation import Conversation, looks_like_question
+
+
+@pytest.mark.parametrize("text", ["what is left of the bowl?", "¿Qué hay en el cuenco?", "碗里有什么？", "Is there a red block",
+                                  "wo ist der rote Block", "combien de blocs", "ボウルに何がありますか"])
+def test_questions(text):
+    assert looks_like_question(text)
+
+
+@pytest.mark.parametrize("text", ["pon el bloque rojo en el cuenco", "pick up the red block", "把红色方块放进碗里",
+                                  "mets le bloc rouge dans le bol", "", "   "])
+def test_commands(text):
+    assert not looks_like_question(text)
+
+
+def test_conversation_is_shared_and_thread_safe():
+    c = Conversation()
+
+    def writer(n):
+        for i in range(200):
+            c.add("user", f"{n}-{i}")
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(c.messages()) == 500  # capped
+    idx = c.add("assistant", "…")
+    c.update(idx, "grown")
+    assert c.messages()[-1] == {"role": "assistant", "content": "grown"}
+    with pytest.raises(ValueError):
+        c.add("system", "x")
+    c.update(10_000, "ignored")  # a trimmed message is not an error
+    assert len(c.history(3)) == 3
+
+
+def test_format_run_shows_language_before_outcome():
+    ev = [
+        AutoEvent("subtasks", "1. grasp the red block\n2. lift the red block", 0.1),
+        AutoEvent("plan", "move forward, then down", 0.5, "grasp the red block"),
+        AutoEvent("actions", "[[2.5, 0.0, 0.0, 1]]", 0.9, "grasp the red block"),
+        AutoEvent("verify", "done (judged by simulator)", 2.0, "grasp the red block"),
+        AutoEvent("malformed", "actions: bad", 2.5, "lift the red block"),
+        AutoEvent("done", "all subtasks done", 3.0),
+    ]
+    text = format_run(ev)
+    assert text.index("Subtasks") < text.index("Plan: move forward") < text.index("[[2.5") < text.index("✓ done")
+    assert "⚠" in text and text.rstrip().endswith("all subtasks done")
+    assert format_run([], partial="1. gra").endswith("… 1. gra")
