@@ -8,8 +8,8 @@ For each episode (its current verbalization, see `core.training.sources`):
   and its end) and (action entries) -> movement direction words.
 Prompts and targets come from `core.language.prompts`, so training and the autonomous loop ask the
 same questions. Each sample carries the frame of the step it is asked at, resized to the model's
-resolution. The train/val split is by episode (a hash of the episode key), so it does not change
-when episodes are added.
+resolution. The train/val split is by episode (a hash of the episode key), so an episode stays on
+its side when others are added.
 
 Export: `export_jsonl(samples, folder)` writes `samples.jsonl` + PNG frames (chat `messages` per line,
 usable by other trainers); `to_hf_dataset(samples)` when the `datasets` package is installed.
@@ -166,15 +166,19 @@ def _bucket(key: str, seed: int) -> float:
 def split_episodes(keys: Sequence[str], val_fraction: float, seed: int = 0) -> tuple[list[str], list[str]]:
     """Deterministic episode-level split: (train keys, val keys).
 
-    The `round(n * val_fraction)` keys with the smallest hash are held out (at least one when there
-    are two episodes or more and `val_fraction` > 0); the result depends only on the keys and `seed`.
+    An episode is held out when a hash of (`seed`, key) falls below `val_fraction`, so its side never
+    changes when other episodes are added. With two episodes or more, at least one is held out and at
+    least one is trained on (the extremes of the hash decide).
     """
     uniq = sorted(set(keys))
     if val_fraction <= 0 or len(uniq) < 2:
         return uniq, []
-    n_val = min(len(uniq) - 1, max(1, round(len(uniq) * val_fraction)))
-    ranked = sorted(uniq, key=lambda k: (_bucket(k, seed), k))
-    val = set(ranked[:n_val])
+    bucket = {k: _bucket(k, seed) for k in uniq}
+    val = {k for k in uniq if bucket[k] < val_fraction}
+    if not val:
+        val = {min(uniq, key=lambda k: (bucket[k], k))}
+    if len(val) == len(uniq):
+        val.discard(max(uniq, key=lambda k: (bucket[k], k)))
     return [k for k in uniq if k not in val], [k for k in uniq if k in val]
 
 

@@ -1,0 +1,272 @@
+"""Training: dataset builder, answer-only labels, loss, LoRA placement, exact resume, cancel, adapters,
+bad inputs. Uses the tiny random Gemma-3 model of `tests.test_training_tiny` and three expert demos."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from core.training.action_tokens import ActionTokenCodec
+from core.training.adapters import (
+    AdapterRegistry,
+    activate_adapter,
+    active_adapter,
+    deactivate_adapters,
+    validate_adapter_dir,
+)
+from core.training.collate import IGNORE, ChatEncoder, collate
+from core.training.config import TrainConfig
+from core.training.data import DataConfig, build_dataset, build_samples, export_jsonl, load_jsonl, split_episodes
+from core.training.errors import AdapterError, NoEpisodesError, NoVerbalizationError
+from core.training.jobspec import DataSpec, JobConfig
+from core.training.trainer import AnswerLoss, Hooks, train
+from tests.test_training_tiny import IMAGE_SIZE, tiny_model, tiny_processor
+
+torch.set_num_threads(1)
+
+
+@pytest.fixture(scope="module")
+def records():
+    from core.training.sources import expert_episodes
+
+    return list(expert_episodes([0, 1, 2], image_size=IMAGE_SIZE))
+
+
+@pytest.fixture(scope="module")
+def split(records):
+    return build_dataset(records, DataConfig(image_size=IMAGE_SIZE, max_entries=3, val_fraction=0.3))
+
+
+@pytest.fixture(scope="module")
+def processor():
+    return tiny_processor()
+
+
+def small_config(**kw) -> TrainConfig:
+    base = dict(base_model="tiny", max_steps=6, batch_size=2, grad_accum=2, lr=3e-3, checkpoint_every=0,
+                max_grad_norm=1.0)
+    return TrainConfig(**{**base, **kw})
+
+
+def logits(model, processor, sample) -> torch.Tensor:
+    inputs = ChatEncoder(processor).prompt_inputs(sample)
+    with torch.no_grad():
+        return model(**inputs).logits
+
+
+# ---- data -------------------------------------------------------------------------------------------
+def test_dataset_has_every_factor_and_splits_by_episode(split, tmp_path):
+    kinds = {s.kind for s in split.train + split.val}
+    assert kinds == {"subtasks", "plan", "actions", "done", "direction"}
+    assert split.train and split.val
+    assert not set(split.train_episodes) & set(split.val_episodes)
+    assert {s.episode for s in split.val} == set(split.val_episodes)
+    for s in split.train[:5]:
+        assert s.image.shape == (IMAGE_SIZE, IMAGE_SIZE, 3) and s.image.dtype == np.uint8
+    done = [s.target for s in split.train if s.kind == "done"]
+    assert set(done) == {"yes", "no"}
+
+    export_jsonl(split, tmp_path / "ds")
+    back = load_jsonl(tmp_path / "ds")
+    assert [(s.episode, s.kind, s.prompt, s.target) for s in back.train] == \
+        [(s.episode, s.kind, s.prompt, s.target) for s in split.train]
+    assert all(np.array_equal(a.image, b.image) for a, b in zip(back.train, split.train, strict=True))
+    first = json.loads((tmp_path / "ds" / "samples.jsonl").read_text().splitlines()[0])
+    assert first["messages"][1]["role"] == "assistant" and (tmp_path / "ds" / first["images"][0]).is_file()
+
+
+def test_split_is_deterministic_and_stable_when_episodes_are_added():
+    keys = [f"episode-{i}" for i in range(40)]
+    train1, val1 = split_episodes(keys, 0.2, seed=3)
+    assert split_episodes(list(reversed(keys)), 0.2, seed=3) == (train1, val1)
+    train2, val2 = split_episodes(keys + [f"episode-{i}" for i in range(40, 60)], 0.2, seed=3)
+    assert set(val1) <= set(val2) and set(train1) <= set(train2)
+    assert split_episodes(["a", "b"], 0.1)[1]  # two episodes: one is held out
+
+
+def test_labels_only_on_the_answer(split, processor):
+    enc = ChatEncoder(processor)
+    tok = processor.tokenizer
+    for sample in split.train[:6]:
+        e = enc.encode(sample)
+        labels, ids = e["labels"], e["input_ids"]
+        answer = labels != IGNORE
+        where = answer.nonzero().flatten().tolist()
+        first, count = where[0], len(where)
+        assert where == list(range(first, first + count))  # one contiguous span ...
+        assert first + count == len(ids) - 1  # ... up to <end_of_turn>; the template's final "\n" is not trained
+        assert torch.equal(labels[answer], ids[answer])
+        assert tok.decode(labels[answer]) == sample.target + "<end_of_turn>"
+        assert "<start_of_turn>model\n" in tok.decode(ids[:first])
+    batch = collate([enc.encode(s) for s in split.train[:3]], enc.pad_id)
+    lengths = [enc.encode(s)["input_ids"].shape[0] for s in split.train[:3]]
+    assert batch["input_ids"].shape == (3, max(lengths))
+    for i, n in enumerate(lengths):
+        assert (batch["labels"][i, n:] == IGNORE).all() and (batch["attention_mask"][i, n:] == 0).all()
+
+
+def test_action_tokens_baseline_labels_are_codec_ids(split, processor):
+    codec = ActionTokenCodec.for_tokenizer(processor.tokenizer, n_bins=64)
+    enc = ChatEncoder(processor, codec)
+    sample = next(s for s in split.train if s.kind == "actions")
+    e = enc.encode(sample)
+    labelled = e["labels"][e["labels"] != IGNORE].tolist()
+    end = processor.tokenizer.convert_tokens_to_ids("<end_of_turn>")
+    assert labelled[-1] == end
+    from core.language import parse
+
+    assert codec.decode(labelled[:-1]) == parse(sample.target)
+    assert not set(labelled[:-1]) & set(processor.tokenizer.all_special_ids)
+
+
+# ---- the loss and LoRA ------------------------------------------------------------------------------
+def test_head_at_answer_positions_equals_the_full_loss(split, processor):
+    model = tiny_model(processor)
+    enc = ChatEncoder(processor)
+    batch = collate([enc.encode(s) for s in split.train[:3]], enc.pad_id)
+    with torch.no_grad():
+        ours, n = AnswerLoss(model)(batch)
+        full = model(**batch).loss
+    assert torch.allclose(ours / n, full, atol=1e-5)
+
+
+def test_few_steps_reduce_the_loss_and_lora_is_on_the_language_model_only(split, processor, tmp_path):
+    model = tiny_model(processor)
+    samples = split.train[:4]
+    enc = ChatEncoder(processor)
+    batch = collate([enc.encode(s) for s in samples], enc.pad_id)
+    with torch.no_grad():
+        before, n = AnswerLoss(model)(batch)
+    result = train(small_config(max_steps=8, batch_size=4, grad_accum=1, lr=1e-2, lora_dropout=0.0), samples,
+                   tmp_path / "run", model=model, processor=processor)
+    pm = result.model
+    with torch.no_grad():
+        after, _ = AnswerLoss(pm)(batch)
+    assert float(after / n) < float(before / n) - 0.05
+    trainable = [name for name, p in pm.named_parameters() if p.requires_grad]
+    assert trainable and all("language_model" in name and "lora_" in name for name in trainable)
+    assert len(trainable) == 2 * 7 * 2  # A and B x 7 projections x 2 layers
+    assert not any("vision" in name for name, p in pm.named_parameters() if "lora_" in name)
+
+
+def test_cancel_then_resume_is_identical_to_an_uninterrupted_run(split, processor, tmp_path):
+    from safetensors.torch import load_file
+
+    cfg = small_config(max_steps=6, checkpoint_every=2)
+    straight = train(cfg, split.train, tmp_path / "a", model=tiny_model(processor), processor=processor)
+    stop = {"now": False}
+
+    def on_progress(p):
+        if p.step == 3:
+            stop["now"] = True
+
+    first = train(cfg, split.train, tmp_path / "b", model=tiny_model(processor), processor=processor,
+                  hooks=Hooks(on_progress=on_progress, should_cancel=lambda: stop["now"]))
+    assert first.status == "cancelled" and first.step == 3 and first.adapter_dir is None
+    assert first.checkpoint is not None and first.checkpoint.name == "step-00000003"
+    second = train(cfg, split.train, tmp_path / "b", model=tiny_model(processor), processor=processor)
+    assert second.status == "done" and second.step == 6
+    assert second.loss_history == straight.loss_history
+    a = load_file(str(straight.adapter_dir / "adapter_model.safetensors"))
+    b = load_file(str(second.adapter_dir / "adapter_model.safetensors"))
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_adapter_loads_back_with_peft_and_switches_on_a_loaded_model(split, processor, tmp_path):
+    from peft import PeftModel
+
+    result = train(small_config(max_steps=4, lr=1e-2), split.train, tmp_path / "run", model=tiny_model(processor),
+                   processor=processor)
+    validate_adapter_dir(result.adapter_dir)
+    sample = split.val[0]
+    base = logits(tiny_model(processor), processor, sample)
+    peft = PeftModel.from_pretrained(tiny_model(processor), str(result.adapter_dir))
+    tuned = logits(peft, processor, sample)
+    assert not torch.allclose(base, tuned)
+
+    app_model = tiny_model(processor)  # the app's loaded model: switch without reloading it
+    activate_adapter(app_model, result.adapter_dir, "first")
+    assert active_adapter(app_model) == "first"
+    assert torch.allclose(logits(app_model, processor, sample), tuned, atol=1e-5)
+    deactivate_adapters(app_model)
+    assert active_adapter(app_model) is None
+    assert torch.allclose(logits(app_model, processor, sample), base, atol=1e-6)
+
+
+# ---- adapters: registry, export/import, refusals -----------------------------------------------------
+@pytest.fixture
+def store(tmp_path):
+    from core.store import StoreConfig, open_store
+
+    s = open_store(StoreConfig(recordings_dir=tmp_path / "recordings"))
+    yield s
+    s.close()
+
+
+def _fake_adapter(folder: Path) -> Path:
+    from safetensors.torch import save_file
+
+    folder.mkdir(parents=True)
+    (folder / "adapter_config.json").write_text(json.dumps({"peft_type": "LORA", "r": 2, "lora_alpha": 4}))
+    save_file({"base_model.model.x.lora_A.weight": torch.zeros(2, 4)}, str(folder / "adapter_model.safetensors"))
+    return folder
+
+
+def test_registry_export_import_and_refusals(store, tmp_path):
+    reg = AdapterRegistry(store, tmp_path / "adapters")
+    info = reg.add(_fake_adapter(tmp_path / "src"), "my adapter/../x", base_model="tiny")
+    assert "/" not in info.name and info.name.startswith("my-adapter")
+    assert info.path.parent == reg.root and [a.name for a in reg.list()] == [info.name]
+    archive = reg.export(info.name, tmp_path / "out.zip")
+    again = reg.import_(archive, name="copy")
+    assert again.name == "copy" and (again.path / "adapter_model.safetensors").is_file()
+
+    pickled = _fake_adapter(tmp_path / "pickled")
+    torch.save({"w": torch.zeros(1)}, pickled / "adapter_model.bin")
+    with pytest.raises(AdapterError, match="pickle"):
+        reg.import_(pickled)
+    renamed = _fake_adapter(tmp_path / "renamed")
+    torch.save({"w": torch.zeros(1)}, renamed / "notes.json")  # a zip/pickle hiding behind .json
+    with pytest.raises(AdapterError, match="pickled or zipped"):
+        validate_adapter_dir(renamed)
+    not_peft = tmp_path / "full-model"
+    not_peft.mkdir()
+    (not_peft / "config.json").write_text("{}")
+    with pytest.raises(AdapterError, match="not a PEFT adapter"):
+        reg.import_(not_peft)
+    evil = tmp_path / "evil.zip"
+    with zipfile.ZipFile(evil, "w") as z:
+        z.writestr("a/adapter_config.json", "{}")
+        z.writestr("a/../../escape.json", "{}")
+    with pytest.raises(AdapterError, match="refusing|escapes"):
+        reg.import_(evil)
+    assert not (tmp_path / "escape.json").exists()
+    assert len(reg.list()) == 2
+
+
+def test_bad_inputs_give_clear_errors(store, records):
+    with pytest.raises(NoEpisodesError):
+        build_samples([])
+    with pytest.raises(NoEpisodesError, match="no episodes selected"):
+        JobConfig("empty", data=DataSpec())
+    from core.store.models import Episode
+    from core.training.sources import store_episodes
+
+    with pytest.raises(NoEpisodesError):
+        store_episodes(store, [])
+    with store.session() as s:
+        ep = Episode(uid="ep-unverbalized", status="saved")
+        s.add(ep)
+        s.flush()
+        eid = ep.id
+    with pytest.raises(NoVerbalizationError, match="ep-unverbalized"):
+        store_episodes(store, [eid])
+    with pytest.raises(Exception, match="does not exist"):
+        store_episodes(store, [eid + 100])
+    with pytest.raises(Exception, match="invalid training config"):
+        TrainConfig(lr=0)
