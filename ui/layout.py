@@ -5,10 +5,9 @@ from __future__ import annotations
 import gradio as gr
 
 from core.context import App
-from ui import autonomous_tab, settings_tab, teleop_tab
+from ui import autonomous_tab, episodes_tab, settings_tab, teleop_tab
 
 TABS_PENDING = {
-    "Episodes": "Episode browser: list, playback, plots and LeRobot export are not implemented yet.",
     "Train": "Background LoRA fine-tuning is not implemented yet.",
 }
 
@@ -28,6 +27,8 @@ def build_blocks(app: App) -> gr.Blocks:
         with gr.Tabs():
             with gr.Tab("Teleop & Record", id="teleop"):
                 teleop_tab.build(app)
+            with gr.Tab("Episodes", id="episodes"):
+                episodes_tab.build(app)
             for name, text in TABS_PENDING.items():
                 with gr.Tab(name):
                     gr.Markdown(f"**Not implemented yet.** {text}")

@@ -125,4 +125,5 @@ def make_server(app: App, blocks: gr.Blocks, head: str, css: str) -> FastAPI:
             }
         )
 
-    return gr.mount_gradio_app(api, blocks, path="", head=head, css=css, theme=gr.themes.Soft())
+    return gr.mount_gradio_app(api, blocks, path="", head=head, css=css, theme=gr.themes.Soft(),
+                               allowed_paths=[str(app.config.recordings_dir)])

@@ -141,6 +141,20 @@ def parse_ids(values: Sequence[Any] | None) -> list[int]:
     return sorted(set(out))
 
 
+def listing_signature(store: Store) -> tuple[Any, ...]:
+    """Changes when an episode is saved, recovered, imported or deleted (cheap; for auto-refresh)."""
+    from sqlalchemy import func, select
+
+    from core.store.models import Episode, EpisodeStatus
+
+    query = select(func.count(Episode.id), func.max(Episode.id), func.max(Episode.ended_at)).where(
+        Episode.status != EpisodeStatus.RECORDING.value
+    )
+    with store.session() as s:
+        row = s.execute(query).one()
+    return tuple(str(v) for v in row)
+
+
 # ---- plot data ----------------------------------------------------------------------------------
 def _downsample(n: int, max_points: int) -> np.ndarray:
     if n <= max_points:

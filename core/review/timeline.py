@@ -26,6 +26,7 @@ class TimelineChunk:
     t_start: float | None  # episode time (s) of the first step
     t_end: float | None  # episode time (s) at the end of the range
     seek: float | None  # video time (s) to jump to; None when unknown
+    seek_end: float | None  # video time (s) at the end of the range
     action: str  # list form of this entry, e.g. `[1.5, 0.0, -3.0, 1]`
     phrase: str  # phrase form, e.g. "move forward 1.5 cm and down 3.0 cm"
 
@@ -101,6 +102,7 @@ def build_timeline(
                     t_start=_t_at(t, rng[0]) if rng else None,
                     t_end=_t_at(t, rng[1]) if rng else None,
                     seek=seek_time(rng[0], frame_index, fps, t) if rng else None,
+                    seek_end=seek_time(rng[1], frame_index, fps, t) if rng else None,
                     action=render_entry(ch),
                     phrase=_phrase(ch, grip),
                 )

@@ -1,0 +1,87 @@
+"""Real browser: record a short episode with keys, then find it in the Episodes tab with a playable
+video, its plot and its language timeline; a timeline entry seeks the video."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.request
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+
+def status(base: str) -> dict:
+    with urllib.request.urlopen(base + "/api/status", timeout=5) as r:
+        return json.loads(r.read())
+
+
+def wait_status(base: str, key: str, value: str, timeout: float = 10.0) -> dict:
+    deadline = time.monotonic() + timeout
+    while True:
+        st = status(base)
+        if st[key] == value or time.monotonic() > deadline:
+            return st
+        time.sleep(0.1)
+
+
+def test_recorded_episode_plays_in_the_episodes_tab(app_server, browser, tmp_path):
+    base = app_server
+    page = browser.new_page(viewport={"width": 1400, "height": 1300})
+    page.goto(base + "/")
+    page.wait_for_selector("#cam-front", timeout=60_000)
+    page.wait_for_function("() => window.vlmTeleop !== undefined", timeout=30_000)
+    page.get_by_label("Instruction for the recording").fill("move the gripper forward and down")
+    time.sleep(0.8)  # the change event reaches the server
+
+    # record: n, drive forward / left / down, close the gripper, save with y
+    page.click("#cameras")
+    page.keyboard.press("n")
+    assert wait_status(base, "recording", "recording")["recording"] == "recording"
+    for key, secs in (("w", 0.7), ("a", 0.5), ("f", 0.5)):
+        page.keyboard.down(key)
+        time.sleep(secs)
+        page.keyboard.up(key)
+    page.keyboard.press("Space")
+    time.sleep(0.6)
+    page.keyboard.press("y")
+    assert wait_status(base, "recording", "idle")["recording"] == "idle"
+
+    # the Episodes tab lists it (auto refresh), a row click opens it
+    page.get_by_role("tab", name="Episodes").click()
+    # (the table also renders a hidden copy of each row to measure columns: take the visible one)
+    row = page.locator("#episodes-table >> text=move the gripper forward and down >> visible=true").first
+    row.wait_for(timeout=15_000)
+    row.click()
+
+    page.wait_for_selector("#episode-video video", timeout=15_000)
+    page.wait_for_function(
+        "() => { const v = document.querySelector('#episode-video video');"
+        " return v && v.readyState >= 2 && v.duration > 0; }",
+        timeout=20_000,
+    )
+    video = page.evaluate(
+        "() => { const v = document.querySelector('#episode-video video');"
+        " return {ready: v.readyState, duration: v.duration, w: v.videoWidth, src: v.currentSrc}; }"
+    )
+    assert video["ready"] >= 2 and video["duration"] > 0.5 and video["w"] > 0, video
+    assert page.locator(".episode-video video").count() == 2  # front and wrist cameras
+
+    # the timeline: at least one subtask, with its plan and clickable entries
+    page.wait_for_selector("#episode-timeline .tl-sub", timeout=10_000)
+    assert page.locator("#episode-timeline .tl-sub").count() >= 1
+    assert "Plan:" in page.locator("#episode-timeline .tl-plan").first.inner_text()
+    chunks = page.locator("#episode-timeline .tl-chunk[data-seek]")
+    assert chunks.count() >= 2
+    last = chunks.nth(chunks.count() - 1)
+    target = float(last.get_attribute("data-seek"))
+    last.click()
+    page.wait_for_function(
+        f"() => Math.abs(document.querySelector('#episode-video video').currentTime - {target}) < 0.05",
+        timeout=5_000,
+    )
+    assert "v1" in page.locator("#episode-version").inner_text()  # stored when the episode was saved
+
+    page.locator("#episode-timeline").scroll_into_view_if_needed()
+    page.screenshot(path=str(tmp_path / "episodes.png"), full_page=True)
