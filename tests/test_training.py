@@ -270,3 +270,12 @@ def test_bad_inputs_give_clear_errors(store, records):
         store_episodes(store, [eid + 100])
     with pytest.raises(Exception, match="invalid training config"):
         TrainConfig(lr=0)
+
+
+def test_sim_rollout_hook_runs_the_closed_loop(processor):
+    from core.training.evaluate import sim_success
+
+    result = sim_success(tiny_model(processor), processor, episodes=1, time_limit_s=20, image_size=IMAGE_SIZE)
+    assert result.n == 1 and result.success_rate in (0.0, 1.0)
+    ep = result.episodes[0]
+    assert ep.model_calls >= 2 and ep.loop_result in ("success", "failed", "cancelled", "error")

@@ -7,8 +7,8 @@
   kinds: exact match after normalising case and spaces.
 - `vqa_retention`: the held-out scene-VQA set (`core.model.vqa`) answered with the adapter off
   (before) and on (after): the paper's forgetting test.
-- `sim_success`: rollout success over seeded sim episodes needs the autonomous loop, which does not
-  exist yet: it raises NotImplementedError.
+- `sim_success`: closed-loop rollout success over seeded sim tasks, through the app's autonomous loop
+  (`core.control.autonomous`) with the fine-tuned model as a `core.model.policy.VLMPolicy`.
 """
 
 from __future__ import annotations
@@ -204,12 +204,102 @@ def vqa_retention(
 
 
 # ---- sim rollouts -----------------------------------------------------------------------------------
-def sim_success(model: Any, processor: Any, *, episodes: int = 10, seed: int = 0) -> float:
-    """Success rate of closed-loop rollouts on seeded sim tasks.
+@dataclass
+class SimEpisode:
+    seed: int
+    instruction: str
+    success: bool  # the task's success predicate on the final scene
+    loop_result: str | None  # what the autonomous run concluded ("success", "failed", ...)
+    model_calls: int
+    malformed: int
+    seconds: float
 
-    Not available yet: it needs the autonomous loop (instruction -> subtasks -> plan + actions per
-    cycle -> execute -> verify) from `core.control`, which has not landed. Raises NotImplementedError.
+
+@dataclass
+class SimResult:
+    success_rate: float
+    n: int
+    episodes: list[SimEpisode] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def run_sim_episodes(policy: Any, *, episodes: int = 10, seed: int = 1000, kind: str | None = None,
+                     time_limit_s: float = 240.0, image_size: int = 224, camera: str = "front") -> SimResult:
+    """Closed-loop rollouts of `policy` (a `core.control.autonomous.Policy`) on seeded sim tasks.
+
+    Each episode: reset the sim with its seed, draw a task (`core.robot.episodes.draw_task`), run the
+    paper's loop (`core.control.autonomous.AutonomousRun`, the simulator as verifier) tick by tick in
+    this thread until it ends, then judge the task's success predicate on the final scene. The sim only
+    advances while entries execute; while the model thinks, it holds.
     """
-    raise NotImplementedError(
-        "sim rollout success needs the autonomous control loop (core.control), which is not available yet"
-    )
+    from core.control.autonomous import AutonomousRun, RunConfig
+    from core.control.safety import Limits, step_target
+    from core.control.verify import sim_verify
+    from core.robot.episodes import draw_task
+    from core.robot.sim import SimConfig, SimRobot
+    from core.robot.tasks import is_success
+    from core.types import Command, Twist
+
+    t_all = time.perf_counter()
+    robot = SimRobot(SimConfig(image_size=image_size, cameras=(camera,)))
+    limits = Limits()
+    dt = 1.0 / robot.control_hz
+    out: list[SimEpisode] = []
+    try:
+        for k in range(episodes):
+            s = seed + k
+            t0 = time.perf_counter()
+            obs = robot.reset(s)
+            start = obs.scene
+            assert start is not None
+            task = draw_task(s, start, kind)
+            run = AutonomousRun(policy, task.instruction, limits=limits, dt=dt, judge=sim_verify,
+                                config=RunConfig(time_limit_s=time_limit_s, camera=camera)).start()
+            cmd = Command(obs.ee_pos, obs.ee_yaw, obs.gripper)
+            while True:
+                tw = run.next_twist(obs)
+                if tw is None:
+                    if run.finished:
+                        break
+                    tw = Twist()
+                if run.state != "moving" and tw.is_zero() and tw.gripper is None:
+                    time.sleep(0.01)  # the model is thinking: hold (the simulator waits too)
+                    continue
+                cmd = step_target(cmd, tw, limits, dt)
+                robot.apply(cmd)
+                obs = robot.observe()
+            run.wait(5.0)
+            final = obs.scene
+            assert final is not None
+            kinds = [e.kind for e in run.events]
+            out.append(SimEpisode(s, task.instruction, is_success(task, start, final), run.result,
+                                  sum(k_ in ("subtasks", "plan", "actions") for k_ in kinds),
+                                  kinds.count("malformed"), time.perf_counter() - t0))
+            log.info("sim episode %d (%s): %s", s, task.instruction, "success" if out[-1].success else "failure")
+    finally:
+        robot.close()
+    rate = sum(e.success for e in out) / max(1, len(out))
+    return SimResult(rate, len(out), out, time.perf_counter() - t_all)
+
+
+def sim_success(model: Any, processor: Any, *, episodes: int = 10, seed: int = 1000, kind: str | None = None,
+                time_limit_s: float = 240.0, image_size: int = 224) -> SimResult:
+    """`run_sim_episodes` with the fine-tuned model as the policy (`core.model.policy.VLMPolicy`: the
+    training prompts, grammar-constrained decoding). Language-action adapters only."""
+    from core.model.loader import LoadedModel
+    from core.model.policy import VLMPolicy
+
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model  # LoRA layers stay active
+    device = str(next(base.parameters()).device)
+    loaded = LoadedModel(base, processor, "fine-tuned", device, "fp32", 0.0)
+    was_training = base.training
+    base.eval()
+    try:
+        with torch.no_grad():
+            return run_sim_episodes(VLMPolicy(loaded), episodes=episodes, seed=seed, kind=kind,
+                                    time_limit_s=time_limit_s, image_size=image_size)
+    finally:
+        base.train(was_training)

@@ -41,13 +41,16 @@ class DataSpec:
 class EvalSpec:
     """Evaluation after training. 0 disables a part. `max_samples` held-out samples are answered
     greedily (actions first); `vqa_scenes` scenes of the held-out scene-VQA set are asked before and
-    after; `sim_episodes` closed-loop rollouts (not available yet: needs the autonomous loop)."""
+    after; `sim_episodes` closed-loop rollouts through the autonomous loop on seeded sim tasks (slow on a
+    CPU: minutes per episode with a real model)."""
 
     max_samples: int = 24
     max_new_tokens: int = 200
     vqa_scenes: int = 10
     vqa_seed: int = 0
     sim_episodes: int = 0
+    sim_seed: int = 1000
+    sim_time_limit_s: float = 240.0
 
 
 @dataclass(frozen=True)

@@ -270,12 +270,13 @@ def evaluate_job(cfg: JobConfig, result: TrainResult, split: DatasetSplit, image
         except ImportError as exc:
             metrics["vqa_error"] = f"scene-VQA set unavailable: {exc}"
         reporter.update(eval=metrics)
-    if ev.sim_episodes:
-        try:
-            metrics["sim_success"] = sim_success(result.model, result.processor, episodes=ev.sim_episodes)
-        except NotImplementedError as exc:
-            metrics["sim_success"] = None
-            metrics["sim_note"] = str(exc)
+    if ev.sim_episodes and result.codec is None:  # the loop reads language; the AT baseline cannot drive it
+        reporter.phase("evaluating in the simulator")
+        sim = sim_success(result.model, result.processor, episodes=ev.sim_episodes, seed=ev.sim_seed,
+                          image_size=image_size, time_limit_s=ev.sim_time_limit_s)
+        metrics.update(sim_success=sim.success_rate, sim_episodes=sim.n,
+                       sim_malformed=sum(e.malformed for e in sim.episodes))
+        reporter.update(eval=metrics)
     return metrics
 
 
