@@ -279,3 +279,32 @@ def test_sim_rollout_hook_runs_the_closed_loop(processor):
     assert result.n == 1 and result.success_rate in (0.0, 1.0)
     ep = result.episodes[0]
     assert ep.model_calls >= 2 and ep.loop_result in ("success", "failed", "cancelled", "error")
+
+
+def test_service_switches_the_apps_model_between_adapters(split, processor, store, tmp_path):
+    import threading
+
+    from core.training.service import TrainingService
+
+    result = train(small_config(max_steps=3, lr=1e-2), split.train, tmp_path / "run", model=tiny_model(processor),
+                   processor=processor)
+    svc = TrainingService(store, jobs_root=tmp_path / "jobs", adapters_root=tmp_path / "adapters", monitor=False)
+    info = svc.adapters.add(result.adapter_dir, "first", base_model="tiny")
+    assert [a.name for a in svc.list_adapters()] == ["first"]
+
+    class FakeModelService:  # the fields of core.model.service.ModelService that are used
+        def __init__(self):
+            self.loaded, self.lock, self.adapter = tiny_model(processor), threading.Lock(), "none"
+
+        def require(self):
+            return self.loaded
+
+    app = FakeModelService()
+    sample = split.val[0]
+    base = logits(app.loaded, processor, sample)
+    assert svc.activate_adapter(app, info.name) == "first" and app.adapter == "first"
+    assert not torch.allclose(logits(app.loaded, processor, sample), base)
+    assert svc.activate_adapter(app, None) is None and app.adapter == "none"
+    assert torch.allclose(logits(app.loaded, processor, sample), base, atol=1e-6)
+    assert not app.lock.locked()
+    svc.close()

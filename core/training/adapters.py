@@ -361,6 +361,7 @@ def activate_adapter(loaded: Any, adapter: AdapterInfo | str | Path, name: str |
     validate_adapter_dir(path)
     if not hasattr(model, "load_adapter"):
         raise AdapterError(f"{type(model).__name__} does not support adapters")
+    _check_lora_compatible(model)
     loaded_names = set()
     try:
         loaded_names = set(model.peft_config) if getattr(model, "_hf_peft_config_loaded", False) else set()
@@ -379,6 +380,21 @@ def activate_adapter(loaded: Any, adapter: AdapterInfo | str | Path, name: str |
                            "and the base model they were trained on.") from exc
     log.info("active adapter: %s", name)
     return name
+
+
+def _check_lora_compatible(model: Any) -> None:
+    """Refuse (before touching the model) precisions that replaced the language model's linear layers."""
+    from peft.tuners.tuners_utils import BaseTunerLayer
+    from torch import nn
+
+    from core.training.config import LORA_MODULES
+
+    for name, module in model.named_modules():
+        if name.rsplit(".", 1)[-1] in LORA_MODULES and ("language_model" in name or "text_model" in name):
+            if not isinstance(module, (nn.Linear, BaseTunerLayer)):
+                raise AdapterError(
+                    f"the model's language layers are {type(module).__name__} (a quantized precision); LoRA "
+                    "adapters need fp32, bf16, int8-head or nf4: reload the model in one of those")
 
 
 @contextlib.contextmanager

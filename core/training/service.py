@@ -1,0 +1,122 @@
+"""What the Train tab calls: one object over jobs, adapters and the running model.
+
+    training = TrainingService(store)                     # at app start (recovers dead jobs)
+    job_id = training.start_job(JobConfig("red block", data=DataSpec(episode_ids=(3, 4, 5))))
+    training.job_progress(job_id)                         # JobProgress: status, loss_history, eta_s, log_tail...
+    training.cancel(job_id); training.resume(job_id); training.list_jobs()
+    training.list_adapters()                              # AdapterInfo: name, path, card, metrics
+    training.activate_adapter(model_service, "red-block") # switch the app's model; None = base model
+    training.close()
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from core.training.adapters import AdapterInfo, AdapterRegistry, activate_adapter, deactivate_adapters
+from core.training.config import PRESETS, TrainConfig, preset
+from core.training.jobs import JobManager, JobProgress
+from core.training.jobspec import JobConfig
+
+if TYPE_CHECKING:
+    from core.store import Store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DataPreview:
+    """What a selection of episodes will give, before starting a job."""
+
+    episodes: int
+    verbalized: int
+    missing: list[int]  # episode ids without a verbalization
+    subtasks: int
+
+
+class TrainingService:
+    def __init__(self, store: Store, *, jobs_root: str | Path | None = None, adapters_root: str | Path | None = None,
+                 threads: int | None = None, monitor: bool = True) -> None:
+        self.store = store
+        self.jobs = JobManager(store, Path(jobs_root) if jobs_root else None, threads=threads)
+        self.adapters = AdapterRegistry(store, adapters_root)
+        if monitor:
+            self.jobs.start_monitor()
+
+    # ---- jobs ---------------------------------------------------------------------------------------
+    def start_job(self, config: JobConfig) -> int:
+        return self.jobs.start_job(config)
+
+    def cancel(self, job_id: int) -> None:
+        self.jobs.cancel(job_id)
+
+    def resume(self, job_id: int) -> None:
+        self.jobs.resume(job_id)
+
+    def list_jobs(self, limit: int = 50) -> list[JobProgress]:
+        return self.jobs.list_jobs(limit)
+
+    def job_progress(self, job_id: int) -> JobProgress:
+        return self.jobs.job_progress(job_id)
+
+    @staticmethod
+    def presets() -> dict[str, TrainConfig]:
+        return {name: preset(name) for name in PRESETS}
+
+    def preview(self, episode_ids: list[int]) -> DataPreview:
+        from core.training.sources import latest_verbalization
+
+        missing, subtasks = [], 0
+        for eid in episode_ids:
+            v = latest_verbalization(self.store, eid)
+            if v is None:
+                missing.append(eid)
+            else:
+                subtasks += len(v.subtasks)
+        return DataPreview(len(episode_ids), len(episode_ids) - len(missing), missing, subtasks)
+
+    # ---- adapters -----------------------------------------------------------------------------------
+    def list_adapters(self) -> list[AdapterInfo]:
+        return self.adapters.list()
+
+    def export_adapter(self, name: str, dest: str | Path) -> Path:
+        return self.adapters.export(name, dest)
+
+    def import_adapter(self, src: str | Path, name: str | None = None) -> AdapterInfo:
+        return self.adapters.import_(src, name)
+
+    def delete_adapter(self, name: str) -> None:
+        self.adapters.remove(name)
+
+    def activate_adapter(self, model_service: Any, name: str | None) -> str | None:
+        """Switch the app's loaded model to adapter `name` (None: back to the base model), without a reload.
+
+        `model_service` is the app's `core.model.service.ModelService` (its generation lock is held
+        while switching) or a `LoadedModel`. Returns the active adapter name (None for the base model).
+        """
+        loaded = model_service.require() if hasattr(model_service, "require") else model_service
+        lock = getattr(model_service, "lock", None)
+        info = self.adapters.get(name) if name else None
+        if info is not None and info.action_format != "language":
+            log.warning("adapter %s writes actions as tokens (the baseline): the autonomous loop cannot use it; "
+                        "it is meant for the forgetting comparison in chat", name)
+        if lock is not None:
+            lock.acquire()
+        try:
+            if info is None:
+                deactivate_adapters(loaded)
+                active = None
+            else:
+                active = activate_adapter(loaded, info)
+        finally:
+            if lock is not None:
+                lock.release()
+        if hasattr(model_service, "adapter"):
+            model_service.adapter = active or "none"
+        return active
+
+    def close(self) -> None:
+        self.jobs.close()
