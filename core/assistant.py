@@ -12,7 +12,7 @@ from typing import Any
 from core.control.autonomous import AutoEvent, AutonomousRun, RunConfig
 from core.control.loop import ControlLoop
 from core.conversation import Conversation, looks_like_question
-from core.model.service import ModelNotReady, ModelService
+from core.model.service import ModelNotReadyError, ModelService
 
 log = logging.getLogger(__name__)
 CAMERA = "front"
@@ -83,7 +83,7 @@ class Assistant:
         question = question.strip()
         if not question:
             raise ValueError("type a question first")
-        self.model.require()
+        self.model.loaded  # noqa: B018 - raises ModelNotReadyError with the reason
         image = self._frame()
         history = self.conversation.history()
         self.conversation.add("user", question, kind="question")
@@ -94,7 +94,8 @@ class Assistant:
             t0 = time.perf_counter()
             text = ""
             try:
-                for text in self.model.ask_stream(image, question, history):
+                for piece in self.model.stream(image, question, history):
+                    text += piece
                     self.conversation.update(idx, text)
                 self.last_path = f"answered by the base model (no action adapter) in {time.perf_counter() - t0:.1f} s"
                 self.conversation.update(idx, text or "(no answer)", seconds=time.perf_counter() - t0)
@@ -112,7 +113,7 @@ class Assistant:
             raise ValueError("type a command first")
         if self.run is not None and not self.run.finished:
             raise AssistantBusy("a command is still running; press Stop first")
-        policy = self.model.policy()  # raises ModelNotReady
+        policy = self.model.policy()  # raises ModelNotReadyError
         image = self._frame()
         self.conversation.add("user", instruction, kind="command")
         idx = self.conversation.add("assistant", "… thinking", kind="run")
@@ -142,4 +143,4 @@ class Assistant:
         return True
 
 
-__all__ = ["Assistant", "AssistantBusy", "ModelNotReady", "format_run"]
+__all__ = ["Assistant", "AssistantBusy", "ModelNotReadyError", "format_run"]

@@ -16,7 +16,7 @@ Any keyboard or SpaceMouse motion, *Stop*, or Esc takes over at once."""
 def model_line(app: App) -> str:
     st = app.model.status()
     run = app.assistant.run
-    parts = [f"**Model:** {st.text}", f"**Adapter:** {st.adapter}"]
+    parts = [f"**Model:** {st.message}" + (f" · {st.precision}" if st.precision else ""), f"**Adapter:** {st.adapter}"]
     if app.assistant.last_path:
         parts.append(f"**Last answer:** {app.assistant.last_path}")
     if run is not None:
@@ -61,11 +61,11 @@ def build(app: App, presenter: bool = False) -> None:
         def run(text: str):
             from core.assistant import AssistantBusy
             from core.control.loop import ControlError
-            from core.model.service import ModelNotReady
+            from core.model.service import ModelNotReadyError
 
             try:
                 fn(text)
-            except (ModelNotReady, AssistantBusy, ControlError, ValueError, RuntimeError) as exc:
+            except (ModelNotReadyError, AssistantBusy, ControlError, ValueError, RuntimeError) as exc:
                 raise gr.Error(str(exc)) from exc
             return "", *refresh()
 

@@ -1,90 +1,107 @@
-"""The app's model: loaded in the background at start-up, one generation at a time, status for the UI."""
+"""Background loading and serialised use of one model, for the app.
+
+    service = ModelService(source=None)   # None = the embedded default
+    service.start()                       # returns at once; loads in a worker thread
+    service.status()                      # ModelStatus(state="idle" | "loading" | "ready" | "error", message, ...)
+    for piece in service.stream(frame, "What is in the bowl?", history): ...
+    service.policy()                      # the VLM as the autonomous loop's policy (same weights, same lock)
+
+Generation is serialised with a lock (one model, one request at a time); it never runs on the
+control thread.
+"""
 
 from __future__ import annotations
 
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from core.model.loader import LoadedModel, ModelNotAvailableError, load_model
+import numpy as np
+
+from core.model.chat import Message, answer, stream_answer
+from core.model.loader import LoadedModel, load_model
 
 log = logging.getLogger(__name__)
 
 
-class ModelNotReady(RuntimeError):
+class ModelNotReadyError(RuntimeError):
     """The model is still loading, failed to load, or was not requested."""
 
 
 @dataclass(frozen=True)
 class ModelStatus:
-    state: str  # "off" | "loading" | "ready" | "failed"
-    text: str
-    precision: str = ""
+    state: str  # "idle" | "loading" | "ready" | "error"
+    message: str
+    precision: str = ""  # human-readable, e.g. "CPU · bf16 + int8 LM head"
     adapter: str = "none"
 
 
 class ModelService:
-    def __init__(self, source: str | None = None, precision: str = "auto", device: str = "auto") -> None:
-        self.source, self.precision, self.device = source, precision, device
-        self.loaded: LoadedModel | None = None
-        self.lock = threading.Lock()  # generation is serialised: 2 CPU cores, one model
-        self._state, self._error = "off", ""
+    def __init__(self, source: str | None = None, device: str = "auto", precision: str = "auto") -> None:
+        self.source, self.device, self.precision = source, device, precision
+        self._loaded: LoadedModel | None = None
+        self._status = ModelStatus("idle", "not loaded (the app was started with --no-model)")
+        self._thread: threading.Thread | None = None
         self._t0 = 0.0
+        self.lock = threading.Lock()
         self._policy: Any = None
         self.adapter = "none"
 
     def start(self) -> None:
-        if self._state in ("loading", "ready"):
+        if self._thread is not None:
             return
-        self._state, self._t0 = "loading", time.monotonic()
-        threading.Thread(target=self._load, name="model-load", daemon=True).start()
+        self._t0 = time.monotonic()
+        self._status = ModelStatus("loading", f"loading {self.source or 'the embedded default model'}…")
+        self._thread = threading.Thread(target=self._load, name="model-load", daemon=True)
+        self._thread.start()
 
     def _load(self) -> None:
         try:
-            self.loaded = load_model(self.source, device=self.device, precision=self.precision)
-            self._state = "ready"
-        except ModelNotAvailableError as exc:
-            self._state, self._error = "failed", str(exc)
-            log.error("model not available: %s", exc)
-        except Exception as exc:
-            self._state, self._error = "failed", f"{type(exc).__name__}: {exc}"
-            log.exception("model failed to load")
+            loaded = load_model(self.source, self.device, self.precision)
+        except Exception as exc:  # noqa: BLE001 - reported through status(), shown by the UI
+            log.exception("model load failed")
+            self._status = ModelStatus("error", f"{type(exc).__name__}: {exc}")
+            return
+        self._loaded = loaded
+        self._status = ModelStatus("ready", f"{loaded.name} loaded in {loaded.load_s:.1f} s", loaded.precision_label)
+
+    def wait(self, timeout: float | None = None) -> ModelStatus:
+        if self._thread is not None:
+            self._thread.join(timeout)
+        return self._status
 
     def status(self) -> ModelStatus:
-        if self._state == "off":
-            return ModelStatus("off", "The model is not loaded (started with --no-model).")
-        if self._state == "loading":
-            return ModelStatus("loading", f"Loading the model in the background… {time.monotonic() - self._t0:.0f} s")
-        if self._state == "failed":
-            return ModelStatus("failed", f"The model could not be loaded: {self._error}")
-        lm = self.loaded
-        assert lm is not None
-        return ModelStatus("ready", f"{lm.name} · {lm.precision_label} · loaded in {lm.load_s:.1f} s",
-                           lm.precision_label, self.adapter)
+        st = self._status
+        if st.state == "loading":
+            return ModelStatus("loading", f"{st.message} {time.monotonic() - self._t0:.0f} s")
+        return ModelStatus(st.state, st.message, st.precision, self.adapter)
 
-    def require(self) -> LoadedModel:
-        if self._state != "ready" or self.loaded is None:
-            raise ModelNotReady(self.status().text)
-        return self.loaded
+    @property
+    def loaded(self) -> LoadedModel:
+        if self._loaded is None:
+            raise ModelNotReadyError(f"The model is not ready: {self._status.message}")
+        return self._loaded
+
+    def answer(self, image: np.ndarray, question: str, history: Sequence[Message] | None = None,
+               max_new_tokens: int = 48) -> str:
+        loaded = self.loaded
+        with self.lock:
+            return answer(loaded, image, question, history, max_new_tokens)
+
+    def stream(self, image: np.ndarray, question: str, history: Sequence[Message] | None = None,
+               max_new_tokens: int = 128) -> Iterator[str]:
+        loaded = self.loaded
+        with self.lock:
+            yield from stream_answer(loaded, image, question, history, max_new_tokens)
 
     def policy(self):  # noqa: ANN201 - VLMPolicy, imported lazily
+        """The autonomous loop's policy on the loaded model (shares the generation lock)."""
         from core.model.policy import VLMPolicy
 
-        lm = self.require()
+        lm = self.loaded
         if self._policy is None or self._policy.loaded is not lm:
             self._policy = VLMPolicy(lm, lock=self.lock)
         return self._policy
-
-    def ask_stream(self, image: Any, question: str, history: list[dict] | None = None) -> Iterator[str]:
-        """The growing answer text (the whole text so far at each step)."""
-        from core.model.chat import stream_answer
-
-        lm = self.require()
-        with self.lock:
-            text = ""
-            for piece in stream_answer(lm, image, question, history):
-                text += piece
-                yield text
