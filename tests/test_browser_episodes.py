@@ -83,5 +83,28 @@ def test_recorded_episode_plays_in_the_episodes_tab(app_server, browser, tmp_pat
     )
     assert "v1" in page.locator("#episode-version").inner_text()  # stored when the episode was saved
 
+
+    # correct the first subtask: saved as version 2, shown in the timeline
+    page.get_by_label("Subtask text").fill("reach forward and down")
+    page.get_by_role("button", name="Save correction (new version)").click()
+    page.wait_for_function("() => document.querySelector('#episode-version').innerText.includes('v2')",
+                           timeout=10_000)
+    assert "reach forward and down" in page.locator("#episode-timeline .tl-sub").first.inner_text()
+
+    # replay the language on a separate simulator: an end-effector error is reported
+    page.locator("#episode-replay").click()
+    result = page.locator("#episode-replay-result")
+    page.wait_for_function(
+        "() => document.querySelector('#episode-replay-result').innerText.includes('End-effector error')",
+        timeout=30_000,
+    )
+    assert "success: n/a" in result.inner_text()  # a free-form instruction, not one of the sim's tasks
+
     page.locator("#episode-timeline").scroll_into_view_if_needed()
     page.screenshot(path=str(tmp_path / "episodes.png"), full_page=True)
+
+    # delete takes two steps; the list empties
+    page.get_by_role("button", name="Delete…").click()
+    page.locator("#episodes-confirm-delete").wait_for(timeout=5_000)
+    page.locator("#episodes-confirm-delete").click()
+    page.wait_for_function("() => document.body.innerText.includes('0 episode(s)')", timeout=10_000)

@@ -27,6 +27,7 @@ from core.store.lookup import InvalidValue
 log = logging.getLogger(__name__)
 
 VIDEO_SLOTS = 3
+COLUMN_WIDTHS = ["50px", "150px", "240px", "150px", "90px", "80px", "60px", "70px", "80px", "100px", "220px"]
 LIST_LIMIT = 200
 AUTO_REFRESH_S = 3.0
 DB_ERRORS = (StoreError, SQLAlchemyError, OSError)
@@ -66,7 +67,8 @@ setInterval(() => {
 TIMELINE_CSS = """
 .tl { font-size: 0.92em; }
 .tl-bar { position: relative; height: 26px; background: #eceff3; border-radius: 4px; margin: 4px 0 10px 0; }
-.tl-seg { position: absolute; top: 3px; height: 20px; min-width: 3px; border: 0; border-radius: 2px; cursor: pointer;
+.tl-seg { position: absolute; top: 3px; height: 20px; min-width: 3px; border: 0; border-right: 1px solid white;
+          border-radius: 2px; cursor: pointer;
           padding: 0; opacity: 0.85; }
 .tl-seg:hover { opacity: 1; outline: 2px solid #333; }
 .tl-playhead { position: absolute; top: 0; bottom: 0; width: 2px; background: #c0392b; left: 0; pointer-events: none; }
@@ -195,6 +197,7 @@ def build(app: App) -> None:
     table = gr.Dataframe(
         value=pd.DataFrame(columns=B.TABLE_COLUMNS), headers=B.TABLE_COLUMNS, interactive=False,
         label="Episodes (click a row to open it)", elem_id="episodes-table", max_height=320, wrap=True,
+        column_widths=COLUMN_WIDTHS,
     )
     listed = gr.State([])
     sig = gr.State(None)
@@ -235,9 +238,9 @@ def build(app: App) -> None:
         ]
     with gr.Row():
         pos_plot = gr.LinePlot(x="t", y="value", color="series", x_title="time (s)", y_title="cm",
-                               label="End-effector position", height=220)
+                               label="End-effector position")
         grip_plot = gr.LinePlot(x="t", y="value", color="series", x_title="time (s)", y_title="1 open · 0 closed",
-                                label="Gripper", height=220, y_lim=[-0.05, 1.05])
+                                label="Gripper", y_lim=[-0.05, 1.05])
     timeline = gr.HTML("", js_on_load=TIMELINE_JS, css_template=TIMELINE_CSS, elem_id="episode-timeline",
                        padding=False)
     version_md = gr.Markdown("", elem_id="episode-version")
@@ -258,7 +261,7 @@ def build(app: App) -> None:
                 e_delete = gr.Button("Delete…", variant="stop")
     with gr.Row():
         replay_btn = gr.Button("Replay as language (simulator)", scale=0, elem_id="episode-replay")
-        replay_md = gr.Markdown("")
+        replay_md = gr.Markdown("", elem_id="episode-replay-result")
 
     filters = [f_task, f_result, f_since, f_until, f_operator, f_text]
 
@@ -363,8 +366,8 @@ def build(app: App) -> None:
         except DB_ERRORS as exc:
             gr.Warning(str(exc))
             return empty_view(f"⚠️ {esc(exc)}")
-        problems = [B.problem_text(ep)]
-        cams = [v for v in ep.videos if v.playable]
+        cams, video_problems = B.playable_videos(ep)
+        problems = [B.problem_text(ep), *video_problems]
         vids = []
         for i in range(VIDEO_SLOTS):
             if i < len(cams):

@@ -24,7 +24,7 @@ from core.recording.lerobot import ExportResult, export_lerobot
 from core.recording.paths import resolve_export_dir
 from core.review.errors import ReviewError, StaleVerbalization
 from core.store.db import Store
-from core.store.episodes import EpisodeFilter, EpisodeSummary, StepArrays
+from core.store.episodes import EpisodeFilter, EpisodeSummary, StepArrays, VideoInfo
 from core.store.errors import StoreError
 from core.store.verbalizations import add_verbalization, verbalization_history
 from core.training.sources import store_steps
@@ -96,6 +96,31 @@ def problem_text(ep: EpisodeSummary) -> str:
         elif not v.playable:
             parts.append(f"{v.camera} video is {v.status}")
     return "; ".join(parts)
+
+
+def playable_videos(ep: EpisodeSummary) -> tuple[list[VideoInfo], list[str]]:
+    """The episode's videos that a page can play (file readable, frames as recorded), and a problem
+    line for each one that cannot. Reads only the container (no decoding): a few ms per video."""
+    from core.recording.errors import VideoError
+    from core.recording.video import probe
+
+    ok: list[VideoInfo] = []
+    problems: list[str] = []
+    for v in ep.videos:
+        if not v.playable:
+            continue  # already described by `problem_text`
+        try:
+            p = probe(v.path)
+        except VideoError as exc:
+            problems.append(f"{v.camera} video cannot be read ({exc})")
+            continue
+        if p.frames == 0:
+            problems.append(f"{v.camera} video has no frames")
+            continue
+        if v.frame_count and p.frames != v.frame_count:
+            problems.append(f"{v.camera} video has {p.frames} frames, {v.frame_count} were recorded")
+        ok.append(v)
+    return ok, problems
 
 
 def table_rows(episodes: Sequence[EpisodeSummary]) -> pd.DataFrame:
