@@ -168,7 +168,7 @@ def test_correction_refuses_bad_input_and_stale_versions(store) -> None:
         with pytest.raises(ReviewError, match=msg):
             save_correction(store, eid, cur, *args)
     save_correction(store, eid, cur, 1, None, "move straight up")
-    with pytest.raises(StaleVerbalization, match="reload"):
+    with pytest.raises(StaleVerbalization, match="nothing was overwritten"):
         save_correction(store, eid, cur, 0, "grab it", None)  # `cur` is v1, v2 exists now
     assert [h[0] for h in current_verbalization(store, eid).history] == [1, 2]
 

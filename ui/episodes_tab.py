@@ -19,6 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from core.context import App
 from core.review import ReviewError, TimelineSubtask, build_timeline
 from core.review import browse as B
+from core.review.errors import StaleVerbalization
 from core.review.replay import ReplayRunner, replay_stored
 from core.store import episodes as E
 from core.store.errors import EpisodeBusy, StoreError
@@ -194,8 +195,15 @@ def build(app: App) -> None:
     with gr.Row():
         refresh = gr.Button("Apply filters / refresh", scale=0)
         count_md = gr.Markdown("")
+    def initial_table() -> pd.DataFrame:
+        try:
+            return B.table_rows(E.list_episodes(store, E.EpisodeFilter(limit=LIST_LIMIT)))
+        except DB_ERRORS as exc:
+            log.warning("episode list at page load: %s", exc)
+            return pd.DataFrame(columns=B.TABLE_COLUMNS)
+
     table = gr.Dataframe(
-        value=pd.DataFrame(columns=B.TABLE_COLUMNS), headers=B.TABLE_COLUMNS, interactive=False,
+        value=initial_table, headers=B.TABLE_COLUMNS, interactive=False,
         label="Episodes (click a row to open it)", elem_id="episodes-table", max_height=320, wrap=True,
         column_widths=COLUMN_WIDTHS,
     )
@@ -407,9 +415,15 @@ def build(app: App) -> None:
         if idx is None:
             raise gr.Error("Pick the subtask to correct.")
         try:
-            version = B.save_correction(store, int(eid), cur, int(idx), text, plan)
             ep = E.get_episode(store, int(eid))
             arrays = E.step_arrays(store, ep.id)
+            version = B.save_correction(store, ep.id, cur, int(idx), text, plan)
+        except StaleVerbalization as exc:
+            # show the newer version, keep what the user typed in the boxes
+            gr.Warning(str(exc))
+            new = B.current_verbalization(store, ep.id, ep.instruction)
+            parts = language_parts(ep, new, arrays, int(idx))
+            return [parts[0], parts[1], gr.skip(), gr.skip(), parts[4], new]
         except ReviewError as exc:
             raise gr.Error(str(exc)) from exc
         except DB_ERRORS as exc:
@@ -441,21 +455,29 @@ def build(app: App) -> None:
             raise gr.Error(f"Not tagged: {exc}") from exc
         gr.Info(f"{n} episode(s) tagged {B.result_word(value)}.")
 
-    def reopen(eid: Any) -> list[Any]:
-        return open_episode(eid)
+    def reopen(eid: Any) -> Any:
+        """After a tag or an edit: refresh the episode's header only (the players keep their place)."""
+        if eid in (None, ""):
+            return gr.skip()
+        try:
+            ep = E.get_episode(store, int(eid))
+        except (ValueError, TypeError, *DB_ERRORS):
+            return gr.skip()
+        _, video_problems = B.playable_videos(ep)
+        return info_markdown(ep, [B.problem_text(ep), *video_problems])
 
     for btn, value in ((e_ok, True), (e_fail, False), (e_untag, None)):
         btn.click(
             lambda eid, v=value: do_tag([] if eid in (None, "") else [int(eid)], v), inputs=episode
         ).success(do_refresh, inputs=list_inputs, outputs=list_outputs).then(
-            reopen, inputs=episode, outputs=view_outputs)
+            reopen, inputs=episode, outputs=info)
     for btn, value in ((b_ok, True), (b_fail, False), (b_untag, None)):
         btn.click(
             lambda sel, v=value: do_tag(_ids(sel), v), inputs=bulk
         ).success(do_refresh, inputs=list_inputs, outputs=list_outputs).then(
-            reopen, inputs=episode, outputs=view_outputs)
+            reopen, inputs=episode, outputs=info)
     save_instr.click(do_instruction, inputs=[episode, instr]).success(
-        do_refresh, inputs=list_inputs, outputs=list_outputs).then(reopen, inputs=episode, outputs=view_outputs)
+        do_refresh, inputs=list_inputs, outputs=list_outputs).then(reopen, inputs=episode, outputs=info)
 
     # ---- delete (two steps) ------------------------------------------------------------------
     def ask_delete(ids: list[int]) -> list[Any]:

@@ -294,8 +294,8 @@ def save_correction(
     latest = max((r.version for r in verbalization_history(store, episode_id)), default=0)
     if latest != shown.latest:
         raise StaleVerbalization(
-            f"Version {latest} was saved since you opened this episode (at v{shown.latest}): reload it "
-            "(your text stays in the boxes) and apply the correction again."
+            f"Version {latest} was saved by someone else since you opened this episode (at v{shown.latest}); "
+            "nothing was overwritten. Check the new version, then save your correction again."
         )
     payload = corrected.to_dict()
     payload.update(source=CORRECTION_SOURCE, corrected_from=shown.version or None, subtask=subtask)
