@@ -22,7 +22,7 @@ class DataSpec:
     camera: str = "front"
     verbalize_missing: bool = False
     kinds: tuple[str, ...] | None = None  # None = every kind in core.language.prompts.KINDS
-    max_entries: int | None = None
+    max_entries: int | None = 16  # the autonomous loop asks for at most 16 entries per cycle (VLMPolicy)
     val_fraction: float = 0.1
     seed: int = 0
 

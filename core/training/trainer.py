@@ -6,7 +6,8 @@ What it does, top to bottom:
 1. load the base model (fp32 on CPU, bf16 weights + autocast on CUDA) and freeze it;
 2. add LoRA (r=16, alpha=32) on q/k/v/o/gate/up/down of the *language model only*;
 3. AdamW on the LoRA matrices, linear decay to 0 (after an optional warm-up);
-4. each optimizer step: `grad_accum` micro-batches of `batch_size` samples; the loss is the
+4. each optimizer step: `grad_accum` micro-batches of `batch_size` samples (sorted by length within
+   the step, so that little is padded); the loss is the
    cross-entropy over the answer tokens only, normalised by the answer tokens of the whole step;
    the LM head runs only at answer positions (hidden states -> gather -> head), which on a
    262k-token vocabulary costs less than the whole rest of the model would otherwise;
@@ -262,8 +263,10 @@ def train(
     while state.step < total_steps:
         group = order.take(state.step * per_rank * world, per_rank * world)
         mine = group[accelerator.process_index * per_rank : (accelerator.process_index + 1) * per_rank]
-        micro = [mine[i : i + config.batch_size] for i in range(0, len(mine), config.batch_size)]
-        batches = [collate([encoder.encode(samples[i]) for i in mb], encoder.pad_id) for mb in micro]
+        encoded = sorted((encoder.encode(samples[i]) for i in mine), key=lambda e: e["input_ids"].shape[0])
+        # similar lengths share a micro-batch: padding is pure waste on a CPU (same samples, same step)
+        batches = [collate(encoded[i : i + config.batch_size], encoder.pad_id)
+                   for i in range(0, len(encoded), config.batch_size)]
         n_tokens = torch.tensor(float(sum(answer_token_count(b) for b in batches)), device=accelerator.device)
         n_tokens = accelerator.reduce(n_tokens, reduction="mean").clamp(min=1.0)
 
