@@ -28,7 +28,7 @@ from core.store.lookup import InvalidValue
 log = logging.getLogger(__name__)
 
 VIDEO_SLOTS = 3
-COLUMN_WIDTHS = ["50px", "150px", "240px", "150px", "90px", "80px", "60px", "70px", "80px", "100px", "220px"]
+COLUMN_WIDTHS = ["45px", "135px", "220px", "120px", "80px", "75px", "55px", "65px", "80px", "95px", "190px"]
 LIST_LIMIT = 200
 AUTO_REFRESH_S = 3.0
 DB_ERRORS = (StoreError, SQLAlchemyError, OSError)
@@ -166,6 +166,8 @@ def version_markdown(cur: B.CurrentVerbalization | None) -> str:
     shown = f"v{cur.version}" if cur.version else "computed now (not stored)"
     hist = ", ".join(f"v{v} ({label})" for v, _, label in cur.history) or "none stored"
     out = f"**Verbalization:** {shown} · spec {cur.spec_version} · history: {hist}"
+    if not cur.verbalization.subtasks:
+        out += " · no subtasks (no motion was recorded)"
     return out + (f"  \n⚠️ {esc(cur.problem)}" if cur.problem else "")
 
 
@@ -534,8 +536,10 @@ def build(app: App) -> None:
         yield f"Replaying episode {eid} as language on a separate simulator…"
         try:
             report = fut.result(timeout=300)
-        except ReviewError as exc:
-            raise gr.Error(str(exc)) from exc
+        except ReviewError as exc:  # cannot be replayed: say why, here and as a toast
+            gr.Warning(str(exc))
+            yield f"⚠️ {esc(exc)}"
+            return
         except Exception as exc:  # the simulator failed: report it, the app keeps running
             log.exception("replay of episode %s", eid)
             raise gr.Error(f"Replay failed: {type(exc).__name__}: {exc}") from exc
