@@ -18,7 +18,7 @@ CSS = """
 .status-line { font-family: ui-monospace, monospace; }
 """
 
-HEAD = '<script src="/static/teleop.js" defer></script>'
+HEAD = '<script src="/studio-static/teleop.js" defer></script>'
 
 
 def build_blocks(app: App) -> gr.Blocks:

@@ -22,7 +22,7 @@ MAX_INPUT_BYTES = 4096
 
 def make_server(app: App, blocks: gr.Blocks, head: str, css: str) -> FastAPI:
     api = FastAPI(title="VLM2VLA Studio")
-    api.mount("/static", StaticFiles(directory=STATIC), name="static")
+    api.mount("/studio-static", StaticFiles(directory=STATIC), name="studio-static")  # Gradio owns /static
 
     @api.get("/stream/{camera}.mjpg")
     async def stream(camera: str, request: Request, fps: float = 30.0) -> StreamingResponse:
