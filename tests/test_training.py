@@ -308,3 +308,64 @@ def test_service_switches_the_apps_model_between_adapters(split, processor, stor
     assert torch.allclose(logits(app.loaded, processor, sample), base, atol=1e-6)
     assert not app.lock.locked()
     svc.close()
+
+
+def test_recorded_episode_gives_samples_with_its_own_frames(store):
+    """A recorded expert episode (steps + mp4 + stored verbalization) -> samples whose frames are the
+    recorded frames of their steps (decoded from the video)."""
+    from core.recording import Recorder, RecorderConfig
+    from core.recording.live import LiveRecording
+    from core.robot.episodes import draw_task
+    from core.robot.expert import rollout
+    from core.robot.sim import SimConfig, SimRobot
+    from core.training.sources import _FrameTap, store_episodes
+    from core.types import Observation
+
+    robot = SimRobot(SimConfig(image_size=64, cameras=("front",)))
+    tap = _FrameTap(robot, "front")
+    try:
+        task = draw_task(5, robot.reset(5).scene, "pick")
+        demo = rollout(tap, task, 5)
+    finally:
+        robot.close()
+    live = LiveRecording(store, Recorder(store, RecorderConfig(flush_interval_s=0.1, min_free_bytes=1)))
+    live.start(task.instruction, cameras=("front",))
+    for i, step in enumerate(demo.steps):
+        obs = Observation(step.t, step.ee_pos, step.ee_yaw, step.gripper, {"front": tap.frames[i]}, step.joints,
+                          step.scene)
+        live.on_tick(obs, step)
+    saved = live.stop(True)
+    assert saved.verbalization is not None, saved.note
+
+    (record,) = store_episodes(store, [saved.result.episode_id])
+    samples = build_samples([record], DataConfig(image_size=64))
+    assert {s.kind for s in samples} >= {"subtasks", "plan", "actions", "done"}
+    for s in samples[:6]:
+        same = np.abs(s.image.astype(int) - tap.frames[s.step].astype(int)).mean()
+        other_step = 0 if s.step > len(demo.steps) // 2 else len(demo.steps) - 1
+        other = np.abs(s.image.astype(int) - tap.frames[other_step].astype(int)).mean()
+        assert same < 6 and (s.step == other_step or same < other)
+
+
+def test_a_full_disk_while_checkpointing_keeps_the_previous_checkpoint(split, processor, tmp_path, monkeypatch):
+    import errno
+
+    from core.training import checkpoint as ck
+    from core.training.errors import CheckpointError
+
+    cfg = small_config(max_steps=4, checkpoint_every=2)
+    calls = {"n": 0}
+    real_save = torch.save
+
+    def flaky_save(obj, path, *a, **kw):
+        calls["n"] += 1
+        if calls["n"] == 2:  # the second checkpoint hits a full disk
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_save(obj, path, *a, **kw)
+
+    monkeypatch.setattr(ck.torch, "save", flaky_save)
+    with pytest.raises(CheckpointError, match="disk is full"):
+        train(cfg, split.train, tmp_path / "run", model=tiny_model(processor), processor=processor)
+    root = tmp_path / "run" / "checkpoints"
+    assert ck.latest_checkpoint(tmp_path / "run").name == "step-00000002"
+    assert not list(root.glob("*.partial"))

@@ -137,22 +137,25 @@ def _list_frames(frames: list[np.ndarray]) -> FrameFn:
 
 # ---- recorded episodes in the store -----------------------------------------------------------------
 def latest_verbalization(store: Store, episode_id: int) -> Verbalization | None:
-    """The episode's current (highest-version) verbalization, or None."""
+    """The episode's current verbalization: the newest stored version that reads back cleanly (as the
+    Episodes tab shows it), or None when there is none. All versions malformed -> `DataError`."""
     from sqlalchemy import select
 
     from core.store.models import Verbalization as VerbRow
 
     with store.session() as s:
-        row = s.scalars(
-            select(VerbRow).where(VerbRow.episode_id == episode_id).order_by(VerbRow.version.desc()).limit(1)
-        ).first()
-        payload = None if row is None else dict(row.payload)
-    if payload is None:
-        return None
-    try:
-        return Verbalization.from_dict(payload)
-    except (KeyError, TypeError, ValueError) as exc:
-        raise DataError(f"episode {episode_id}: stored verbalization is malformed: {exc}") from exc
+        payloads = [(r.version, dict(r.payload)) for r in s.scalars(
+            select(VerbRow).where(VerbRow.episode_id == episode_id).order_by(VerbRow.version.desc()))]
+    problems = []
+    for version, payload in payloads:
+        try:
+            return Verbalization.from_dict(payload)
+        except (KeyError, TypeError, ValueError, IndexError) as exc:
+            problems.append(f"v{version}: {exc}")
+            log.warning("episode %s: verbalization v%s is malformed: %s", episode_id, version, exc)
+    if problems:
+        raise DataError(f"episode {episode_id}: every stored verbalization is malformed ({'; '.join(problems)})")
+    return None
 
 
 def _scene(data: dict[str, Any] | None) -> SceneState | None:
