@@ -369,3 +369,15 @@ def test_a_full_disk_while_checkpointing_keeps_the_previous_checkpoint(split, pr
     root = tmp_path / "run" / "checkpoints"
     assert ck.latest_checkpoint(tmp_path / "run").name == "step-00000002"
     assert not list(root.glob("*.partial"))
+
+
+def test_command_line_builds_data_and_trains(tmp_path):
+    from core.training.__main__ import main
+    from tests.test_training_tiny import tiny_model_dir
+
+    model_dir = tiny_model_dir(tmp_path / "tiny")
+    assert main(["data", "--expert", "2", "--image-size", str(IMAGE_SIZE), "--max-entries", "4",
+                 "--out", str(tmp_path / "data")]) == 0
+    assert main(["train", "--data", str(tmp_path / "data"), "--out", str(tmp_path / "run"), "--model", str(model_dir),
+                 "--max-steps", "2", "--batch-size", "2", "--grad-accum", "1", "--threads", "1"]) == 0
+    validate_adapter_dir(tmp_path / "run" / "adapter")
