@@ -249,7 +249,14 @@ def evaluate_job(cfg: JobConfig, result: TrainResult, split: DatasetSplit, image
     metrics: dict[str, Any] = {"final_loss": result.final_loss, "steps": result.step,
                                "train_samples_per_s": result.samples_per_s, "train_wall_s": result.wall_s}
     ev = cfg.eval
-    if ev.max_samples and split.val:
+
+    def stop_here() -> bool:  # the adapter is trained: a cancel now skips the rest of the evaluation
+        if reporter.cancel_requested():
+            metrics["eval_skipped"] = "cancelled during evaluation"
+            return True
+        return False
+
+    if ev.max_samples and split.val and not stop_here():
         held = heldout_pick(split.val, ev.max_samples)
         encoder = ChatEncoder(result.processor, result.codec, cfg.train.max_length)
         r = evaluate_samples(result.model, encoder, held, codec=result.codec, max_new_tokens=ev.max_new_tokens)
@@ -257,7 +264,7 @@ def evaluate_job(cfg: JobConfig, result: TrainResult, split: DatasetSplit, image
                        gripper_accuracy=r.gripper_accuracy, heldout_accuracy=r.per_kind,
                        heldout_samples=r.n, eval_examples=r.examples)
         reporter.update(eval=metrics)
-    if ev.vqa_scenes:
+    if ev.vqa_scenes and not stop_here():
         try:
             key = f"{result.base_model}|{ev.vqa_scenes}|{ev.vqa_seed}|{image_size}"
             before = _vqa_before_cached(job_dir, key)
@@ -270,7 +277,7 @@ def evaluate_job(cfg: JobConfig, result: TrainResult, split: DatasetSplit, image
         except ImportError as exc:
             metrics["vqa_error"] = f"scene-VQA set unavailable: {exc}"
         reporter.update(eval=metrics)
-    if ev.sim_episodes and result.codec is None:  # the loop reads language; the AT baseline cannot drive it
+    if ev.sim_episodes and result.codec is None and not stop_here():  # the AT baseline cannot drive the loop
         reporter.phase("evaluating in the simulator")
         sim = sim_success(result.model, result.processor, episodes=ev.sim_episodes, seed=ev.sim_seed,
                           image_size=image_size, time_limit_s=ev.sim_time_limit_s)
@@ -355,7 +362,8 @@ def run_job(job_dir: Path, job_id: int | None = None, store: Store | None = None
         reporter.update(eval=metrics, adapter=adapter_name, adapter_dir=str(result.adapter_dir),
                         wall_s=time.perf_counter() - t0, resumable=False)
         reporter.finish(JobStatus.DONE.value, f"done: {result.step} steps, final loss {result.final_loss:.4f}"
-                        + (f", adapter {adapter_name}" if adapter_name else ""))
+                        + (f", adapter {adapter_name}" if adapter_name else "")
+                        + ("; evaluation skipped (cancelled)" if metrics.get("eval_skipped") else ""))
         return 0
     except BaseException as exc:  # noqa: BLE001 - every failure must reach the store with its reason
         log.error("job failed: %s\n%s", exc, traceback.format_exc())
