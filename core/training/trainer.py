@@ -216,6 +216,7 @@ def train(
     encoder = ChatEncoder(processor, codec, config.max_length)
 
     # 2. LoRA on the language model ------------------------------------------------------------------
+    torch.manual_seed(config.seed)  # the LoRA init does not depend on how the model was loaded
     peft_model = add_lora(model, config)
     peft_model.train()
     params = [p for p in peft_model.parameters() if p.requires_grad]
