@@ -80,13 +80,14 @@ def test_dataset_has_every_factor_and_splits_by_episode(split, tmp_path):
     assert first["messages"][1]["role"] == "assistant" and (tmp_path / "ds" / first["images"][0]).is_file()
 
 
-def test_split_is_deterministic_and_stable_when_episodes_are_added():
+def test_split_is_deterministic_and_by_fraction():
     keys = [f"episode-{i}" for i in range(40)]
     train1, val1 = split_episodes(keys, 0.2, seed=3)
     assert split_episodes(list(reversed(keys)), 0.2, seed=3) == (train1, val1)
-    train2, val2 = split_episodes(keys + [f"episode-{i}" for i in range(40, 60)], 0.2, seed=3)
-    assert set(val1) <= set(val2) and set(train1) <= set(train2)
-    assert split_episodes(["a", "b"], 0.1)[1]  # two episodes: one is held out
+    assert len(val1) == 8 and not set(train1) & set(val1) and len(train1) + len(val1) == 40
+    assert split_episodes(keys, 0.2, seed=4) != (train1, val1)
+    assert len(split_episodes(["a", "b"], 0.1)[1]) == 1  # two episodes: one is held out
+    assert split_episodes(["a"], 0.5) == (["a"], [])
 
 
 def test_labels_only_on_the_answer(split, processor):

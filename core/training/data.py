@@ -8,8 +8,7 @@ For each episode (its current verbalization, see `core.training.sources`):
   and its end) and (action entries) -> movement direction words.
 Prompts and targets come from `core.language.prompts`, so training and the autonomous loop ask the
 same questions. Each sample carries the frame of the step it is asked at, resized to the model's
-resolution. The train/val split is by episode (a hash of the episode key), so an episode stays on
-its side when others are added.
+resolution. The train/val split is by episode (the episodes with the smallest hash of their key).
 
 Export: `export_jsonl(samples, folder)` writes `samples.jsonl` + PNG frames (chat `messages` per line,
 usable by other trainers); `to_hf_dataset(samples)` when the `datasets` package is installed.
@@ -166,19 +165,15 @@ def _bucket(key: str, seed: int) -> float:
 def split_episodes(keys: Sequence[str], val_fraction: float, seed: int = 0) -> tuple[list[str], list[str]]:
     """Deterministic episode-level split: (train keys, val keys).
 
-    An episode is held out when a hash of (`seed`, key) falls below `val_fraction`, so its side never
-    changes when other episodes are added. With two episodes or more, at least one is held out and at
-    least one is trained on (the extremes of the hash decide).
+    The `round(n * val_fraction)` episodes with the smallest hash of (`seed`, key) are held out (at
+    least one when there are two or more, never all). The split depends only on the set of keys; adding
+    episodes can move an episode to the other side only when a new key ranks before it.
     """
     uniq = sorted(set(keys))
     if val_fraction <= 0 or len(uniq) < 2:
         return uniq, []
-    bucket = {k: _bucket(k, seed) for k in uniq}
-    val = {k for k in uniq if bucket[k] < val_fraction}
-    if not val:
-        val = {min(uniq, key=lambda k: (bucket[k], k))}
-    if len(val) == len(uniq):
-        val.discard(max(uniq, key=lambda k: (bucket[k], k)))
+    n_val = min(len(uniq) - 1, max(1, round(len(uniq) * val_fraction)))
+    val = set(sorted(uniq, key=lambda k: (_bucket(k, seed), k))[:n_val])
     return [k for k in uniq if k not in val], [k for k in uniq if k in val]
 
 
