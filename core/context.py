@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from core.model.service import ModelService
     from core.recording.live import LiveRecording
     from core.store import Store
+    from core.training.service import TrainingService
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +76,7 @@ class App:
     model: ModelService | None = None
     conversation: Conversation | None = None
     assistant: Assistant | None = None
+    training: TrainingService | None = None
     record_instruction: str = ""
     last_message: str = ""
 
@@ -103,12 +105,14 @@ class App:
         from core.assistant import Assistant
         from core.conversation import Conversation
         from core.model.service import ModelService
+        from core.training.service import TrainingService
 
         model = ModelService(config.model)
+        training = TrainingService(store)
         conversation = Conversation()
         app = App(config=config, loop=loop, browser_input=browser, spacemouse=spacemouse,
                   store=store, recording=recording, model=model, conversation=conversation,
-                  assistant=Assistant(loop, model, conversation))
+                  assistant=Assistant(loop, model, conversation), training=training)
         browser.set_record_callback(app.toggle_recording)
         if spacemouse is not None:
             spacemouse.set_record_callback(app.toggle_recording)
@@ -197,6 +201,8 @@ class App:
 
     def close(self) -> None:
         self.loop.close()
+        if self.training is not None:
+            self.training.close()
         if self.recording is not None:
             self.recording.recorder.close()
         if self.store is not None:

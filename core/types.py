@@ -7,8 +7,9 @@ so that the language and safety code can import it without heavy dependencies.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 Vec3 = tuple[float, float, float]
 

@@ -5,11 +5,7 @@ from __future__ import annotations
 import gradio as gr
 
 from core.context import App
-from ui import autonomous_tab, episodes_tab, settings_tab, teleop_tab
-
-TABS_PENDING = {
-    "Train": "Background LoRA fine-tuning is not implemented yet.",
-}
+from ui import autonomous_tab, episodes_tab, settings_tab, teleop_tab, train_tab
 
 CSS = """
 .cam img { width: 100%; image-rendering: auto; border-radius: 6px; background: #222; }
@@ -29,9 +25,8 @@ def build_blocks(app: App) -> gr.Blocks:
                 teleop_tab.build(app)
             with gr.Tab("Episodes", id="episodes"):
                 episodes_tab.build(app)
-            for name, text in TABS_PENDING.items():
-                with gr.Tab(name):
-                    gr.Markdown(f"**Not implemented yet.** {text}")
+            with gr.Tab("Train", id="train"):
+                train_tab.build(app)
             with gr.Tab("Autonomous", id="autonomous"):
                 autonomous_tab.build(app)
             with gr.Tab("Presenter", id="presenter"):

@@ -85,6 +85,10 @@ class ModelService:
             raise ModelNotReadyError(f"The model is not ready: {self._status.message}")
         return self._loaded
 
+    def require(self) -> LoadedModel:
+        """The loaded model, or ModelNotReadyError saying why not."""
+        return self.loaded
+
     def answer(self, image: np.ndarray, question: str, history: Sequence[Message] | None = None,
                max_new_tokens: int = 48) -> str:
         loaded = self.loaded
