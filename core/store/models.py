@@ -1,6 +1,6 @@
 """SQLAlchemy 2 models: the schema of the store.
 
-Tables: users, instructions, episodes, steps, videos, verbalizations, training_jobs, adapters.
+Tables: users, instructions, episodes, steps, videos, verbalizations, training_jobs, adapters, audit_log.
 Alembic migrations in `core/store/migrations/versions` create and change these tables; keep both in
 step (the migration test compares them).
 """
@@ -24,6 +24,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -85,6 +86,11 @@ class User(Base):
     name: Mapped[str] = mapped_column(String(120), unique=True)
     role: Mapped[str] = mapped_column(String(20), default="operator")  # operator|member|visitor|admin
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # Login (core.auth): a row without a password hash is a name only (e.g. an operator typed at recording
+    # time) and cannot sign in; "operator" as a stored role means a lab member.
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class Instruction(Base):
@@ -223,3 +229,26 @@ class Adapter(Base):
     training_job_id: Mapped[int | None] = mapped_column(ForeignKey("training_jobs.id", ondelete="SET NULL"))
     metrics: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class AuditEntry(Base):
+    """Who did what, when (core.auth.audit): recordings, deletions, training, adapter switches, control.
+
+    `user_name` and `role` are copied at the time of the action so the row still reads after the
+    account is renamed or deleted; `user_id` is None for the open lab (no accounts) and for the system.
+    """
+
+    __tablename__ = "audit_log"
+    __table_args__ = (
+        Index("ix_audit_log_at", "at"),
+        Index("ix_audit_log_action", "action"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    user_name: Mapped[str | None] = mapped_column(String(120))
+    role: Mapped[str | None] = mapped_column(String(20))
+    action: Mapped[str] = mapped_column(String(40))
+    target: Mapped[str | None] = mapped_column(String(300))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
