@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -9,6 +10,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -40,19 +42,26 @@ def wait_http(url: str, timeout: float = 60.0) -> None:
     raise TimeoutError(f"{url} did not answer within {timeout}s: {last}")
 
 
-@pytest.fixture
-def app_server(tmp_path):
-    """`python app.py` in a subprocess on a free port with its own recordings folder; yields the base URL."""
+def api_status(base: str) -> dict:
+    with urllib.request.urlopen(base + "/api/status", timeout=5) as r:
+        return json.loads(r.read())
+
+
+@contextmanager
+def running_app(tmp_path: Path, *args: str):
+    """`python app.py ARGS` in a subprocess on a free port, with its own recordings, adapters and jobs
+    folders under `tmp_path`; yields the base URL."""
     port = free_port()
     log = open(tmp_path / "app.log", "w")
-    env = dict(os.environ, VLM2VLA_RECORDINGS=str(tmp_path / "recordings"))
+    env = dict(os.environ, VLM2VLA_RECORDINGS=str(tmp_path / "recordings"),
+               VLM2VLA_ADAPTERS_DIR=str(tmp_path / "adapters"), VLM2VLA_JOBS_DIR=str(tmp_path / "jobs"))
     proc = subprocess.Popen(
-        [sys.executable, "app.py", "--port", str(port), "--no-spacemouse", "--no-model"],
+        [sys.executable, "app.py", "--port", str(port), "--no-spacemouse", *args],
         cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env,
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        wait_http(base + "/api/status")
+        wait_http(base + "/api/status", timeout=180)  # generous: CI machines may be busy
         yield base
     finally:
         proc.terminate()
@@ -61,6 +70,22 @@ def app_server(tmp_path):
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
+
+
+@pytest.fixture
+def app_server(tmp_path):
+    """The app without a model; yields the base URL."""
+    with running_app(tmp_path, "--no-model") as base:
+        yield base
+
+
+@pytest.fixture
+def app_tiny_model(tmp_path):
+    """The app with a tiny random Gemma-3 VLM (the real class) as its model; yields the base URL."""
+    from tests.model_fixtures import tiny_gemma3
+
+    with running_app(tmp_path, "--model", str(tiny_gemma3(tmp_path / "tiny"))) as base:
+        yield base
 
 
 @pytest.fixture

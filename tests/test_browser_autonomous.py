@@ -5,47 +5,19 @@ action language; the test checks that what was written is what the robot execute
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 import time
-import urllib.request
 
 import pytest
 
 from core.language.parse import parse
-from tests.conftest import ROOT, free_port, wait_http
-from tests.model_fixtures import tiny_gemma3
+from tests.conftest import api_status as status
 
 pytestmark = pytest.mark.browser
 
 
-def status(base):
-    with urllib.request.urlopen(base + "/api/status", timeout=5) as r:
-        return json.loads(r.read())
 
-
-@pytest.fixture
-def app_with_tiny_model(tmp_path):
-    model = tiny_gemma3(tmp_path / "tiny")
-    port = free_port()
-    log = open(tmp_path / "app.log", "w")
-    env = dict(os.environ, VLM2VLA_RECORDINGS=str(tmp_path / "rec"))
-    proc = subprocess.Popen([sys.executable, "app.py", "--port", str(port), "--no-spacemouse", "--model", str(model)],
-                            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_http(base + "/api/status")
-        yield base
-    finally:
-        proc.terminate()
-        proc.wait(10)
-        log.close()
-
-
-def test_command_in_autonomous_tab(app_with_tiny_model, browser, tmp_path):
-    base = app_with_tiny_model
+def test_command_in_autonomous_tab(app_tiny_model, browser, tmp_path):
+    base = app_tiny_model
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     page.goto(base + "/")
     page.get_by_role("tab", name="Autonomous").click()

@@ -3,18 +3,14 @@ video, its plot and its language timeline; a timeline entry seeks the video."""
 
 from __future__ import annotations
 
-import json
 import time
-import urllib.request
 
 import pytest
 
+from tests.conftest import api_status as status
+
 pytestmark = pytest.mark.browser
 
-
-def status(base: str) -> dict:
-    with urllib.request.urlopen(base + "/api/status", timeout=5) as r:
-        return json.loads(r.read())
 
 
 def wait_status(base: str, key: str, value: str, timeout: float = 10.0) -> dict:

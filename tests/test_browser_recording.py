@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import time
-import urllib.request
 
 import pytest
 
+from tests.conftest import api_status as status
+
 pytestmark = pytest.mark.browser
 
-
-def status(base: str) -> dict:
-    with urllib.request.urlopen(base + "/api/status", timeout=5) as r:
-        return json.loads(r.read())
 
 
 def test_record_with_keys_then_see_language(app_server, browser, tmp_path):
