@@ -16,6 +16,7 @@ from core.types import Observation, SceneState
 
 if TYPE_CHECKING:
     from core.assistant import Assistant
+    from core.auth import AuthService
     from core.conversation import Conversation
     from core.model.service import ModelService
     from core.recording.live import LiveRecording
@@ -77,6 +78,7 @@ class App:
     conversation: Conversation | None = None
     assistant: Assistant | None = None
     training: TrainingService | None = None
+    auth: AuthService | None = None  # users, roles, control lock, audit (core.auth)
     record_instruction: str = ""
     last_message: str = ""
 
@@ -113,6 +115,9 @@ class App:
         app = App(config=config, loop=loop, browser_input=browser, spacemouse=spacemouse,
                   store=store, recording=recording, model=model, conversation=conversation,
                   assistant=Assistant(loop, model, conversation), training=training)
+        from core.auth.wiring import attach_auth
+
+        app.auth = attach_auth(app)
         browser.set_record_callback(app.toggle_recording)
         if spacemouse is not None:
             spacemouse.set_record_callback(app.toggle_recording)
@@ -155,6 +160,8 @@ class App:
 
     def start(self) -> None:
         self.loop.start(self.config.seed)
+        if self.auth is not None:
+            self.auth.start()
         if self.config.load_model and self.model is not None:
             self.model.start()
         obs = self.loop.observation
@@ -205,5 +212,7 @@ class App:
             self.training.close()
         if self.recording is not None:
             self.recording.recorder.close()
+        if self.auth is not None:
+            self.auth.close()
         if self.store is not None:
             self.store.close()

@@ -5,6 +5,8 @@ from __future__ import annotations
 import gradio as gr
 
 from core.context import App
+from core.conversation import looks_like_question
+from ui import guard
 from ui.teleop_tab import camera_html
 
 HELP = """Type a **question** ("what is left of the bowl?") or a **command** in any language
@@ -57,12 +59,17 @@ def build(app: App, presenter: bool = False) -> None:
     if presenter:
         return
 
-    def guarded(fn):
-        def run(text: str):
+    def guarded(fn, action: str | None):
+        def run(text: str, request: gr.Request):
             from core.assistant import AssistantBusy
             from core.control.loop import ControlError
             from core.model.service import ModelNotReadyError
 
+            # a question is open to everyone signed in; a command needs control (or the open floor)
+            kind = action or ("ask" if looks_like_question(text) else "command")
+            who = guard.require(request, kind)
+            if kind == "command":
+                guard.audit(who, "command", (text or "").strip()[:200])
             try:
                 fn(text)
             except (ModelNotReadyError, AssistantBusy, ControlError, ValueError, RuntimeError) as exc:
@@ -72,9 +79,21 @@ def build(app: App, presenter: bool = False) -> None:
         return run
 
     outs = [box, chat, status, seen]
-    send.click(guarded(app.assistant.send), inputs=box, outputs=outs)
-    box.submit(guarded(app.assistant.send), inputs=box, outputs=outs)
-    ask.click(guarded(app.assistant.ask), inputs=box, outputs=outs)
-    do.click(guarded(app.assistant.command), inputs=box, outputs=outs)
-    stop.click(lambda: (app.assistant.stop(), *refresh())[1:], outputs=[chat, status, seen])
-    clear.click(lambda: (app.conversation.clear(), *refresh())[1:], outputs=[chat, status, seen])
+    send.click(guarded(app.assistant.send, None), inputs=box, outputs=outs)
+    box.submit(guarded(app.assistant.send, None), inputs=box, outputs=outs)
+    ask.click(guarded(app.assistant.ask, "ask"), inputs=box, outputs=outs)
+    do.click(guarded(app.assistant.command, "command"), inputs=box, outputs=outs)
+
+    def do_stop(request: gr.Request):
+        who = guard.require(request, "estop")  # anyone may stop the robot
+        if app.assistant.stop():
+            guard.audit(who, "command.stop")
+        return refresh()
+
+    def do_clear(request: gr.Request):
+        guard.require(request, "edit")  # the chat is shared by every viewer
+        app.conversation.clear()
+        return refresh()
+
+    stop.click(do_stop, outputs=[chat, status, seen])
+    clear.click(do_clear, outputs=[chat, status, seen])

@@ -24,6 +24,7 @@ from core.review.replay import ReplayRunner, replay_stored
 from core.store import episodes as E
 from core.store.errors import EpisodeBusy, StoreError
 from core.store.lookup import InvalidValue
+from ui import guard
 
 log = logging.getLogger(__name__)
 
@@ -411,7 +412,9 @@ def build(app: App) -> None:
 
     sub_pick.input(pick_subtask, inputs=[sub_pick, shown], outputs=[sub_text, sub_plan])
 
-    def do_correct(eid: Any, idx: Any, text: str, plan: str, cur: B.CurrentVerbalization | None) -> list[Any]:
+    def do_correct(eid: Any, idx: Any, text: str, plan: str, cur: B.CurrentVerbalization | None,
+                   request: gr.Request) -> list[Any]:
+        who = guard.require(request, "edit")
         if eid in (None, "") or cur is None:
             raise gr.Error("Open an episode first.")
         if idx is None:
@@ -430,6 +433,7 @@ def build(app: App) -> None:
             raise gr.Error(str(exc)) from exc
         except DB_ERRORS as exc:
             raise gr.Error(f"The correction was not saved: {exc}") from exc
+        guard.audit(who, "episode.correct", f"episode {eid}", version=version)
         gr.Info(f"Saved as verbalization v{version}; training uses it from now on.")
         new = B.current_verbalization(store, ep.id, ep.instruction)
         return [*language_parts(ep, new, arrays, int(idx)), new]
@@ -437,7 +441,8 @@ def build(app: App) -> None:
     save_corr.click(do_correct, inputs=[episode, sub_pick, sub_text, sub_plan, shown],
                     outputs=[timeline, sub_pick, sub_text, sub_plan, version_md, shown])
 
-    def do_instruction(eid: Any, text: str) -> Any:
+    def do_instruction(eid: Any, text: str, request: gr.Request) -> Any:
+        guard.require(request, "edit")
         if eid in (None, ""):
             raise gr.Error("Open an episode first.")
         try:
@@ -448,7 +453,8 @@ def build(app: App) -> None:
             raise gr.Error(f"Instruction not saved: {exc}") from exc
         gr.Info(f"Episode {eid}: instruction saved.")
 
-    def do_tag(ids: list[int], value: bool | None) -> None:
+    def do_tag(ids: list[int], value: bool | None, request: gr.Request | None = None) -> None:
+        guard.require(request, "edit")
         if not ids:
             raise gr.Error("Select episodes first.")
         try:
@@ -468,14 +474,24 @@ def build(app: App) -> None:
         _, video_problems = B.playable_videos(ep)
         return info_markdown(ep, [B.problem_text(ep), *video_problems])
 
+    def tag_one(value: bool | None):
+        def tag_episode(eid: Any, request: gr.Request) -> None:
+            do_tag([] if eid in (None, "") else [int(eid)], value, request)
+        return tag_episode
+
+    def tag_many(value: bool | None):
+        def tag_selected(sel: Any, request: gr.Request) -> None:
+            do_tag(_ids(sel), value, request)
+        return tag_selected
+
     for btn, value in ((e_ok, True), (e_fail, False), (e_untag, None)):
         btn.click(
-            lambda eid, v=value: do_tag([] if eid in (None, "") else [int(eid)], v), inputs=episode
+            tag_one(value), inputs=episode
         ).success(do_refresh, inputs=list_inputs, outputs=list_outputs).then(
             reopen, inputs=episode, outputs=info)
     for btn, value in ((b_ok, True), (b_fail, False), (b_untag, None)):
         btn.click(
-            lambda sel, v=value: do_tag(_ids(sel), v), inputs=bulk
+            tag_many(value), inputs=bulk
         ).success(do_refresh, inputs=list_inputs, outputs=list_outputs).then(
             reopen, inputs=episode, outputs=info)
     save_instr.click(do_instruction, inputs=[episode, instr]).success(
@@ -490,7 +506,8 @@ def build(app: App) -> None:
         text = f"**Delete {what}?** Their steps, videos and verbalizations are removed from disk. This cannot be undone."
         return [gr.update(visible=True), text, ids]
 
-    def do_delete(ids: list[int]) -> list[Any]:
+    def do_delete(ids: list[int], request: gr.Request) -> list[Any]:
+        who = guard.require(request, "delete")
         if not ids:
             raise gr.Error("Nothing to delete.")
         try:
@@ -499,18 +516,27 @@ def build(app: App) -> None:
             raise gr.Error(str(exc)) from exc
         except DB_ERRORS as exc:
             raise gr.Error(f"Nothing was deleted: {exc}") from exc
+        guard.audit(who, "episode.delete", f"episodes {', '.join(map(str, ids))}"[:300], ids=list(ids), deleted=n)
         gr.Info(f"Deleted {n} episode(s).")
         return [gr.update(visible=False), "", []]
 
-    e_delete.click(lambda eid: ask_delete([] if eid in (None, "") else [int(eid)]), inputs=episode,
-                   outputs=[confirm_box, confirm_md, pending])
-    b_delete.click(lambda sel: ask_delete(_ids(sel)), inputs=bulk, outputs=[confirm_box, confirm_md, pending])
+    def ask_delete_one(eid: Any, request: gr.Request) -> list[Any]:
+        guard.require(request, "delete")
+        return ask_delete([] if eid in (None, "") else [int(eid)])
+
+    def ask_delete_selected(sel: Any, request: gr.Request) -> list[Any]:
+        guard.require(request, "delete")
+        return ask_delete(_ids(sel))
+
+    e_delete.click(ask_delete_one, inputs=episode, outputs=[confirm_box, confirm_md, pending])
+    b_delete.click(ask_delete_selected, inputs=bulk, outputs=[confirm_box, confirm_md, pending])
     confirm_btn.click(do_delete, inputs=pending, outputs=[confirm_box, confirm_md, pending]).success(
         do_refresh, inputs=list_inputs, outputs=list_outputs)
     cancel_btn.click(lambda: (gr.update(visible=False), "", []), outputs=[confirm_box, confirm_md, pending])
 
     # ---- export ------------------------------------------------------------------------------
-    def do_export(sel: list[Any], root_text: str, name: str) -> str:
+    def do_export(sel: list[Any], root_text: str, name: str, request: gr.Request) -> str:
+        who = guard.require(request, "export")
         try:
             root = B.export_root(store.recordings_dir, root_text)
             res = B.export_selection(store, _ids(sel), root, name)
@@ -518,6 +544,7 @@ def build(app: App) -> None:
             raise gr.Error(str(exc)) from exc
         except DB_ERRORS as exc:
             raise gr.Error(f"Export failed: {exc}") from exc
+        guard.audit(who, "episode.export", str(res.root)[-300:], episodes=res.episodes)
         out = f"Exported **{res.episodes}** episode(s), {res.frames} frames, to `{res.root}` (LeRobot v3.0)."
         if res.skipped:
             out += "  \nSkipped: " + "; ".join(f"episode {i}: {esc(why)}" for i, why in res.skipped)
@@ -526,7 +553,8 @@ def build(app: App) -> None:
     ex_btn.click(do_export, inputs=[bulk, ex_root, ex_name], outputs=ex_md)
 
     # ---- replay ------------------------------------------------------------------------------
-    def do_replay(eid: Any):
+    def do_replay(eid: Any, request: gr.Request):
+        guard.require(request, "replay")
         if eid in (None, ""):
             raise gr.Error("Open an episode first.")
         try:

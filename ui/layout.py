@@ -5,7 +5,7 @@ from __future__ import annotations
 import gradio as gr
 
 from core.context import App
-from ui import autonomous_tab, episodes_tab, settings_tab, teleop_tab, train_tab
+from ui import access, autonomous_tab, episodes_tab, settings_tab, teleop_tab, train_tab
 
 CSS = """
 .cam img { width: 100%; image-rendering: auto; border-radius: 6px; background: #222; }
@@ -20,6 +20,7 @@ HEAD = '<script src="/studio-static/teleop.js" defer></script>'
 def build_blocks(app: App) -> gr.Blocks:
     with gr.Blocks(title="VLM2VLA Studio", analytics_enabled=False) as blocks:
         gr.Markdown("## VLM2VLA Studio: actions as language")
+        access.build_banner(blocks)  # signed in as ... / open lab
         with gr.Tabs():
             with gr.Tab("Teleop & Record", id="teleop"):
                 teleop_tab.build(app)

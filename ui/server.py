@@ -11,21 +11,28 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 
+from core.auth import Action
 from core.context import App
+from ui import guard
+from ui.http_auth import HttpAuth
 
 log = logging.getLogger(__name__)
 
 STATIC = Path(__file__).parent / "static"
 BOUNDARY = "frame"
 MAX_INPUT_BYTES = 4096
+MAX_UPLOAD = "1gb"  # Gradio's own uploads (the adapter upload route has its own limit)
 
 
 def make_server(app: App, blocks: gr.Blocks, head: str, css: str) -> FastAPI:
     api = FastAPI(title="VLM2VLA Studio")
+    http = HttpAuth(app.auth)  # the Gradio login's cookie, for these routes too (open lab: no checks)
+    guard.install(app.auth)
     api.mount("/studio-static", StaticFiles(directory=STATIC), name="studio-static")  # Gradio owns /static
 
     @api.get("/stream/{camera}.mjpg")
     async def stream(camera: str, request: Request, fps: float = 30.0) -> StreamingResponse:
+        http.authorize(request, Action.WATCH)
         hub = app.loop.frames
         if camera not in hub.cameras:
             raise HTTPException(404, f"no camera {camera!r}; cameras: {hub.cameras}")
@@ -57,7 +64,8 @@ def make_server(app: App, blocks: gr.Blocks, head: str, css: str) -> FastAPI:
         )
 
     @api.get("/frame/{camera}.jpg")
-    def frame(camera: str):
+    def frame(camera: str, request: Request):
+        http.authorize(request, Action.WATCH)
         jpg = app.loop.frames.jpeg(camera)
         if jpg is None:
             raise HTTPException(404, f"no frame for camera {camera!r}")
@@ -75,31 +83,48 @@ def make_server(app: App, blocks: gr.Blocks, head: str, css: str) -> FastAPI:
         try:
             import json
 
+            from core.teleop.browser import parse_event
+
             payload = json.loads(body)
+            ev = parse_event(payload)
+            forward, refused = http.teleop_gate(request, any(ev.axes) or ev.gripper is not None or any(ev.buttons))
+            if refused:
+                return JSONResponse({"ok": False, "error": refused}, status_code=403)
+            if not forward:  # a viewer's heartbeat: answered, not applied (it must not zero the operator's input)
+                return JSONResponse({"ok": True, "applied": False, "seq": ev.seq, "gripper": None,
+                                     "estop": app.loop.estopped})
             ack = app.browser_input.submit(payload)  # type: ignore[attr-defined]
         except (ValueError, TeleopInputError) as exc:
             return JSONResponse({"ok": False, "error": str(exc)}, status_code=400)
         return JSONResponse({**ack, "estop": app.loop.estopped})
 
     @api.post("/api/estop")
-    def estop() -> JSONResponse:
-        app.loop.estop("e-stop (keyboard or page)")
+    def estop(request: Request) -> JSONResponse:
+        http.check_origin(request)
+        who = http.authorize(request, Action.ESTOP)
+        app.loop.estop("e-stop (keyboard or page)" + ("" if who.open_lab else f" by {who.name}"))
+        http.audit(who, "estop", detail="keyboard or page")
         return JSONResponse({"ok": True})
 
     @api.post("/api/record/{action}")
-    def record(action: str) -> JSONResponse:
+    def record(action: str, request: Request) -> JSONResponse:
         """Keyboard shortcuts of the Teleop tab: start | success | failure | discard."""
         from core.recording import NotRecording, RecordingRefused
 
+        http.check_origin(request)
+        who = http.authorize(request, Action.RECORD)
         try:
             if action == "start":
-                episode = app.start_recording()
+                episode = app.start_recording(operator=who.name)
+                http.audit(who, "record.start", f"episode {episode}")
                 return JSONResponse({"ok": True, "episode": episode})
             if action in ("success", "failure"):
                 saved = app.stop_recording(action == "success")
+                http.audit(who, "record.save", f"episode {saved.result.episode_id}", result=action)
                 return JSONResponse({"ok": True, "episode": saved.result.episode_id, "status": saved.result.status})
             if action == "discard":
                 app.recording.discard()
+                http.audit(who, "record.discard")
                 return JSONResponse({"ok": True})
         except (RecordingRefused, NotRecording) as exc:
             app.last_message = f"recording: {exc}"
@@ -107,7 +132,8 @@ def make_server(app: App, blocks: gr.Blocks, head: str, css: str) -> FastAPI:
         return JSONResponse({"ok": False, "error": f"unknown action {action!r}"}, status_code=404)
 
     @api.get("/api/status")
-    def status() -> JSONResponse:
+    def status(request: Request) -> JSONResponse:
+        http.authorize(request, Action.WATCH)
         s = app.loop.status()
         return JSONResponse(
             {
@@ -122,8 +148,26 @@ def make_server(app: App, blocks: gr.Blocks, head: str, css: str) -> FastAPI:
                 "error": s.error,
                 "recording": app.recording.recorder.status.state if app.recording else "unavailable",
                 "episode": app.recording.recorder.status.episode_id if app.recording else None,
+                "control": control_json(app),
             }
         )
 
-    return gr.mount_gradio_app(api, blocks, path="", head=head, css=css, theme=gr.themes.Soft(),
-                               allowed_paths=[str(app.config.recordings_dir)])
+    from ui.lab_routes import add_lab_routes, database_files
+
+    add_lab_routes(api, app, http)
+    server = gr.mount_gradio_app(api, blocks, path="", head=head, css=css, theme=gr.themes.Soft(),
+                                 allowed_paths=[str(app.config.recordings_dir)],
+                                 blocked_paths=database_files(app),  # the database (password hashes) lives there
+                                 auth=app.auth.gradio_auth if app.auth else None, max_file_size=MAX_UPLOAD,
+                                 auth_message="VLM2VLA Studio: sign in with your lab account.")
+    http.bind(server)  # Gradio's login is on exactly while accounts exist (open lab otherwise)
+    return server
+
+
+def control_json(app: App) -> dict[str, object]:
+    """Who drives, for /api/status: the open lab has no lock."""
+    if app.auth is None or app.auth.open_lab:
+        return {"mode": "open lab", "holder": None, "floor_open": False}
+    st = app.auth.control_state()
+    return {"mode": "login", "holder": st.holder, "floor_open": st.floor_open,
+            "requests": [r.user for r in st.requests]}

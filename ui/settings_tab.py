@@ -7,6 +7,7 @@ import gradio as gr
 from core.context import App
 from core.teleop.base import ShapingConfigError
 from core.teleop.shaping import TWIST_AXES
+from ui import guard
 
 
 def build(app: App) -> None:
@@ -30,11 +31,13 @@ def build(app: App) -> None:
     apply = gr.Button("Apply", variant="primary")
     result = gr.Markdown()
 
-    def do_apply(dz, spd, inv, amap, *sensitivity):
+    def do_apply(request: gr.Request, dz, spd, inv, amap, *sensitivity):
+        who = guard.require(request, "settings")
         try:
             app.apply_teleop_settings(dz, list(sensitivity), [a in inv for a in TWIST_AXES], amap, spd)
         except (ShapingConfigError, ValueError) as exc:
             raise gr.Error(str(exc)) from exc
+        guard.audit(who, "settings", "input shaping", speed=spd, deadzone=dz)
         return "Applied."
 
     apply.click(do_apply, inputs=[deadzone, speed, invert, axis_map, *sens], outputs=result)

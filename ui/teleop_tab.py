@@ -6,6 +6,7 @@ import gradio as gr
 
 from core.context import App
 from core.robot.tasks import all_tasks
+from ui import access, guard
 
 KEY_HELP = """**Keyboard** (click the camera view first; ignored while typing in a text box):
 W/S forward/back · A/D left/right · R/F up/down · Q/E rotate · Space open/close gripper · Shift slow ·
@@ -67,6 +68,7 @@ def build(app: App) -> None:
             live = gr.Textbox(label="Live: this episode as language actions", lines=4, interactive=False)
             saved = gr.Textbox(label="Last saved episode, verbalized", lines=8, interactive=False)
         with gr.Column(scale=2):
+            access.build_control_panel()  # who drives: take / release / request / take over / floor
             estop = gr.Button("E-STOP", elem_id="estop-btn")
             reset_estop = gr.Button("Reset e-stop")
             with gr.Row():
@@ -92,58 +94,79 @@ def build(app: App) -> None:
     timer.tick(lambda: (status_text(app), app.recording.live_text(), saved_language(app)),
                outputs=[status, live, saved], show_progress="hidden")
 
-    def do_estop() -> str:
-        app.loop.estop("e-stop button")
+    def do_estop(request: gr.Request) -> str:
+        who = guard.require(request, "estop")  # everyone may stop the robot
+        app.loop.estop("e-stop button" + ("" if who.open_lab else f" ({who.name})"))
+        guard.audit(who, "estop", detail="button")
         return status_text(app)
 
-    def do_reset_estop() -> str:
+    def do_reset_estop(request: gr.Request) -> str:
+        guard.audit(guard.require(request, "control"), "estop.reset")
         app.loop.reset_estop()
         return status_text(app)
 
-    def do_reset(s: float | None) -> str:
+    def do_reset(s: float | None, request: gr.Request) -> str:
+        guard.require(request, "control")
         if s is None or s < 0:
             raise gr.Error("The seed must be a whole number ≥ 0.")
         app.reset_scene(int(s))
         return status_text(app)
 
-    def do_task(instruction: str | None):
+    def do_task(instruction: str | None, request: gr.Request):
+        guard.require(request, "control")
         app.set_task(instruction)
         if instruction:
             app.record_instruction = instruction
         return status_text(app), instruction or gr.skip()
 
-    def do_record(text: str, who: str) -> str:
+    def do_record(text: str, who: str, request: gr.Request) -> str:
         from core.recording import RecordingRefused
 
+        p = guard.require(request, "record")
         try:
-            app.start_recording(text, who)
+            episode = app.start_recording(text, p.name or who)  # signed in: the account is the operator
         except RecordingRefused as exc:
             raise gr.Error(str(exc)) from exc
+        guard.audit(p, "record.start", f"episode {episode}")
         return status_text(app)
 
-    def do_stop(success: bool | None):
+    def do_stop(success: bool | None, request: gr.Request):
         from core.recording import NotRecording
 
+        p = guard.require(request, "record")
         try:
-            app.stop_recording(success)
+            saved = app.stop_recording(success)
         except NotRecording as exc:
             raise gr.Error("Nothing is being recorded.") from exc
+        guard.audit(p, "record.save", f"episode {saved.result.episode_id}", success=success)
         return status_text(app), saved_language(app)
 
-    def do_discard() -> str:
+    def save_success(request: gr.Request):
+        return do_stop(True, request)
+
+    def save_failure(request: gr.Request):
+        return do_stop(False, request)
+
+    def do_discard(request: gr.Request) -> str:
         from core.recording import NotRecording
 
+        p = guard.require(request, "record")
         try:
             app.recording.discard()
         except NotRecording as exc:
             raise gr.Error("Nothing is being recorded.") from exc
+        guard.audit(p, "record.discard")
         return status_text(app)
 
+    def set_instruction(text: str, request: gr.Request) -> None:
+        if guard.can_drive(request):  # silently ignored for viewers who may not record
+            app.record_instruction = text.strip()
+
     rec_start.click(do_record, inputs=[instruction, operator], outputs=status)
-    rec_ok.click(lambda: do_stop(True), outputs=[status, saved])
-    rec_fail.click(lambda: do_stop(False), outputs=[status, saved])
+    rec_ok.click(save_success, outputs=[status, saved])
+    rec_fail.click(save_failure, outputs=[status, saved])
     rec_discard.click(do_discard, outputs=status)
-    instruction.change(lambda t: setattr(app, "record_instruction", t.strip()), inputs=instruction)
+    instruction.change(set_instruction, inputs=instruction)
 
     estop.click(do_estop, outputs=status, show_progress="hidden")
     reset_estop.click(do_reset_estop, outputs=status, show_progress="hidden")

@@ -9,6 +9,7 @@ from core.context import App
 from core.store.episodes import EpisodeFilter, list_episodes
 from core.training.config import PRESETS, preset
 from core.training.jobspec import DataSpec, EvalSpec, JobConfig
+from ui import guard
 
 BASE = "base model (no adapter)"
 
@@ -107,9 +108,10 @@ def build(app: App) -> None:
         c = preset(name_)
         return c.lr, c.epochs, c.max_steps or 0, c.lora_r, c.lora_alpha, c.batch_size, c.grad_accum
 
-    def do_start(job_name, ids, n_expert, pre, lr_, ep, ms, r_, a_, b_, acc_, vqa_):
+    def do_start(job_name, ids, n_expert, pre, lr_, ep, ms, r_, a_, b_, acc_, vqa_, request: gr.Request):
         from core.training.errors import TrainingError
 
+        who = guard.require(request, "train")
         try:
             cfg = preset(pre, lr=float(lr_), epochs=float(ep), max_steps=int(ms) or None, lora_r=int(r_),
                          lora_alpha=int(a_), batch_size=int(b_), grad_accum=int(acc_),
@@ -118,6 +120,8 @@ def build(app: App) -> None:
             jid = app.training.start_job(JobConfig((job_name or "").strip(), cfg, data, EvalSpec(vqa_scenes=int(vqa_))))
         except (TrainingError, ValueError, TypeError) as exc:
             raise gr.Error(str(exc)) from exc
+        guard.audit(who, "train.start", f"job {jid}", name=(job_name or "").strip(), episodes=len(ids or []),
+                    preset=pre)
         return jobs_table(app), jid
 
     def show(jid):
@@ -130,31 +134,37 @@ def build(app: App) -> None:
         hist = pd.DataFrame(p.loss_history, columns=["step", "loss"])
         return progress_html(p), hist, eval_table(p), p.log_tail, jobs_table(app)
 
-    def do_cancel(jid):
+    def do_cancel(jid, request: gr.Request):
+        who = guard.require(request, "train")
         if not jid:
             raise gr.Error("Enter the id of the job to cancel.")
         app.training.cancel(int(jid))
+        guard.audit(who, "train.cancel", f"job {jid}")
         return show(jid)
 
-    def do_resume(jid):
+    def do_resume(jid, request: gr.Request):
         from core.training.errors import TrainingError
 
+        who = guard.require(request, "train")
         if not jid:
             raise gr.Error("Enter the id of the job to resume.")
         try:
             app.training.resume(int(jid))
         except TrainingError as exc:
             raise gr.Error(str(exc)) from exc
+        guard.audit(who, "train.resume", f"job {jid}")
         return show(jid)
 
-    def do_activate(name_):
+    def do_activate(name_, request: gr.Request):
         from core.model.service import ModelNotReadyError
         from core.training.errors import TrainingError
 
+        who = guard.require(request, "adapter")
         try:
             active = app.training.activate_adapter(app.model, None if name_ == BASE else name_)
         except (ModelNotReadyError, TrainingError, ValueError) as exc:
             raise gr.Error(str(exc)) from exc
+        guard.audit(who, "adapter.switch", active or BASE)
         return f"Active: **{active or BASE}**", gr.update(choices=adapter_choices(app), value=active or BASE)
 
     only_success.change(load_eps, only_success, episodes)

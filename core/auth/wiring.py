@@ -1,0 +1,58 @@
+"""Connecting the auth service to the running app (called by `core.context.App.build`)."""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import TYPE_CHECKING
+
+from core.auth import users
+from core.auth.errors import AuthError
+from core.auth.lock import LockEvent
+from core.auth.service import AuthService
+
+if TYPE_CHECKING:
+    from core.context import App
+
+log = logging.getLogger(__name__)
+
+ADMIN_USER_ENV = "VLM2VLA_ADMIN_USER"
+ADMIN_PASSWORD_ENV = "VLM2VLA_ADMIN_PASSWORD"
+# Control changing hands stops what the previous operator left running.
+STOP_RUN_ON = frozenset({"release", "expire", "takeover", "hand_over"})
+
+
+def bootstrap_admin(auth: AuthService) -> None:
+    """With $VLM2VLA_ADMIN_USER and $VLM2VLA_ADMIN_PASSWORD set and no account yet, create that admin."""
+    name, password = os.environ.get(ADMIN_USER_ENV), os.environ.get(ADMIN_PASSWORD_ENV)
+    if not name or not password or users.count_accounts(auth.store) > 0:
+        return
+    try:
+        acc = users.create_user(auth.store, name, "admin", password)
+    except AuthError as exc:
+        log.error("cannot create the first admin from $%s: %s", ADMIN_USER_ENV, exc)
+        return
+    auth.audit_log.record("user.create", "(environment)", target=acc.name, role_given="admin")
+    auth.refresh()
+    log.warning("created the first admin %s from the environment; login is required", acc.name)
+
+
+def attach_auth(app: App) -> AuthService:
+    """The app's AuthService: accounts from the store, the control lock stopping autonomous runs."""
+    assert app.store is not None
+    auth = AuthService(app.store)
+    bootstrap_admin(auth)
+
+    def on_lock(ev: LockEvent) -> None:
+        if ev.kind in STOP_RUN_ON and app.assistant is not None:
+            try:
+                if app.assistant.stop(f"control {ev.kind.replace('_', ' ')} ({ev.previous or ev.user})"):
+                    log.warning("autonomous run stopped: control %s", ev.kind)
+            except Exception:  # stopping must not break the lock; the watchdog still zeroes teleop
+                log.exception("stopping the autonomous run after a control change failed")
+
+    auth.on_lock_event(on_lock)
+    if auth.open_lab:
+        log.warning("open lab: no accounts exist, so there is no login and anyone who can reach this page has "
+                    "full control; create one with: python -m core.auth create-user NAME --role admin")
+    return auth
