@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from core.auth import users
 from core.auth.errors import AuthError
-from core.auth.lock import LockEvent
+from core.auth.lock import ControlLock, LockEvent
 from core.auth.service import AuthService
 
 if TYPE_CHECKING:
@@ -18,8 +18,19 @@ log = logging.getLogger(__name__)
 
 ADMIN_USER_ENV = "VLM2VLA_ADMIN_USER"
 ADMIN_PASSWORD_ENV = "VLM2VLA_ADMIN_PASSWORD"
+CONTROL_TTL_ENV = "VLM2VLA_CONTROL_TTL_S"  # a holder's page silent this long loses control (default 8)
+TAKEOVER_AFTER_ENV = "VLM2VLA_TAKEOVER_AFTER_S"  # an unanswered request allows a takeover after (default 15)
 # Control changing hands stops what the previous operator left running.
 STOP_RUN_ON = frozenset({"release", "expire", "takeover", "hand_over"})
+
+
+def _env_float(name: str, default: float) -> float:
+    try:
+        value = float(os.environ.get(name, default))
+    except ValueError:
+        log.error("$%s is not a number; using %s", name, default)
+        return default
+    return value if value > 0 else default
 
 
 def bootstrap_admin(auth: AuthService) -> None:
@@ -40,7 +51,8 @@ def bootstrap_admin(auth: AuthService) -> None:
 def attach_auth(app: App) -> AuthService:
     """The app's AuthService: accounts from the store, the control lock stopping autonomous runs."""
     assert app.store is not None
-    auth = AuthService(app.store)
+    auth = AuthService(app.store, lock=ControlLock(ttl_s=_env_float(CONTROL_TTL_ENV, 8.0),
+                                                   takeover_after_s=_env_float(TAKEOVER_AFTER_ENV, 15.0)))
     bootstrap_admin(auth)
 
     def on_lock(ev: LockEvent) -> None:
