@@ -124,8 +124,8 @@ def build_control_panel() -> None:
                       (over, "takeover"), (hand, "hand_over"), (floor, "floor")):
         btn.click(act(name), outputs=outs, show_progress="hidden")
 
-    def refresh(request: gr.Request) -> list[Any]:
+    def control_refresh(request: gr.Request) -> list[Any]:
         return panel_values(request)
 
-    gr.Timer(PANEL_S).tick(refresh, outputs=outs, show_progress="hidden")
+    gr.Timer(PANEL_S).tick(control_refresh, outputs=outs, show_progress="hidden")
 

@@ -29,6 +29,8 @@ def make_server(app: App, blocks: gr.Blocks, head: str, css: str) -> FastAPI:
     http = HttpAuth(app.auth)  # the Gradio login's cookie, for these routes too (open lab: no checks)
     guard.install(app.auth)
     api.mount("/studio-static", StaticFiles(directory=STATIC), name="studio-static")  # Gradio owns /static
+    new_frame = FrameSignal()
+    app.loop.add_listener(new_frame.on_tick)  # wakes the streams once per frame instead of each polling
 
     @api.get("/stream/{camera}.mjpg")
     async def stream(camera: str, request: Request, fps: float = 30.0) -> StreamingResponse:
@@ -36,7 +38,7 @@ def make_server(app: App, blocks: gr.Blocks, head: str, css: str) -> FastAPI:
         hub = app.loop.frames
         if camera not in hub.cameras:
             raise HTTPException(404, f"no camera {camera!r}; cameras: {hub.cameras}")
-        min_gap = 1.0 / max(1.0, min(fps, 60.0))
+        min_gap = 0.8 / max(1.0, min(fps, 60.0))  # 0.8: tick jitter must not drop frames at the loop's own rate
 
         async def frames():
             seq = -1
@@ -44,7 +46,7 @@ def make_server(app: App, blocks: gr.Blocks, head: str, css: str) -> FastAPI:
             last = 0.0
             while not await request.is_disconnected():
                 if hub.seq == seq or loop.time() - last < min_gap:
-                    await asyncio.sleep(0.005)
+                    await new_frame.wait(0.25)
                     continue
                 seq, last = hub.seq, loop.time()
                 jpg = hub.jpeg(camera)
@@ -162,6 +164,46 @@ def make_server(app: App, blocks: gr.Blocks, head: str, css: str) -> FastAPI:
                                  auth_message="VLM2VLA Studio: sign in with your lab account.")
     http.bind(server)  # Gradio's login is on exactly while accounts exist (open lab otherwise)
     return server
+
+
+class FrameSignal:
+    """Wakes every waiting MJPEG stream when the control loop has published a frame.
+
+    `on_tick` runs on the control thread and only schedules a callback on the server's event loop
+    (nothing when no stream waits); the streams then share each frame's single JPEG encoding.
+    """
+
+    def __init__(self) -> None:
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._event: asyncio.Event | None = None
+        self._waiting = 0
+
+    def on_tick(self, _obs: object, _step: object) -> None:
+        loop = self._loop
+        if loop is not None and self._waiting:
+            try:
+                loop.call_soon_threadsafe(self._fire)
+            except RuntimeError:  # the server's loop has closed
+                self._loop = None
+
+    def _fire(self) -> None:
+        event, self._event = self._event, asyncio.Event()
+        if event is not None:
+            event.set()
+
+    async def wait(self, timeout: float) -> None:
+        """Until the next frame (or `timeout`, a safety net for a missed wake-up)."""
+        if self._event is None or self._loop is None:
+            self._loop, self._event = asyncio.get_running_loop(), asyncio.Event()
+        event = self._event
+        self._waiting += 1
+        try:
+            async with asyncio.timeout(timeout):
+                await event.wait()
+        except TimeoutError:
+            pass
+        finally:
+            self._waiting -= 1
 
 
 def control_json(app: App) -> dict[str, object]:
