@@ -197,14 +197,14 @@ def cpu_seconds(pid: int) -> float:
         return float("nan")
 
 
-def main() -> None:
+def main(argv: list[str] | None = None, write: bool = True) -> dict:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--viewers", type=int, default=20)
     ap.add_argument("--cameras", default="front,wrist", help="streams each viewer reads (the Teleop tab shows both)")
     ap.add_argument("--seconds", type=float, default=20.0, help="measurement window (after a 3 s warm-up)")
     ap.add_argument("--hz", type=float, default=30.0)
     ap.add_argument("--open-lab", action="store_true", help="no accounts (no login) instead of signed-in viewers")
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
     if not 1 <= args.viewers <= 100 or not 1 <= args.seconds <= 120:
         ap.error("keep it bounded: 1..100 viewers, 1..120 s")
     cameras = [c.strip() for c in args.cameras.split(",") if c.strip()]
@@ -276,11 +276,12 @@ def main() -> None:
     }
     result["targets_met"] = bool(loop_hz >= HZ_TOLERANCE * args.hz and min(per_viewer) >= 5.0
                                  and not counters.errors)
-    path = write_result("load", result)
+    path = write_result("load", result) if write else "(not written)"
     print(f"load: {args.viewers} viewers x {len(cameras)} streams ({'signed in' if login else 'open lab'}), "
           f"{dur:.0f} s: control loop {loop_hz:.1f} Hz (rolling min {result['control_loop_hz_min_rolling']}), "
           f"slowest viewer {min(per_viewer):.1f} fps (median {statistics.median(per_viewer):.1f}), "
           f"app {app_cpu:.2f} cores, {len(counters.errors)} errors, targets {'met' if result['targets_met'] else 'NOT met'} -> {path}")
+    return result
 
 
 if __name__ == "__main__":
