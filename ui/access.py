@@ -12,7 +12,7 @@ from core.auth import AccessDenied, Role
 from core.auth.lock import LockState
 from ui import guard
 
-OPEN_LAB_TEXT = ("🔓 **Open lab**: no user accounts exist, so nobody signs in and everyone who opens this page "
+OPEN_LAB_TEXT = ("**Open lab**: no user accounts exist, so nobody signs in and everyone who opens this page "
                  "may drive, record, train and delete. To require a login, create an admin on this machine: "
                  "`python -m core.auth create-user NAME --role admin`.")
 ROLE_TEXT = {
@@ -48,8 +48,8 @@ def owner_text(st: LockState, me: str | None) -> str:
     if st.holder is None:
         line = "**Control:** free: *Take control* (or just start driving) to become the operator."
     else:
-        who = "**you**" if st.holder == me else f"**{html.escape(st.holder)}**"
-        line = f"**Control:** 🎮 {who} (operator, for {_ago(st.held_for_s)})"
+        who = "**you** are" if st.holder == me else f"**{html.escape(st.holder)}** is"
+        line = f"**Control:** {who} the operator (for {_ago(st.held_for_s)})"
         line += " · **floor open**: visitors may send commands" if st.floor_open else " · floor closed"
     if st.requests:
         asks = ", ".join(f"{html.escape(r.user)} (waiting {_ago(r.waited_s)})" for r in st.requests)
