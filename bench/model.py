@@ -83,9 +83,20 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--precisions", default="fp32,bf16,int8-head,int8-weight,int8-dynamic")
     ap.add_argument("--agreement-questions", type=int, default=120)
+    ap.add_argument("--gguf", action="store_true", help="also time the one-off GGUF -> safetensors conversion")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     out: dict = {"threads": args.threads, "cpu_default_precision": CPU_DEFAULT}
+
+    if args.gguf:  # first start on a fresh machine: dequantize the GGUF into an empty cache
+        import tempfile
+
+        from core.model.text_lm import ensure_text_lm
+
+        with tempfile.TemporaryDirectory() as tmp:
+            t = time.perf_counter()
+            ensure_text_lm(Path(tmp) / "text")
+            out["gguf_convert_s"] = time.perf_counter() - t
 
     vqa = make_vqa_set(args.scenes)
     out["vqa_questions"] = len(vqa.items)
