@@ -24,6 +24,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--model", default=None, help="HF id or local dir of an image-text-to-text model")
     ap.add_argument("--no-spacemouse", action="store_true", help="do not look for a server-side SpaceMouse")
     ap.add_argument("--no-model", action="store_true", help="do not load the VLM at start-up")
+    ap.add_argument("--open-lab", action="store_true",
+                    help="allow running without user accounts (no login) while listening beyond this machine; "
+                         "accounts: python -m core.auth create-user NAME --role admin")
     ap.add_argument("--log-level", default="INFO")
     return ap.parse_args(argv)
 
@@ -50,6 +53,11 @@ def main(argv: list[str] | None = None) -> None:
         load_model=not args.no_model,
     )
     app = App.build(config)
+    if app.auth is not None and app.auth.open_lab and not args.open_lab and not _loopback(config.host):
+        app.close()
+        raise SystemExit(f"refusing to serve {config.host} without user accounts (anyone on the network could drive "
+                         "the robot): create an admin with `python -m core.auth create-user NAME --role admin`, or "
+                         "pass --open-lab to allow it")
     app.start()
     try:
         server = make_server(app, build_blocks(app), head=HEAD, css=CSS)
@@ -57,6 +65,10 @@ def main(argv: list[str] | None = None) -> None:
         uvicorn.run(server, host=config.host, port=config.port, log_level="warning")
     finally:
         app.close()
+
+
+def _loopback(host: str) -> bool:
+    return host in ("localhost", "::1") or host.startswith("127.")
 
 
 if __name__ == "__main__":

@@ -265,3 +265,12 @@ def test_cli_creates_the_first_admin_from_stdin_or_env_never_a_default(tmp_path)
         assert U.authenticate(s, "alice", PW) is not None
     finally:
         s.close()
+
+
+def test_app_refuses_to_serve_the_network_without_accounts(tmp_path):
+    env = {**__import__("os").environ, "VLM2VLA_RECORDINGS": str(tmp_path / "rec"),
+           "VLM2VLA_ADAPTERS_DIR": str(tmp_path / "ad"), "VLM2VLA_JOBS_DIR": str(tmp_path / "jobs")}
+    r = subprocess.run([sys.executable, "app.py", "--host", "0.0.0.0", "--port", "9", "--no-spacemouse", "--no-model"],
+                       capture_output=True, text=True, cwd=ROOT, env=env, timeout=120)
+    assert r.returncode != 0 and "refusing to serve 0.0.0.0 without user accounts" in r.stderr
+    assert "create-user" in r.stderr and "--open-lab" in r.stderr

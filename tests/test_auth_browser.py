@@ -50,16 +50,16 @@ def test_login_page_banner_and_control_panel(lab, browser, tmp_path):  # noqa: F
     ann_ctx, ann = sign_in(browser, base, "ann")
     ann.wait_for_function("() => document.body.innerText.includes('Signed in as ann')", timeout=30_000)
     ann.locator("#control-take").click()
-    ann.wait_for_function("() => document.querySelector('#control-owner').innerText.includes('you are')",
+    ann.wait_for_function("() => (document.querySelector('#control-owner') || {innerText: ''}).innerText.includes('you are')",
                           timeout=15_000)
     assert control(base)["holder"] == "ann"
     ann.locator("#control-floor").click()
-    ann.wait_for_function("() => document.querySelector('#control-owner').innerText.includes('floor open')",
+    ann.wait_for_function("() => (document.querySelector('#control-owner') || {innerText: ''}).innerText.includes('floor open')",
                           timeout=15_000)
     shot(ann, tmp_path, "operator")
 
     vic_ctx, vic = sign_in(browser, base, "vic")
-    vic.wait_for_function("() => document.querySelector('#control-owner').innerText.includes('ann')", timeout=15_000)
+    vic.wait_for_function("() => (document.querySelector('#control-owner') || {innerText: ''}).innerText.includes('ann')", timeout=15_000)
     assert not vic.locator("#control-take").is_visible() and not vic.locator("#control-request").is_visible()
     vic.get_by_role("button", name="● Record").click()
     vic.wait_for_function("() => document.body.innerText.includes('may not record')", timeout=15_000)
@@ -80,6 +80,6 @@ def test_open_lab_says_so(app_server, browser, tmp_path):
     page.goto(app_server + "/")
     page.wait_for_function("() => document.body.innerText.includes('Open lab')", timeout=60_000)
     assert "python -m core.auth create-user" in page.locator("#access-banner").inner_text()
-    page.wait_for_function("() => document.querySelector('#control-owner').innerText.includes('no control lock')",
+    page.wait_for_function("() => (document.querySelector('#control-owner') || {innerText: ''}).innerText.includes('no control lock')",
                            timeout=15_000)
     shot(page, tmp_path, "open-lab")

@@ -89,17 +89,18 @@ def panel_values(request: gr.Request | None) -> list[Any]:
     return [owner_text(st, me), *ups]
 
 
-def build_control_panel() -> None:
-    """The owner line and the lock buttons (Teleop tab); refreshed every second per viewer."""
-    with gr.Group(elem_id="control-panel"):
-        owner = gr.Markdown("**Control:** …", elem_id="control-owner")
+def build_control_panel(prefix: str = "control", period_s: float = PANEL_S) -> None:
+    """The owner line and the lock buttons; refreshed every second per viewer. `prefix` keeps element ids
+    unique when the panel appears on more than one tab."""
+    with gr.Group(elem_id=f"{prefix}-panel"):
+        owner = gr.Markdown("**Control:** …", elem_id=f"{prefix}-owner")
         with gr.Row():
-            take = gr.Button("Take control", size="sm", variant="primary", visible=False, elem_id="control-take")
-            release = gr.Button("Release control", size="sm", visible=False, elem_id="control-release")
-            ask = gr.Button("Request control", size="sm", visible=False, elem_id="control-request")
-            over = gr.Button("Take over", size="sm", variant="stop", visible=False, elem_id="control-takeover")
-            hand = gr.Button("Hand over", size="sm", visible=False, elem_id="control-handover")
-            floor = gr.Button("Open the floor to visitors", size="sm", visible=False, elem_id="control-floor")
+            take = gr.Button("Take control", size="sm", variant="primary", visible=False, elem_id=f"{prefix}-take")
+            release = gr.Button("Release control", size="sm", visible=False, elem_id=f"{prefix}-release")
+            ask = gr.Button("Request control", size="sm", visible=False, elem_id=f"{prefix}-request")
+            over = gr.Button("Take over", size="sm", variant="stop", visible=False, elem_id=f"{prefix}-takeover")
+            hand = gr.Button("Hand over", size="sm", visible=False, elem_id=f"{prefix}-handover")
+            floor = gr.Button("Open the floor to visitors", size="sm", visible=False, elem_id=f"{prefix}-floor")
     outs = [owner, take, release, ask, over, hand, floor]
 
     def act(fn_name: str):
@@ -127,5 +128,5 @@ def build_control_panel() -> None:
     def control_refresh(request: gr.Request) -> list[Any]:
         return panel_values(request)
 
-    gr.Timer(PANEL_S).tick(control_refresh, outputs=outs, show_progress="hidden")
+    gr.Timer(period_s).tick(control_refresh, outputs=outs, show_progress="hidden")
 

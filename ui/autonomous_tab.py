@@ -6,7 +6,7 @@ import gradio as gr
 
 from core.context import App
 from core.conversation import looks_like_question
-from ui import guard
+from ui import access, guard
 from ui.teleop_tab import camera_html
 
 HELP = """Type a **question** ("what is left of the bowl?") or a **command** in any language
@@ -36,6 +36,7 @@ def build(app: App, presenter: bool = False) -> None:
                               buttons=["copy"])
             status = gr.Markdown(model_line(app))
             if not presenter:
+                access.build_control_panel("auto-control", period_s=2.0)  # who drives; whether visitors may command
                 gr.Markdown(HELP)
                 box = gr.Textbox(placeholder="Ask about the scene or tell the robot what to do…", show_label=False,
                                  lines=1, max_lines=3)
