@@ -53,7 +53,8 @@ COUNT_JS = """async (seconds) => {
 
 
 def keep_moving(base: str, stop: threading.Event) -> None:
-    seq, t0 = 0, time.monotonic()
+    # event numbers continue past the page's own (it counts from the wall clock in ms)
+    seq, t0 = int(time.time() * 1000) + 10_000_000, time.monotonic()
     while not stop.is_set():
         seq += 1
         direction = 1.0 if int(time.monotonic() - t0) % 2 == 0 else -1.0

@@ -14,6 +14,7 @@ training never touch the robot and can never stall the loop.
 from __future__ import annotations
 
 import logging
+import os
 import queue
 import threading
 import time
@@ -56,6 +57,7 @@ class LoopConfig:
     hz: float = 30.0
     limits: Limits = field(default_factory=Limits)
     speed_scale: float = 1.0  # multiplies every twist (Settings)
+    nice: int = -5  # control-thread priority where permitted (negative = higher)
 
 
 @dataclass(frozen=True)
@@ -238,6 +240,7 @@ class ControlLoop:
 
     # ---- the loop -------------------------------------------------------------------------------
     def _run(self) -> None:
+        _raise_thread_priority(self.config.nice)
         try:
             robot = self._factory()
             obs = robot.reset(self._seed)
@@ -329,6 +332,17 @@ class ControlLoop:
             else:
                 return tw, "autonomous"
         return Twist(), "idle"
+
+
+def _raise_thread_priority(nice: int) -> None:
+    """Best effort: run the control thread at a higher CPU priority than the web server, the model
+    and training (Linux allows a per-thread nice value; lowering it needs root or CAP_SYS_NICE)."""
+    if nice >= 0 or not hasattr(os, "setpriority"):
+        return
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), nice)
+    except OSError as exc:
+        log.info("control thread keeps normal priority (%s)", exc)
 
 
 def _scale(tw: Twist, k: float) -> Twist:
