@@ -107,17 +107,20 @@ def test_kill_dash_nine_during_autonomous_run_and_recording_restarts_idle(tmp_pa
         kind, out = call(base, "run_3", ["put the red block in the bowl"])  # "Do it"
         assert kind == "complete", out
         assert wait_for(lambda: status(base)["mode"] == "autonomous", 10), status(base)
+        time.sleep(1.0)  # the recorder flushes steps at least every second: some are on disk
         st = status(base)
-        assert st["recording"] == "recording"
+        assert st["recording"] == "recording" and st["mode"] == "autonomous", st
         proc.send_signal(signal.SIGKILL)  # no chance to clean up
         proc.wait(10)
 
     with app_process(tmp_path, model_dir) as (base, _):
+        time.sleep(1.0)
         first = status(base)
         time.sleep(2.0)
         later = status(base)
         assert first["mode"] == later["mode"] == "idle"  # nothing drives after a restart
-        assert later["ticks"] > first["ticks"] and later["ee_pos"] == first["ee_pos"]
+        assert later["ticks"] > first["ticks"]
+        assert np.allclose(later["ee_pos"], first["ee_pos"], atol=1e-3)  # holds still
         assert later["recording"] == "idle"
         assert call(base, "refresh", [])[1][0] == []  # no conversation, no run restored
     store = open_store(StoreConfig(recordings_dir=tmp_path / "recordings", migrate=False))
