@@ -1,10 +1,12 @@
 """Many viewers on loopback: does the control loop keep its rate while 20 people watch?
 
 Starts the app (throwaway store; by default with accounts, viewers signed in as visitors), keeps the
-robot moving as a signed-in operator would, then for `--seconds` runs `--viewers` viewers, each reading
-the MJPEG stream of every camera in `--cameras` (raw sockets, frames counted by their multipart
-boundary) and polling /api/status twice a second, as the page does. Reads the control loop's rate from
-/api/status (ticks counted over the window, and the loop's own rolling rate at every poll).
+robot moving as a signed-in operator would, then for `--seconds` runs `--viewers` viewers, each doing
+what an open page on the Teleop tab does: read the MJPEG stream of every camera in `--cameras` (raw
+sockets, frames counted by their multipart boundary), run the tab's Gradio timer events (status line
+every 0.5 s, control panel every 1 s: queue join + the session's event stream, as the browser does) and
+post the teleop heartbeat every 0.5 s; plus poll /api/status twice a second. Reads the control loop's
+rate from /api/status (ticks counted over the window, and the loop's own rolling rate at every poll).
 
 Writes bench/results/load.json with viewers, control_loop_hz, frame_fps_per_viewer (the slowest
 stream of any viewer), errors and more; prints one line. Targets: loop >= 30 Hz (within 3%), every
@@ -170,6 +172,95 @@ def stream_reader(port: int, camera: str, cookie: str, window: tuple[float, floa
         counters.error(f"stream {camera}: {exc}")
 
 
+def page_timers(port: int, cookie: str, tab: str) -> list[tuple[int, int, float]]:
+    """(fn_index, trigger_id, interval) of the timers inside the tab labelled `tab`: measured in chromium,
+    only the visible tab's timers tick (on the Teleop tab: the 0.5 s status line and the 1 s control panel)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    code, config = request_json(conn, "GET", "/config", cookie)
+    if code != 200:
+        raise RuntimeError(f"/config: HTTP {code}")
+    comps = {c["id"]: c for c in config["components"]}
+
+    def ids_under(node: dict) -> set[int]:
+        out = {node["id"]}
+        for child in node.get("children", []):
+            out |= ids_under(child)
+        return out
+
+    def find_tab(node: dict) -> dict | None:
+        c = comps.get(node["id"], {})
+        if c.get("type") in ("tabitem", "tab") and c.get("props", {}).get("label") == tab:
+            return node
+        for child in node.get("children", []):
+            hit = find_tab(child)
+            if hit is not None:
+                return hit
+        return None
+
+    node = find_tab(config["layout"])
+    if node is None:
+        raise RuntimeError(f"no tab labelled {tab!r}")
+    inside = ids_under(node)
+    timers = {i: comps[i]["props"].get("value") for i in inside if comps.get(i, {}).get("type") == "timer"}
+    found = [(dep["id"], target, float(timers[target])) for dep in config["dependencies"]
+             for target, event in dep["targets"] if event == "tick" and target in timers]
+    if not found:
+        raise RuntimeError(f"no timers on the {tab!r} tab")
+    return found
+
+
+def page_session(port: int, cookie: str, timers: list[tuple[int, int, float]], window: tuple[float, float],
+                 latencies: list[float], stop: threading.Event, counters: Counters) -> None:
+    """What an open page does besides its streams: its timers' Gradio events (join the queue, read the
+    result from the session's event stream) and the teleop script's heartbeat every 0.5 s."""
+    import secrets
+
+    import httpx
+
+    session = secrets.token_hex(6)
+    headers = {"Cookie": cookie} if cookie else {}
+    due = {fn: time.monotonic() for fn, _, _ in timers}
+    next_beat, seq = time.monotonic(), int(time.time() * 1000)
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=headers, timeout=10) as c:
+        while not stop.is_set() and time.monotonic() < window[1]:
+            now = time.monotonic()
+            try:
+                if now >= next_beat:
+                    seq += 1
+                    r = c.post("/api/teleop/input", json={"source": "keyboard", "axes": [0] * 6, "gripper": None,
+                                                          "buttons": [], "seq": seq})
+                    if r.status_code != 200:
+                        counters.error(f"heartbeat: HTTP {r.status_code}")
+                    next_beat = now + 0.5
+                for fn, trigger, every in timers:
+                    if now < due[fn]:
+                        continue
+                    due[fn] = now + every
+                    t0 = time.monotonic()
+                    r = c.post("/gradio_api/queue/join", json={"data": [], "event_data": None, "fn_index": fn,
+                                                               "trigger_id": trigger, "session_hash": session})
+                    if r.status_code != 200:
+                        counters.error(f"queue/join: HTTP {r.status_code}")
+                        continue
+                    event_id = r.json()["event_id"]
+                    done = False
+                    with c.stream("GET", "/gradio_api/queue/data", params={"session_hash": session}) as sse:
+                        for line in sse.iter_lines():
+                            if not line.startswith("data:"):
+                                continue
+                            msg = json.loads(line[5:])
+                            if msg.get("msg") == "process_completed" and msg.get("event_id") == event_id:
+                                done = bool(msg.get("success"))
+                                break
+                    if not done:
+                        counters.error(f"timer event {fn} did not complete")
+                    elif t0 >= window[0]:
+                        latencies.append(time.monotonic() - t0)
+            except (httpx.HTTPError, ValueError, KeyError) as exc:
+                counters.error(f"page session: {exc}")
+            stop.wait(max(0.0, min([next_beat, *due.values()]) - time.monotonic()))
+
+
 def status_poller(port: int, cookie: str, window: tuple[float, float], samples: list[dict],
                   latencies: list[float], stop: threading.Event, counters: Counters) -> None:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
@@ -204,6 +295,9 @@ def main(argv: list[str] | None = None, write: bool = True) -> dict:
     ap.add_argument("--seconds", type=float, default=20.0, help="measurement window (after a 3 s warm-up)")
     ap.add_argument("--hz", type=float, default=30.0)
     ap.add_argument("--open-lab", action="store_true", help="no accounts (no login) instead of signed-in viewers")
+    ap.add_argument("--tab", default="Teleop & Record", help="the tab every viewer has open (its timers run)")
+    ap.add_argument("--no-page-events", dest="page_events", action="store_false",
+                    help="only streams and status polls, without the page's timer events and heartbeats")
     args = ap.parse_args(argv)
     if not 1 <= args.viewers <= 100 or not 1 <= args.seconds <= 120:
         ap.error("keep it bounded: 1..100 viewers, 1..120 s")
@@ -215,6 +309,8 @@ def main(argv: list[str] | None = None, write: bool = True) -> dict:
         op_cookie = login_cookie(port, "operator") if login else ""
         view_cookie = login_cookie(port, "viewer") if login else ""
         threading.Thread(target=operator, args=(port, op_cookie, stop, counters), daemon=True).start()
+        timers = page_timers(port, view_cookie, args.tab) if args.page_events else []
+        event_latencies: list[float] = []
         time.sleep(1.0)
         start = time.monotonic() + 3.0
         window = (start, start + args.seconds)
@@ -228,6 +324,9 @@ def main(argv: list[str] | None = None, write: bool = True) -> dict:
                     port, cam, view_cookie, window, arrivals[v][ci], stop, counters)))
             threads.append(threading.Thread(target=status_poller, daemon=True, args=(
                 port, view_cookie, window, samples, latencies, stop, counters)))
+            if timers:
+                threads.append(threading.Thread(target=page_session, daemon=True, args=(
+                    port, view_cookie, timers, window, event_latencies, stop, counters)))
         for th in threads:
             th.start()
         time.sleep(max(0.0, window[0] - time.monotonic()))
@@ -268,6 +367,12 @@ def main(argv: list[str] | None = None, write: bool = True) -> dict:
         "frame_fps_per_viewer_median": round(statistics.median(per_viewer), 2),
         "frame_fps_per_viewer_max": round(max(per_viewer), 2),
         "app_cpu_cores": round(app_cpu, 2),  # CPU time of the app process per second of the window
+        "page_events": args.page_events,
+        "tab": args.tab if args.page_events else None,
+        "page_timers_s": sorted(t[2] for t in timers),
+        "gradio_events": len(event_latencies),
+        "gradio_event_ms_p95": round(1000 * sorted(event_latencies)[int(0.95 * (len(event_latencies) - 1))], 1)
+        if event_latencies else None,
         "status_polls": len(samples),
         "status_latency_ms_p95": round(1000 * lat[int(0.95 * (len(lat) - 1))], 1) if lat else None,
         "errors": len(counters.errors),

@@ -128,5 +128,5 @@ def build_control_panel(prefix: str = "control", period_s: float = PANEL_S) -> N
     def control_refresh(request: gr.Request) -> list[Any]:
         return panel_values(request)
 
-    gr.Timer(period_s).tick(control_refresh, outputs=outs, show_progress="hidden")
+    gr.Timer(period_s).tick(control_refresh, outputs=outs, show_progress="hidden", concurrency_limit=None)
 

@@ -56,7 +56,7 @@ def build(app: App, presenter: bool = False) -> None:
             vals.append(app.assistant.seen.image)
         return vals
 
-    timer.tick(refresh, outputs=outputs, show_progress="hidden")
+    timer.tick(refresh, outputs=outputs, show_progress="hidden", concurrency_limit=None)  # read-only, every viewer
     if presenter:
         return
 

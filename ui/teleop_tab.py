@@ -92,7 +92,8 @@ def build(app: App) -> None:
             )
     timer = gr.Timer(0.5)
     timer.tick(lambda: (status_text(app), app.recording.live_text(), saved_language(app)),
-               outputs=[status, live, saved], show_progress="hidden")
+               outputs=[status, live, saved], show_progress="hidden",
+               concurrency_limit=None)  # read-only: every open page's status line at once, not one by one
 
     def do_estop(request: gr.Request) -> str:
         who = guard.require(request, "estop")  # everyone may stop the robot
