@@ -274,3 +274,25 @@ def test_app_refuses_to_serve_the_network_without_accounts(tmp_path):
                        capture_output=True, text=True, cwd=ROOT, env=env, timeout=120)
     assert r.returncode != 0 and "refusing to serve 0.0.0.0 without user accounts" in r.stderr
     assert "create-user" in r.stderr and "--open-lab" in r.stderr
+
+
+def test_control_changing_hands_stops_the_run_and_zeroes_held_input(store, monkeypatch):
+    from types import SimpleNamespace
+
+    from core.auth.wiring import attach_auth
+
+    calls: list[str] = []
+    app = SimpleNamespace(store=store, browser_input=SimpleNamespace(close=lambda: calls.append("zero input")),
+                          assistant=SimpleNamespace(stop=lambda reason: calls.append(f"stop: {reason}") or True))
+    monkeypatch.setenv("VLM2VLA_ADMIN_USER", "root")
+    monkeypatch.setenv("VLM2VLA_ADMIN_PASSWORD", PW)  # the first admin from the environment
+    auth = attach_auth(app)  # type: ignore[arg-type]
+    try:
+        assert not auth.open_lab and U.get_account(store, "root").role == Role.ADMIN
+        U.create_user(store, "ann", "member", PW)
+        auth.take_control("ann")
+        assert calls == []
+        auth.takeover("root")
+        assert calls == ["zero input", "stop: control takeover (ann)"]
+    finally:
+        auth.close()

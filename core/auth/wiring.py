@@ -56,6 +56,10 @@ def attach_auth(app: App) -> AuthService:
     bootstrap_admin(auth)
 
     def on_lock(ev: LockEvent) -> None:
+        if ev.kind in STOP_RUN_ON:  # the previous operator's held keys must not carry over to the next
+            close = getattr(app.browser_input, "close", None)
+            if close is not None:
+                close()
         if ev.kind in STOP_RUN_ON and app.assistant is not None:
             try:
                 if app.assistant.stop(f"control {ev.kind.replace('_', ' ')} ({ev.previous or ev.user})"):
