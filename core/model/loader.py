@@ -171,6 +171,8 @@ def default_model_dir(assets: Path | None = None) -> Path:
     shutil.rmtree(tmp, ignore_errors=True)
     model.save_pretrained(tmp)
     processor.save_pretrained(tmp)
+    # a bf16 copy: the bf16 / int8 modes load it directly (half the bytes to read and keep resident)
+    model.to(torch.bfloat16).save_pretrained(tmp / "bf16")
     shutil.rmtree(target, ignore_errors=True)
     tmp.rename(target)
     return target
@@ -181,7 +183,9 @@ def _load_default(device: str, precision: str) -> tuple[Any, Any, str, dict]:
 
     path = default_model_dir()
     processor = AutoProcessor.from_pretrained(path)
-    model = Gemma3ForConditionalGeneration.from_pretrained(path, **load_kwargs(precision, device))
+    kwargs = load_kwargs(precision, device)
+    weights = path / "bf16" if kwargs["dtype"] == torch.bfloat16 and (path / "bf16").is_dir() else path
+    model = Gemma3ForConditionalGeneration.from_pretrained(weights, **kwargs)
     if precision != "nf4":
         model.to(device)
     card = assets_dir() / "card.json"
