@@ -9,6 +9,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as `pytho
 
 import argparse
 import math
+import os
 import time
 
 from bench.common import write_result
@@ -82,6 +83,7 @@ def main() -> None:
         "render_ms_p50": round(render_ms[len(render_ms) // 2], 2),
         "cameras": 2,
         "image_size": 224,
+        "loadavg_1min_at_end": round(os.getloadavg()[0], 2),  # other work on the 2 cores during the run
     }
     write_result("control_loop", result)
     print(
