@@ -121,3 +121,12 @@ def test_closed_sim_refuses(sim):
     r.close()
     with pytest.raises(RobotError):
         r.reset(0)
+
+
+def test_blocks_left_out_of_a_layout_stay_out_of_the_scene(sim):
+    layout = sim.sample_layout(np.random.default_rng(3), n_blocks=2)
+    sim.set_layout(layout)
+    for _ in range(60):
+        sim.apply(Command((0.4, 0.0, 0.2), 0.0, 1.0))
+    blocks = {o.name for o in sim.scene_state().objects if o.kind == "block"}
+    assert blocks == set(layout.blocks)

@@ -18,7 +18,7 @@ FINGER_OPEN = 0.045  # each finger's distance from the centre when open (gap 9 c
 BOWL_RADIUS = 0.075
 BOWL_WALL_H = 0.035
 PLATE_RADIUS = 0.07
-PARK_Z = -1.0  # blocks not in a layout are parked under the table, out of view
+PARK_Z = -0.72  # blocks not in a layout rest on the floor (z = -0.75) beside the table, out of view
 
 
 def _bowl_walls(n: int = 12) -> str:

@@ -198,8 +198,8 @@ class SimRobot:
         for name in BLOCKS:
             q = self._block_qadr[name]
             pos = tuple(float(v) for v in d.qpos[q : q + 3])
-            if pos[2] < PARK_Z / 2:
-                continue  # parked: not in the scene
+            if pos[2] < -0.3:
+                continue  # parked on the floor: not in the scene
             objs.append(ObjectState(name=name, kind="block", color=name.split()[0], pos=pos))
         for name in ("bowl", "plate"):
             p = m.body_pos[m.body(name).id]
