@@ -9,6 +9,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
@@ -31,28 +32,36 @@ def free_port() -> int:
 
 
 @contextmanager
-def app_server(*extra: str):
-    """Run `python app.py` on a free loopback port with a throwaway recordings folder."""
+def app_process(*extra: str, folder: Path | None = None, start_timeout: float = 120.0):
+    """`python app.py EXTRA` on a free loopback port, with its recordings, adapters and jobs folders
+    under `folder` (a new temporary folder by default). Yields (base URL, process). The app counts as up
+    when /api/status answers, with 200 or, when accounts exist, 401."""
+    folder = folder or Path(tempfile.mkdtemp(prefix="vlm2vla-app-"))
+    folder.mkdir(parents=True, exist_ok=True)
     port = free_port()
-    tmp = tempfile.mkdtemp(prefix="vlm2vla-bench-")
-    env = dict(os.environ, VLM2VLA_RECORDINGS=tmp, GRADIO_ANALYTICS_ENABLED="False", HF_HUB_OFFLINE="1")
-    log = open(Path(tmp) / "app.log", "w")
+    env = dict(os.environ, VLM2VLA_RECORDINGS=str(folder / "recordings"), VLM2VLA_ADAPTERS_DIR=str(folder / "adapters"),
+               VLM2VLA_JOBS_DIR=str(folder / "jobs"), GRADIO_ANALYTICS_ENABLED="False", HF_HUB_OFFLINE="1")
+    log = open(folder / "app.log", "w")
     proc = subprocess.Popen(
-        [sys.executable, "app.py", "--port", str(port), "--no-spacemouse", "--no-model", *extra],
+        [sys.executable, "app.py", "--port", str(port), "--no-spacemouse", *extra],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 90
+        deadline = time.monotonic() + start_timeout
         while True:
             try:
                 urllib.request.urlopen(base + "/api/status", timeout=2)
                 break
-            except Exception:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise RuntimeError(f"app did not start; see {log.name}") from None
-                time.sleep(0.3)
-        yield base
+            except urllib.error.HTTPError as exc:
+                if exc.code == 401:
+                    break
+            except OSError:
+                pass
+            if time.monotonic() > deadline or proc.poll() is not None:
+                raise RuntimeError(f"the app did not start; see {log.name}")
+            time.sleep(0.3)
+        yield base, proc
     finally:
         proc.terminate()
         try:
@@ -60,6 +69,13 @@ def app_server(*extra: str):
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
+
+
+@contextmanager
+def app_server(*extra: str):
+    """The app without a model (benchmarks of the page and the loop); yields the base URL."""
+    with app_process("--no-model", *extra) as (base, _):
+        yield base
 
 
 def post_json(url: str, payload: dict) -> dict:

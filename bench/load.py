@@ -26,14 +26,13 @@ import json
 import os
 import socket
 import statistics
-import subprocess
 import tempfile
 import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from bench.common import ROOT, free_port, write_result
+from bench.common import app_process, write_result
 
 MARKER = b"--frame\r\n"
 PASSWORDS = {"operator": "operator-password-1", "viewer": "viewer-password-1"}
@@ -66,34 +65,8 @@ def run_app(login: bool, hz: float):
         users.create_user(store, "operator", "member", PASSWORDS["operator"])
         users.create_user(store, "viewer", "visitor", PASSWORDS["viewer"])
         store.close()
-    port = free_port()
-    env = dict(os.environ, VLM2VLA_RECORDINGS=str(rec), VLM2VLA_ADAPTERS_DIR=str(tmp / "adapters"),
-               VLM2VLA_JOBS_DIR=str(tmp / "jobs"), GRADIO_ANALYTICS_ENABLED="False", HF_HUB_OFFLINE="1")
-    log = open(tmp / "app.log", "w")
-    proc = subprocess.Popen([sys.executable, "app.py", "--port", str(port), "--no-spacemouse", "--no-model",
-                             "--hz", str(hz), "--log-level", "WARNING"],
-                            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                c = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-                c.request("GET", "/api/status")
-                if c.getresponse().status in (200, 401):
-                    break
-            except OSError:
-                pass
-            if time.monotonic() > deadline or proc.poll() is not None:
-                raise RuntimeError(f"the app did not start; see {log.name}")
-            time.sleep(0.3)
-        yield port, proc.pid
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+    with app_process("--no-model", "--hz", str(hz), "--log-level", "WARNING", folder=tmp) as (base, proc):
+        yield int(base.rsplit(":", 1)[1]), proc.pid
 
 
 def login_cookie(port: int, name: str) -> str:

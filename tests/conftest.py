@@ -6,8 +6,6 @@ import json
 import os
 import shutil
 import socket
-import subprocess
-import sys
 import time
 import urllib.request
 from contextlib import contextmanager
@@ -49,27 +47,11 @@ def api_status(base: str) -> dict:
 
 @contextmanager
 def running_app(tmp_path: Path, *args: str):
-    """`python app.py ARGS` in a subprocess on a free port, with its own recordings, adapters and jobs
-    folders under `tmp_path`; yields the base URL."""
-    port = free_port()
-    log = open(tmp_path / "app.log", "w")
-    env = dict(os.environ, VLM2VLA_RECORDINGS=str(tmp_path / "recordings"),
-               VLM2VLA_ADAPTERS_DIR=str(tmp_path / "adapters"), VLM2VLA_JOBS_DIR=str(tmp_path / "jobs"))
-    proc = subprocess.Popen(
-        [sys.executable, "app.py", "--port", str(port), "--no-spacemouse", *args],
-        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_http(base + "/api/status", timeout=180)  # generous: CI machines may be busy
+    """`python app.py ARGS` in a subprocess with its folders under `tmp_path`; yields the base URL."""
+    from bench.common import app_process
+
+    with app_process(*args, folder=tmp_path, start_timeout=180) as (base, _):  # generous: CI may be busy
         yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
 
 
 @pytest.fixture
