@@ -5,36 +5,23 @@ from __future__ import annotations
 
 import io
 import json
-import os
-import subprocess
-import sys
 import time
 import zipfile
-from contextlib import closing, suppress
+from contextlib import closing
 
 import httpx
 import pytest
 
+from bench.common import app_process
 from core.auth import users as U
 from core.store import StoreConfig, open_store
 from core.store import episodes as E
-from tests.conftest import ROOT, free_port
 
 PASSWORDS = {"root": "root-password-1", "ann": "ann-password-1", "ben": "ben-password-1", "vic": "vic-password-1"}
 ROLES = {"root": "admin", "ann": "member", "ben": "member", "vic": "visitor"}
 TTL_S = 2.0
 TAKEOVER_S = 1.0
 PRESET = "quick"
-
-
-def wait_up(base: str, timeout: float = 90.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with suppress(httpx.HTTPError):
-            if httpx.get(base + "/api/status", timeout=2).status_code in (200, 401):
-                return
-        time.sleep(0.3)
-    raise TimeoutError(f"{base} did not come up")
 
 
 @pytest.fixture(scope="module")
@@ -46,24 +33,10 @@ def lab(tmp_path_factory):
     for name, pw in PASSWORDS.items():
         U.create_user(store, name, ROLES[name], pw)
     store.close()
-    port = free_port()
-    env = dict(os.environ, VLM2VLA_RECORDINGS=str(rec), VLM2VLA_ADAPTERS_DIR=str(tmp / "adapters"),
-               VLM2VLA_JOBS_DIR=str(tmp / "jobs"), VLM2VLA_CONTROL_TTL_S=str(TTL_S),
-               VLM2VLA_TAKEOVER_AFTER_S=str(TAKEOVER_S), VLM2VLA_MAX_UPLOAD_MB="1")
-    log = open(tmp / "app.log", "w")
-    proc = subprocess.Popen([sys.executable, "app.py", "--port", str(port), "--no-spacemouse", "--no-model"],
-                            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_up(base)
+    env = {"VLM2VLA_CONTROL_TTL_S": str(TTL_S), "VLM2VLA_TAKEOVER_AFTER_S": str(TAKEOVER_S),
+           "VLM2VLA_MAX_UPLOAD_MB": "1"}
+    with app_process("--no-model", folder=tmp, env=env) as (base, _):
         yield base, rec
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
 
 
 def client(base: str, name: str | None = None) -> httpx.Client:

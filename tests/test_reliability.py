@@ -6,11 +6,8 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import signal
 import sqlite3
-import subprocess
-import sys
 import threading
 import time
 from contextlib import contextmanager
@@ -22,6 +19,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
+from bench.common import app_process as common_app_process
 from core.assistant import Assistant, format_run
 from core.auth.audit import AuditLog
 from core.control.loop import ControlLoop, LoopConfig
@@ -35,38 +33,14 @@ from core.store.models import AuditEntry, Instruction
 from core.store.models import Step as StepRow
 from core.store.retry import write_with_retry
 from core.teleop.browser import BrowserTeleop
-from tests.conftest import ROOT, free_port
 
 
 # ---- kill -9 during an autonomous run and a recording -------------------------------------------
 @contextmanager
 def app_process(tmp: Path, model_dir: Path):
-    port = free_port()
-    env = dict(os.environ, VLM2VLA_RECORDINGS=str(tmp / "recordings"), VLM2VLA_ADAPTERS_DIR=str(tmp / "adapters"),
-               VLM2VLA_JOBS_DIR=str(tmp / "jobs"))
-    log = open(tmp / f"app-{port}.log", "w")
-    proc = subprocess.Popen([sys.executable, "app.py", "--port", str(port), "--no-spacemouse", "--model",
-                             str(model_dir)], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                if httpx.get(base + "/api/status", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert proc.poll() is None and time.monotonic() < deadline, "the app did not start"
-            time.sleep(0.3)
+    """The app with `model_dir` as its model, folders under `tmp`; yields (base URL, process)."""
+    with common_app_process("--model", str(model_dir), folder=tmp) as (base, proc):
         yield base, proc
-    finally:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-        log.close()
 
 
 def call(base: str, handler: str, data: list) -> tuple[str, object]:
