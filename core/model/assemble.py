@@ -40,10 +40,11 @@ class VisionSpec:
         return cls(**json.loads(text))
 
 
-def vlm_config(text_config, spec: VisionSpec):  # noqa: ANN001, ANN201 - transformers configs
-    from transformers import Gemma3Config, SiglipVisionConfig
+def siglip_config(spec: VisionSpec):  # noqa: ANN201 - a transformers config
+    """The SigLIP tower's config for `spec` (no pooling head: Gemma-3 projects the patch grid)."""
+    from transformers import SiglipVisionConfig
 
-    vision = SiglipVisionConfig(
+    return SiglipVisionConfig(
         hidden_size=spec.hidden_size,
         num_hidden_layers=spec.num_hidden_layers,
         num_attention_heads=spec.num_attention_heads,
@@ -52,6 +53,12 @@ def vlm_config(text_config, spec: VisionSpec):  # noqa: ANN001, ANN201 - transfo
         patch_size=spec.patch_size,
         vision_use_head=False,
     )
+
+
+def vlm_config(text_config, spec: VisionSpec):  # noqa: ANN001, ANN201 - transformers configs
+    from transformers import Gemma3Config
+
+    vision = siglip_config(spec)
     tc = text_config.to_dict()
     for key in ("architectures", "_name_or_path", "transformers_version", "dtype", "torch_dtype"):
         tc.pop(key, None)
@@ -67,19 +74,10 @@ def vlm_config(text_config, spec: VisionSpec):  # noqa: ANN001, ANN201 - transfo
 
 def new_tower(spec: VisionSpec, seed: int = 0):  # noqa: ANN201
     """A randomly initialised SiglipVisionModel of the given size (stage-1 starting point)."""
-    from transformers import SiglipVisionConfig, SiglipVisionModel
+    from transformers import SiglipVisionModel
 
     torch.manual_seed(seed)
-    cfg = SiglipVisionConfig(
-        hidden_size=spec.hidden_size,
-        num_hidden_layers=spec.num_hidden_layers,
-        num_attention_heads=spec.num_attention_heads,
-        intermediate_size=spec.intermediate_size,
-        image_size=spec.image_size,
-        patch_size=spec.patch_size,
-        vision_use_head=False,
-    )
-    return SiglipVisionModel(cfg)
+    return SiglipVisionModel(siglip_config(spec))
 
 
 def build_vlm(text_dir: Path, spec: VisionSpec, dtype: torch.dtype = torch.float32):  # noqa: ANN201
