@@ -88,3 +88,20 @@ def browser():
             yield b
         finally:
             b.close()
+
+
+def open_teleop_page(browser, base: str, height: int = 1100):
+    """The app's page in a new browser tab, with the cameras streaming and the teleop script ready."""
+    page = browser.new_page(viewport={"width": 1400, "height": height})
+    page.goto(base + "/")
+    page.wait_for_selector("#cam-front", timeout=60_000)
+    page.wait_for_function("() => window.vlmTeleop !== undefined", timeout=30_000)
+    return page
+
+
+def start_recording_with_keys(page, instruction: str) -> None:
+    """Type the instruction, focus the camera view and press N (start recording)."""
+    page.get_by_label("Instruction for the recording").fill(instruction)
+    time.sleep(0.8)  # the change event reaches the server
+    page.click("#cameras")
+    page.keyboard.press("n")

@@ -8,6 +8,7 @@ import time
 import pytest
 
 from tests.conftest import api_status as status
+from tests.conftest import open_teleop_page, start_recording_with_keys
 
 pytestmark = pytest.mark.browser
 
@@ -24,16 +25,9 @@ def wait_status(base: str, key: str, value: str, timeout: float = 10.0) -> dict:
 
 def test_recorded_episode_plays_in_the_episodes_tab(app_server, browser, tmp_path):
     base = app_server
-    page = browser.new_page(viewport={"width": 1400, "height": 1300})
-    page.goto(base + "/")
-    page.wait_for_selector("#cam-front", timeout=60_000)
-    page.wait_for_function("() => window.vlmTeleop !== undefined", timeout=30_000)
-    page.get_by_label("Instruction for the recording").fill("move the gripper forward and down")
-    time.sleep(0.8)  # the change event reaches the server
-
+    page = open_teleop_page(browser, base, 1300)
     # record: n, drive forward / left / down, close the gripper, save with y
-    page.click("#cameras")
-    page.keyboard.press("n")
+    start_recording_with_keys(page, "move the gripper forward and down")
     assert wait_status(base, "recording", "recording")["recording"] == "recording"
     for key, secs in (("w", 0.7), ("a", 0.5), ("f", 0.5)):
         page.keyboard.down(key)

@@ -7,6 +7,7 @@ import time
 import pytest
 
 from tests.conftest import api_status as status
+from tests.conftest import open_teleop_page, start_recording_with_keys
 
 pytestmark = pytest.mark.browser
 
@@ -14,14 +15,8 @@ pytestmark = pytest.mark.browser
 
 def test_record_with_keys_then_see_language(app_server, browser, tmp_path):
     base = app_server
-    page = browser.new_page(viewport={"width": 1400, "height": 1100})
-    page.goto(base + "/")
-    page.wait_for_selector("#cam-front", timeout=60_000)
-    page.wait_for_function("() => window.vlmTeleop !== undefined", timeout=30_000)
-    page.get_by_label("Instruction for the recording").fill("move the gripper forward and down")
-    time.sleep(0.8)  # the change event reaches the server
-    page.click("#cameras")
-    page.keyboard.press("n")
+    page = open_teleop_page(browser, base, 1100)
+    start_recording_with_keys(page, "move the gripper forward and down")
     time.sleep(0.5)
     assert status(base)["recording"] == "recording"
     for key, secs in (("w", 0.8), ("f", 0.6)):

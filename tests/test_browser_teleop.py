@@ -7,6 +7,7 @@ import time
 import pytest
 
 from tests.conftest import api_status as status
+from tests.conftest import open_teleop_page
 
 pytestmark = pytest.mark.browser
 
@@ -21,10 +22,7 @@ def hold(page, key: str, seconds: float) -> None:
 
 def test_keyboard_drives_the_arm_the_right_way_and_esc_stops(app_server, browser, tmp_path):
     base = app_server
-    page = browser.new_page(viewport={"width": 1300, "height": 900})
-    page.goto(base + "/")
-    page.wait_for_selector("#cam-front", timeout=60_000)
-    page.wait_for_function("() => window.vlmTeleop !== undefined", timeout=30_000)
+    page = open_teleop_page(browser, base, 900)
     page.click("#cameras")
     x0, y0, z0 = status(base)["ee_pos"]
 
