@@ -25,31 +25,28 @@ def clean_text(text: str, what: str, max_len: int = 2000) -> str:
     return norm
 
 
-def get_or_create_instruction(session: Session, text: str, language: str | None = None) -> Instruction:
-    norm = clean_text(text, "instruction")
-    found = session.scalar(select(Instruction).where(Instruction.text == norm))
+def _get_or_create(session: Session, model: type, name_col: str, value: str, **fields: object):  # noqa: ANN202
+    """The row of `model` whose unique `name_col` equals `value`, created with `fields` if missing
+    (a row created concurrently by another writer is returned instead of failing)."""
+    query = select(model).where(getattr(model, name_col) == value)
+    found = session.scalar(query)
     if found is not None:
         return found
     try:
         with session.begin_nested():
-            row = Instruction(text=norm, language=language)
+            row = model(**{name_col: value}, **fields)
             session.add(row)
         return row
-    except IntegrityError:  # created concurrently
-        return session.scalars(select(Instruction).where(Instruction.text == norm)).one()
+    except IntegrityError:
+        return session.scalars(query).one()
+
+
+def get_or_create_instruction(session: Session, text: str, language: str | None = None) -> Instruction:
+    return _get_or_create(session, Instruction, "text", clean_text(text, "instruction"), language=language)
 
 
 def get_or_create_user(session: Session, name: str, role: str = "operator") -> User:
     norm = clean_text(name, "user name", max_len=120)
     if role not in ROLES:
         raise InvalidValue(f"unknown role {role!r}; expected one of {ROLES}")
-    found = session.scalar(select(User).where(User.name == norm))
-    if found is not None:
-        return found
-    try:
-        with session.begin_nested():
-            row = User(name=norm, role=role)
-            session.add(row)
-        return row
-    except IntegrityError:
-        return session.scalars(select(User).where(User.name == norm)).one()
+    return _get_or_create(session, User, "name", norm, role=role)
