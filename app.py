@@ -25,6 +25,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--model", default=None, help="HF id or local dir of an image-text-to-text model")
     ap.add_argument("--no-spacemouse", action="store_true", help="do not look for a server-side SpaceMouse")
     ap.add_argument("--no-model", action="store_true", help="do not load the VLM at start-up")
+    ap.add_argument("--no-default-adapter", action="store_true",
+                    help="start the default model without its shipped action adapter (assets/adapter)")
     ap.add_argument("--open-lab", action="store_true",
                     help="allow running without user accounts (no login) while listening beyond this machine; "
                          "accounts: python -m core.auth create-user NAME --role admin")
@@ -53,6 +55,7 @@ def main(argv: list[str] | None = None) -> None:
         model=args.model,
         spacemouse=not args.no_spacemouse,
         load_model=not args.no_model,
+        default_adapter=not args.no_default_adapter,
     )
     app = App.build(config)
     if app.auth is not None and app.auth.open_lab and not args.open_lab and not _loopback(config.host):

@@ -12,6 +12,7 @@ before. Needs the default model (`python -m core.model.build_default`); exits wi
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import tempfile
@@ -59,11 +60,13 @@ def main() -> int:
     from core.control.loop import ControlLoop, LoopConfig
     from core.robot.sim import SimConfig, SimRobot
     from core.store import StoreConfig, open_store
+    from core.training.adapters import ADAPTERS_DIR_ENV
     from core.training.config import TrainConfig
     from core.training.jobs import JobManager, default_threads
     from core.training.jobspec import DataSpec, EvalSpec, JobConfig
 
     tmp = Path(tempfile.mkdtemp(prefix="vlm2vla-bench-train-"))
+    os.environ[ADAPTERS_DIR_ENV] = str(tmp / "adapters")  # the job's adapter stays out of the app's folder
     store = open_store(StoreConfig(recordings_dir=tmp / "recordings"))
     threads = args.threads or default_threads()
     jobs = JobManager(store, tmp / "jobs", threads=threads)

@@ -90,6 +90,8 @@ class Assistant:
         idx = self.conversation.add("assistant", "…", kind="answer")
         self.seen = Seen(image, f"the frame the model saw for: {question}")
 
+        _, who = self.model.answer_route()
+
         def work() -> None:
             t0 = time.perf_counter()
             text = ""
@@ -97,7 +99,7 @@ class Assistant:
                 for piece in self.model.stream(image, question, history):
                     text += piece
                     self.conversation.update(idx, text)
-                self.last_path = f"answered by the base model (no action adapter) in {time.perf_counter() - t0:.1f} s"
+                self.last_path = f"answered by {who} in {time.perf_counter() - t0:.1f} s"
                 self.conversation.update(idx, text or "(no answer)", seconds=time.perf_counter() - t0)
             except Exception as exc:
                 log.exception("answer failed")

@@ -41,6 +41,7 @@ class AppConfig:
     model: str | None = None  # HF id or local dir; None = the embedded default
     spacemouse: bool = True  # try the server-side SpaceMouse
     load_model: bool = True  # load the VLM in the background at start-up
+    default_adapter: bool = True  # activate the shipped action adapter (assets/adapter) on the default model
 
     @staticmethod
     def from_env(**overrides: object) -> AppConfig:
@@ -111,6 +112,10 @@ class App:
 
         model = ModelService(config.model)
         training = TrainingService(store)
+        if config.model is None and config.default_adapter:
+            from core.training.default_adapter import install_default
+
+            model.on_ready(lambda: install_default(training, model))
         conversation = Conversation()
         app = App(config=config, loop=loop, browser_input=browser, spacemouse=spacemouse,
                   store=store, recording=recording, model=model, conversation=conversation,

@@ -160,6 +160,9 @@ class FlakyModel:
     def stream(self, image, question, history):
         yield "a red block"
 
+    def answer_route(self):
+        return False, "the base model (no action adapter active)"
+
 
 def test_model_worker_crash_keeps_the_app_up_and_says_so():
     loop = ControlLoop(lambda: SimRobot(SimConfig(image_size=32)), LoopConfig(hz=30))

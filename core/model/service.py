@@ -12,10 +12,11 @@ control thread.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +26,22 @@ from core.model.chat import Message, answer, stream_answer
 from core.model.loader import LoadedModel, load_model
 
 log = logging.getLogger(__name__)
+
+
+MIN_RETENTION = 0.95
+
+
+@contextlib.contextmanager
+def _adapters_off(model: Any, off: bool) -> Iterator[None]:
+    """Run the base weights for one call (PEFT adapters stay loaded and come back on afterwards)."""
+    if not off or not getattr(model, "_hf_peft_config_loaded", False):
+        yield
+        return
+    model.disable_adapters()
+    try:
+        yield
+    finally:
+        model.enable_adapters()
 
 
 class ModelNotReadyError(RuntimeError):
@@ -49,6 +66,14 @@ class ModelService:
         self.lock = threading.Lock()
         self._policy: Any = None
         self.adapter = "none"
+        self._on_ready: list[Callable[[], None]] = []
+        # VQA after / before of the active adapter (from its evaluation); below MIN_RETENTION, questions
+        # are answered with the adapter switched off for that call (the paper's claim, checked per adapter)
+        self.adapter_retention: float | None = None
+
+    def on_ready(self, fn: Callable[[], None]) -> None:
+        """Call `fn` in the loading thread once the model is loaded (before the status says ready)."""
+        self._on_ready.append(fn)
 
     def start(self) -> None:
         if self._thread is not None:
@@ -66,6 +91,11 @@ class ModelService:
             self._status = ModelStatus("error", f"{type(exc).__name__}: {exc}")
             return
         self._loaded = loaded
+        for fn in self._on_ready:
+            try:
+                fn()
+            except Exception:  # noqa: BLE001 - a failing hook (e.g. an adapter) leaves the base model usable
+                log.exception("model on-ready hook failed")
         self._status = ModelStatus("ready", f"{loaded.name} loaded in {loaded.load_s:.1f} s", loaded.precision_label)
 
     def wait(self, timeout: float | None = None) -> ModelStatus:
@@ -89,16 +119,29 @@ class ModelService:
         """The loaded model, or ModelNotReadyError saying why not."""
         return self.loaded
 
+    def answer_route(self) -> tuple[bool, str]:
+        """(answer with the adapter off?, who answers) for scene questions."""
+        if self.adapter == "none":
+            return False, "the base model (no action adapter active)"
+        r = self.adapter_retention
+        if r is not None and r < MIN_RETENTION:
+            return True, (f"the base model with adapter {self.adapter} switched off for this answer "
+                          f"(its VQA retention {r:.0%} < {MIN_RETENTION:.0%})")
+        kept = f"VQA retention {r:.0%}" if r is not None else "VQA retention not measured"
+        return False, f"the action adapter {self.adapter} ({kept})"
+
     def answer(self, image: np.ndarray, question: str, history: Sequence[Message] | None = None,
                max_new_tokens: int = 48) -> str:
         loaded = self.loaded
-        with self.lock:
+        off, _ = self.answer_route()
+        with self.lock, _adapters_off(loaded.model, off):
             return answer(loaded, image, question, history, max_new_tokens)
 
     def stream(self, image: np.ndarray, question: str, history: Sequence[Message] | None = None,
                max_new_tokens: int = 128) -> Iterator[str]:
         loaded = self.loaded
-        with self.lock:
+        off, _ = self.answer_route()
+        with self.lock, _adapters_off(loaded.model, off):
             yield from stream_answer(loaded, image, question, history, max_new_tokens)
 
     def policy(self):  # noqa: ANN201 - VLMPolicy, imported lazily

@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -213,6 +213,9 @@ class SimEpisode:
     model_calls: int
     malformed: int
     seconds: float
+    cycles_s: list[float] = field(default_factory=list)  # model time per cycle (plan + actions)
+    verifications: list[tuple[bool | None, bool | None]] = field(default_factory=list)  # (simulator, model)
+    message: str = ""  # the run's last event (why it held, or "all subtasks done")
 
 
 @dataclass
@@ -226,14 +229,31 @@ class SimResult:
         return asdict(self)
 
 
+def cycle_times(events: list[Any]) -> list[float]:
+    """Model time of each cycle of a run: from the event that asked for a new plan (the subtask list,
+    a verdict or a retry) to the parsed action chunk (malformed attempts in between count)."""
+    out: list[float] = []
+    start: float | None = None
+    for e in events:
+        if e.kind in ("subtasks", "verify", "retry"):
+            start = e.t
+        elif e.kind == "actions" and start is not None:
+            out.append(e.t - start)
+            start = None
+    return out
+
+
 def run_sim_episodes(policy: Any, *, episodes: int = 10, seed: int = 1000, kind: str | None = None,
-                     time_limit_s: float = 240.0, image_size: int = 224, camera: str = "front") -> SimResult:
+                     time_limit_s: float = 240.0, image_size: int = 224, camera: str = "front",
+                     instruction_for: Callable[[Any], str] | None = None, seeds: Sequence[int] | None = None,
+                     ask_model_to_verify: bool = True) -> SimResult:
     """Closed-loop rollouts of `policy` (a `core.control.autonomous.Policy`) on seeded sim tasks.
 
     Each episode: reset the sim with its seed, draw a task (`core.robot.episodes.draw_task`), run the
     paper's loop (`core.control.autonomous.AutonomousRun`, the simulator as verifier) tick by tick in
     this thread until it ends, then judge the task's success predicate on the final scene. The sim only
-    advances while entries execute; while the model thinks, it holds.
+    advances while entries execute; while the model thinks, it holds. `instruction_for(task)` words the
+    command (default: the canonical English instruction); `seeds` overrides `seed .. seed+episodes-1`.
     """
     from core.control.autonomous import AutonomousRun, RunConfig
     from core.control.safety import Limits, step_target
@@ -249,15 +269,16 @@ def run_sim_episodes(policy: Any, *, episodes: int = 10, seed: int = 1000, kind:
     dt = 1.0 / robot.control_hz
     out: list[SimEpisode] = []
     try:
-        for k in range(episodes):
-            s = seed + k
+        for s in (list(seeds) if seeds is not None else [seed + k for k in range(episodes)]):
             t0 = time.perf_counter()
             obs = robot.reset(s)
             start = obs.scene
             assert start is not None
             task = draw_task(s, start, kind)
-            run = AutonomousRun(policy, task.instruction, limits=limits, dt=dt, judge=sim_verify,
-                                config=RunConfig(time_limit_s=time_limit_s, camera=camera)).start()
+            words = instruction_for(task) if instruction_for else task.instruction
+            run = AutonomousRun(policy, words, limits=limits, dt=dt, judge=sim_verify,
+                                config=RunConfig(time_limit_s=time_limit_s, camera=camera,
+                                                 ask_model_to_verify=ask_model_to_verify)).start()
             cmd = Command(obs.ee_pos, obs.ee_yaw, obs.gripper)
             while True:
                 tw = run.next_twist(obs)
@@ -275,10 +296,11 @@ def run_sim_episodes(policy: Any, *, episodes: int = 10, seed: int = 1000, kind:
             final = obs.scene
             assert final is not None
             kinds = [e.kind for e in run.events]
-            out.append(SimEpisode(s, task.instruction, is_success(task, start, final), run.result,
+            out.append(SimEpisode(s, words, is_success(task, start, final), run.result,
                                   sum(k_ in ("subtasks", "plan", "actions") for k_ in kinds),
-                                  kinds.count("malformed"), time.perf_counter() - t0))
-            log.info("sim episode %d (%s): %s", s, task.instruction, "success" if out[-1].success else "failure")
+                                  kinds.count("malformed"), time.perf_counter() - t0, cycle_times(run.events),
+                                  list(run.verifications), run.events[-1].text if run.events else ""))
+            log.info("sim episode %d (%s): %s", s, words, "success" if out[-1].success else "failure")
     finally:
         robot.close()
     rate = sum(e.success for e in out) / max(1, len(out))

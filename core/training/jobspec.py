@@ -14,11 +14,12 @@ from core.training.errors import JobError, NoEpisodesError
 @dataclass(frozen=True)
 class DataSpec:
     """Episodes to train on: recorded `episode_ids` from the store and/or scripted-expert demos
-    (`expert_seeds`, generated inside the job; `expert_kind` None = a task kind drawn per seed)."""
+    (`expert_seeds`, generated inside the job; `expert_kind` None = a task kind drawn per seed, a kind,
+    or a tuple of kinds cycled over the seeds)."""
 
     episode_ids: tuple[int, ...] = ()
     expert_seeds: tuple[int, ...] = ()
-    expert_kind: str | None = None
+    expert_kind: str | tuple[str, ...] | None = None
     camera: str = "front"
     verbalize_missing: bool = False
     kinds: tuple[str, ...] | None = None  # None = every kind in core.language.prompts.KINDS
@@ -29,6 +30,15 @@ class DataSpec:
     def __post_init__(self) -> None:
         object.__setattr__(self, "episode_ids", tuple(int(i) for i in self.episode_ids))
         object.__setattr__(self, "expert_seeds", tuple(int(i) for i in self.expert_seeds))
+        if self.expert_kind is not None and not isinstance(self.expert_kind, str):
+            object.__setattr__(self, "expert_kind", tuple(self.expert_kind))
+        if self.expert_kind is not None:
+            from core.robot.tasks import TASK_KINDS
+
+            asked = [self.expert_kind] if isinstance(self.expert_kind, str) else list(self.expert_kind)
+            bad = [k for k in asked if k not in TASK_KINDS]
+            if bad or not asked:
+                raise JobError(f"unknown expert task kind(s) {bad}; choose from {list(TASK_KINDS)}")
         if self.kinds is not None:
             object.__setattr__(self, "kinds", tuple(self.kinds))
 
@@ -45,7 +55,7 @@ class EvalSpec:
     CPU: minutes per episode with a real model)."""
 
     max_samples: int = 24
-    max_new_tokens: int = 200
+    max_new_tokens: int = 400  # a 16-entry action list is ~290 tokens
     vqa_scenes: int = 10
     vqa_seed: int = 0
     sim_episodes: int = 0

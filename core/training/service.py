@@ -116,6 +116,8 @@ class TrainingService:
                 lock.release()
         if hasattr(model_service, "adapter"):
             model_service.adapter = active or "none"
+            r = (info.metrics or {}).get("vqa_retention") if info is not None else None
+            model_service.adapter_retention = float(r) if isinstance(r, (int, float)) else None
         return active
 
     def close(self) -> None:

@@ -89,15 +89,17 @@ class _FrameTap:
 def expert_episodes(
     seeds: Iterable[int],
     *,
-    kind: str | None = None,
+    kind: str | Sequence[str] | None = None,
     camera: str = "front",
     image_size: int = 224,
     only_successful: bool = True,
 ) -> Iterator[EpisodeRecord]:
     """Scripted-expert rollouts rendered on the fly, verbalized from the sim's scene state.
 
-    One record per seed (a task drawn with `core.robot.episodes.draw_task`); failed rollouts are
-    skipped with a warning when `only_successful`. Runs the simulator in the calling thread.
+    One record per seed (a task drawn with `core.robot.episodes.draw_task`); `kind` None draws the
+    task kind from the seed, a string fixes it, a sequence of kinds is cycled over the seeds (the i-th
+    seed gets `kind[i % len(kind)]`, a mix in fixed proportions). Failed rollouts are skipped with a
+    warning when `only_successful`. Runs the simulator in the calling thread.
     """
     from core.robot.episodes import draw_task
     from core.robot.expert import rollout
@@ -106,10 +108,13 @@ def expert_episodes(
     robot = SimRobot(SimConfig(image_size=image_size, cameras=(camera,)))
     tap = _FrameTap(robot, camera)
     try:
-        for seed in seeds:
+        kinds = [kind] if kind is None or isinstance(kind, str) else list(kind)
+        if not kinds:
+            raise DataError("expert demos: the list of task kinds is empty")
+        for i, seed in enumerate(seeds):
             scene = robot.reset(seed).scene
             assert scene is not None
-            task = draw_task(seed, scene, kind)
+            task = draw_task(seed, scene, kinds[i % len(kinds)])
             result = rollout(tap, task, seed)
             if only_successful and not result.success:
                 log.warning("expert rollout for seed %d (%s) failed; skipped", seed, task.instruction)

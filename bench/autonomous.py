@@ -1,0 +1,214 @@
+"""Autonomous mode end to end: the shipped default adapter drives the sim in closed loop, commanded in
+English and five other languages (bench/results/autonomous.json).
+
+What it measures, in one run:
+- success rate per task kind and language over the same seeded scenes (the paper's loop: subtasks ->
+  per cycle plan + action chunk under the grammar -> executed -> verified by the simulator);
+- cycle_s_p50 / p95: model time per cycle (plan + actions), malformed_rate (unparseable model
+  outputs per model call; the grammar should make it 0), verifier_agreement (the model's own yes/no on
+  "is the subtask done?" vs the simulator's predicate);
+- constrained_speedup: grammar-constrained decoding with the LM head restricted to the allowed rows vs
+  plain greedy `generate` with the full head, on held-out action prompts (and whether the two agree
+  when the unconstrained answer was valid);
+- speedup: the quantized CPU default (int8 LM head) vs fp32, same prompts, with the adapter active.
+Targets (issue 8): cycle p50 <= 1.5 s, pick >= 0.8 and put-in >= 0.6 in English, every other language
+>= 0.8 x English, malformed_rate 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+if __package__ in (None, ""):  # `python bench/autonomous.py` from the repository root
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.common import write_result  # noqa: E402
+from bench.phrases import LANGUAGES, command  # noqa: E402
+
+
+def pct(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    v = sorted(values)
+    return round(v[min(len(v) - 1, int(round(q * (len(v) - 1))))], 3)
+
+
+def action_prompts(n: int, seed: int = 5000) -> list[tuple]:
+    """(image, prompt) of held-out action questions: expert demos on seeds the adapter never saw."""
+    from core.language.prompts import episode_samples
+    from core.training.sources import expert_episodes
+
+    out = []
+    for rec in expert_episodes(range(seed, seed + n), kind="put_in"):
+        turns = [t for t in episode_samples(rec.verbalization, rec.instruction, max_entries=16) if t.kind == "actions"]
+        t = turns[0]
+        out.append((rec.frames([t.step])[t.step], t.prompt))
+        if len(out) >= n:
+            break
+    return out
+
+
+def decode_speed(loaded, prompts: list[tuple], policy) -> dict:  # noqa: ANN001
+    """Constrained + restricted head vs unconstrained greedy with the full head."""
+    import torch
+
+    from core.language import ParseError, parse
+    from core.model.chat import prepare_inputs
+    from core.model.constrained import constrained_generate
+
+    tok = policy.tokenizer
+    c = policy._c["actions"]
+    con_s, con_n, free_s, free_n, same, valid = 0.0, 0, 0.0, 0, 0, 0
+    texts = []
+    for image, prompt in prompts:
+        inputs = prepare_inputs(loaded, image, prompt)
+        r = constrained_generate(loaded.model, tok, inputs, c.acceptor, max_new_tokens=400, constraint=c)
+        con_s += r.seconds
+        con_n += len(r.token_ids)
+        t0 = time.perf_counter()
+        with torch.inference_mode():
+            out = loaded.model.generate(**inputs, max_new_tokens=len(r.token_ids) + 8, do_sample=False)
+        free_s += time.perf_counter() - t0
+        new = out[0, inputs["input_ids"].shape[1]:]
+        free_n += int(new.numel())
+        free = tok.decode(new, skip_special_tokens=True).strip()
+        try:
+            parse(free)
+            valid += 1
+            same += int(free == r.text.strip())
+        except ParseError:
+            pass
+        texts.append(r.text)
+    return {
+        "constrained_tokens_per_s": round(con_n / con_s, 2),
+        "unconstrained_tokens_per_s": round(free_n / free_s, 2),
+        "constrained_speedup": round((con_n / con_s) / (free_n / free_s), 2),
+        "unconstrained_valid": f"{valid}/{len(prompts)}",
+        "constrained_equals_unconstrained_when_valid": f"{same}/{valid}",
+        "texts": texts,
+    }
+
+
+def load_with_adapter(precision: str):  # noqa: ANN201
+    from core.model.loader import load_model
+    from core.training.adapters import activate_adapter
+    from core.training.default_adapter import ASSET_DIR, NAME
+
+    loaded = load_model(None, "cpu", precision)
+    activate_adapter(loaded, ASSET_DIR, NAME)
+    return loaded
+
+
+def quantized_speed(prompts: list[tuple], q_texts: list[str], q_tps: float) -> dict:
+    from core.model.chat import prepare_inputs
+    from core.model.constrained import constrained_generate
+    from core.model.policy import VLMPolicy
+
+    fp32 = load_with_adapter("fp32")
+    policy = VLMPolicy(fp32)
+    c = policy._c["actions"]
+    s, n, match = 0.0, 0, 0
+    for (image, prompt), qt in zip(prompts, q_texts):
+        r = constrained_generate(fp32.model, policy.tokenizer, prepare_inputs(fp32, image, prompt), c.acceptor,
+                                 max_new_tokens=400, constraint=c)
+        s += r.seconds
+        n += len(r.token_ids)
+        match += int(r.text == qt)
+    del fp32
+    return {"fp32_tokens_per_s": round(n / s, 2), "speedup": round(q_tps / (n / s), 2),
+            "quantized_match_rate": round(match / len(prompts), 3)}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--episodes", type=int, default=5, help="seeded scenes per task kind (same in every language)")
+    ap.add_argument("--kinds", default="pick,put_in")
+    ap.add_argument("--languages", default=",".join(LANGUAGES))
+    ap.add_argument("--seed", type=int, default=1000)
+    ap.add_argument("--time-limit", type=float, default=150.0, help="seconds per command")
+    ap.add_argument("--speed-prompts", type=int, default=4)
+    ap.add_argument("--skip-speed", action="store_true")
+    args = ap.parse_args()
+
+    from core.model.loader import assets_present
+    from core.training.default_adapter import ASSET_DIR, matches_base
+
+    if not assets_present():
+        print("autonomous: the default model is not built (python -m core.model.build_default); nothing measured")
+        return 2
+    if not matches_base(ASSET_DIR):
+        print("autonomous: no shipped default adapter for this model build "
+              "(python -m core.training.default_adapter); nothing measured")
+        return 2
+
+    from core.model.policy import VLMPolicy
+    from core.training.evaluate import run_sim_episodes
+
+    loaded = load_with_adapter("auto")
+    policy = VLMPolicy(loaded)
+    result: dict = {"precision": loaded.precision_label, "adapter": "default-sim", "episodes_per_cell": args.episodes,
+                    "seeds": [args.seed, args.seed + args.episodes - 1], "time_limit_s": args.time_limit,
+                    "targets": {"cycle_s_p50": 1.5, "pick_en": 0.8, "put_in_en": 0.6,
+                                "other_language_over_english": 0.8, "malformed_rate": 0.0}}
+    if not args.skip_speed:
+        prompts = action_prompts(args.speed_prompts)
+        speed = decode_speed(loaded, prompts, policy)
+        q_texts = speed.pop("texts")
+        result.update(speed)
+        result.update(quantized_speed(prompts, q_texts, speed["constrained_tokens_per_s"]))
+        write_result("autonomous", {**result, "partial": True})
+
+    kinds = [k for k in args.kinds.split(",") if k]
+    langs = [x for x in args.languages.split(",") if x]
+    success: dict[str, dict[str, float]] = {}
+    cycles: list[float] = []
+    calls = malformed = 0
+    pairs: list[tuple] = []
+    episodes: list[dict] = []
+    t_all = time.perf_counter()
+    for kind in kinds:
+        for lang in langs:
+            r = run_sim_episodes(policy, seeds=range(args.seed, args.seed + args.episodes), kind=kind,
+                                 time_limit_s=args.time_limit, instruction_for=lambda t, lang=lang: command(t, lang))
+            success.setdefault(kind, {})[lang] = round(r.success_rate, 3)
+            for e in r.episodes:
+                cycles.extend(e.cycles_s)
+                calls += e.model_calls + e.malformed
+                malformed += e.malformed
+                pairs.extend(p for p in e.verifications if p[0] is not None and p[1] is not None)
+                episodes.append({"kind": kind, "lang": lang, "seed": e.seed, "command": e.instruction,
+                                 "success": e.success, "result": e.loop_result, "message": e.message,
+                                 "cycles": len(e.cycles_s), "seconds": round(e.seconds, 1)})
+            print(f"autonomous: {kind} {lang}: {r.success_rate:.2f} ({r.n} episodes, {r.seconds:.0f} s)", flush=True)
+            result.update(success=success, episodes=episodes, partial=True)
+            write_result("autonomous", result)
+
+    ratios = {k: {lang: (round(v[lang] / v["en"], 3) if v.get("en") else None) for lang in v if lang != "en"}
+              for k, v in success.items()}
+    result.update(
+        partial=False,
+        success=success,
+        non_english_over_english=ratios,
+        cycle_s_p50=pct(cycles, 0.5),
+        cycle_s_p95=pct(cycles, 0.95),
+        cycles=len(cycles),
+        malformed_rate=round(malformed / calls, 4) if calls else None,
+        model_calls=calls,
+        verifier_agreement=round(sum(s == m for s, m in pairs) / len(pairs), 3) if pairs else None,
+        verifier_pairs=len(pairs),
+        episodes_wall_s=round(time.perf_counter() - t_all, 1),
+        episodes=episodes,
+    )
+    write_result("autonomous", result)
+    en = {k: v.get("en") for k, v in success.items()}
+    print(f"autonomous: success en {en}, cycle p50 {result['cycle_s_p50']} s p95 {result['cycle_s_p95']} s, "
+          f"malformed {result['malformed_rate']}, verifier agreement {result['verifier_agreement']}, "
+          f"constrained x{result.get('constrained_speedup')}, quantized x{result.get('speedup')}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,190 @@
+"""The ready default adapter shipped in `assets/adapter/`: a LoRA trained on scripted-expert demos of the
+sim tasks, so autonomous mode works on first start.
+
+    python -m core.training.default_adapter                  # build (resumes), then copy to assets/adapter
+    python -m core.training.default_adapter --demos 40 --max-steps 50 --out /tmp/try   # a quick look
+
+The build is an ordinary training job (`core.training.runner.run_job`: expert data -> LoRA -> evaluation)
+in a work folder (default `~/.cache/vlm2vla/default-adapter/`), so a killed build resumes from its last
+checkpoint. The result is copied to `--out` with its weights stored in fp16 (half the size; PEFT casts
+them back when loading) and a card saying which data, steps and base model made it and what it
+measured. The adapter belongs to the base model it was trained on: rebuilding the default model's vision
+side means rebuilding this adapter (the card records the base model's fingerprint; the app refuses a
+mismatch, see `matches_base`).
+
+In the app the shipped adapter is registered as `default-sim` and activated once the default model has
+loaded (`install_default`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import logging
+import shutil
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from core.training.config import TrainConfig
+from core.training.jobspec import DataSpec, EvalSpec, JobConfig
+
+log = logging.getLogger(__name__)
+
+ROOT = Path(__file__).resolve().parents[2]
+ASSET_DIR = ROOT / "assets" / "adapter"
+NAME = "default-sim"
+WORK_DIR = Path.home() / ".cache" / "vlm2vla" / "default-adapter"
+# Pick-up and put-in are the tasks visitors ask for most: they get 3 of every 11 demos each.
+KIND_MIX = ("pick", "put_in", "pick", "put_in", "put_on", "stack", "pick", "put_in",
+            "push_left", "push_right", "push_forward")
+WEIGHTS = "adapter_model.safetensors"
+# The loop's questions. The paper's movement-direction augmentation is left out of this CPU build: its
+# prompts carry a whole action list (the longest samples) for a few answer tokens.
+KINDS = ("subtasks", "plan", "actions", "done")
+
+
+def base_fingerprint() -> str:
+    """A short hash of the default model's own weights (the vision side and the alignment LoRA): an
+    adapter trained on one vision build does not fit another."""
+    from core.model.loader import assets_dir
+
+    h = hashlib.sha256()
+    for name in ("vision.safetensors", "alignment_lora.safetensors"):
+        path = assets_dir() / name
+        if path.is_file():
+            h.update(path.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def job_config(demos: int, max_steps: int | None, epochs: float, lr: float, threads: int | None,
+               eval_samples: int, vqa_scenes: int, sim_episodes: int) -> JobConfig:
+    return JobConfig(
+        NAME,
+        train=TrainConfig(base_model="default", lr=lr, epochs=epochs, max_steps=max_steps, batch_size=4,
+                          grad_accum=2, warmup_steps=10, threads=threads, checkpoint_every=10),
+        data=DataSpec(expert_seeds=tuple(range(demos)), expert_kind=KIND_MIX, max_entries=16, kinds=KINDS),
+        eval=EvalSpec(max_samples=eval_samples, vqa_scenes=vqa_scenes, sim_episodes=sim_episodes),
+    )
+
+
+def export(adapter_dir: Path, out: Path, extra: dict[str, Any]) -> Path:
+    """Copy a finished adapter to `out` (weights in fp16) and complete its card."""
+    import torch
+    from safetensors.torch import load_file, save_file
+
+    from core.training.adapters import read_card, validate_adapter_dir, write_card
+
+    validate_adapter_dir(adapter_dir)
+    tmp = out.with_name(out.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    tensors = {k: v.to(torch.float16).contiguous() for k, v in load_file(str(adapter_dir / WEIGHTS)).items()}
+    save_file(tensors, str(tmp / WEIGHTS), metadata={"format": "pt"})
+    shutil.copy2(adapter_dir / "adapter_config.json", tmp / "adapter_config.json")
+    config = json.loads((tmp / "adapter_config.json").read_text())
+    config["base_model_name_or_path"] = "default"  # not a path on the machine that built it
+    (tmp / "adapter_config.json").write_text(json.dumps(config, indent=2))
+    card = read_card(adapter_dir)
+    card.update(extra)
+    card["name"] = NAME
+    card["base_model"] = f"default (embedded Gemma-3-270M VLM, vision build {extra['base_fingerprint']})"
+    card.pop("training_job_id", None)
+    write_card(tmp, card)
+    validate_adapter_dir(tmp)
+    if out.exists():
+        shutil.rmtree(out)
+    tmp.replace(out)
+    return out
+
+
+def matches_base(adapter_dir: Path = ASSET_DIR) -> bool:
+    """True when the shipped adapter was trained on the default model's current vision build."""
+    from core.training.adapters import read_card
+
+    try:
+        card = read_card(adapter_dir)
+    except Exception:  # noqa: BLE001 - an unreadable card is a mismatch, reported by the caller
+        return False
+    return bool(card) and card.get("base_fingerprint") == base_fingerprint()
+
+
+def install_default(training: Any, model_service: Any, adapter_dir: Path = ASSET_DIR) -> str | None:
+    """Register the shipped adapter (once) and activate it on the loaded default model.
+
+    Returns the active adapter's name, or None (with a logged reason) when there is no shipped adapter
+    or it was trained on another vision build of the default model.
+    """
+    from core.training.adapters import AdapterError
+
+    if not (adapter_dir / WEIGHTS).is_file():
+        log.info("no shipped default adapter in %s: autonomous mode runs the base model", adapter_dir.name)
+        return None
+    if not matches_base(adapter_dir):
+        log.warning("the shipped default adapter was trained on another build of the default model; "
+                    "not activated (rebuild it: python -m core.training.default_adapter)")
+        return None
+    names = {a.name for a in training.list_adapters()}
+    try:
+        if NAME not in names:
+            training.adapters.add(adapter_dir, NAME, base_model="default",
+                                  metrics=json.loads((adapter_dir / "card.json").read_text()).get("metrics", {}))
+        return training.activate_adapter(model_service, NAME)
+    except (AdapterError, OSError, ValueError) as exc:
+        log.warning("cannot activate the shipped default adapter: %s", exc)
+        return None
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--demos", type=int, default=120, help="expert demos (seeds 0..N-1, task kinds mixed)")
+    ap.add_argument("--epochs", type=float, default=2.0)
+    ap.add_argument("--max-steps", type=int, default=None)
+    ap.add_argument("--lr", type=float, default=2e-4,
+                    help="higher than the paper's 5e-5: a few hundred CPU steps instead of its long GPU run")
+    ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--eval-samples", type=int, default=24)
+    ap.add_argument("--vqa-scenes", type=int, default=10)
+    ap.add_argument("--sim-episodes", type=int, default=0)
+    ap.add_argument("--work-dir", type=Path, default=WORK_DIR)
+    ap.add_argument("--out", type=Path, default=ASSET_DIR)
+    ap.add_argument("--fresh", action="store_true", help="discard the work folder and start over")
+    args = ap.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    from core.model.loader import assets_present
+    from core.training.runner import CONFIG_FILE, PROGRESS_FILE, run_job
+
+    if not assets_present():
+        print("default_adapter: the default model is not built (python -m core.model.build_default)")
+        return 2
+    cfg = job_config(args.demos, args.max_steps, args.epochs, args.lr, args.threads, args.eval_samples,
+                     args.vqa_scenes, args.sim_episodes)
+    job_dir = args.work_dir / f"job-{hashlib.sha256(json.dumps(cfg.to_dict()).encode()).hexdigest()[:10]}"
+    if args.fresh:
+        shutil.rmtree(job_dir, ignore_errors=True)
+    job_dir.mkdir(parents=True, exist_ok=True)
+    if not (job_dir / CONFIG_FILE).exists():
+        cfg.save(job_dir / CONFIG_FILE)
+    log.info("building the default adapter in %s (resumes if it was interrupted)", job_dir)
+    t0 = time.perf_counter()
+    code = run_job(job_dir)
+    progress = json.loads((job_dir / PROGRESS_FILE).read_text())
+    if code != 0 or progress.get("status") != "done":
+        print(f"default_adapter: the job ended {progress.get('status')}: {progress.get('message')}")
+        return 1
+    out = export(Path(progress["adapter_dir"]), args.out, {
+        "base_fingerprint": base_fingerprint(),
+        "build": {"command": "python -m core.training.default_adapter "
+                             + " ".join(a for a in (argv if argv is not None else sys.argv[1:])
+                                        if not a.startswith(("/", "~"))),
+                  "task_kind_mix": list(KIND_MIX), "wall_s_last_sitting": round(time.perf_counter() - t0, 1)},
+    })
+    print(f"default_adapter: wrote {out.name}/ ({(out / WEIGHTS).stat().st_size / 1e6:.1f} MB)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
