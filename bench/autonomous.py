@@ -4,6 +4,8 @@ English and five other languages (bench/results/autonomous.json).
 What it measures, in one run:
 - success rate per task kind and language over the same seeded scenes (the paper's loop: subtasks ->
   per cycle plan + action chunk under the grammar -> executed -> verified by the simulator);
+- subtasks_correct: how often the model restated the command (in any language) as the task's own
+  English subtasks: the multilingual step, measured apart from the motion;
 - cycle_s_p50 / p95: model time per cycle (plan + actions), malformed_rate (unparseable model
   outputs per model call; the grammar should make it 0), verifier_agreement (the model's own yes/no on
   "is the subtask done?" vs the simulator's predicate);
@@ -163,7 +165,11 @@ def main() -> int:
 
     kinds = [k for k in args.kinds.split(",") if k]
     langs = [x for x in args.languages.split(",") if x]
+    from core.language import parse_subtasks
+    from core.robot.tasks import task_from_instruction
+
     success: dict[str, dict[str, float]] = {}
+    subtasks_ok: dict[str, dict[str, float]] = {}
     cycles: list[float] = []
     calls = malformed = 0
     pairs: list[tuple] = []
@@ -174,16 +180,19 @@ def main() -> int:
             r = run_sim_episodes(policy, seeds=range(args.seed, args.seed + args.episodes), kind=kind,
                                  time_limit_s=args.time_limit, instruction_for=lambda t, lang=lang: command(t, lang))
             success.setdefault(kind, {})[lang] = round(r.success_rate, 3)
+            ok = [parse_subtasks(e.subtasks) == list(task_from_instruction(e.task).subtasks) for e in r.episodes]
+            subtasks_ok.setdefault(kind, {})[lang] = round(sum(ok) / max(1, len(ok)), 3)
             for e in r.episodes:
                 cycles.extend(e.cycles_s)
                 calls += e.model_calls + e.malformed
                 malformed += e.malformed
                 pairs.extend(p for p in e.verifications if p[0] is not None and p[1] is not None)
                 episodes.append({"kind": kind, "lang": lang, "seed": e.seed, "command": e.instruction,
+                                 "subtasks": e.subtasks,
                                  "success": e.success, "result": e.loop_result, "message": e.message,
                                  "cycles": len(e.cycles_s), "seconds": round(e.seconds, 1)})
             print(f"autonomous: {kind} {lang}: {r.success_rate:.2f} ({r.n} episodes, {r.seconds:.0f} s)", flush=True)
-            result.update(success=success, episodes=episodes, partial=True)
+            result.update(success=success, subtasks_correct=subtasks_ok, episodes=episodes, partial=True)
             write_result("autonomous", result)
 
     ratios = {k: {lang: (round(v[lang] / v["en"], 3) if v.get("en") else None) for lang in v if lang != "en"}
@@ -191,6 +200,7 @@ def main() -> int:
     result.update(
         partial=False,
         success=success,
+        subtasks_correct=subtasks_ok,
         non_english_over_english=ratios,
         cycle_s_p50=pct(cycles, 0.5),
         cycle_s_p95=pct(cycles, 0.95),

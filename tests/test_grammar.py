@@ -75,3 +75,24 @@ def test_lexicon_accepts_generated_plans():
     acc = LexiconAcceptor(lexicon)
     assert all(accepts(acc, p) for p in plans)
     assert not accepts(acc, "move  left") and not accepts(acc, "move left,") and not accepts(acc, "fly away")
+
+
+def test_first_entry_follows_the_plan_signs():
+    from core.language.plan import first_move_signs
+
+    assert first_move_signs("close the gripper, then move forward and slightly left, then down") == (1, 0, 0)
+    assert first_move_signs("move right and down, then open the gripper") == (0, -1, -1)
+    assert first_move_signs("close the gripper") is None and first_move_signs("stay still") is None
+    acc = ActionListAcceptor(4, first_signs=(1, 0, -1))
+    assert accepts(acc, "[[0.4, -1.9, -0.2, 0], [0.0, 0.0, 0.0, 1]]")  # later entries are free
+    assert not accepts(acc, "[[0.0, -1.9, -0.2, 0]]")  # no forward motion
+    assert not accepts(acc, "[[0.4, -1.9, -0.0, 0]]")  # "-0.0" is no downward motion
+    assert not accepts(acc, "[[-0.4, 1.9, -0.2, 0]]")  # backward
+    assert accepts(acc, "[[10.0, 0.0, -10.0, 1]]")
+
+
+@given(st.lists(chunk, min_size=1, max_size=16))
+def test_a_chunk_is_accepted_under_the_signs_of_its_own_first_entry(chunks):
+    first = chunks[0]
+    signs = tuple((v > 0) - (v < 0) for v in (first.dx, first.dy, first.dz))
+    assert accepts(ActionListAcceptor(first_signs=signs), render_list(chunks))

@@ -144,3 +144,24 @@ def motion_plan(chunks: Sequence[Chunk], initial_gripper: int = GRIPPER_OPEN) ->
     if len(text) > MAX_PLAN_CHARS:  # only with pathological gripper toggling
         text = text[: text.rfind(", then ", 0, MAX_PLAN_CHARS - 10)] + ", then more"
     return text
+
+
+def first_move_signs(plan: str) -> tuple[int, int, int] | None:
+    """Signs (+1 / -1 / 0 = free) of (dx, dy, dz) that the plan's first motion phase states firmly.
+
+    "close the gripper, then move forward and slightly left, then down" -> (+1, 0, 0): the first motion
+    is forward; "slightly" components and unmentioned axes are left free. None when the plan names no
+    motion. Used to keep a generated action chunk consistent with the plan the model just wrote.
+    """
+    for phase in plan.split(", then "):
+        words = phase.strip().removeprefix("move ").replace(" and ", ", ").split(", ")
+        signs = [0, 0, 0]
+        for w in words:
+            for axis, (pos, neg) in enumerate(AXIS_WORDS):
+                if w == pos:
+                    signs[axis] = 1
+                elif w == neg:
+                    signs[axis] = -1
+        if any(signs):
+            return (signs[0], signs[1], signs[2])
+    return None

@@ -3,7 +3,8 @@
 - subtasks: one of the valid subtask lists of the known tasks (a prefix-set grammar); this is where a
   command in any language is restated as English subtasks;
 - plan: words of the motion-plan vocabulary;
-- actions: the canonical action list, so every answer parses;
+- actions: the canonical action list, so every answer parses; its first entry moves the way the plan's
+  first motion says (`first_move_signs`), so the chunk cannot contradict the plan just written;
 - is the subtask done: "yes" or "no".
 Prompts are the training templates of `core.language.prompts`, so the fine-tuned adapter sees the same
 questions at run time as in training.
@@ -17,6 +18,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from core.language.grammar import ActionListAcceptor, LexiconAcceptor, PrefixSetAcceptor, plan_lexicon
+from core.language.plan import first_move_signs
 from core.language.prompts import actions_prompt, done_prompt, plan_prompt, subtasks_prompt, subtasks_target
 from core.model.chat import prepare_inputs
 from core.model.constrained import DecodeResult, TokenConstraint, constrained_generate, make_constraint
@@ -34,10 +36,13 @@ class VLMPolicy:
     """Implements `core.control.autonomous.Policy` with a loaded VLM (and its active adapter)."""
 
     def __init__(self, loaded: LoadedModel, *, max_entries: int = 16, restrict_head: bool = True,
-                 subtask_lists: Sequence[str] | None = None, lock: threading.Lock | None = None) -> None:
+                 subtask_lists: Sequence[str] | None = None, lock: threading.Lock | None = None,
+                 follow_plan: bool = True) -> None:
         self.loaded = loaded
         self.name = loaded.name
         self.restrict_head = restrict_head
+        self.max_entries = max_entries
+        self.follow_plan = follow_plan
         self.lock = lock or threading.Lock()  # one generation at a time on this model
         tok = getattr(loaded.processor, "tokenizer", loaded.processor)
         self.tokenizer = tok
@@ -49,6 +54,16 @@ class VLMPolicy:
         }
         self.last: dict[str, DecodeResult] = {}
 
+    def _action_constraint(self, plan: str) -> str:
+        """The constraint key for an action chunk that follows `plan` (built once per sign pattern)."""
+        signs = first_move_signs(plan) if self.follow_plan else None
+        if not signs:
+            return "actions"
+        key = f"actions{signs}"
+        if key not in self._c:
+            self._c[key] = make_constraint(self.tokenizer, ActionListAcceptor(self.max_entries, first_signs=signs))
+        return key
+
     def _gen(self, kind: str, image: Any, prompt: str, max_new_tokens: int,
              on_text: Callable[[str], None] | None) -> str:
         c = self._c[kind]
@@ -57,7 +72,7 @@ class VLMPolicy:
             res = constrained_generate(self.loaded.model, self.tokenizer, inputs, c.acceptor,
                                        max_new_tokens=max_new_tokens, restrict_head=self.restrict_head,
                                        on_text=on_text, constraint=c)
-        self.last[kind] = res
+        self.last[kind.partition("(")[0]] = res
         return res.text
 
     def subtasks(self, image: Any, instruction: str, on_text: Callable[[str], None] | None = None) -> str:
@@ -68,7 +83,7 @@ class VLMPolicy:
 
     def actions(self, image: Any, instruction: str, subtask: str, plan: str,
                 on_text: Callable[[str], None] | None = None) -> str:
-        return self._gen("actions", image, actions_prompt(subtask, plan), 400, on_text)
+        return self._gen(self._action_constraint(plan), image, actions_prompt(subtask, plan), 400, on_text)
 
     def is_done(self, image: Any, subtask: str) -> bool | None:
         text = self._gen("done", image, done_prompt(subtask), 3, None)

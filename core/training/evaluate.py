@@ -216,6 +216,8 @@ class SimEpisode:
     cycles_s: list[float] = field(default_factory=list)  # model time per cycle (plan + actions)
     verifications: list[tuple[bool | None, bool | None]] = field(default_factory=list)  # (simulator, model)
     message: str = ""  # the run's last event (why it held, or "all subtasks done")
+    task: str = ""  # the canonical English instruction of the task (the command may be in another language)
+    subtasks: str = ""  # the subtask list the model wrote
 
 
 @dataclass
@@ -299,7 +301,8 @@ def run_sim_episodes(policy: Any, *, episodes: int = 10, seed: int = 1000, kind:
             out.append(SimEpisode(s, words, is_success(task, start, final), run.result,
                                   sum(k_ in ("subtasks", "plan", "actions") for k_ in kinds),
                                   kinds.count("malformed"), time.perf_counter() - t0, cycle_times(run.events),
-                                  list(run.verifications), run.events[-1].text if run.events else ""))
+                                  list(run.verifications), run.events[-1].text if run.events else "",
+                                  task.instruction, next((e.text for e in run.events if e.kind == "subtasks"), "")))
             log.info("sim episode %d (%s): %s", s, words, "success" if out[-1].success else "failure")
     finally:
         robot.close()
