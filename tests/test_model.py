@@ -124,6 +124,24 @@ def test_apply_precision_unties_only_the_head(gemma_dir: Path) -> None:
     assert torch.allclose(model.get_input_embeddings().weight.float(), emb.to(torch.bfloat16).float())
 
 
+def test_int8_head_read_from_its_cache_multiplies_many_rows(gemma_dir: Path, tmp_path: Path) -> None:
+    """The cached int8 head is copied to aligned memory: the CPU int8 kernel crashed on a safetensors
+    mapping at an unaligned address once 4 or more rows were multiplied (ranking, prefill logits)."""
+    from transformers import Gemma3ForConditionalGeneration
+
+    from core.model.quantize import quantize_head
+
+    cache = tmp_path / "head.safetensors"
+    quantize_head(Gemma3ForConditionalGeneration.from_pretrained(gemma_dir), cache)  # writes the cache
+    model = Gemma3ForConditionalGeneration.from_pretrained(gemma_dir)
+    quantize_head(model, cache)  # reads it
+    head = model.lm_head
+    assert head.weight_int8.data_ptr() % 64 == 0 and head.scale.data_ptr() % 64 == 0
+    x = torch.randn(2, 16, head.in_features, dtype=torch.bfloat16)
+    rows = torch.stack([head(x[:, i : i + 1]) for i in range(16)], 1).squeeze(2)
+    assert torch.allclose(head(x).float(), rows.float(), atol=1e-2)
+
+
 def test_merge_lora_matches_peft() -> None:
     from peft import LoraConfig, get_peft_model
 

@@ -1,7 +1,8 @@
 """The VLM as a policy for the autonomous loop: the paper's three questions, each decoded under a grammar.
 
-- subtasks: one of the valid subtask lists of the known tasks (a prefix-set grammar); this is where a
-  command in any language is restated as English subtasks;
+- subtasks: one of the valid subtask lists of the known tasks, the one the model finds most likely as
+  a whole (`core.model.rank`; or greedy under a prefix-set grammar with `rank_subtasks=False`); this is
+  where a command in any language is restated as English subtasks;
 - plan: words of the motion-plan vocabulary;
 - actions: the canonical action list, so every answer parses; its first entry moves the way the plan's
   first motion says (`first_move_signs`), so the chunk cannot contradict the plan just written;
@@ -23,6 +24,7 @@ from core.language.prompts import actions_prompt, done_prompt, plan_prompt, subt
 from core.model.chat import prepare_inputs
 from core.model.constrained import DecodeResult, TokenConstraint, constrained_generate, make_constraint
 from core.model.loader import LoadedModel
+from core.model.rank import Ranked, rank_answers
 from core.robot.tasks import all_tasks
 
 log = logging.getLogger(__name__)
@@ -37,17 +39,20 @@ class VLMPolicy:
 
     def __init__(self, loaded: LoadedModel, *, max_entries: int = 16, restrict_head: bool = True,
                  subtask_lists: Sequence[str] | None = None, lock: threading.Lock | None = None,
-                 follow_plan: bool = True) -> None:
+                 follow_plan: bool = True, rank_subtasks: bool = True) -> None:
         self.loaded = loaded
         self.name = loaded.name
         self.restrict_head = restrict_head
         self.max_entries = max_entries
         self.follow_plan = follow_plan
+        self.rank_subtasks = rank_subtasks
+        self.subtask_lists = list(subtask_lists or valid_subtask_lists())
+        self.last_ranking: list[Ranked] = []
         self.lock = lock or threading.Lock()  # one generation at a time on this model
         tok = getattr(loaded.processor, "tokenizer", loaded.processor)
         self.tokenizer = tok
         self._c: dict[str, TokenConstraint] = {
-            "subtasks": make_constraint(tok, PrefixSetAcceptor(subtask_lists or valid_subtask_lists())),
+            "subtasks": make_constraint(tok, PrefixSetAcceptor(self.subtask_lists)),
             "plan": make_constraint(tok, LexiconAcceptor(plan_lexicon())),
             "actions": make_constraint(tok, ActionListAcceptor(max_entries=max_entries)),
             "done": make_constraint(tok, PrefixSetAcceptor(["yes", "no"])),
@@ -76,7 +81,18 @@ class VLMPolicy:
         return res.text
 
     def subtasks(self, image: Any, instruction: str, on_text: Callable[[str], None] | None = None) -> str:
-        return self._gen("subtasks", image, subtasks_prompt(instruction), 48, on_text)
+        if not self.rank_subtasks:
+            return self._gen("subtasks", image, subtasks_prompt(instruction), 48, on_text)
+        with self.lock:
+            inputs = prepare_inputs(self.loaded, image, subtasks_prompt(instruction))
+            ranked, seconds = rank_answers(self.loaded.model, self.tokenizer, inputs, self.subtask_lists)
+        self.last_ranking = ranked
+        log.info("subtasks ranked in %.2f s: %s (%.2f) over %s (%.2f)", seconds, ranked[0].text.replace("\n", " / "),
+                 ranked[0].logprob, ranked[1].text.replace("\n", " / ") if len(ranked) > 1 else "-",
+                 ranked[1].logprob if len(ranked) > 1 else 0.0)
+        if on_text is not None:
+            on_text(ranked[0].text)
+        return ranked[0].text
 
     def plan(self, image: Any, instruction: str, subtask: str, on_text: Callable[[str], None] | None = None) -> str:
         return self._gen("plan", image, plan_prompt(subtask), 64, on_text)

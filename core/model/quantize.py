@@ -136,7 +136,9 @@ def quantize_head(model: nn.Module, cache_file: Path | None = None) -> None:
 
         saved = load_file(str(cache_file))
         if saved["weight_int8"].shape == head.weight.shape:
-            q, scale = saved["weight_int8"], saved["scale"]
+            # copies: tensors read from a safetensors file can sit at unaligned addresses, and the CPU
+            # int8 kernel crashes (SIGSEGV) on those as soon as it multiplies 4 or more rows
+            q, scale = saved["weight_int8"].clone(), saved["scale"].clone()
     if q is None:
         q, scale = quantize_rows(head.weight.detach())
         if cache_file is not None:
