@@ -209,6 +209,8 @@ def main() -> int:
         model_calls=calls,
         verifier_agreement=round(sum(s == m for s, m in pairs) / len(pairs), 3) if pairs else None,
         verifier_pairs=len(pairs),
+        verifier_sim_done=sum(bool(s) for s, _ in pairs),  # agreement means little if the sim never said "done"
+        verifier_model_done=sum(bool(m) for _, m in pairs),
         episodes_wall_s=round(time.perf_counter() - t_all, 1),
         episodes=episodes,
     )
