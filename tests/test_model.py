@@ -184,6 +184,33 @@ def test_chat_sample_labels_every_answer(gemma_dir: Path) -> None:
     assert (enc["answer_id"][0] >= 0).sum() == (labels != IGNORE).sum()
 
 
+def test_where_turns_name_each_blocks_image_third(gemma_dir: Path) -> None:
+    from transformers import AutoProcessor
+
+    from core.model.build_default import chat_sample, position_words, where_questions
+    from core.types import ObjectState, SceneState
+
+    assert position_words(10, 10, 224) == "back left" and position_words(200, 220, 224) == "front right"
+    assert position_words(112, 112, 224) == "center" and position_words(112, 30, 224) == "back center"
+
+    class FakeScene:
+        image = np.zeros((224, 224, 3), dtype=np.uint8)
+        state = SceneState(objects=(
+            ObjectState("red block", "block", "red", (0.5, 0.2, 0.025)),
+            ObjectState("blue block", "block", "blue", (0.6, -0.2, 0.025)),
+            ObjectState("bowl", "bowl", "", (0.4, 0.0, 0.0)),
+            ObjectState("plate", "plate", "", (0.6, 0.1, 0.0)),
+        ))
+        pixels = {"red block": (30.0, 200.0), "blue block": (190.0, 20.0), "bowl": (100.0, 100.0)}
+
+    qas = {q.question: q.answer for q in where_questions(FakeScene(), random.Random(0))}
+    assert qas == {"Where is the red block?": "front left", "Where is the blue block?": "back right"}
+    proc = AutoProcessor.from_pretrained(gemma_dir)
+    _, plain = chat_sample(proc, FakeScene(), random.Random(0))
+    _, kinds = chat_sample(proc, FakeScene(), random.Random(0), where=True)
+    assert kinds[:2] == ["where", "where"] and kinds.count("where") == 2 and "where" not in plain
+
+
 def test_service_loads_in_background_and_reports_errors(gemma_dir: Path, tmp_path: Path) -> None:
     from core.model.service import ModelNotReadyError, ModelService
 

@@ -56,6 +56,10 @@ class BuildConfig:
     s1_eval_images: int = 256
     s1_patience: int = 6  # evaluations without a 0.002 gain in mean held-out accuracy
     s1_loc_weight: float = 1.0  # per-object "which cell holds its centre" cross-entropy
+    # stage-2 chats also ask "Where is the X block?" -> "back left" (its image third by row and column), so the
+    # LM learns to read each block's place off the grid it is given (bench/vision_relations.py: the grid holds
+    # left/right at 0.93, the LM's relational answers stayed near chance without such turns)
+    s2_where: bool = True
     # stage 2: alignment through the LM
     s2_batch: int = 4
     s2_lr: float = 5e-4  # projector and LoRA
@@ -271,9 +275,36 @@ def stage1(cfg: BuildConfig, maker: SceneMaker, work: Path) -> dict[str, torch.T
 # stage 2
 
 
-def chat_sample(processor, scene, rng: random.Random) -> tuple[dict, list[str]]:  # noqa: ANN001
-    """All questions about one image as one multi-turn chat -> (processor inputs + labels, kinds)."""
+WHERE_ROWS = ("back", "middle", "front")  # image top is the far side of the table
+WHERE_COLS = ("left", "center", "right")  # image left is the robot's left (front camera over the shoulder)
+
+
+def position_words(u: float, v: float, size: int) -> str:
+    """An image position as words: "back left", "front center"; the middle cell is "center"."""
+    row = WHERE_ROWS[min(2, max(0, int(3 * v / size)))]
+    col = WHERE_COLS[min(2, max(0, int(3 * u / size)))]
+    return "center" if (row, col) == ("middle", "center") else f"{row} {col}"
+
+
+def where_questions(scene, rng: random.Random) -> list[QA]:  # noqa: ANN001
+    """"Where is the X block?" for every block on the table, answered from its image position."""
+    size = scene.image.shape[1]
+    facts = scene_facts(scene.state)
+    out = []
+    for c in facts.blocks:
+        uv = scene.pixels.get(f"{c} block")
+        if uv is not None and 0 <= uv[0] < size and 0 <= uv[1] < size:
+            out.append(QA("where", f"Where is the {c} block?", position_words(uv[0], uv[1], size)))
+    rng.shuffle(out)
+    return out
+
+
+def chat_sample(processor, scene, rng: random.Random, where: bool = False) -> tuple[dict, list[str]]:  # noqa: ANN001
+    """All questions about one image as one multi-turn chat -> (processor inputs + labels, kinds).
+    With `where`, the chat starts with the "Where is the X block?" turns, then the scene questions."""
     qas = questions(scene.state, rng)
+    if where:
+        qas = where_questions(scene, rng) + qas
     if rng.random() < 0.5:  # a caption turn, so free-form "describe" requests get a grounded answer
         qas.insert(rng.randrange(len(qas) + 1), QA("describe", DESCRIBE_QUESTION, describe(scene_facts(scene.state))))
     messages = []
@@ -473,7 +504,7 @@ def stage2(cfg: BuildConfig, maker: SceneMaker, tower_state: dict[str, torch.Ten
                              {"params": tower_params, "lr": cfg.s2_tower_lr, "base": cfg.s2_tower_lr}],
                             weight_decay=0.0)
     log.info("stage 2: %d trainable parameters", sum(p.numel() for p in other_params + tower_params))
-    state = {"step": 0, "elapsed": 0.0, "best": -1.0, "history": []}
+    state = {"step": 0, "elapsed": 0.0, "best": -1.0, "history": [], "where": cfg.s2_where}
     ckpt = work / "stage2.pt"
     if ckpt.exists():
         saved = torch.load(ckpt, weights_only=False)
@@ -483,7 +514,11 @@ def stage2(cfg: BuildConfig, maker: SceneMaker, tower_state: dict[str, torch.Ten
         opt.load_state_dict(saved["opt"])
         state = saved["state"]
         log.info("stage 2 resumed at step %d (%.1f min)", state["step"], state["elapsed"] / 60)
-    eval_samples = [chat_sample(processor, maker.make(HELDOUT, 10_000 + i), random.Random(i))
+    if state.get("where", False) != cfg.s2_where:  # the recipe changed under a resumed run (older runs: no turns)
+        log.warning("stage 2 resumed with s2_where=%s on a run started with %s", cfg.s2_where, state.get("where", False))
+        state.setdefault("changes", []).append({"step": state["step"], "change": f"s2_where -> {cfg.s2_where}"})
+        state["where"] = cfg.s2_where
+    eval_samples = [chat_sample(processor, maker.make(HELDOUT, 10_000 + i), random.Random(i), cfg.s2_where)
                     for i in range(cfg.s2_eval_images)]
     t_start, t_ckpt = time.time() - state["elapsed"], time.time()
 
@@ -500,7 +535,7 @@ def stage2(cfg: BuildConfig, maker: SceneMaker, tower_state: dict[str, torch.Ten
         samples = []
         for i in range(cfg.s2_batch):
             idx = 1_000_000 + step * cfg.s2_batch + i  # disjoint from the stage-1 scene indices
-            samples.append(chat_sample(processor, maker.make(TRAIN, idx), random.Random(idx))[0])
+            samples.append(chat_sample(processor, maker.make(TRAIN, idx), random.Random(idx), cfg.s2_where)[0])
         logits, labels, _ = answer_logits(model, collate(samples, pad_id))
         loss = F.cross_entropy(logits, labels)
         opt.zero_grad(set_to_none=True)
@@ -544,6 +579,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--out-dir", type=Path, default=ASSETS_DIR)
     ap.add_argument("--s1-max-minutes", type=float, default=BuildConfig.s1_max_minutes)
     ap.add_argument("--s2-max-steps", type=int, default=BuildConfig.s2_max_steps)
+    ap.add_argument("--no-s2-where", action="store_true",
+                    help="stage-2 chats without the \"Where is the X block?\" turns (the recipe of the shipped weights)")
     ap.add_argument("--card-only", action="store_true",
                     help="only re-render CARD.md from card.json and bench/results/model.json")
     args = ap.parse_args(argv)
@@ -553,7 +590,7 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, stream=sys.stdout, format="%(asctime)s %(name)s %(message)s")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     cfg = BuildConfig(seed=args.seed, threads=args.threads, s1_max_minutes=args.s1_max_minutes,
-                      s2_max_steps=args.s2_max_steps)
+                      s2_max_steps=args.s2_max_steps, s2_where=not args.no_s2_where)
     torch.set_num_threads(cfg.threads)
     work = args.work_dir or build_dir() / f"seed{cfg.seed}"
     work.mkdir(parents=True, exist_ok=True)
