@@ -210,6 +210,14 @@ def test_where_turns_name_each_blocks_image_third(gemma_dir: Path) -> None:
     _, kinds = chat_sample(proc, FakeScene(), random.Random(0), where=True)
     assert kinds[:2] == ["where", "where"] and kinds.count("where") == 2 and "where" not in plain
 
+    from transformers import Gemma3ForConditionalGeneration
+
+    from core.model.build_default import s2_evaluate
+
+    model = Gemma3ForConditionalGeneration.from_pretrained(gemma_dir)
+    acc = s2_evaluate(model, [chat_sample(proc, FakeScene(), random.Random(0), where=True)], proc.tokenizer.pad_token_id)
+    assert "where" in acc and 0.0 <= acc["all"] <= 1.0  # "all" stays over the VQA kinds only
+
 
 def test_service_loads_in_background_and_reports_errors(gemma_dir: Path, tmp_path: Path) -> None:
     from core.model.service import ModelNotReadyError, ModelService

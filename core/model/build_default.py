@@ -378,7 +378,7 @@ def answer_logits(model, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, 
 def s2_evaluate(model, samples: list[tuple[dict, list[str]]], pad_id: int) -> dict[str, float]:  # noqa: ANN001
     """Teacher-forced exact match per answer (every answer token and <end_of_turn> argmax-correct)."""
     model.eval()
-    hits: dict[str, list[int]] = {k: [0, 0] for k in (*QUESTION_KINDS, "describe")}
+    hits: dict[str, list[int]] = {k: [0, 0] for k in (*QUESTION_KINDS, "describe", "where")}
     for enc, kinds in samples:
         logits, labels, aid = answer_logits(model, collate([enc], pad_id))
         ok = logits.argmax(-1) == labels
