@@ -70,14 +70,14 @@ class VLMPolicy:
         return key
 
     def _gen(self, kind: str, image: Any, prompt: str, max_new_tokens: int,
-             on_text: Callable[[str], None] | None) -> str:
-        c = self._c[kind]
+             on_text: Callable[[str], None] | None, constraint: str | None = None) -> str:
+        c = self._c[constraint or kind]
         with self.lock:
             inputs = prepare_inputs(self.loaded, image, prompt)
             res = constrained_generate(self.loaded.model, self.tokenizer, inputs, c.acceptor,
                                        max_new_tokens=max_new_tokens, restrict_head=self.restrict_head,
                                        on_text=on_text, constraint=c)
-        self.last[kind.partition("(")[0]] = res
+        self.last[kind] = res
         return res.text
 
     def subtasks(self, image: Any, instruction: str, on_text: Callable[[str], None] | None = None) -> str:
@@ -99,7 +99,7 @@ class VLMPolicy:
 
     def actions(self, image: Any, instruction: str, subtask: str, plan: str,
                 on_text: Callable[[str], None] | None = None) -> str:
-        return self._gen(self._action_constraint(plan), image, actions_prompt(subtask, plan), 400, on_text)
+        return self._gen("actions", image, actions_prompt(subtask, plan), 400, on_text, self._action_constraint(plan))
 
     def is_done(self, image: Any, subtask: str) -> bool | None:
         text = self._gen("done", image, done_prompt(subtask), 3, None)

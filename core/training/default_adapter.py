@@ -117,7 +117,7 @@ def install_default(training: Any, model_service: Any, adapter_dir: Path = ASSET
     Returns the active adapter's name, or None (with a logged reason) when there is no shipped adapter
     or it was trained on another vision build of the default model.
     """
-    from core.training.adapters import AdapterError
+    from core.training.adapters import AdapterError, read_card
 
     if not (adapter_dir / WEIGHTS).is_file():
         log.info("no shipped default adapter in %s: autonomous mode runs the base model", adapter_dir.name)
@@ -130,7 +130,7 @@ def install_default(training: Any, model_service: Any, adapter_dir: Path = ASSET
     try:
         if NAME not in names:
             training.adapters.add(adapter_dir, NAME, base_model="default",
-                                  metrics=json.loads((adapter_dir / "card.json").read_text()).get("metrics", {}))
+                                  metrics=read_card(adapter_dir).get("metrics", {}))
         return training.activate_adapter(model_service, NAME)
     except (AdapterError, OSError, ValueError) as exc:
         log.warning("cannot activate the shipped default adapter: %s", exc)

@@ -247,8 +247,8 @@ def cycle_times(events: list[Any]) -> list[float]:
 
 def run_sim_episodes(policy: Any, *, episodes: int = 10, seed: int = 1000, kind: str | None = None,
                      time_limit_s: float = 240.0, image_size: int = 224, camera: str = "front",
-                     instruction_for: Callable[[Any], str] | None = None, seeds: Sequence[int] | None = None,
-                     ask_model_to_verify: bool = True) -> SimResult:
+                     instruction_for: Callable[[Any], str] | None = None,
+                     seeds: Sequence[int] | None = None) -> SimResult:
     """Closed-loop rollouts of `policy` (a `core.control.autonomous.Policy`) on seeded sim tasks.
 
     Each episode: reset the sim with its seed, draw a task (`core.robot.episodes.draw_task`), run the
@@ -279,8 +279,7 @@ def run_sim_episodes(policy: Any, *, episodes: int = 10, seed: int = 1000, kind:
             task = draw_task(s, start, kind)
             words = instruction_for(task) if instruction_for else task.instruction
             run = AutonomousRun(policy, words, limits=limits, dt=dt, judge=sim_verify,
-                                config=RunConfig(time_limit_s=time_limit_s, camera=camera,
-                                                 ask_model_to_verify=ask_model_to_verify)).start()
+                                config=RunConfig(time_limit_s=time_limit_s, camera=camera)).start()
             cmd = Command(obs.ee_pos, obs.ee_yaw, obs.gripper)
             while True:
                 tw = run.next_twist(obs)
