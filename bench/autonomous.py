@@ -9,9 +9,10 @@ What it measures, in one run:
 - cycle_s_p50 / p95: model time per cycle (plan + actions), malformed_rate (unparseable model
   outputs per model call; the grammar should make it 0), verifier_agreement (the model's own yes/no on
   "is the subtask done?" vs the simulator's predicate);
-- constrained_speedup: grammar-constrained decoding with the LM head restricted to the allowed rows vs
-  plain greedy `generate` with the full head, on held-out action prompts (and whether the two agree
-  when the unconstrained answer was valid);
+- constrained_speedup: grammar-constrained decoding (LM head restricted to the allowed rows, guessed
+  tokens checked several per pass) vs plain greedy `generate` with the full head, on held-out action
+  prompts (and whether the two agree when the unconstrained answer was valid); draft_speedup: the
+  guessed-token passes vs one token per pass, and whether their outputs are identical;
 - speedup: the quantized CPU default (int8 LM head) vs fp32, same prompts, with the adapter active.
 Targets (issue 8): cycle p50 <= 1.5 s, pick >= 0.8 and put-in >= 0.6 in English, every other language
 >= 0.8 x English, malformed_rate 0.
@@ -53,9 +54,10 @@ def action_prompts(n: int, seed: int = 5000) -> list[tuple]:
     return out
 
 
-def constrained_actions(loaded, prompts: list[tuple]) -> list:  # noqa: ANN001
-    """Each prompt's action list decoded under the plain action grammar (restricted LM head), as the loop
-    decodes it when the plan names no motion: `core.model.constrained.DecodeResult`s."""
+def constrained_actions(loaded, prompts: list[tuple], draft: int = 16) -> list:  # noqa: ANN001
+    """Each prompt's action list decoded under the plain action grammar (restricted LM head, `draft`
+    guessed tokens checked per pass), as the loop decodes it when the plan names no motion:
+    `core.model.constrained.DecodeResult`s."""
     from core.language.grammar import ActionListAcceptor
     from core.model.chat import prepare_inputs
     from core.model.constrained import constrained_generate, make_constraint
@@ -63,7 +65,7 @@ def constrained_actions(loaded, prompts: list[tuple]) -> list:  # noqa: ANN001
     tok = getattr(loaded.processor, "tokenizer", loaded.processor)
     c = make_constraint(tok, ActionListAcceptor(max_entries=16))
     return [constrained_generate(loaded.model, tok, prepare_inputs(loaded, image, prompt), c.acceptor,
-                                 max_new_tokens=400, constraint=c) for image, prompt in prompts]
+                                 max_new_tokens=400, constraint=c, draft=draft) for image, prompt in prompts]
 
 
 def tokens_per_s(results: list) -> float:
@@ -71,7 +73,8 @@ def tokens_per_s(results: list) -> float:
 
 
 def decode_speed(loaded, prompts: list[tuple]) -> tuple[dict, list]:  # noqa: ANN001
-    """Constrained + restricted head vs unconstrained greedy with the full head; also the constrained results."""
+    """Constrained decoding (restricted head, drafted passes) vs unconstrained greedy with the full head, and
+    drafted vs one token per pass; also the constrained results."""
     import torch
 
     from core.language import ParseError, parse
@@ -79,6 +82,7 @@ def decode_speed(loaded, prompts: list[tuple]) -> tuple[dict, list]:  # noqa: AN
 
     tok = getattr(loaded.processor, "tokenizer", loaded.processor)
     constrained = constrained_actions(loaded, prompts)
+    single = constrained_actions(loaded, prompts, draft=0)
     free_s, free_n, same, valid = 0.0, 0, 0, 0
     for (image, prompt), r in zip(prompts, constrained):
         inputs = prepare_inputs(loaded, image, prompt)
@@ -96,7 +100,14 @@ def decode_speed(loaded, prompts: list[tuple]) -> tuple[dict, list]:  # noqa: AN
         except ParseError:
             pass
     con_tps = tokens_per_s(constrained)
+    single_tps = tokens_per_s(single)
     return {
+        "one_token_per_pass_tokens_per_s": round(single_tps, 2),
+        "draft_speedup": round(con_tps / single_tps, 2),
+        "drafted_equals_one_token_per_pass": f"{sum(a.token_ids == b.token_ids for a, b in zip(constrained, single))}"
+                                             f"/{len(prompts)}",
+        "passes_per_token": round(sum(r.stats['forwards'] for r in constrained)
+                                  / max(1, sum(len(r.token_ids) for r in constrained)), 3),
         "constrained_tokens_per_s": round(con_tps, 2),
         "unconstrained_tokens_per_s": round(free_n / free_s, 2),
         "constrained_speedup": round(con_tps / (free_n / free_s), 2),
@@ -130,7 +141,7 @@ def main() -> int:
     ap.add_argument("--languages", default=",".join(LANGUAGES))
     ap.add_argument("--seed", type=int, default=1000)
     ap.add_argument("--time-limit", type=float, default=150.0, help="seconds per command")
-    ap.add_argument("--speed-prompts", type=int, default=4)
+    ap.add_argument("--speed-prompts", type=int, default=8)
     ap.add_argument("--skip-speed", action="store_true")
     args = ap.parse_args()
 
@@ -216,7 +227,8 @@ def main() -> int:
     en = {k: v.get("en") for k, v in success.items()}
     print(f"autonomous: success en {en}, cycle p50 {result['cycle_s_p50']} s p95 {result['cycle_s_p95']} s, "
           f"malformed {result['malformed_rate']}, verifier agreement {result['verifier_agreement']}, "
-          f"constrained x{result.get('constrained_speedup')}, quantized x{result.get('speedup')}")
+          f"constrained x{result.get('constrained_speedup')} (drafting x{result.get('draft_speedup')}), "
+          f"quantized x{result.get('speedup')}")
     return 0
 
 

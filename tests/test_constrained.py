@@ -92,3 +92,36 @@ def test_unconstrained_loop_matches_transformers_greedy(tiny):
     new = ref[0, inputs["input_ids"].shape[1]:].tolist()
     n = len(ours.token_ids)
     assert ours.token_ids == new[:n]
+
+
+@pytest.mark.parametrize("entries", [2, 6])
+def test_drafted_decoding_equals_one_token_per_pass(tiny, entries):
+    """Checking guessed tokens in one pass keeps exactly the greedy output, with fewer passes."""
+    model, tok, inputs = tiny
+    acc = ActionListAcceptor(max_entries=entries)
+    c = make_constraint(tok, acc)
+    plain = constrained_generate(model, tok, inputs, acc, max_new_tokens=150, constraint=c, draft=0)
+    drafted = constrained_generate(model, tok, inputs, acc, max_new_tokens=150, constraint=c, draft=16)
+    assert drafted.token_ids == plain.token_ids and drafted.text == plain.text
+    assert drafted.finished == plain.finished
+    assert plain.stats["forwards"] == len(plain.token_ids) + int(plain.finished)
+    assert drafted.stats["accepted"] > 0
+    assert drafted.stats["forwards"] + drafted.stats["accepted"] == plain.stats["forwards"]
+
+
+def test_drafted_decoding_respects_the_token_budget(tiny):
+    model, tok, inputs = tiny
+    acc = ActionListAcceptor(max_entries=16)
+    for budget in (1, 7, 23):
+        res = constrained_generate(model, tok, inputs, acc, max_new_tokens=budget, draft=16)
+        ref = constrained_generate(model, tok, inputs, acc, max_new_tokens=budget, draft=0)
+        assert len(res.token_ids) <= budget and res.token_ids == ref.token_ids
+
+
+def test_lookup_guesses_the_continuation_of_the_latest_repeat():
+    from core.model.constrained import _lookup
+
+    assert _lookup([5, 6, 7, 8, 5, 6]) == [7, 8, 5, 6]
+    assert _lookup([1, 2, 3, 9, 1, 2, 4, 1, 2]) == [4, 1, 2]  # latest occurrence of the longest tail
+    assert _lookup([1, 2, 3]) == []
+    assert _lookup([]) == []

@@ -90,6 +90,7 @@ class TokenConstraint:
         self.candidates = [(i, s) for i, s in enumerate(strings) if s and all(c in alpha for c in s)]
         self.eos = eos
         self._cache: dict[State, tuple[torch.Tensor, list[State]]] = {}
+        self._index: dict[State, dict[int, int]] = {}
 
     def allowed(self, state: State) -> tuple[torch.Tensor, list[State | None]]:
         """Token ids allowed in `state` and the state after each (None for an end token)."""
@@ -115,6 +116,15 @@ class TokenConstraint:
         if len(self._cache) < 50_000:
             self._cache[state] = out
         return out
+
+    def index(self, state: State) -> dict[int, int]:
+        """Token id -> its position in `allowed(state)`."""
+        hit = self._index.get(state)
+        if hit is None:
+            hit = {int(t): k for k, t in enumerate(self.allowed(state)[0].tolist())}
+            if len(self._index) < 50_000:
+                self._index[state] = hit
+        return hit
 
 
 @lru_cache(maxsize=4)
@@ -163,12 +173,64 @@ def _softcap(base: Any) -> float | None:
     return getattr(text, "final_logit_softcapping", None)
 
 
+def _drop(past: Any, n: int) -> None:
+    """Forget the last `n` positions of a KV cache (rejected draft tokens). Called after every drafted
+    pass, also with n=0: sliding-window layers record their past so a pass can be rolled back, and
+    `crop` trims them back to the window."""
+    past.crop(-n)
+
+
+def _lookup(seq: list[int], max_n: int = 4) -> list[int]:
+    """Prompt-lookup draft: the tokens that followed the latest earlier occurrence of the longest suffix
+    n-gram of `seq` (n <= max_n). Action lists repeat themselves ("[0.0, 0.0, 2.0, 0], [0.0, 0.0, 2.0, 0]"),
+    so the continuation of the previous entry is usually the next one."""
+    for n in range(min(max_n, len(seq) - 1), 0, -1):
+        tail = seq[-n:]
+        for start in range(len(seq) - n - 1, -1, -1):
+            if seq[start:start + n] == tail:
+                return seq[start + n:]
+    return []
+
+
+def _draft(constraint: TokenConstraint, state: State, seq: list[int], limit: int) -> tuple[list[int], list[State]]:
+    """Up to `limit` grammar-valid draft tokens after `state`: a token the grammar forces (the only one
+    allowed, no end possible) is always drafted; otherwise the prompt-lookup guess, while the grammar
+    allows it. Returns the tokens and the state after each."""
+    guess = _lookup(seq)
+    gi = 0
+    toks: list[int] = []
+    states: list[State] = []
+    while len(toks) < limit:
+        ids, nxt = constraint.allowed(state)
+        if ids.numel() == 1 and nxt[0] is not None:
+            tok, st = int(ids[0]), nxt[0]
+            gi = gi + 1 if gi < len(guess) and guess[gi] == tok else len(guess)
+        elif gi < len(guess):
+            k = constraint.index(state).get(guess[gi])
+            if k is None or nxt[k] is None:
+                break
+            tok, st = guess[gi], nxt[k]
+            gi += 1
+        else:
+            break
+        toks.append(tok)
+        states.append(st)
+        state = st
+    return toks, states
+
+
 @torch.inference_mode()
 def constrained_generate(model: Any, tokenizer: Any, inputs: dict[str, torch.Tensor], acceptor: Acceptor,
                          max_new_tokens: int = 96, restrict_head: bool = True,
                          on_text: Callable[[str], None] | None = None,
-                         constraint: TokenConstraint | None = None) -> DecodeResult:
-    """Greedy decoding of one sequence under `acceptor`. `inputs` come from the processor (batch of 1)."""
+                         constraint: TokenConstraint | None = None, draft: int = 16) -> DecodeResult:
+    """Greedy decoding of one sequence under `acceptor`. `inputs` come from the processor (batch of 1).
+
+    With `draft` > 0 each forward pass also checks up to `draft` guessed tokens (tokens the grammar
+    forces, then a prompt-lookup guess) and keeps the ones greedy decoding would have chosen: on a CPU a
+    pass over 16 tokens costs little more than over one, and the output is the same greedy output
+    (up to floating-point ties). `draft=0` decodes one token per pass.
+    """
     base, body, head = _parts(model)
     constraint = constraint or make_constraint(tokenizer, acceptor)
     fast = restrict_head and body is not None and head is not None
@@ -179,39 +241,71 @@ def constrained_generate(model: Any, tokenizer: Any, inputs: dict[str, torch.Ten
     text = ""
     finished = False
     allowed_total = 0
+    decided = 0
+    forwards = drafted = accepted = 0
     past = None
     step_inputs = dict(inputs)
-    for _ in range(max_new_tokens):
-        ids, nxt = constraint.allowed(state)
-        if ids.numel() == 0:
-            raise ConstraintError(f"no token can continue {text!r} under the grammar")
-        allowed_total += ids.numel()
+    fed: list[int] = []  # tokens of this pass after the pending one (the draft)
+    fed_states: list[State] = []
+    device = inputs["input_ids"].device
+
+    def scores(o: Any, j: int, ids: torch.Tensor) -> torch.Tensor:
+        """Logits over `ids` for the token after position j of this pass (from the end: j - n)."""
         if fast:
-            o = body(**step_inputs, past_key_values=past, use_cache=True)
-            h = o.last_hidden_state[:, -1, :]
+            h = o.last_hidden_state[:, j, :]
             w, b = _head_rows(head, ids.to(h.device))
-            logits = h.float() @ w.float().T
+            lg = h.float() @ w.float().T
             if b is not None:
-                logits = logits + b.float()
+                lg = lg + b.float()
         else:
-            o = model(**step_inputs, past_key_values=past, use_cache=True)
-            logits = o.logits[:, -1, :].float().index_select(1, ids.to(o.logits.device))
-        if cap:
-            logits = torch.tanh(logits / cap) * cap
+            lg = o.logits[:, j, :].float().index_select(1, ids.to(o.logits.device))
+        return torch.tanh(lg / cap) * cap if cap else lg
+
+    while len(out_ids) < max_new_tokens:
+        o = (body if fast else model)(**step_inputs, past_key_values=past, use_cache=True)
+        forwards += 1
+        if past is None and draft > 0 and hasattr(o.past_key_values, "activate_past_recording"):
+            o.past_key_values.activate_past_recording()  # so a drafted pass can be rolled back
         past = o.past_key_values
-        k = int(torch.argmax(logits[0]))
-        tok = int(ids[k])
-        if nxt[k] is None:
+        n = len(fed)
+        drafted += n
+        chosen: int | None = None
+        end = False
+        for j in range(n + 1):  # position -(n+1-j): predicts the token after the pending one + fed[:j]
+            if j > 0:
+                state = fed_states[j - 1]
+                out_ids.append(fed[j - 1])
+                accepted += 1
+            ids, nxt = constraint.allowed(state)
+            if ids.numel() == 0:
+                raise ConstraintError(f"no token can continue {tokenizer.decode(out_ids)!r} under the grammar")
+            allowed_total += ids.numel()
+            decided += 1
+            k = int(torch.argmax(scores(o, j - n - 1, ids)[0]))
+            if j < n and int(ids[k]) == fed[j]:
+                continue
+            if draft > 0:
+                _drop(past, n - j)
+            if nxt[k] is None:
+                end = True
+            else:
+                chosen, state = int(ids[k]), nxt[k]
+            break
+        if end:
             finished = True
             break
-        out_ids.append(tok)
-        state = nxt[k]
+        assert chosen is not None
+        out_ids.append(chosen)
         text = tokenizer.decode(out_ids, skip_special_tokens=True)
         if on_text is not None:
             on_text(text)
-        step_inputs = {"input_ids": torch.tensor([[tok]], device=inputs["input_ids"].device)}
+        room = max_new_tokens - len(out_ids) - 1  # and one for the pass's own choice
+        fed, fed_states = _draft(constraint, state, out_ids, min(draft, room)) if draft > 0 and room > 0 else ([], [])
+        step_inputs = {"input_ids": torch.tensor([[chosen] + fed], device=device)}
     if not finished and acceptor.accepting(state):
         finished = True  # budget ran out exactly at a valid end
+    text = tokenizer.decode(out_ids, skip_special_tokens=True)
     dt = time.perf_counter() - t0
-    n = max(1, len(out_ids))
-    return DecodeResult(text, out_ids, finished, dt, n / dt if dt > 0 else 0.0, allowed_total / n)
+    n_out = max(1, len(out_ids))
+    return DecodeResult(text, out_ids, finished, dt, n_out / dt if dt > 0 else 0.0, allowed_total / max(1, decided),
+                        {"forwards": forwards, "drafted": drafted, "accepted": accepted})
