@@ -125,3 +125,19 @@ def test_lookup_guesses_the_continuation_of_the_latest_repeat():
     assert _lookup([1, 2, 3, 9, 1, 2, 4, 1, 2]) == [4, 1, 2]  # latest occurrence of the longest tail
     assert _lookup([1, 2, 3]) == []
     assert _lookup([]) == []
+
+
+def test_a_prior_answer_is_checked_in_the_first_pass(tiny):
+    """Seeding the guess with an earlier answer changes nothing in the output, only the passes needed."""
+    model, tok, inputs = tiny
+    acc = ActionListAcceptor(max_entries=4)
+    c = make_constraint(tok, acc)
+    plain = constrained_generate(model, tok, inputs, acc, max_new_tokens=100, constraint=c, draft=0)
+    seeded = constrained_generate(model, tok, inputs, acc, max_new_tokens=100, constraint=c, prior=plain.token_ids)
+    unseeded = constrained_generate(model, tok, inputs, acc, max_new_tokens=100, constraint=c)
+    assert seeded.token_ids == plain.token_ids == unseeded.token_ids
+    assert seeded.stats["accepted"] >= 16  # the whole first pass's guess was right
+    assert seeded.stats["forwards"] < unseeded.stats["forwards"]
+    other = tok.encode("[[1.0, 2.0, 3.0, 1]]", add_special_tokens=False)
+    wrong = constrained_generate(model, tok, inputs, acc, max_new_tokens=100, constraint=c, prior=other)
+    assert wrong.token_ids == plain.token_ids

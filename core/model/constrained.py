@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -174,10 +174,31 @@ def _softcap(base: Any) -> float | None:
 
 
 def _drop(past: Any, n: int) -> None:
-    """Forget the last `n` positions of a KV cache (rejected draft tokens). Called after every drafted
-    pass, also with n=0: sliding-window layers record their past so a pass can be rolled back, and
-    `crop` trims them back to the window."""
-    past.crop(-n)
+    """Forget the last `n` positions of a KV cache (rejected draft tokens)."""
+    if n > 0:
+        past.crop(-n)
+
+
+def _window(base: Any) -> int | None:
+    """The sliding-attention window of the LM, if it has one. Drafted passes stay inside it: a
+    sliding-window cache that has started dropping old positions cannot be rolled back."""
+    cfg = getattr(base, "config", None)
+    text = cfg.get_text_config() if cfg is not None and hasattr(cfg, "get_text_config") else cfg
+    w = getattr(text, "sliding_window", None)
+    return int(w) if w else None
+
+
+def _extend(inputs: dict[str, Any], ids: list[int]) -> dict[str, Any]:
+    """Processor inputs with `ids` appended as text tokens (mask 1, token type 0 = text)."""
+    if not ids:
+        return inputs
+    length = inputs["input_ids"].shape[1]
+    out = dict(inputs)
+    for key, v in inputs.items():
+        if isinstance(v, torch.Tensor) and v.dim() == 2 and v.shape == (1, length):
+            fill = ids if key == "input_ids" else [1 if key == "attention_mask" else 0] * len(ids)
+            out[key] = torch.cat([v, torch.tensor([fill], dtype=v.dtype, device=v.device)], dim=1)
+    return out
 
 
 def _lookup(seq: list[int], max_n: int = 4) -> list[int]:
@@ -192,11 +213,13 @@ def _lookup(seq: list[int], max_n: int = 4) -> list[int]:
     return []
 
 
-def _draft(constraint: TokenConstraint, state: State, seq: list[int], limit: int) -> tuple[list[int], list[State]]:
+def _draft(constraint: TokenConstraint, state: State, seq: list[int], limit: int,
+           prior: Sequence[int] = ()) -> tuple[list[int], list[State]]:
     """Up to `limit` grammar-valid draft tokens after `state`: a token the grammar forces (the only one
     allowed, no end possible) is always drafted; otherwise the prompt-lookup guess, while the grammar
-    allows it. Returns the tokens and the state after each."""
-    guess = _lookup(seq)
+    allows it. `prior` is an earlier answer to the same kind of question: the guess before anything is
+    written, and more text to look the tail up in. Returns the tokens and the state after each."""
+    guess = _lookup(list(prior) + seq) if seq else list(prior)
     gi = 0
     toks: list[int] = []
     states: list[State] = []
@@ -223,13 +246,15 @@ def _draft(constraint: TokenConstraint, state: State, seq: list[int], limit: int
 def constrained_generate(model: Any, tokenizer: Any, inputs: dict[str, torch.Tensor], acceptor: Acceptor,
                          max_new_tokens: int = 96, restrict_head: bool = True,
                          on_text: Callable[[str], None] | None = None,
-                         constraint: TokenConstraint | None = None, draft: int = 16) -> DecodeResult:
+                         constraint: TokenConstraint | None = None, draft: int = 16,
+                         prior: Sequence[int] = ()) -> DecodeResult:
     """Greedy decoding of one sequence under `acceptor`. `inputs` come from the processor (batch of 1).
 
     With `draft` > 0 each forward pass also checks up to `draft` guessed tokens (tokens the grammar
     forces, then a prompt-lookup guess) and keeps the ones greedy decoding would have chosen: on a CPU a
     pass over 16 tokens costs little more than over one, and the output is the same greedy output
-    (up to floating-point ties). `draft=0` decodes one token per pass.
+    (up to floating-point ties). `draft=0` decodes one token per pass. `prior`: token ids of an earlier
+    answer to the same kind of question (the last action list, say), a better first guess.
     """
     base, body, head = _parts(model)
     constraint = constraint or make_constraint(tokenizer, acceptor)
@@ -247,6 +272,12 @@ def constrained_generate(model: Any, tokenizer: Any, inputs: dict[str, torch.Ten
     step_inputs = dict(inputs)
     fed: list[int] = []  # tokens of this pass after the pending one (the draft)
     fed_states: list[State] = []
+    prompt_len = int(inputs["input_ids"].shape[1])
+    window = _window(base)
+    first_room = min(max_new_tokens - 1, window - 2 - prompt_len if window else max_new_tokens)
+    if draft > 0 and prior and first_room > 0:  # the first pass may check the prior guess with the prompt
+        fed, fed_states = _draft(constraint, state, [], min(draft, first_room), prior)
+        step_inputs = _extend(step_inputs, fed)
     device = inputs["input_ids"].device
 
     def scores(o: Any, j: int, ids: torch.Tensor) -> torch.Tensor:
@@ -264,8 +295,6 @@ def constrained_generate(model: Any, tokenizer: Any, inputs: dict[str, torch.Ten
     while len(out_ids) < max_new_tokens:
         o = (body if fast else model)(**step_inputs, past_key_values=past, use_cache=True)
         forwards += 1
-        if past is None and draft > 0 and hasattr(o.past_key_values, "activate_past_recording"):
-            o.past_key_values.activate_past_recording()  # so a drafted pass can be rolled back
         past = o.past_key_values
         n = len(fed)
         drafted += n
@@ -284,8 +313,7 @@ def constrained_generate(model: Any, tokenizer: Any, inputs: dict[str, torch.Ten
             k = int(torch.argmax(scores(o, j - n - 1, ids)[0]))
             if j < n and int(ids[k]) == fed[j]:
                 continue
-            if draft > 0:
-                _drop(past, n - j)
+            _drop(past, n - j)
             if nxt[k] is None:
                 end = True
             else:
@@ -299,7 +327,8 @@ def constrained_generate(model: Any, tokenizer: Any, inputs: dict[str, torch.Ten
         text = tokenizer.decode(out_ids, skip_special_tokens=True)
         if on_text is not None:
             on_text(text)
-        room = max_new_tokens - len(out_ids) - 1  # and one for the pass's own choice
+        room = min(max_new_tokens - len(out_ids) - 1,  # and one for the pass's own choice
+                   window - 2 - prompt_len - len(out_ids) if window else max_new_tokens)
         fed, fed_states = _draft(constraint, state, out_ids, min(draft, room)) if draft > 0 and room > 0 else ([], [])
         step_inputs = {"input_ids": torch.tensor([[chosen] + fed], device=device)}
     if not finished and acceptor.accepting(state):

@@ -58,6 +58,9 @@ class VLMPolicy:
             "done": make_constraint(tok, PrefixSetAcceptor(["yes", "no"])),
         }
         self.last: dict[str, DecodeResult] = {}
+        # the last answer of each kind: the decoder's first guess for the next one (consecutive action
+        # chunks look alike); it only saves passes, the output is what greedy decoding writes anyway
+        self._prior: dict[str, list[int]] = {}
 
     def _action_constraint(self, plan: str) -> str:
         """The constraint key for an action chunk that follows `plan` (built once per sign pattern)."""
@@ -76,8 +79,9 @@ class VLMPolicy:
             inputs = prepare_inputs(self.loaded, image, prompt)
             res = constrained_generate(self.loaded.model, self.tokenizer, inputs, c.acceptor,
                                        max_new_tokens=max_new_tokens, restrict_head=self.restrict_head,
-                                       on_text=on_text, constraint=c)
+                                       on_text=on_text, constraint=c, prior=self._prior.get(kind, ()))
         self.last[kind] = res
+        self._prior[kind] = res.token_ids
         return res.text
 
     def subtasks(self, image: Any, instruction: str, on_text: Callable[[str], None] | None = None) -> str:
