@@ -232,3 +232,37 @@ def test_service_loads_in_background_and_reports_errors(gemma_dir: Path, tmp_pat
     bad = ModelService(str(tmp_path / "missing"))
     bad.start()
     assert bad.wait(60).state == "error" and "does not exist" in bad.status().message
+
+
+def test_stage1_own_cell_loss_teaches_tokens_where_they_are(tmp_path: Path) -> None:
+    """The stage-1 'own cell' head: its loss counts only with a weight, and a tiny tower trained on it
+    learns to tell its grid tokens apart (the evaluation reads it as `self_pos`)."""
+    import torch
+
+    from core.model.assemble import VisionSpec
+    from core.model.build_default import TowerProbe, s1_batch, s1_evaluate, s1_loss
+    from core.model.scenes import HELDOUT, TRAIN, SceneMaker
+
+    torch.manual_seed(0)
+    spec = VisionSpec(hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=64,
+                      image_size=56, patch_size=14, mm_tokens_per_image=16)
+    probe = TowerProbe(spec, 0)
+    maker = SceneMaker(image_size=56, seed=0)
+    batch = s1_batch(maker, TRAIN, 0, 4)
+    out = probe(batch["pixels"])
+    assert out["pos"].shape == (4, 16, 16)
+    base = s1_loss(out, batch, 1.0, 0.0)
+    assert s1_loss(out, batch, 1.0, 0.5) > base
+    batches = [s1_batch(maker, TRAIN, 8 * i, 8) for i in range(4)]
+    evals = [s1_batch(maker, HELDOUT, 0, 8)]
+    before = s1_evaluate(probe, evals, self_pos=True)["self_pos"]
+    opt = torch.optim.Adam(probe.parameters(), 3e-3)
+    for step in range(320):
+        b = batches[step % 4]
+        loss = s1_loss(probe(b["pixels"]), b, 0.0, 1.0)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    after = s1_evaluate(probe, evals, self_pos=True)
+    assert after["self_pos"] >= 0.9 > before
+    assert "self_pos" in s1_evaluate(probe, evals) and after["score"] != s1_evaluate(probe, evals)["score"]
