@@ -30,16 +30,22 @@ class Seen:
     caption: str = ""
 
 
+def _took(e: AutoEvent) -> str:
+    """' (0.9 s)': how long the model took to write it, when the event says."""
+    s = (e.data or {}).get("seconds")
+    return f" ({s:.1f} s)" if isinstance(s, (int, float)) else ""
+
+
 def format_run(events: list[AutoEvent], partial: str = "", state: str = "") -> str:
     """The assistant's message for a command: subtasks, then per cycle plan, actions and verdict."""
     lines: list[str] = []
     for e in events:
         if e.kind == "subtasks":
-            lines.append("**Subtasks**\n" + e.text)
+            lines.append(f"**Subtasks**{_took(e)}\n" + e.text)
         elif e.kind == "plan":
-            lines.append(f"\n**{e.subtask}**\nPlan: {e.text}")
+            lines.append(f"\n**{e.subtask}**\nPlan{_took(e)}: {e.text}")
         elif e.kind == "actions":
-            lines.append(f"Actions: `{e.text}`")
+            lines.append(f"Actions{_took(e)}: `{e.text}`")
         elif e.kind == "verify":
             lines.append(("✓ " if e.text.startswith("done") else "✗ ") + e.text)
         elif e.kind == "malformed":

@@ -45,7 +45,7 @@ def test_format_run_shows_language_before_outcome():
     ev = [
         AutoEvent("subtasks", "1. grasp the red block\n2. lift the red block", 0.1),
         AutoEvent("plan", "move forward, then down", 0.5, "grasp the red block"),
-        AutoEvent("actions", "[[2.5, 0.0, 0.0, 1]]", 0.9, "grasp the red block"),
+        AutoEvent("actions", "[[2.5, 0.0, 0.0, 1]]", 0.9, "grasp the red block", {"seconds": 0.84}),
         AutoEvent("verify", "done (judged by simulator)", 2.0, "grasp the red block"),
         AutoEvent("malformed", "actions: bad", 2.5, "lift the red block"),
         AutoEvent("done", "all subtasks done", 3.0),
@@ -53,4 +53,5 @@ def test_format_run_shows_language_before_outcome():
     text = format_run(ev)
     assert text.index("Subtasks") < text.index("Plan: move forward") < text.index("[[2.5") < text.index("✓ done")
     assert "⚠" in text and text.rstrip().endswith("all subtasks done")
+    assert "Actions (0.8 s): `[[2.5" in text and "Plan: move" in text  # model time shown when known
     assert format_run([], partial="1. gra").endswith("… 1. gra")

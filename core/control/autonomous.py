@@ -165,7 +165,9 @@ class AutonomousRun:
                 return None
             self.state = f"writing {what}"
             self.partial = ""
+            t0 = time.perf_counter()
             text = fn()
+            seconds = time.perf_counter() - t0
             self.partial = ""
             if self._cancel.is_set():
                 return None
@@ -174,7 +176,7 @@ class AutonomousRun:
             except ParseError as exc:
                 self._emit("malformed", f"{what}: {exc}", subtask, output=text, attempt=attempt)
                 continue
-            self._emit(what, text, subtask)
+            self._emit(what, text, subtask, seconds=seconds)
             return value
         return None
 
