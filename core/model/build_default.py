@@ -325,12 +325,14 @@ def where_questions(scene, rng: random.Random) -> list[QA]:  # noqa: ANN001
 
 def chat_sample(processor, scene, rng: random.Random, where: bool = False) -> tuple[dict, list[str]]:  # noqa: ANN001
     """All questions about one image as one multi-turn chat -> (processor inputs + labels, kinds).
-    With `where`, the chat starts with the "Where is the X block?" turns, then the scene questions."""
+    With `where`, the "Where is the X block?" turns come last: placed first, the model learned that the
+    first answer after an image is a position ("middle left" to "How many blocks are there?"), and their
+    teacher-forced answers would hand the later relational questions each block's place in text."""
     qas = questions(scene.state, rng)
-    if where:
-        qas = where_questions(scene, rng) + qas
     if rng.random() < 0.5:  # a caption turn, so free-form "describe" requests get a grounded answer
         qas.insert(rng.randrange(len(qas) + 1), QA("describe", DESCRIBE_QUESTION, describe(scene_facts(scene.state))))
+    if where:
+        qas = qas + where_questions(scene, rng)
     messages = []
     for i, qa in enumerate(qas):
         content = [{"type": "image"}, {"type": "text", "text": qa.question}] if i == 0 else qa.question
