@@ -30,22 +30,28 @@ class Seen:
     caption: str = ""
 
 
-def _took(e: AutoEvent) -> str:
-    """' (0.9 s)': how long the model took to write it, when the event says."""
+def _seconds(e: AutoEvent) -> float | None:
     s = (e.data or {}).get("seconds")
-    return f" ({s:.1f} s)" if isinstance(s, (int, float)) else ""
+    return float(s) if isinstance(s, (int, float)) else None
 
 
 def format_run(events: list[AutoEvent], partial: str = "", state: str = "") -> str:
-    """The assistant's message for a command: subtasks, then per cycle plan, actions and verdict."""
+    """The assistant's message for a command: subtasks, then per cycle plan, actions and verdict; under
+    each action list, how long the model took to write the plan and the list."""
     lines: list[str] = []
+    plan_s: float | None = None
     for e in events:
         if e.kind == "subtasks":
-            lines.append(f"**Subtasks**{_took(e)}\n" + e.text)
+            took = _seconds(e)
+            lines.append("**Subtasks**" + (f" · {took:.1f} s" if took is not None else "") + "\n" + e.text)
         elif e.kind == "plan":
-            lines.append(f"\n**{e.subtask}**\nPlan{_took(e)}: {e.text}")
+            plan_s = _seconds(e)
+            lines.append(f"\n**{e.subtask}**\nPlan: {e.text}")
         elif e.kind == "actions":
-            lines.append(f"Actions{_took(e)}: `{e.text}`")
+            lines.append(f"Actions: `{e.text}`")
+            took = [f"{name} {s:.1f} s" for name, s in (("plan", plan_s), ("actions", _seconds(e))) if s is not None]
+            if took:
+                lines.append(f"_model time: {' · '.join(took)}_")
         elif e.kind == "verify":
             lines.append(("✓ " if e.text.startswith("done") else "✗ ") + e.text)
         elif e.kind == "malformed":

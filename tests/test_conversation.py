@@ -53,5 +53,5 @@ def test_format_run_shows_language_before_outcome():
     text = format_run(ev)
     assert text.index("Subtasks") < text.index("Plan: move forward") < text.index("[[2.5") < text.index("✓ done")
     assert "⚠" in text and text.rstrip().endswith("all subtasks done")
-    assert "Actions (0.8 s): `[[2.5" in text and "Plan: move" in text  # model time shown when known
+    assert "Actions: `[[2.5, 0.0, 0.0, 1]]`\n_model time: actions 0.8 s_" in text  # shown when known
     assert format_run([], partial="1. gra").endswith("… 1. gra")
