@@ -167,10 +167,13 @@ def _head_rows(head: Any, ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor
     return w, b
 
 
-def _softcap(base: Any) -> float | None:
+def _text_config(base: Any) -> Any:
     cfg = getattr(base, "config", None)
-    text = cfg.get_text_config() if cfg is not None and hasattr(cfg, "get_text_config") else cfg
-    return getattr(text, "final_logit_softcapping", None)
+    return cfg.get_text_config() if cfg is not None and hasattr(cfg, "get_text_config") else cfg
+
+
+def _softcap(base: Any) -> float | None:
+    return getattr(_text_config(base), "final_logit_softcapping", None)
 
 
 def _drop(past: Any, n: int) -> None:
@@ -182,9 +185,7 @@ def _drop(past: Any, n: int) -> None:
 def _window(base: Any) -> int | None:
     """The sliding-attention window of the LM, if it has one. Drafted passes stay inside it: a
     sliding-window cache that has started dropping old positions cannot be rolled back."""
-    cfg = getattr(base, "config", None)
-    text = cfg.get_text_config() if cfg is not None and hasattr(cfg, "get_text_config") else cfg
-    w = getattr(text, "sliding_window", None)
+    w = getattr(_text_config(base), "sliding_window", None)
     return int(w) if w else None
 
 
@@ -263,7 +264,6 @@ def constrained_generate(model: Any, tokenizer: Any, inputs: dict[str, torch.Ten
     t0 = time.perf_counter()
     state: State = acceptor.start()
     out_ids: list[int] = []
-    text = ""
     finished = False
     allowed_total = 0
     decided = 0
@@ -274,9 +274,14 @@ def constrained_generate(model: Any, tokenizer: Any, inputs: dict[str, torch.Ten
     fed_states: list[State] = []
     prompt_len = int(inputs["input_ids"].shape[1])
     window = _window(base)
-    first_room = min(max_new_tokens - 1, window - 2 - prompt_len if window else max_new_tokens)
-    if draft > 0 and prior and first_room > 0:  # the first pass may check the prior guess with the prompt
-        fed, fed_states = _draft(constraint, state, [], min(draft, first_room), prior)
+
+    def room(written: int) -> int:
+        """How many draft tokens the next pass may check: within the budget (keeping one for the pass's
+        own choice) and inside the sliding window."""
+        return min(draft, max_new_tokens - written - 1, window - 2 - prompt_len - written if window else draft)
+
+    if prior and room(0) > 0:  # the first pass may check the prior guess along with the prompt
+        fed, fed_states = _draft(constraint, state, [], room(0), prior)
         step_inputs = _extend(step_inputs, fed)
     device = inputs["input_ids"].device
 
@@ -324,12 +329,9 @@ def constrained_generate(model: Any, tokenizer: Any, inputs: dict[str, torch.Ten
             break
         assert chosen is not None
         out_ids.append(chosen)
-        text = tokenizer.decode(out_ids, skip_special_tokens=True)
         if on_text is not None:
-            on_text(text)
-        room = min(max_new_tokens - len(out_ids) - 1,  # and one for the pass's own choice
-                   window - 2 - prompt_len - len(out_ids) if window else max_new_tokens)
-        fed, fed_states = _draft(constraint, state, out_ids, min(draft, room)) if draft > 0 and room > 0 else ([], [])
+            on_text(tokenizer.decode(out_ids, skip_special_tokens=True))
+        fed, fed_states = _draft(constraint, state, out_ids, room(len(out_ids))) if room(len(out_ids)) > 0 else ([], [])
         step_inputs = {"input_ids": torch.tensor([[chosen] + fed], device=device)}
     if not finished and acceptor.accepting(state):
         finished = True  # budget ran out exactly at a valid end
