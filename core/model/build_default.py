@@ -209,9 +209,9 @@ def s1_evaluate(probe: TowerProbe, batches: list[dict[str, torch.Tensor]], self_
     acc["loc_blocks"] = sum(loc[n][0] for n in OBJECTS[:4]) / max(1, sum(loc[n][1] for n in OBJECTS[:4]))
     acc["loc_containers"] = sum(loc[n][0] for n in OBJECTS[4:]) / max(1, sum(loc[n][1] for n in OBJECTS[4:]))
     parts = [acc[k] for k in CLASS_HEADS] + [acc["loc_blocks"], acc["loc_containers"]]
-    acc["score"] = float(np.mean(parts))  # what "best" and "converged" refer to
     if self_pos:
-        acc["score"] = float(np.mean(parts + [acc["self_pos"]]))
+        parts.append(acc["self_pos"])
+    acc["score"] = float(np.mean(parts))  # what "best" and "converged" refer to
     return acc
 
 

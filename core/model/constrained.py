@@ -331,7 +331,8 @@ def constrained_generate(model: Any, tokenizer: Any, inputs: dict[str, torch.Ten
         out_ids.append(chosen)
         if on_text is not None:
             on_text(tokenizer.decode(out_ids, skip_special_tokens=True))
-        fed, fed_states = _draft(constraint, state, out_ids, room(len(out_ids))) if room(len(out_ids)) > 0 else ([], [])
+        limit = room(len(out_ids))
+        fed, fed_states = _draft(constraint, state, out_ids, limit) if limit > 0 else ([], [])
         step_inputs = {"input_ids": torch.tensor([[chosen] + fed], device=device)}
     if not finished and acceptor.accepting(state):
         finished = True  # budget ran out exactly at a valid end
