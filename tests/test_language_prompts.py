@@ -54,3 +54,15 @@ def test_cycles_split_long_subtasks() -> None:
     assert [c for a in actions for c in a] == list(v.chunks)
     plans = [s for s in samples if s.kind == "plan"]
     assert len(plans) == len(actions) and all(p.target for p in plans)
+
+
+def test_decision_entries_are_the_first_and_each_change_of_direction_or_gripper():
+    from core.language.decisions import decision_spans, entry_spans
+
+    text = ("[[2.4, -0.7, -0.4, 1], [1.9, -0.6, -0.3, 1], [2.0, -0.6, -0.3, 1], [1.5, -0.4, -2.0, 1], "
+            "[0.0, 0.0, -2.0, 1], [0.1, 0.0, -2.0, 1], [0.0, 0.0, 0.0, 0]]")
+    assert len(entry_spans(text)) == 7
+    assert [text[a:b] for a, b in decision_spans(text)] == [
+        "[2.4, -0.7, -0.4, 1]", "[1.5, -0.4, -2.0, 1]", "[0.0, 0.0, -2.0, 1]", "[0.0, 0.0, 0.0, 0]", "]"]
+    assert decision_spans(text)[-1] == (len(text) - 1, len(text))
+    assert decision_spans("move forward") == [] and decision_spans("[[1.0, 0.0]]") == []

@@ -125,6 +125,32 @@ def test_action_tokens_baseline_labels_are_codec_ids(split, processor):
     assert not set(labelled[:-1]) & set(processor.tokenizer.all_special_ids)
 
 
+def test_decision_entries_weigh_more_in_the_loss(split, processor):
+    from core.language.decisions import decision_spans
+
+    sample = next(s for s in split.train if s.kind == "actions" and len(decision_spans(s.target)) >= 2)
+    plain, weighted = ChatEncoder(processor).encode(sample), ChatEncoder(processor, decision_weight=5.0).encode(sample)
+    assert "loss_weights" not in plain and torch.equal(plain["labels"], weighted["labels"])
+    w, labels = weighted["loss_weights"], weighted["labels"]
+    assert (w[labels == IGNORE] == 0).all() and set(w[labels != IGNORE].tolist()) == {1.0, 5.0}
+    tok = processor.tokenizer
+    heavy = tok.decode(labels[w == 5.0])
+    for a, b in decision_spans(sample.target)[:-1]:  # every decision entry's text is in the heavy tokens
+        assert sample.target[a + 1 : b - 1] in heavy
+    assert heavy.rstrip().endswith("]")  # ... and the list's end
+    other = next(s for s in split.train if s.kind != "actions")
+    assert "loss_weights" not in ChatEncoder(processor, decision_weight=5.0).encode(other)
+    batch = collate([weighted, ChatEncoder(processor, decision_weight=5.0).encode(other)], 0)
+    assert batch["loss_weights"].shape == batch["labels"].shape
+    model = tiny_model(processor)
+    with torch.no_grad():
+        ours, _ = AnswerLoss(model)(batch)
+        logits_ = model(**{k: v for k, v in batch.items() if k not in ("labels", "loss_weights")}).logits
+    ce = torch.nn.functional.cross_entropy(logits_[:, :-1].transpose(1, 2).float(), batch["labels"][:, 1:],
+                                           ignore_index=IGNORE, reduction="none")
+    assert torch.allclose(ours, (ce * batch["loss_weights"][:, 1:]).sum(), rtol=1e-4)
+
+
 # ---- the loss and LoRA ------------------------------------------------------------------------------
 def test_head_at_answer_positions_equals_the_full_loss(split, processor):
     model = tiny_model(processor)

@@ -74,6 +74,8 @@ def build(app: App) -> None:
                 alpha = gr.Number(32, precision=0, minimum=1, label="LoRA alpha")
                 batch = gr.Number(4, precision=0, minimum=1, label="Batch")
                 accum = gr.Number(2, precision=0, minimum=1, label="Grad. accumulation")
+                weight = gr.Number(1.0, minimum=0.1, label="Decision-entry weight",
+                                   info="loss weight of the action entries where the motion changes (1 = plain)")
             vqa = gr.Number(10, precision=0, minimum=0, label="Scene-VQA retention check: scenes (0 = skip)")
             start = gr.Button("Train", variant="primary")
     jobs = gr.Dataframe(jobs_table(app), label="Jobs", interactive=False)
@@ -106,16 +108,16 @@ def build(app: App) -> None:
 
     def do_preset(name_):
         c = preset(name_)
-        return c.lr, c.epochs, c.max_steps or 0, c.lora_r, c.lora_alpha, c.batch_size, c.grad_accum
+        return c.lr, c.epochs, c.max_steps or 0, c.lora_r, c.lora_alpha, c.batch_size, c.grad_accum, c.decision_weight
 
-    def do_start(job_name, ids, n_expert, pre, lr_, ep, ms, r_, a_, b_, acc_, vqa_, request: gr.Request):
+    def do_start(job_name, ids, n_expert, pre, lr_, ep, ms, r_, a_, b_, acc_, w_, vqa_, request: gr.Request):
         from core.training.errors import TrainingError
 
         who = guard.require(request, "train")
         try:
             cfg = preset(pre, lr=float(lr_), epochs=float(ep), max_steps=int(ms) or None, lora_r=int(r_),
                          lora_alpha=int(a_), batch_size=int(b_), grad_accum=int(acc_),
-                         base_model=app.config.model or "default")
+                         decision_weight=float(w_ or 1.0), base_model=app.config.model or "default")
             data = DataSpec(episode_ids=tuple(int(i) for i in ids or []), expert_seeds=tuple(range(int(n_expert or 0))))
             jid = app.training.start_job(JobConfig((job_name or "").strip(), cfg, data, EvalSpec(vqa_scenes=int(vqa_))))
         except (TrainingError, ValueError, TypeError) as exc:
@@ -172,8 +174,9 @@ def build(app: App) -> None:
     select_all.click(lambda only: [i for _, i in episode_choices(app, only)], only_success, episodes)
     episodes.change(do_preview, [episodes, expert], preview)
     expert.change(do_preview, [episodes, expert], preview)
-    preset_name.change(do_preset, preset_name, [lr, epochs, max_steps, r, alpha, batch, accum])
-    start.click(do_start, [name, episodes, expert, preset_name, lr, epochs, max_steps, r, alpha, batch, accum, vqa],
+    preset_name.change(do_preset, preset_name, [lr, epochs, max_steps, r, alpha, batch, accum, weight])
+    start.click(do_start, [name, episodes, expert, preset_name, lr, epochs, max_steps, r, alpha, batch, accum, weight,
+                           vqa],
                 [jobs, job_id])
     outs = [progress, loss_plot, evals, log_tail, jobs]
     cancel.click(do_cancel, job_id, outs)

@@ -68,6 +68,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         "base_model": args.model, "max_steps": args.max_steps, "epochs": args.epochs, "lr": args.lr,
         "batch_size": args.batch_size, "grad_accum": args.grad_accum, "threads": args.threads,
         "checkpoint_every": args.checkpoint_every, "action_format": args.action_format, "seed": args.seed,
+        "decision_weight": args.decision_weight,
     }.items() if v is not None}
     config = preset(args.preset, **overrides)
     split = load_jsonl(args.data)
@@ -119,6 +120,8 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--threads", type=int)
     t.add_argument("--checkpoint-every", type=int)
     t.add_argument("--action-format", choices=("language", "tokens"))
+    t.add_argument("--decision-weight", type=float,
+                   help="loss weight of the tokens of an action list's decision entries (default 1)")
     t.add_argument("--seed", type=int)
     t.add_argument("--fresh", action="store_true", help="ignore existing checkpoints in --out")
     t.set_defaults(fn=cmd_train)

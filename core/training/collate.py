@@ -22,6 +22,7 @@ import torch
 import torch.nn.functional as F
 
 from core.language import ParseError, parse_list
+from core.language.decisions import decision_spans
 from core.training.action_tokens import ActionTokenCodec
 from core.training.data import TrainSample
 from core.training.errors import DataError
@@ -29,7 +30,7 @@ from core.training.errors import DataError
 log = logging.getLogger(__name__)
 
 IGNORE = -100
-SEQUENCE_KEYS = ("input_ids", "attention_mask", "token_type_ids", "mm_token_type_ids", "labels")
+SEQUENCE_KEYS = ("input_ids", "attention_mask", "token_type_ids", "mm_token_type_ids", "labels", "loss_weights")
 _DUMMY = "x"
 
 
@@ -43,11 +44,15 @@ class ChatEncoder:
     """Turns `TrainSample`s into model inputs with answer-only labels, for one processor.
 
     `codec` switches action answers to the actions-as-tokens baseline. Samples longer than
-    `max_length` tokens raise `DataError` (answers are never truncated).
+    `max_length` tokens raise `DataError` (answers are never truncated). With `decision_weight` != 1,
+    the tokens of an action answer's decision entries (`core.language.decisions`) get that loss weight
+    and every other answer token 1, in a `loss_weights` tensor beside `labels`.
     """
 
-    def __init__(self, processor: Any, codec: ActionTokenCodec | None = None, max_length: int = 2048) -> None:
+    def __init__(self, processor: Any, codec: ActionTokenCodec | None = None, max_length: int = 2048,
+                 decision_weight: float = 1.0) -> None:
         self.processor = processor
+        self.decision_weight = decision_weight
         self.tokenizer = getattr(processor, "tokenizer", processor)
         self.codec = codec
         self.max_length = max_length
@@ -145,11 +150,28 @@ class ChatEncoder:
             keep = self._strip_trailing_ws(f_ids[start:].tolist())
             labels[start : start + len(keep)] = torch.tensor(keep, dtype=f_ids.dtype)
             out["labels"] = labels
+            if self.decision_weight != 1.0 and sample.kind == "actions":
+                weights = torch.zeros(labels.shape[0], dtype=torch.float32)
+                weights[start : start + len(keep)] = torch.tensor(self._answer_weights(keep, sample.target))
+                out["loss_weights"] = weights
         if out["input_ids"].shape[0] > self.max_length:
             raise DataError(f"{sample.episode} step {sample.step} ({sample.kind}): {out['input_ids'].shape[0]} "
                             f"tokens exceed max_length={self.max_length}")
         if int((out["labels"] != IGNORE).sum()) == 0:
             raise DataError(f"{sample.episode} step {sample.step} ({sample.kind}): empty answer")
+        return out
+
+    def _answer_weights(self, answer_ids: list[int], target: str) -> list[float]:
+        """Per answer token: `decision_weight` where it overlaps a decision entry of `target`, else 1."""
+        spans = decision_spans(target)
+        text = self.tokenizer.decode(answer_ids)
+        offset = max(0, text.find(target))
+        ends = [len(self.tokenizer.decode(answer_ids[: j + 1])) - offset for j in range(len(answer_ids))]
+        out, begin = [], -offset
+        for end in ends:
+            hit = any(begin < b and end > a for a, b in spans)
+            out.append(self.decision_weight if hit else 1.0)
+            begin = end
         return out
 
     def _encode_suffix(self, sample: TrainSample) -> dict[str, torch.Tensor]:
@@ -173,6 +195,9 @@ def collate(encoded: Sequence[dict[str, torch.Tensor]], pad_id: int) -> dict[str
         raise DataError("cannot collate an empty batch")
     t = max(e["input_ids"].shape[0] for e in encoded)
     pad_value = {"input_ids": pad_id, "labels": IGNORE}
+    if any("loss_weights" in e for e in encoded):  # unweighted samples of a weighted batch weigh 1
+        encoded = [e if "loss_weights" in e else {**e, "loss_weights": (e["labels"] != IGNORE).float()}
+                   for e in encoded]
     batch: dict[str, torch.Tensor] = {}
     for key in encoded[0]:
         if key in SEQUENCE_KEYS:
@@ -183,6 +208,9 @@ def collate(encoded: Sequence[dict[str, torch.Tensor]], pad_id: int) -> dict[str
     return batch
 
 
-def answer_token_count(batch: dict[str, torch.Tensor]) -> int:
-    """Number of tokens that the loss is computed on (labels shifted by one)."""
+def answer_token_count(batch: dict[str, torch.Tensor]) -> float:
+    """Number of tokens that the loss is computed on (labels shifted by one); with `loss_weights`,
+    their summed weight, so that the loss stays a (weighted) mean per token."""
+    if "loss_weights" in batch:
+        return float(batch["loss_weights"][:, 1:][batch["labels"][:, 1:] != IGNORE].sum())
     return int((batch["labels"][:, 1:] != IGNORE).sum())

@@ -50,6 +50,7 @@ class TrainConfig:
     max_length: int = 2048
     action_format: str = "language"  # "language" | "tokens" (the AT baseline)
     action_bins: int = 256
+    decision_weight: float = 1.0  # loss weight of an action answer's decision entries (1 = plain mean)
 
     def __post_init__(self) -> None:
         checks = [
@@ -65,6 +66,7 @@ class TrainConfig:
             (self.keep_checkpoints >= 1, "keep_checkpoints must be >= 1"),
             (self.action_format in ("language", "tokens"), "action_format must be 'language' or 'tokens'"),
             (self.threads is None or self.threads > 0, "threads must be positive"),
+            (self.decision_weight > 0, "decision_weight must be positive"),
         ]
         for ok, msg in checks:
             if not ok:

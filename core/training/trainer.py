@@ -103,7 +103,8 @@ class TrainResult:
 
 # ---- the loss: LM head only at answer positions -----------------------------------------------------
 class AnswerLoss(nn.Module):
-    """Summed cross-entropy over answer tokens, computing the LM head only where labels are set.
+    """Summed cross-entropy over answer tokens (weighted by `loss_weights` when the batch has them),
+    computing the LM head only where labels are set.
 
     Wraps the (PEFT) model so that `accelerate` / DDP see one module whose forward does the whole
     computation. Returns `(loss_sum, n_tokens)`.
@@ -114,7 +115,7 @@ class AnswerLoss(nn.Module):
         self.model = model
 
     def forward(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
-        inputs = {k: v for k, v in batch.items() if k != "labels"}
+        inputs = {k: v for k, v in batch.items() if k not in ("labels", "loss_weights")}
         labels = batch["labels"][:, 1:]
         where = labels != IGNORE
         base = unwrap(self.model)
@@ -128,6 +129,9 @@ class AnswerLoss(nn.Module):
                 logits = torch.tanh(logits / cap) * cap
         else:  # models without a separate body: full logits, then gather
             logits = self.model(**inputs).logits[:, :-1][where]
+        if "loss_weights" in batch:
+            ce = nn.functional.cross_entropy(logits.float(), labels[where], reduction="none")
+            return (ce * batch["loss_weights"][:, 1:][where]).sum(), where.sum()
         loss = nn.functional.cross_entropy(logits.float(), labels[where], reduction="sum")
         return loss, where.sum()
 
@@ -213,7 +217,7 @@ def train(
             p.requires_grad_(False)
     tokenizer = getattr(processor, "tokenizer", processor)
     codec = ActionTokenCodec.for_tokenizer(tokenizer, config.action_bins) if config.action_format == "tokens" else None
-    encoder = ChatEncoder(processor, codec, config.max_length)
+    encoder = ChatEncoder(processor, codec, config.max_length, config.decision_weight)
 
     # 2. LoRA on the language model ------------------------------------------------------------------
     torch.manual_seed(config.seed)  # the LoRA init does not depend on how the model was loaded
