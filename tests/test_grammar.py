@@ -1,5 +1,6 @@
 import random
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -77,18 +78,37 @@ def test_lexicon_accepts_generated_plans():
     assert not accepts(acc, "move  left") and not accepts(acc, "move left,") and not accepts(acc, "fly away")
 
 
-def test_first_entry_follows_the_plan_signs():
-    from core.language.plan import first_move_signs
+def test_first_entry_follows_the_plan_rule():
+    from core.language.plan import first_entry_rule
 
-    assert first_move_signs("close the gripper, then move forward and slightly left, then down") == (1, 0, 0)
-    assert first_move_signs("move right and down, then open the gripper") == (0, -1, -1)
-    assert first_move_signs("close the gripper") is None and first_move_signs("stay still") is None
+    assert first_entry_rule("move forward and slightly left, then down") == (("++", "free", "small"), None)
+    assert first_entry_rule("move right and down, then open the gripper") == (("small", "--", "--"), None)
+    assert first_entry_rule("close the gripper, then move up") == (("small", "small", "small"), 0)
+    assert first_entry_rule("stay still") is None
+    acc = ActionListAcceptor(4, first_rule=("++", "free", "small"), first_gripper=1)
+    assert accepts(acc, "[[2.4, -1.9, -0.3, 1], [0.0, 0.0, 0.0, 0]]")  # later entries are free
+    assert not accepts(acc, "[[0.4, -1.9, -0.2, 1]]")  # under 1 cm forward
+    assert not accepts(acc, "[[2.4, 0.0, -1.2, 1]]")  # 1 cm or more along an axis the plan does not name
+    assert not accepts(acc, "[[2.4, 0.0, -0.2, 0]]")  # the gripper the plan did not ask for
+    assert not accepts(acc, "[[-2.4, 0.0, 0.0, 1]]") and accepts(acc, "[[10.0, 0.0, -0.9, 1]]")
+    with pytest.raises(ValueError):
+        ActionListAcceptor(first_rule=("up", "free", "free"))
+
+
+def test_first_entry_follows_the_plan_signs():
     acc = ActionListAcceptor(4, first_signs=(1, 0, -1))
     assert accepts(acc, "[[0.4, -1.9, -0.2, 0], [0.0, 0.0, 0.0, 1]]")  # later entries are free
     assert not accepts(acc, "[[0.0, -1.9, -0.2, 0]]")  # no forward motion
     assert not accepts(acc, "[[0.4, -1.9, -0.0, 0]]")  # "-0.0" is no downward motion
     assert not accepts(acc, "[[-0.4, 1.9, -0.2, 0]]")  # backward
     assert accepts(acc, "[[10.0, 0.0, -10.0, 1]]")
+
+
+@given(st.lists(chunk, min_size=1, max_size=16))
+def test_a_chunk_is_accepted_under_the_rule_of_its_own_first_entry(chunks):
+    first = chunks[0]
+    rule = tuple("small" if abs(v) < 1.0 else ("++" if v > 0 else "--") for v in (first.dx, first.dy, first.dz))
+    assert accepts(ActionListAcceptor(first_rule=rule, first_gripper=first.gripper), render_list(chunks))
 
 
 @given(st.lists(chunk, min_size=1, max_size=16))

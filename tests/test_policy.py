@@ -55,18 +55,20 @@ def test_autonomous_run_with_the_vlm_never_sees_malformed_text(policy):
 @pytest.mark.parametrize("plan", ["move forward and slightly left, then down, then close the gripper",
                                   "close the gripper, then move right and down", "move up"])
 def test_action_chunk_starts_the_way_the_plan_says(policy, plan):
-    from core.language.plan import first_move_signs
+    from core.language.plan import first_entry_rule
 
     img = np.full((64, 64, 3), 90, dtype=np.uint8)
     first = parse(policy.actions(img, "x", "grasp the red block", plan))[0]
-    signs = first_move_signs(plan)
-    assert signs is not None
-    for want, v in zip(signs, (first.dx, first.dy, first.dz)):
-        assert want == 0 or (v > 0 if want > 0 else v < 0)
+    rule = first_entry_rule(plan)
+    assert rule is not None
+    axes, grip = rule
+    for want, v in zip(axes, (first.dx, first.dy, first.dz)):
+        assert {"free": True, "small": abs(v) < 1.0, "++": v >= 1.0, "--": v <= -1.0}[want], (want, v)
+    assert grip is None or first.gripper == grip
 
 
 def test_follow_plan_can_be_switched_off(tmp_path):
     loaded = load_model(tiny_gemma3(tmp_path), precision="fp32")
     free = VLMPolicy(loaded, max_entries=3, follow_plan=False)
     assert free._action_constraint("move up") == "actions"
-    assert VLMPolicy(loaded, max_entries=3)._action_constraint("move up") == "actions(0, 0, 1)"
+    assert VLMPolicy(loaded, max_entries=3)._action_constraint("move up") == "actions('small', 'small', '++')"

@@ -48,6 +48,7 @@ def accepts(acc: Acceptor, text: str) -> bool:
 
 # ---- numbers: -?(10.0|[0-9].[0-9]) ------------------------------------------------------------------
 _DIGITS = "0123456789"
+_RULES = ("free", "+", "-", "++", "--", "small")
 
 
 def _num_step(sub: str, ch: str) -> str | None:
@@ -71,19 +72,25 @@ def _num_step(sub: str, ch: str) -> str | None:
 class ActionListAcceptor:
     """`[[n, n, n, g], [n, n, n, g]]` with at most `max_entries` entries.
 
-    `first_signs` (from `core.language.plan.first_move_signs`) makes the first entry agree with the plan
-    the model wrote: +1 / -1 demand a strictly positive / negative value on that axis (dx, dy, dz),
-    0 leaves it free. (In the expert data, 97% of first entries already agree; the rest are tiny
-    pre-motions of a few millimetres.)
+    The first entry can be held to the plan the model just wrote (`core.language.plan.first_entry_rule`):
+    `first_rule` gives per axis (dx, dy, dz) "++" / "--" (at least 1.0 cm that way), "+" / "-" (strictly
+    that way), "small" (under 1.0 cm either way) or "free"; `first_gripper` fixes its gripper value.
+    `first_signs` is the older sign-only form (+1 -> "+", -1 -> "-", 0 -> "free").
     """
 
     alphabet = frozenset("[]0123456789.,- ")
 
-    def __init__(self, max_entries: int = 16, first_signs: tuple[int, int, int] | None = None) -> None:
+    def __init__(self, max_entries: int = 16, first_signs: tuple[int, int, int] | None = None,
+                 first_rule: tuple[str, str, str] | None = None, first_gripper: int | None = None) -> None:
         if MAX_AXIS_CM < 10.0:
             raise ValueError("the number grammar assumes entries up to 10.0 cm")
         self.max_entries = max_entries
-        self.first_signs = tuple(first_signs) if first_signs else (0, 0, 0)
+        if first_rule is None:
+            first_rule = tuple({1: "+", -1: "-"}.get(v, "free") for v in (first_signs or (0, 0, 0)))  # type: ignore[assignment]
+        if len(first_rule) != 3 or not set(first_rule) <= set(_RULES):
+            raise ValueError(f"first_rule must be 3 of {_RULES}, got {first_rule!r}")
+        self.first_rule = tuple(first_rule)
+        self.first_gripper = first_gripper
 
     def start(self) -> State:
         return ("open", 0)
@@ -95,13 +102,16 @@ class ActionListAcceptor:
         _, n, k, sub = state[:4]
         if sub == "E":
             return ("sp", n, k) if ch == "," else DEAD
-        want = self.first_signs[k] if n == 1 else 0
-        if want and sub == "S" and (ch == "-") != (want < 0):
+        want = self.first_rule[k] if n == 1 else "free"
+        if sub == "S" and ((want in ("+", "++") and ch == "-") or (want in ("-", "--") and ch != "-")):
             return DEAD
+        if sub in ("S", "M") and ch in _DIGITS and (
+                (want in ("++", "--") and ch == "0") or (want == "small" and ch != "0")):
+            return DEAD  # the integer part says whether the entry moves at least 1 cm along this axis
         nxt = _num_step(sub, ch)
         if nxt is None:
             return DEAD
-        if not want:
+        if want not in ("+", "-"):
             return ("num", n, k, nxt)
         nonzero = (len(state) > 4 and state[4]) or ch in "123456789"
         if nxt == "E" and not nonzero:
@@ -122,6 +132,8 @@ class ActionListAcceptor:
                 return DEAD
             return ("num", n, k + 1, "S") if k < 2 else ("grip", n)
         if kind == "grip":
+            if state[1] == 1 and self.first_gripper is not None and ch != str(self.first_gripper):
+                return DEAD
             return ("gripped", state[1]) if ch in "01" else DEAD
         if kind == "gripped":
             return ("after", state[1]) if ch == "]" else DEAD

@@ -4,8 +4,9 @@
   a whole (`core.model.rank`; or greedy under a prefix-set grammar with `rank_subtasks=False`); this is
   where a command in any language is restated as English subtasks;
 - plan: words of the motion-plan vocabulary;
-- actions: the canonical action list, so every answer parses; its first entry moves the way the plan's
-  first motion says (`first_move_signs`), so the chunk cannot contradict the plan just written;
+- actions: the canonical action list, so every answer parses; its first entry does what the plan's
+  first phase says (`first_entry_rule`: at least 1 cm along each direction it names firmly, under 1 cm
+  along the others, the gripper it opens or closes), so the chunk cannot contradict the plan just written;
 - is the subtask done: "yes" or "no".
 Prompts are the training templates of `core.language.prompts`, so the fine-tuned adapter sees the same
 questions at run time as in training.
@@ -19,7 +20,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from core.language.grammar import ActionListAcceptor, LexiconAcceptor, PrefixSetAcceptor, plan_lexicon
-from core.language.plan import first_move_signs
+from core.language.plan import first_entry_rule
 from core.language.prompts import actions_prompt, done_prompt, plan_prompt, subtasks_prompt, subtasks_target
 from core.model.chat import prepare_inputs
 from core.model.constrained import DecodeResult, TokenConstraint, constrained_generate, make_constraint
@@ -63,13 +64,15 @@ class VLMPolicy:
         self._prior: dict[str, list[int]] = {}
 
     def _action_constraint(self, plan: str) -> str:
-        """The constraint key for an action chunk that follows `plan` (built once per sign pattern)."""
-        signs = first_move_signs(plan) if self.follow_plan else None
-        if not signs:
+        """The constraint key for an action chunk that follows `plan` (built once per rule)."""
+        rule = first_entry_rule(plan) if self.follow_plan else None
+        if not rule:
             return "actions"
-        key = f"actions{signs}"
+        axes, grip = rule
+        key = f"actions{axes}{'' if grip is None else grip}"
         if key not in self._c:
-            self._c[key] = make_constraint(self.tokenizer, ActionListAcceptor(self.max_entries, first_signs=signs))
+            self._c[key] = make_constraint(self.tokenizer, ActionListAcceptor(self.max_entries, first_rule=axes,
+                                                                              first_gripper=grip))
         return key
 
     def _gen(self, kind: str, image: Any, prompt: str, max_new_tokens: int,
