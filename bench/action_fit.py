@@ -11,7 +11,9 @@ episode is asked exactly as in training: its frame, its subtask and the expert's
 - first_entry_sign_agreement: the axes on which the expert moves at least 0.5 cm and the greedy first
   entry moves the same way;
 - distinct_greedy_lists: how many different lists the adapter wrote over all prompts (1 = it ignores
-  the image and the plan).
+  the image and the plan);
+- loop_first_entry_error_cm / loop_first_entry_sign_agreement: the same for the list the autonomous loop
+  writes, whose first entry must follow the plan's first phase (`core.language.plan.first_entry_rule`).
 """
 
 from __future__ import annotations
@@ -66,7 +68,8 @@ def main() -> int:
 
     torch.set_num_threads(args.threads)
     loaded = load_with_adapter("fp32")
-    policy = VLMPolicy(loaded, follow_plan=False)  # the adapter's own first entry, not the grammar's signs
+    policy = VLMPolicy(loaded, follow_plan=False)  # the adapter's own first entry, not the grammar's rule
+    loop_policy = VLMPolicy(loaded)
     tok = getattr(loaded.processor, "tokenizer", loaded.processor)
     rows = []
     for i, kind in enumerate(("pick", "put_in")):  # own seeds per kind: both tasks start "grasp the X block"
@@ -75,21 +78,28 @@ def main() -> int:
             if actions_prompt(subtask, plan) != prompt:
                 raise RuntimeError(f"the loop would not ask the training question: {prompt!r}")
             greedy = policy.actions(image, "", subtask, plan)
+            in_loop = loop_policy.actions(image, "", subtask, plan)
             ranked, _ = rank_answers(loaded.model, tok, prepare_inputs(loaded, image, prompt), [target, greedy])
             lp = {r.text: r.logprob for r in ranked}
-            e, g = parse(target)[0], parse(greedy)[0]
-            moving = [(a, b) for a, b in zip(e.translation, g.translation) if abs(a) >= 0.5]
-            rows.append({"kind": kind, "plan": plan, "expert": target, "greedy": greedy,
-                         "expert_logprob": round(lp[target], 2), "greedy_logprob": round(lp[greedy], 2),
-                         "first_entry_error_cm": round(sum(abs(a - b) for a, b in zip(e.translation, g.translation)), 2),
-                         "sign_hits": sum((a > 0) == (b > 0) and abs(b) > 0 for a, b in moving),
-                         "sign_axes": len(moving)})
+            e = parse(target)[0]
+            row = {"kind": kind, "plan": plan, "expert": target, "greedy": greedy, "loop": in_loop,
+                   "expert_logprob": round(lp[target], 2), "greedy_logprob": round(lp[greedy], 2)}
+            for name, text in (("", greedy), ("loop_", in_loop)):
+                g = parse(text)[0]
+                moving = [(a, b) for a, b in zip(e.translation, g.translation) if abs(a) >= 0.5]
+                row.update({f"{name}first_entry_error_cm": round(sum(abs(a - b) for a, b in zip(e.translation, g.translation)), 2),
+                            f"{name}sign_hits": sum((a > 0) == (b > 0) and abs(b) > 0 for a, b in moving),
+                            "sign_axes": len(moving)})
+            rows.append(row)
     result = {
         "prompts": len(rows),
         "expert_logprob_mean": round(statistics.mean(r["expert_logprob"] for r in rows), 2),
         "greedy_logprob_mean": round(statistics.mean(r["greedy_logprob"] for r in rows), 2),
         "first_entry_error_cm_mean": round(statistics.mean(r["first_entry_error_cm"] for r in rows), 2),
         "first_entry_sign_agreement": round(sum(r["sign_hits"] for r in rows) / max(1, sum(r["sign_axes"] for r in rows)), 3),
+        "loop_first_entry_error_cm": round(statistics.mean(r["loop_first_entry_error_cm"] for r in rows), 2),
+        "loop_first_entry_sign_agreement": round(
+            sum(r["loop_sign_hits"] for r in rows) / max(1, sum(r["sign_axes"] for r in rows)), 3),
         "distinct_greedy_lists": len({r["greedy"] for r in rows}),
         "rows": rows,
     }
@@ -97,7 +107,8 @@ def main() -> int:
     print(f"action_fit: expert lp {result['expert_logprob_mean']} vs greedy lp {result['greedy_logprob_mean']}, "
           f"first-entry error {result['first_entry_error_cm_mean']} cm, sign agreement "
           f"{result['first_entry_sign_agreement']}, {result['distinct_greedy_lists']} distinct lists "
-          f"over {result['prompts']} prompts")
+          f"over {result['prompts']} prompts; in the loop: first-entry error {result['loop_first_entry_error_cm']} cm, "
+          f"sign agreement {result['loop_first_entry_sign_agreement']}")
     return 0
 
 

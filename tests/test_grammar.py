@@ -81,7 +81,7 @@ def test_lexicon_accepts_generated_plans():
 def test_first_entry_follows_the_plan_rule():
     from core.language.plan import first_entry_rule
 
-    assert first_entry_rule("move forward and slightly left, then down") == (("++", "free", "small"), None)
+    assert first_entry_rule("move forward and slightly left, then down") == (("++", "+", "small"), None)
     assert first_entry_rule("move right and down, then open the gripper") == (("small", "--", "--"), None)
     assert first_entry_rule("close the gripper, then move up") == (("small", "small", "small"), 0)
     assert first_entry_rule("stay still") is None

@@ -63,7 +63,7 @@ def test_action_chunk_starts_the_way_the_plan_says(policy, plan):
     assert rule is not None
     axes, grip = rule
     for want, v in zip(axes, (first.dx, first.dy, first.dz)):
-        assert {"free": True, "small": abs(v) < 1.0, "++": v >= 1.0, "--": v <= -1.0}[want], (want, v)
+        assert {"free": True, "small": abs(v) < 1.0, "++": v >= 1.0, "--": v <= -1.0, "+": v > 0, "-": v < 0}[want], (want, v)
     assert grip is None or first.gripper == grip
 
 

@@ -150,12 +150,12 @@ def first_entry_rule(plan: str) -> tuple[tuple[str, str, str], int | None] | Non
     """What the plan's first phase asks of an action list's first entry, for `ActionListAcceptor`.
 
     Per axis (dx, dy, dz): "++" / "--" at least 1 cm that way (a direction the phase states firmly),
-    "free" (a "slightly" direction), "small" under 1 cm (an axis the phase does not name); a phase
-    "close/open the gripper" makes every axis "small" and fixes the gripper (0 / 1). None for "stay
-    still" or a plan with no phase. 95% of the scripted expert's first entries follow this rule (239
-    first action questions of 80 demos); the rest are phases shorter than 1 cm.
+    "+" / "-" some motion that way (a "slightly" direction), "small" under 1 cm (an axis the phase does
+    not name); a phase "close/open the gripper" makes every axis "small" and fixes the gripper (0 / 1).
+    None for "stay still" or a plan with no phase. 94% of the scripted expert's first entries follow
+    this rule (225 of 239 first action questions of 80 demos); the rest are phases shorter than 1 cm.
 
-    "move forward and slightly left, then down" -> (("++", "free", "small"), None).
+    "move forward and slightly left, then down" -> (("++", "+", "small"), None).
     """
     first = plan.split(", then ")[0].strip()
     if first.endswith("the gripper") and first.split()[0] in ("open", "close"):
@@ -167,6 +167,6 @@ def first_entry_rule(plan: str) -> tuple[tuple[str, str, str], int | None] | Non
         w = w.removeprefix("slightly ")
         for axis, (pos, neg) in enumerate(AXIS_WORDS):
             if w in (pos, neg):
-                rule[axis] = "free" if slight else ("++" if w == pos else "--")
+                rule[axis] = ("+" if w == pos else "-") if slight else ("++" if w == pos else "--")
                 named = True
     return ((rule[0], rule[1], rule[2]), None) if named else None
