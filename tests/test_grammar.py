@@ -96,7 +96,7 @@ def test_first_entry_follows_the_plan_rule():
 
 
 def test_first_entry_follows_the_plan_signs():
-    acc = ActionListAcceptor(4, first_signs=(1, 0, -1))
+    acc = ActionListAcceptor(4, first_rule=("+", "free", "-"))
     assert accepts(acc, "[[0.4, -1.9, -0.2, 0], [0.0, 0.0, 0.0, 1]]")  # later entries are free
     assert not accepts(acc, "[[0.0, -1.9, -0.2, 0]]")  # no forward motion
     assert not accepts(acc, "[[0.4, -1.9, -0.0, 0]]")  # "-0.0" is no downward motion
@@ -114,5 +114,5 @@ def test_a_chunk_is_accepted_under_the_rule_of_its_own_first_entry(chunks):
 @given(st.lists(chunk, min_size=1, max_size=16))
 def test_a_chunk_is_accepted_under_the_signs_of_its_own_first_entry(chunks):
     first = chunks[0]
-    signs = tuple((v > 0) - (v < 0) for v in (first.dx, first.dy, first.dz))
-    assert accepts(ActionListAcceptor(first_signs=signs), render_list(chunks))
+    signs = tuple("+" if v > 0 else "-" if v < 0 else "free" for v in (first.dx, first.dy, first.dz))
+    assert accepts(ActionListAcceptor(first_rule=signs), render_list(chunks))

@@ -3,8 +3,9 @@
 Most entries of a list repeat the one before, give or take the rounding of the measured motion
 (`[1.9, -0.6, -0.3, 1], [2.0, -0.6, -0.3, 1], ...`). The entries that carry the policy are those where the
 motion changes: the first entry, every entry whose direction or gripper differs from the previous
-one, and the list's closing bracket (where the list stops). Training weighs their tokens more (`core.training.collate`); otherwise the few tokens that say
-"forward, not down" are drowned by hundreds of rounding digits.
+one, and the list's closing bracket (where the list stops). Training weighs their tokens more
+(`core.training.collate`); otherwise the few tokens that say "forward, not down" are drowned by
+hundreds of rounding digits.
 
 Pure Python: no torch, no numpy.
 """

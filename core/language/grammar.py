@@ -75,18 +75,15 @@ class ActionListAcceptor:
     The first entry can be held to the plan the model just wrote (`core.language.plan.first_entry_rule`):
     `first_rule` gives per axis (dx, dy, dz) "++" / "--" (at least 1.0 cm that way), "+" / "-" (strictly
     that way), "small" (under 1.0 cm either way) or "free"; `first_gripper` fixes its gripper value.
-    `first_signs` is the older sign-only form (+1 -> "+", -1 -> "-", 0 -> "free").
     """
 
     alphabet = frozenset("[]0123456789.,- ")
 
-    def __init__(self, max_entries: int = 16, first_signs: tuple[int, int, int] | None = None,
-                 first_rule: tuple[str, str, str] | None = None, first_gripper: int | None = None) -> None:
+    def __init__(self, max_entries: int = 16, first_rule: tuple[str, str, str] = ("free", "free", "free"),
+                 first_gripper: int | None = None) -> None:
         if MAX_AXIS_CM < 10.0:
             raise ValueError("the number grammar assumes entries up to 10.0 cm")
         self.max_entries = max_entries
-        if first_rule is None:
-            first_rule = tuple({1: "+", -1: "-"}.get(v, "free") for v in (first_signs or (0, 0, 0)))  # type: ignore[assignment]
         if len(first_rule) != 3 or not set(first_rule) <= set(_RULES):
             raise ValueError(f"first_rule must be 3 of {_RULES}, got {first_rule!r}")
         self.first_rule = tuple(first_rule)

@@ -6,7 +6,8 @@
 - plan: words of the motion-plan vocabulary;
 - actions: the canonical action list, so every answer parses; its first entry does what the plan's
   first phase says (`first_entry_rule`: at least 1 cm along each direction it names firmly, some motion
-  along each "slightly" one, under 1 cm along the others, the gripper it opens or closes), so the chunk cannot contradict the plan just written;
+  along each "slightly" one, under 1 cm along the others, the gripper it opens or closes), so the chunk
+  cannot contradict the plan just written;
 - is the subtask done: "yes" or "no".
 Prompts are the training templates of `core.language.prompts`, so the fine-tuned adapter sees the same
 questions at run time as in training.
