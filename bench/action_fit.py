@@ -82,14 +82,15 @@ def main() -> int:
             ranked, _ = rank_answers(loaded.model, tok, prepare_inputs(loaded, image, prompt), [target, greedy])
             lp = {r.text: r.logprob for r in ranked}
             e = parse(target)[0]
+            moving = [a for a in e.translation if abs(a) >= 0.5]
             row = {"kind": kind, "plan": plan, "expert": target, "greedy": greedy, "loop": in_loop,
-                   "expert_logprob": round(lp[target], 2), "greedy_logprob": round(lp[greedy], 2)}
+                   "expert_logprob": round(lp[target], 2), "greedy_logprob": round(lp[greedy], 2),
+                   "sign_axes": len(moving)}
             for name, text in (("", greedy), ("loop_", in_loop)):
                 g = parse(text)[0]
-                moving = [(a, b) for a, b in zip(e.translation, g.translation) if abs(a) >= 0.5]
                 row.update({f"{name}first_entry_error_cm": round(sum(abs(a - b) for a, b in zip(e.translation, g.translation)), 2),
-                            f"{name}sign_hits": sum((a > 0) == (b > 0) and abs(b) > 0 for a, b in moving),
-                            "sign_axes": len(moving)})
+                            f"{name}sign_hits": sum((a > 0) == (b > 0) and abs(b) > 0
+                                                    for a, b in zip(e.translation, g.translation) if abs(a) >= 0.5)})
             rows.append(row)
     result = {
         "prompts": len(rows),

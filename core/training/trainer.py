@@ -129,11 +129,10 @@ class AnswerLoss(nn.Module):
                 logits = torch.tanh(logits / cap) * cap
         else:  # models without a separate body: full logits, then gather
             logits = self.model(**inputs).logits[:, :-1][where]
+        ce = nn.functional.cross_entropy(logits.float(), labels[where], reduction="none")
         if "loss_weights" in batch:
-            ce = nn.functional.cross_entropy(logits.float(), labels[where], reduction="none")
-            return (ce * batch["loss_weights"][:, 1:][where]).sum(), where.sum()
-        loss = nn.functional.cross_entropy(logits.float(), labels[where], reduction="sum")
-        return loss, where.sum()
+            ce = ce * batch["loss_weights"][:, 1:][where]
+        return ce.sum(), where.sum()
 
 
 # ---- data order -------------------------------------------------------------------------------------
