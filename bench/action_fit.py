@@ -31,12 +31,12 @@ from bench.common import write_result  # noqa: E402
 
 def first_actions(seeds: range, kind: str) -> list[tuple]:
     """(image, prompt, subtask, plan, expert target) of each demo's first action question."""
-    from core.language.prompts import episode_samples
+    from core.language.prompts import CHUNK_ENTRIES, episode_samples
     from core.training.sources import expert_episodes
 
     out = []
     for rec in expert_episodes(seeds, kind=kind):
-        turns = episode_samples(rec.verbalization, rec.instruction, max_entries=16)
+        turns = episode_samples(rec.verbalization, rec.instruction, max_entries=CHUNK_ENTRIES)
         plans = {t.step: t.target for t in turns if t.kind == "plan"}
         sub = next((s.text for s in rec.verbalization.subtasks), "")
         t = next(t for t in turns if t.kind == "actions")

@@ -11,7 +11,8 @@ What it measures, in one run:
   "is the subtask done?" vs the simulator's predicate);
 - constrained_speedup: grammar-constrained decoding (LM head restricted to the allowed rows, guessed
   tokens checked several per pass) vs plain greedy `generate` with the full head, on held-out action
-  prompts (and whether the two agree when the unconstrained answer was valid); draft_speedup: the
+  prompts (whether the two agree when the unconstrained answer was valid, and whether they agree up to
+  the first token the grammar forbids, valid or not); draft_speedup: the
   guessed-token passes vs one token per pass, and whether their outputs are identical;
 - speedup: the quantized CPU default (int8 LM head) vs fp32, same prompts, with the adapter active.
 Targets (issue 8): cycle p50 <= 1.5 s, pick >= 0.8 and put-in >= 0.6 in English, every other language
@@ -41,12 +42,12 @@ def pct(values: list[float], q: float) -> float | None:
 
 def action_prompts(n: int, seed: int = 5000) -> list[tuple]:
     """(image, prompt) of held-out action questions: expert demos on seeds the adapter never saw."""
-    from core.language.prompts import episode_samples
+    from core.language.prompts import CHUNK_ENTRIES, episode_samples
     from core.training.sources import expert_episodes
 
     out = []
     for rec in expert_episodes(range(seed, seed + n), kind="put_in"):
-        turns = [t for t in episode_samples(rec.verbalization, rec.instruction, max_entries=16) if t.kind == "actions"]
+        turns = [t for t in episode_samples(rec.verbalization, rec.instruction, max_entries=CHUNK_ENTRIES) if t.kind == "actions"]
         t = turns[0]
         out.append((rec.frames([t.step])[t.step], t.prompt))
         if len(out) >= n:
@@ -59,11 +60,12 @@ def constrained_actions(loaded, prompts: list[tuple], draft: int = 16) -> list: 
     guessed tokens checked per pass), as the loop decodes it when the plan names no motion:
     `core.model.constrained.DecodeResult`s."""
     from core.language.grammar import ActionListAcceptor
+    from core.language.prompts import CHUNK_ENTRIES
     from core.model.chat import prepare_inputs
     from core.model.constrained import constrained_generate, make_constraint
 
     tok = getattr(loaded.processor, "tokenizer", loaded.processor)
-    c = make_constraint(tok, ActionListAcceptor(max_entries=16))
+    c = make_constraint(tok, ActionListAcceptor(max_entries=CHUNK_ENTRIES))
     return [constrained_generate(loaded.model, tok, prepare_inputs(loaded, image, prompt), c.acceptor,
                                  max_new_tokens=400, constraint=c, draft=draft) for image, prompt in prompts]
 
@@ -78,12 +80,16 @@ def decode_speed(loaded, prompts: list[tuple]) -> tuple[dict, list]:  # noqa: AN
     import torch
 
     from core.language import ParseError, parse
+    from core.language.grammar import ActionListAcceptor
+    from core.language.prompts import CHUNK_ENTRIES
     from core.model.chat import prepare_inputs
+    from core.model.constrained import agrees_until_forbidden, make_constraint
 
     tok = getattr(loaded.processor, "tokenizer", loaded.processor)
+    grammar = make_constraint(tok, ActionListAcceptor(max_entries=CHUNK_ENTRIES))
     constrained = constrained_actions(loaded, prompts)
     single = constrained_actions(loaded, prompts, draft=0)
-    free_s, free_n, same, valid = 0.0, 0, 0, 0
+    free_s, free_n, same, valid, until = 0.0, 0, 0, 0, 0
     for (image, prompt), r in zip(prompts, constrained):
         inputs = prepare_inputs(loaded, image, prompt)
         t0 = time.perf_counter()
@@ -92,6 +98,7 @@ def decode_speed(loaded, prompts: list[tuple]) -> tuple[dict, list]:  # noqa: AN
         free_s += time.perf_counter() - t0
         new = out[0, inputs["input_ids"].shape[1]:]
         free_n += int(new.numel())
+        until += agrees_until_forbidden(grammar, r.token_ids, new.tolist())
         free = tok.decode(new, skip_special_tokens=True).strip()
         try:
             parse(free)
@@ -113,6 +120,7 @@ def decode_speed(loaded, prompts: list[tuple]) -> tuple[dict, list]:  # noqa: AN
         "constrained_speedup": round(con_tps / (free_n / free_s), 2),
         "unconstrained_valid": f"{valid}/{len(prompts)}",
         "constrained_equals_unconstrained_when_valid": f"{same}/{valid}",
+        "constrained_equals_unconstrained_until_grammar_forbids": f"{until}/{len(prompts)}",
     }, constrained
 
 

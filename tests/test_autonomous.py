@@ -145,6 +145,24 @@ def test_time_limit_stops_the_run(loop):
     assert r.result == "cancelled" and "time limit" in r.events[-1].text
 
 
+def test_a_subtask_that_never_completes_gives_up_after_max_cycles(loop):
+    class Timid(GroundTruthPolicy):
+        def actions(self, *a, **k):
+            self.calls.append("actions")
+            return "[[0.0, 0.0, 0.5, 1]]"  # valid, but never reaches the block
+
+    policy = Timid(loop)
+    r = run(loop, policy, max_cycles=3, max_retries=0)
+    assert r.wait(60)
+    assert r.result == "failed" and "after 3 cycles" in r.events[-1].text
+    assert policy.calls.count("actions") == 3
+    assert [e.kind for e in r.events].count("retry") == 2
+    deadline = time.monotonic() + 2
+    while loop.status().mode != "idle" and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert loop.status().mode == "idle"  # the loop dropped the finished run and holds
+
+
 def test_model_error_holds_and_reports(loop):
     class Broken(GroundTruthPolicy):
         def plan(self, *a, **k):

@@ -141,3 +141,24 @@ def test_a_prior_answer_is_checked_in_the_first_pass(tiny):
     other = tok.encode("[[1.0, 2.0, 3.0, 1]]", add_special_tokens=False)
     wrong = constrained_generate(model, tok, inputs, acc, max_new_tokens=100, constraint=c, prior=other)
     assert wrong.token_ids == plain.token_ids
+
+
+def test_agreement_up_to_the_first_forbidden_token(tiny):
+    from core.model.constrained import agrees_until_forbidden
+
+    _, tok, _ = tiny
+    c = make_constraint(tok, ActionListAcceptor(max_entries=1))
+
+    def ids(text):
+        return tok(text, add_special_tokens=False)["input_ids"]
+
+    con = ids("[[1.0, 0.0, 0.0, 1]]")
+    assert agrees_until_forbidden(c, con, con)
+    # greedy went on to a second entry: the grammar (one entry) forbade that, nothing else differed
+    assert agrees_until_forbidden(c, con, ids("[[1.0, 0.0, 0.0, 1], [2.0, 0.0, 0.0, 1]]"))
+    assert agrees_until_forbidden(c, con, con + [tok.eos_token_id])
+    # greedy wrote another valid number: the constrained answer is not what greedy would have written
+    assert not agrees_until_forbidden(c, con, ids("[[2.0, 0.0, 0.0, 1]]"))
+    # the constrained answer ended where greedy went on with an allowed token: also a disagreement
+    short = make_constraint(tok, ActionListAcceptor(max_entries=2))
+    assert not agrees_until_forbidden(short, con, ids("[[1.0, 0.0, 0.0, 1], [2.0, 0.0, 0.0, 1]]"))

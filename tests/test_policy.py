@@ -41,7 +41,7 @@ def test_autonomous_run_with_the_vlm_never_sees_malformed_text(policy):
     loop = ControlLoop(lambda: SimRobot(SimConfig(image_size=64)), LoopConfig(hz=30))
     loop.start(seed=0)
     try:
-        run = AutonomousRun(policy, "put the red block in the bowl", config=RunConfig(max_retries=0, time_limit_s=60))
+        run = AutonomousRun(policy, "put the red block in the bowl", config=RunConfig(max_retries=0, max_cycles=1, time_limit_s=60))
         loop.set_driver(run.start())
         assert run.wait(90)
         kinds = [e.kind for e in run.events]

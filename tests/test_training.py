@@ -22,7 +22,7 @@ from core.training.adapters import (
 from core.training.collate import IGNORE, ChatEncoder, collate
 from core.training.config import TrainConfig
 from core.training.data import DataConfig, build_dataset, build_samples, export_jsonl, load_jsonl, split_episodes
-from core.training.errors import AdapterError, NoEpisodesError, NoVerbalizationError
+from core.training.errors import AdapterError, DataError, NoEpisodesError, NoVerbalizationError
 from core.training.jobspec import DataSpec, JobConfig
 from core.training.trainer import AnswerLoss, Hooks, train
 from tests.test_training_tiny import IMAGE_SIZE, tiny_model, tiny_processor
@@ -60,6 +60,20 @@ def logits(model, processor, sample) -> torch.Tensor:
 
 
 # ---- data -------------------------------------------------------------------------------------------
+def test_instruction_paraphrases_add_subtask_questions_with_the_same_answer(records):
+    plain = build_samples(records, DataConfig(image_size=IMAGE_SIZE, max_entries=3))
+    more = build_samples(records, DataConfig(image_size=IMAGE_SIZE, max_entries=3, instruction_paraphrases=2))
+    sub = [s for s in plain if s.kind == "subtasks"]
+    extra = [s for s in more if s.kind == "subtasks"]
+    assert len(extra) == 3 * len(sub) and len(more) == len(plain) + 2 * len(sub)
+    for s in sub:
+        same = [x for x in extra if x.episode == s.episode]
+        assert {x.target for x in same} == {s.target} and {x.step for x in same} == {s.step}
+        assert len({x.prompt for x in same}) == 3  # the recorded wording and two others
+    with pytest.raises(DataError):
+        DataConfig(instruction_paraphrases=-1)
+
+
 def test_dataset_has_every_factor_and_splits_by_episode(split, tmp_path):
     kinds = {s.kind for s in split.train + split.val}
     assert kinds == {"subtasks", "plan", "actions", "done", "direction"}

@@ -47,7 +47,8 @@ class Policy(Protocol):
 
 @dataclass(frozen=True)
 class RunConfig:
-    max_retries: int = 2  # per model call that produced unusable text, and per failed subtask
+    max_retries: int = 2  # per model call that produced unusable text
+    max_cycles: int = 6  # plan + action chunk cycles per subtask before the run gives up and holds
     time_limit_s: float = 180.0  # per command
     camera: str = "front"
     ask_model_to_verify: bool = True  # also ask the model when the simulator can judge (agreement stats)
@@ -203,7 +204,7 @@ class AutonomousRun:
         for subtask in subtasks:
             it = subject(subtask) or it
             start = self._frame().scene
-            for attempt in range(self.config.max_retries + 1):
+            for cycle in range(self.config.max_cycles):
                 if self._cancel.is_set():
                     return
                 obs = self._frame()
@@ -226,9 +227,10 @@ class AutonomousRun:
                     return
                 if self._verify(subtask, start, it):
                     break
-                self._emit("retry", f"subtask not done yet (attempt {attempt + 1})", subtask)
+                if cycle + 1 < self.config.max_cycles:
+                    self._emit("retry", f"subtask not done yet (cycle {cycle + 1} of {self.config.max_cycles})", subtask)
             else:
-                self._finish("failed", f"gave up on '{subtask}' after {self.config.max_retries + 1} attempts; holding")
+                self._finish("failed", f"gave up on '{subtask}' after {self.config.max_cycles} cycles; holding")
                 return
             if self.result is not None:
                 return

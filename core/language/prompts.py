@@ -18,6 +18,9 @@ from core.language.spec import Chunk
 from core.language.verbalize import Verbalization
 
 KINDS = ("subtasks", "plan", "actions", "done", "direction")
+# Action entries per closed-loop cycle: the loop asks for at most this many, then looks again and
+# re-plans (about 16 cm of travel at the expert's 2 cm per entry); training windows use the same size.
+CHUNK_ENTRIES = 8
 
 ACTION_FORMAT = (
     "Answer with a list of [dx, dy, dz, gripper] entries in centimetres "
@@ -122,6 +125,7 @@ def episode_samples(
 
 __all__ = [
     "ACTION_FORMAT",
+    "CHUNK_ENTRIES",
     "KINDS",
     "Sample",
     "actions_prompt",

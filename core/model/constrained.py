@@ -127,6 +127,22 @@ class TokenConstraint:
         return hit
 
 
+def agrees_until_forbidden(constraint: TokenConstraint, con_ids: Sequence[int], free_ids: Sequence[int]) -> bool:
+    """True when unconstrained greedy wrote the constrained tokens for as long as the grammar allowed its
+    choice: at the first difference the free token must be one the grammar forbids there (the grammar
+    may only change a token that would not parse, never pick another valid one)."""
+    state = constraint.acceptor.start()
+    for a, b in zip(con_ids, free_ids):
+        index = constraint.index(state)
+        if a != b:
+            return b not in index
+        state = constraint.allowed(state)[1][index[a]]
+    if len(free_ids) > len(con_ids):  # the constrained answer ended here (an end token)
+        b = free_ids[len(con_ids)]
+        return b in constraint.eos or b not in constraint.index(state)
+    return True
+
+
 @lru_cache(maxsize=4)
 def _strings_for(tokenizer_key: int, tokenizer: Any) -> list[str | None]:
     return token_strings(tokenizer)

@@ -22,7 +22,14 @@ from typing import Any
 
 from core.language.grammar import ActionListAcceptor, LexiconAcceptor, PrefixSetAcceptor, plan_lexicon
 from core.language.plan import first_entry_rule
-from core.language.prompts import actions_prompt, done_prompt, plan_prompt, subtasks_prompt, subtasks_target
+from core.language.prompts import (
+    CHUNK_ENTRIES,
+    actions_prompt,
+    done_prompt,
+    plan_prompt,
+    subtasks_prompt,
+    subtasks_target,
+)
 from core.model.chat import prepare_inputs
 from core.model.constrained import DecodeResult, TokenConstraint, constrained_generate, make_constraint
 from core.model.loader import LoadedModel
@@ -39,7 +46,7 @@ def valid_subtask_lists() -> list[str]:
 class VLMPolicy:
     """Implements `core.control.autonomous.Policy` with a loaded VLM (and its active adapter)."""
 
-    def __init__(self, loaded: LoadedModel, *, max_entries: int = 16, restrict_head: bool = True,
+    def __init__(self, loaded: LoadedModel, *, max_entries: int = CHUNK_ENTRIES, restrict_head: bool = True,
                  subtask_lists: Sequence[str] | None = None, lock: threading.Lock | None = None,
                  follow_plan: bool = True, rank_subtasks: bool = True) -> None:
         self.loaded = loaded

@@ -44,7 +44,7 @@ def cmd_data(args: argparse.Namespace) -> int:
     from core.training.sources import expert_episodes, store_episodes
 
     cfg = DataConfig(image_size=args.image_size, max_entries=args.max_entries, val_fraction=args.val_fraction,
-                     seed=args.seed)
+                     seed=args.seed, instruction_paraphrases=args.paraphrases)
     records = []
     if args.episodes:
         records.extend(store_episodes(_store(), _ints(args.episodes), camera=args.camera,
@@ -100,6 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     d.add_argument("--camera", default="front")
     d.add_argument("--image-size", type=int, default=224)
     d.add_argument("--max-entries", type=int, default=None)
+    d.add_argument("--paraphrases", type=int, default=0, help="extra subtask questions per episode, English rewordings")
     d.add_argument("--val-fraction", type=float, default=0.1)
     d.add_argument("--seed", type=int, default=0)
     d.add_argument("--verbalize-missing", action="store_true")

@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from core.language import prompts
+from core.language.paraphrase import paraphrases
 from core.training.errors import DataError, NoEpisodesError
 from core.training.sources import EpisodeRecord, resize
 
@@ -48,7 +49,9 @@ class DataConfig:
     the closed loop asks per cycle; None = one cycle per subtask. `val_fraction` of the episodes
     (at least one when there are two or more) is held out, chosen by a hash of the key and `seed`.
     `action_format` "tokens" trains the paper's actions-as-rare-tokens baseline (applied when the
-    samples are tokenised, see `core.training.action_tokens`).
+    samples are tokenised, see `core.training.action_tokens`). `instruction_paraphrases`: this many
+    extra subtask questions per episode, each with an English rewording of its (canonical) instruction
+    (`core.language.paraphrase`), so the adapter maps a command's meaning rather than one string.
     """
 
     image_size: int = 224
@@ -57,6 +60,7 @@ class DataConfig:
     val_fraction: float = 0.1
     seed: int = 0
     action_format: str = "language"
+    instruction_paraphrases: int = 0
 
     def __post_init__(self) -> None:
         unknown = set(self.kinds) - set(prompts.KINDS)
@@ -68,6 +72,8 @@ class DataConfig:
             raise DataError(f"val_fraction must be in [0, 1), got {self.val_fraction}")
         if self.action_format not in ACTION_FORMATS:
             raise DataError(f"action_format must be one of {ACTION_FORMATS}, got {self.action_format!r}")
+        if self.instruction_paraphrases < 0:
+            raise DataError(f"instruction_paraphrases must be >= 0, got {self.instruction_paraphrases}")
         if self.image_size < 8:
             raise DataError(f"image_size {self.image_size} is too small")
 
@@ -123,6 +129,11 @@ def episode_samples(record: EpisodeRecord, config: DataConfig) -> list[TrainSamp
              if t.kind in config.kinds]
     if not turns:
         return []
+    first = next((t for t in turns if t.kind == "subtasks"), None)
+    if first is not None and record.instruction:
+        subs = [s.text for s in v.subtasks]
+        turns += [prompts.subtasks_sample(p, subs, first.step)
+                  for p in paraphrases(record.instruction, config.instruction_paraphrases, record.key)]
     last = max(0, record.n_steps - 1)
     steps = sorted({min(max(t.step, 0), last) for t in turns})
     frames = record.frames(steps)

@@ -28,6 +28,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from core.language.prompts import CHUNK_ENTRIES
 from core.training.config import TrainConfig
 from core.training.jobspec import DataSpec, EvalSpec, JobConfig
 
@@ -60,13 +61,15 @@ def base_fingerprint() -> str:
 
 
 def job_config(demos: int, max_steps: int | None, epochs: float, lr: float, threads: int | None,
-               eval_samples: int, vqa_scenes: int, sim_episodes: int, decision_weight: float = 1.0) -> JobConfig:
+               eval_samples: int, vqa_scenes: int, sim_episodes: int, decision_weight: float = 1.0,
+               max_entries: int = CHUNK_ENTRIES, paraphrases: int = 0) -> JobConfig:
     return JobConfig(
         NAME,
         train=TrainConfig(base_model="default", lr=lr, epochs=epochs, max_steps=max_steps, batch_size=4,
                           grad_accum=2, warmup_steps=10, threads=threads, checkpoint_every=10,
                           decision_weight=decision_weight),
-        data=DataSpec(expert_seeds=tuple(range(demos)), expert_kind=KIND_MIX, max_entries=16, kinds=KINDS),
+        data=DataSpec(expert_seeds=tuple(range(demos)), expert_kind=KIND_MIX, max_entries=max_entries, kinds=KINDS,
+                      instruction_paraphrases=paraphrases),
         eval=EvalSpec(max_samples=eval_samples, vqa_scenes=vqa_scenes, sim_episodes=sim_episodes),
     )
 
@@ -148,6 +151,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--decision-weight", type=float, default=20.0,
                     help="loss weight of the action entries where the motion changes (1 = the paper's plain "
                          "mean): at 1 the first entry stayed at the data's average whatever the plan said")
+    ap.add_argument("--max-entries", type=int, default=CHUNK_ENTRIES,
+                    help="entries per action answer (a subtask's actions split into cycles of this many, each with "
+                         "its own plan and frame); the autonomous loop asks for the same number per cycle")
+    ap.add_argument("--paraphrases", type=int, default=2,
+                    help="extra subtask questions per demo with English rewordings of its instruction")
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--eval-samples", type=int, default=24)
     ap.add_argument("--vqa-scenes", type=int, default=10)
@@ -165,7 +173,8 @@ def main(argv: list[str] | None = None) -> int:
         print("default_adapter: the default model is not built (python -m core.model.build_default)")
         return 2
     cfg = job_config(args.demos, args.max_steps, args.epochs, args.lr, args.threads, args.eval_samples,
-                     args.vqa_scenes, args.sim_episodes, args.decision_weight)
+                     args.vqa_scenes, args.sim_episodes, args.decision_weight, args.max_entries,
+                     args.paraphrases)
     job_dir = args.work_dir / f"job-{hashlib.sha256(json.dumps(cfg.to_dict()).encode()).hexdigest()[:10]}"
     if args.fresh:
         shutil.rmtree(job_dir, ignore_errors=True)

@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from core.language.prompts import CHUNK_ENTRIES
 from core.training.config import TrainConfig
 from core.training.errors import JobError, NoEpisodesError
 
@@ -23,9 +24,10 @@ class DataSpec:
     camera: str = "front"
     verbalize_missing: bool = False
     kinds: tuple[str, ...] | None = None  # None = every kind in core.language.prompts.KINDS
-    max_entries: int | None = 16  # the autonomous loop asks for at most 16 entries per cycle (VLMPolicy)
+    max_entries: int | None = CHUNK_ENTRIES  # entries per action answer, as the autonomous loop asks per cycle
     val_fraction: float = 0.1
     seed: int = 0
+    instruction_paraphrases: int = 0  # extra subtask questions per episode with English rewordings
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "episode_ids", tuple(int(i) for i in self.episode_ids))

@@ -194,6 +194,7 @@ def build_job_data(cfg: JobConfig, image_size: int, store: Store | None) -> Data
     spec = cfg.data
     dc = DataConfig(image_size=image_size, max_entries=spec.max_entries, val_fraction=spec.val_fraction,
                     seed=spec.seed, action_format=cfg.train.action_format,
+                    instruction_paraphrases=spec.instruction_paraphrases,
                     **({"kinds": spec.kinds} if spec.kinds else {}))
     records: list[Any] = []
     if spec.episode_ids:
