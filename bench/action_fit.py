@@ -29,13 +29,13 @@ if __package__ in (None, ""):  # `python bench/action_fit.py` from the repositor
 from bench.common import write_result  # noqa: E402
 
 
-def first_actions(seeds: range, kind: str) -> list[tuple]:
+def first_actions(seeds: range, kind: str, camera: str = "front") -> list[tuple]:
     """(image, prompt, subtask, plan, expert target) of each demo's first action question."""
     from core.language.prompts import CHUNK_ENTRIES, episode_samples
     from core.training.sources import expert_episodes
 
     out = []
-    for rec in expert_episodes(seeds, kind=kind):
+    for rec in expert_episodes(seeds, kind=kind, camera=camera):
         turns = episode_samples(rec.verbalization, rec.instruction, max_entries=CHUNK_ENTRIES)
         plans = {t.step: t.target for t in turns if t.kind == "plan"}
         sub = next((s.text for s in rec.verbalization.subtasks), "")
@@ -59,7 +59,7 @@ def main() -> int:
     from core.model.loader import assets_present
     from core.model.policy import VLMPolicy
     from core.model.rank import rank_answers
-    from core.training.default_adapter import ASSET_DIR, matches_base
+    from core.training.default_adapter import ASSET_DIR, matches_base, shipped_camera
 
     if not assets_present() or not matches_base(ASSET_DIR):
         print("action_fit: no default model with its shipped adapter; nothing measured")
@@ -74,7 +74,7 @@ def main() -> int:
     rows = []
     for i, kind in enumerate(("pick", "put_in")):  # own seeds per kind: both tasks start "grasp the X block"
         seeds = range(args.seed + 100 * i, args.seed + 100 * i + args.episodes)
-        for image, prompt, subtask, plan, target in first_actions(seeds, kind):
+        for image, prompt, subtask, plan, target in first_actions(seeds, kind, shipped_camera()):
             if actions_prompt(subtask, plan) != prompt:
                 raise RuntimeError(f"the loop would not ask the training question: {prompt!r}")
             greedy = policy.actions(image, "", subtask, plan)

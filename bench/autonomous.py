@@ -40,13 +40,13 @@ def pct(values: list[float], q: float) -> float | None:
     return round(v[min(len(v) - 1, int(round(q * (len(v) - 1))))], 3)
 
 
-def action_prompts(n: int, seed: int = 5000) -> list[tuple]:
+def action_prompts(n: int, seed: int = 5000, camera: str = "front") -> list[tuple]:
     """(image, prompt) of held-out action questions: expert demos on seeds the adapter never saw."""
     from core.language.prompts import CHUNK_ENTRIES, episode_samples
     from core.training.sources import expert_episodes
 
     out = []
-    for rec in expert_episodes(range(seed, seed + n), kind="put_in"):
+    for rec in expert_episodes(range(seed, seed + n), kind="put_in", camera=camera):
         turns = [t for t in episode_samples(rec.verbalization, rec.instruction, max_entries=CHUNK_ENTRIES) if t.kind == "actions"]
         t = turns[0]
         out.append((rec.frames([t.step])[t.step], t.prompt))
@@ -154,7 +154,7 @@ def main() -> int:
     args = ap.parse_args()
 
     from core.model.loader import assets_present
-    from core.training.default_adapter import ASSET_DIR, matches_base
+    from core.training.default_adapter import ASSET_DIR, matches_base, shipped_camera
 
     if not assets_present():
         print("autonomous: the default model is not built (python -m core.model.build_default); nothing measured")
@@ -168,13 +168,14 @@ def main() -> int:
     from core.training.evaluate import run_sim_episodes
 
     loaded = load_with_adapter("auto")
-    policy = VLMPolicy(loaded)
-    result: dict = {"precision": loaded.precision_label, "adapter": "default-sim", "episodes_per_cell": args.episodes,
+    policy = VLMPolicy(loaded, camera=shipped_camera())
+    result: dict = {"precision": loaded.precision_label, "adapter": "default-sim", "camera": policy.camera,
+                    "episodes_per_cell": args.episodes,
                     "seeds": [args.seed, args.seed + args.episodes - 1], "time_limit_s": args.time_limit,
                     "targets": {"cycle_s_p50": 1.5, "pick_en": 0.8, "put_in_en": 0.6,
                                 "other_language_over_english": 0.8, "malformed_rate": 0.0}}
     if not args.skip_speed:
-        prompts = action_prompts(args.speed_prompts)
+        prompts = action_prompts(args.speed_prompts, camera=policy.camera)
         speed, quantized = decode_speed(loaded, prompts)
         result.update(speed)
         result.update(quantized_speed(prompts, quantized))

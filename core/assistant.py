@@ -77,11 +77,11 @@ class Assistant:
         self.seen = Seen()
         self.last_path = ""
 
-    def _frame(self) -> Any:
+    def _frame(self, camera: str = CAMERA) -> Any:
         obs = self.loop.observation
-        if obs is None or CAMERA not in obs.images:
-            raise RuntimeError("no camera frame yet")
-        return obs.images[CAMERA]
+        if obs is None or camera not in obs.images:
+            raise RuntimeError(f"no {camera} camera frame yet")
+        return obs.images[camera]
 
     def send(self, text: str) -> str:
         """Route a typed message: a question is answered, anything else is a command. Returns the kind."""
@@ -128,10 +128,11 @@ class Assistant:
         if self.run is not None and not self.run.finished:
             raise AssistantBusy("a command is still running; press Stop first")
         policy = self.model.policy()  # raises ModelNotReadyError
-        image = self._frame()
+        camera = self.run_config.camera or getattr(policy, "camera", None) or CAMERA
+        image = self._frame(camera)
         self.conversation.add("user", instruction, kind="command")
         idx = self.conversation.add("assistant", "… thinking", kind="run")
-        self.seen = Seen(image, f"the frame the model saw for: {instruction}")
+        self.seen = Seen(image, f"the {camera} camera frame the model saw for: {instruction}")
         limits = self.loop.config.limits
         run = AutonomousRun(policy, instruction, limits=limits, dt=1.0 / self.loop.config.hz, config=self.run_config)
         self.loop.set_driver(run.start())  # raises ControlError while e-stopped

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import time
 
+import numpy as np
 import pytest
 
 from core.control.autonomous import AutonomousRun, RunConfig, verifier_agreement
@@ -161,6 +162,30 @@ def test_a_subtask_that_never_completes_gives_up_after_max_cycles(loop):
     while loop.status().mode != "idle" and time.monotonic() < deadline:
         time.sleep(0.02)
     assert loop.status().mode == "idle"  # the loop dropped the finished run and holds
+
+
+def test_the_run_shows_the_model_the_camera_it_was_trained_on(loop):
+    class Wrist(GroundTruthPolicy):
+        camera = "wrist"
+
+        def plan(self, image, *a, **k):
+            imgs = self.loop.observation.images  # the robot holds still while the model thinks
+            self.seen.append((np.array_equal(image, imgs["wrist"]), np.array_equal(image, imgs["front"])))
+            return super().plan(image, *a, **k)
+
+    policy = Wrist(loop, done_answer=True)
+    policy.seen = []
+    r = run(loop, policy)
+    assert r.camera == "wrist"
+    assert r.wait(60) and r.result == "success"
+    assert policy.seen and all(w and not f for w, f in policy.seen)
+
+    class Top(GroundTruthPolicy):
+        camera = "top"
+
+    r = run(loop, Top(loop))
+    assert r.wait(10)
+    assert r.result == "error" and "no camera 'top'" in r.events[-1].text
 
 
 def test_model_error_holds_and_reports(loop):

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from core.training.adapters import read_card, validate_adapter_dir, write_card
+from core.training.adapters import AdapterInfo, read_card, validate_adapter_dir, write_card
 from core.training.config import TrainConfig
 from core.training.data import DataConfig, build_dataset
 from core.training.trainer import train
@@ -71,13 +71,16 @@ def test_export_halves_the_weights_and_drops_machine_paths(trained, tmp_path):
     from core.training.default_adapter import NAME, WEIGHTS, export
 
     src, _ = trained
-    out = export(src, tmp_path / "adapter", {"base_fingerprint": "abc123"})
+    out = export(src, tmp_path / "adapter", {"base_fingerprint": "abc123", "data": {"camera": "wrist"}})
     validate_adapter_dir(out)
     a, b = load_file(str(src / WEIGHTS)), load_file(str(out / WEIGHTS))
     assert a.keys() == b.keys() and all(v.dtype == torch.float16 for v in b.values())
     assert all(torch.allclose(a[k], b[k].float(), atol=1e-3, rtol=1e-3) for k in a)
     card = read_card(out)
     assert card["name"] == NAME and card["base_fingerprint"] == "abc123" and "training_job_id" not in card
+    assert card["data"] == {**read_card(src).get("data", {}), "camera": "wrist"}  # merged into the job's data
+    assert AdapterInfo(NAME, out, "default", card=card).camera == "wrist"
+    assert AdapterInfo(NAME, out, "default").camera == "front"  # cards from before the field
     assert "/some/build" not in (out / "README.md").read_text() and "/some/build" not in json.dumps(card)
     assert json.loads((out / "adapter_config.json").read_text())["base_model_name_or_path"] == "default"
     assert not (tmp_path / "adapter.tmp").exists()
@@ -86,6 +89,7 @@ def test_export_halves_the_weights_and_drops_machine_paths(trained, tmp_path):
 class FakeModelService:  # the fields of core.model.service.ModelService that TrainingService uses
     def __init__(self, model):
         self.loaded, self.lock, self.adapter, self.adapter_retention = model, threading.Lock(), "none", None
+        self.adapter_camera = "front"
 
     def require(self):
         return self.loaded
@@ -97,7 +101,7 @@ def test_install_default_registers_and_activates_only_a_matching_build(trained, 
     from core.training.service import TrainingService
 
     src, split = trained
-    shipped = da.export(src, tmp_path / "assets-adapter", {"base_fingerprint": "build-A"})
+    shipped = da.export(src, tmp_path / "assets-adapter", {"base_fingerprint": "build-A", "data": {"camera": "wrist"}})
     store = open_store(StoreConfig(recordings_dir=tmp_path / "rec"))
     svc = TrainingService(store, jobs_root=tmp_path / "jobs", adapters_root=tmp_path / "adapters", monitor=False)
     try:
@@ -110,6 +114,7 @@ def test_install_default_registers_and_activates_only_a_matching_build(trained, 
         base = logits(app.loaded, processor, split.val[0])
         assert da.install_default(svc, app, shipped) == da.NAME and app.adapter == da.NAME
         assert app.adapter_retention == 0.5  # from the card's evaluation
+        assert app.adapter_camera == "wrist"  # the loop shows the model the camera it was trained on
         assert not torch.allclose(logits(app.loaded, processor, split.val[0]), base)
         assert da.install_default(svc, app, shipped) == da.NAME  # a second start: registered once
         assert [a.name for a in svc.list_adapters()] == [da.NAME]

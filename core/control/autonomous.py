@@ -34,6 +34,7 @@ class Policy(Protocol):
     """
 
     name: str
+    camera: str  # optional: the camera the model was trained on (default "front")
 
     def subtasks(self, image: Any, instruction: str, on_text: Callable[[str], None] | None = None) -> str: ...
 
@@ -50,7 +51,7 @@ class RunConfig:
     max_retries: int = 2  # per model call that produced unusable text
     max_cycles: int = 6  # plan + action chunk cycles per subtask before the run gives up and holds
     time_limit_s: float = 180.0  # per command
-    camera: str = "front"
+    camera: str | None = None  # None: the policy's own camera (`Policy.camera`, else "front")
     ask_model_to_verify: bool = True  # also ask the model when the simulator can judge (agreement stats)
 
 
@@ -153,11 +154,15 @@ class AutonomousRun:
         assert self._obs is not None
         return self._obs
 
+    @property
+    def camera(self) -> str:
+        return self.config.camera or getattr(self.policy, "camera", None) or "front"
+
     def _image(self, obs: Observation) -> Any:
         try:
-            return obs.images[self.config.camera]
+            return obs.images[self.camera]
         except KeyError:
-            raise RuntimeError(f"the robot has no camera {self.config.camera!r}") from None
+            raise RuntimeError(f"the robot has no camera {self.camera!r} (the model looks at it)") from None
 
     def _ask(self, what: str, fn: Callable[[], str], check: Callable[[str], Any], subtask: str | None) -> Any:
         """Call the model up to 1 + max_retries times until `check` accepts its text; None if it never does."""

@@ -48,8 +48,9 @@ class VLMPolicy:
 
     def __init__(self, loaded: LoadedModel, *, max_entries: int = CHUNK_ENTRIES, restrict_head: bool = True,
                  subtask_lists: Sequence[str] | None = None, lock: threading.Lock | None = None,
-                 follow_plan: bool = True, rank_subtasks: bool = True) -> None:
+                 follow_plan: bool = True, rank_subtasks: bool = True, camera: str = "front") -> None:
         self.loaded = loaded
+        self.camera = camera  # the camera the active adapter was trained on: the loop shows it this one
         self.name = loaded.name
         self.restrict_head = restrict_head
         self.max_entries = max_entries

@@ -70,6 +70,7 @@ class ModelService:
         # VQA after / before of the active adapter (from its evaluation); below MIN_RETENTION, questions
         # are answered with the adapter switched off for that call (the paper's claim, checked per adapter)
         self.adapter_retention: float | None = None
+        self.adapter_camera = "front"  # the camera the active adapter was trained on: the loop uses it
 
     def on_ready(self, fn: Callable[[], None]) -> None:
         """Call `fn` in the loading thread once the model is loaded (before the status says ready)."""
@@ -149,6 +150,7 @@ class ModelService:
         from core.model.policy import VLMPolicy
 
         lm = self.loaded
-        if self._policy is None or self._policy.loaded is not lm:
-            self._policy = VLMPolicy(lm, lock=self.lock)
+        p = self._policy
+        if p is None or p.loaded is not lm or p.camera != self.adapter_camera:
+            self._policy = VLMPolicy(lm, lock=self.lock, camera=self.adapter_camera)
         return self._policy

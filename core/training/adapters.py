@@ -75,6 +75,11 @@ class AdapterInfo:
     def action_format(self) -> str:
         return str(self.card.get("action_format", "language"))
 
+    @property
+    def camera(self) -> str:
+        """The camera the adapter was trained on (the autonomous loop shows it the same one)."""
+        return str((self.card.get("data") or {}).get("camera") or "front")
+
 
 # ---- checking a folder ------------------------------------------------------------------------------
 def validate_adapter_dir(path: str | Path) -> dict[str, Any]:

@@ -62,13 +62,14 @@ def base_fingerprint() -> str:
 
 def job_config(demos: int, max_steps: int | None, epochs: float, lr: float, threads: int | None,
                eval_samples: int, vqa_scenes: int, sim_episodes: int, decision_weight: float = 1.0,
-               max_entries: int = CHUNK_ENTRIES, paraphrases: int = 0) -> JobConfig:
+               max_entries: int = CHUNK_ENTRIES, paraphrases: int = 0, camera: str = "front") -> JobConfig:
     return JobConfig(
         NAME,
         train=TrainConfig(base_model="default", lr=lr, epochs=epochs, max_steps=max_steps, batch_size=4,
                           grad_accum=2, warmup_steps=10, threads=threads, checkpoint_every=10,
                           decision_weight=decision_weight),
         data=DataSpec(expert_seeds=tuple(range(demos)), expert_kind=KIND_MIX, max_entries=max_entries, kinds=KINDS,
+                      camera=camera,
                       instruction_paraphrases=paraphrases),
         eval=EvalSpec(max_samples=eval_samples, vqa_scenes=vqa_scenes, sim_episodes=sim_episodes),
     )
@@ -92,7 +93,8 @@ def export(adapter_dir: Path, out: Path, extra: dict[str, Any]) -> Path:
     config["base_model_name_or_path"] = "default"  # not a path on the machine that built it
     (tmp / "adapter_config.json").write_text(json.dumps(config, indent=2))
     card = read_card(adapter_dir)
-    card.update(extra)
+    data = {**card.get("data", {}), **extra.pop("data", {})}
+    card.update(extra, data=data)
     card["name"] = NAME
     card["base_model"] = f"default (embedded Gemma-3-270M VLM, vision build {extra['base_fingerprint']})"
     card.pop("training_job_id", None)
@@ -113,6 +115,13 @@ def matches_base(adapter_dir: Path = ASSET_DIR) -> bool:
     except Exception:  # noqa: BLE001 - an unreadable card is a mismatch, reported by the caller
         return False
     return bool(card) and card.get("base_fingerprint") == base_fingerprint()
+
+
+def shipped_camera(adapter_dir: Path = ASSET_DIR) -> str:
+    """The camera the shipped adapter was trained on ("front" for cards from before the field)."""
+    from core.training.adapters import read_card
+
+    return str((read_card(adapter_dir).get("data") or {}).get("camera") or "front")
 
 
 def install_default(training: Any, model_service: Any, adapter_dir: Path = ASSET_DIR) -> str | None:
@@ -156,6 +165,9 @@ def main(argv: list[str] | None = None) -> int:
                          "its own plan and frame); the autonomous loop asks for the same number per cycle")
     ap.add_argument("--paraphrases", type=int, default=2,
                     help="extra subtask questions per demo with English rewordings of its instruction")
+    ap.add_argument("--camera", default="wrist", choices=("front", "wrist"),
+                    help="the camera the adapter looks at (the loop uses the adapter's camera): from the wrist the "
+                         "block's offset from the gripper is what the image shows")
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--eval-samples", type=int, default=24)
     ap.add_argument("--vqa-scenes", type=int, default=10)
@@ -163,6 +175,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--work-dir", type=Path, default=WORK_DIR)
     ap.add_argument("--out", type=Path, default=ASSET_DIR)
     ap.add_argument("--fresh", action="store_true", help="discard the work folder and start over")
+    ap.add_argument("--export-only", action="store_true",
+                    help="do not train: export the finished job of these settings again (e.g. after a card change)")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
@@ -174,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     cfg = job_config(args.demos, args.max_steps, args.epochs, args.lr, args.threads, args.eval_samples,
                      args.vqa_scenes, args.sim_episodes, args.decision_weight, args.max_entries,
-                     args.paraphrases)
+                     args.paraphrases, args.camera)
     job_dir = args.work_dir / f"job-{hashlib.sha256(json.dumps(cfg.to_dict()).encode()).hexdigest()[:10]}"
     if args.fresh:
         shutil.rmtree(job_dir, ignore_errors=True)
@@ -183,18 +197,22 @@ def main(argv: list[str] | None = None) -> int:
         cfg.save(job_dir / CONFIG_FILE)
     log.info("building the default adapter in %s (resumes if it was interrupted)", job_dir)
     t0 = time.perf_counter()
-    code = run_job(job_dir)
+    code = 0 if args.export_only else run_job(job_dir)
+    if not (job_dir / PROGRESS_FILE).is_file():
+        print("default_adapter: no job with these settings has run yet; nothing to export")
+        return 1
     progress = json.loads((job_dir / PROGRESS_FILE).read_text())
     if code != 0 or progress.get("status") != "done":
         print(f"default_adapter: the job ended {progress.get('status')}: {progress.get('message')}")
         return 1
+    words = [a for a in (argv if argv is not None else sys.argv[1:]) if not a.startswith(("/", "~"))]
+    build: dict[str, Any] = {"command": " ".join(["python -m core.training.default_adapter"]
+                                                 + [a for a in words if a != "--export-only"]),
+                             "task_kind_mix": list(KIND_MIX)}
+    if not args.export_only:
+        build["wall_s_last_sitting"] = round(time.perf_counter() - t0, 1)
     out = export(Path(progress["adapter_dir"]), args.out, {
-        "base_fingerprint": base_fingerprint(),
-        "build": {"command": "python -m core.training.default_adapter "
-                             + " ".join(a for a in (argv if argv is not None else sys.argv[1:])
-                                        if not a.startswith(("/", "~"))),
-                  "task_kind_mix": list(KIND_MIX), "wall_s_last_sitting": round(time.perf_counter() - t0, 1)},
-    })
+        "base_fingerprint": base_fingerprint(), "data": {"camera": cfg.data.camera}, "build": build})
     print(f"default_adapter: wrote {out.name}/ ({(out / WEIGHTS).stat().st_size / 1e6:.1f} MB)")
     return 0
 

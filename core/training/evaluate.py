@@ -246,7 +246,7 @@ def cycle_times(events: list[Any]) -> list[float]:
 
 
 def run_sim_episodes(policy: Any, *, episodes: int = 10, seed: int = 1000, kind: str | None = None,
-                     time_limit_s: float = 240.0, image_size: int = 224, camera: str = "front",
+                     time_limit_s: float = 240.0, image_size: int = 224, camera: str | None = None,
                      instruction_for: Callable[[Any], str] | None = None,
                      seeds: Sequence[int] | None = None) -> SimResult:
     """Closed-loop rollouts of `policy` (a `core.control.autonomous.Policy`) on seeded sim tasks.
@@ -256,6 +256,7 @@ def run_sim_episodes(policy: Any, *, episodes: int = 10, seed: int = 1000, kind:
     this thread until it ends, then judge the task's success predicate on the final scene. The sim only
     advances while entries execute; while the model thinks, it holds. `instruction_for(task)` words the
     command (default: the canonical English instruction); `seeds` overrides `seed .. seed+episodes-1`.
+    `camera` None: the one the policy was trained on (`policy.camera`, else front).
     """
     from core.control.autonomous import AutonomousRun, RunConfig
     from core.control.safety import Limits, step_target
@@ -266,6 +267,7 @@ def run_sim_episodes(policy: Any, *, episodes: int = 10, seed: int = 1000, kind:
     from core.types import Command, Twist
 
     t_all = time.perf_counter()
+    camera = camera or getattr(policy, "camera", None) or "front"
     robot = SimRobot(SimConfig(image_size=image_size, cameras=(camera,)))
     limits = Limits()
     dt = 1.0 / robot.control_hz
@@ -310,7 +312,7 @@ def run_sim_episodes(policy: Any, *, episodes: int = 10, seed: int = 1000, kind:
 
 
 def sim_success(model: Any, processor: Any, *, episodes: int = 10, seed: int = 1000, kind: str | None = None,
-                time_limit_s: float = 240.0, image_size: int = 224) -> SimResult:
+                time_limit_s: float = 240.0, image_size: int = 224, camera: str = "front") -> SimResult:
     """`run_sim_episodes` with the fine-tuned model as the policy (`core.model.policy.VLMPolicy`: the
     training prompts, grammar-constrained decoding). Language-action adapters only."""
     from core.model.loader import LoadedModel
@@ -323,7 +325,7 @@ def sim_success(model: Any, processor: Any, *, episodes: int = 10, seed: int = 1
     base.eval()
     try:
         with torch.no_grad():
-            return run_sim_episodes(VLMPolicy(loaded), episodes=episodes, seed=seed, kind=kind,
+            return run_sim_episodes(VLMPolicy(loaded, camera=camera), episodes=episodes, seed=seed, kind=kind,
                                     time_limit_s=time_limit_s, image_size=image_size)
     finally:
         base.train(was_training)

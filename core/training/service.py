@@ -118,6 +118,7 @@ class TrainingService:
             model_service.adapter = active or "none"
             r = (info.metrics or {}).get("vqa_retention") if info is not None else None
             model_service.adapter_retention = float(r) if isinstance(r, (int, float)) else None
+            model_service.adapter_camera = info.camera if info is not None else "front"
         return active
 
     def close(self) -> None:
