@@ -18,7 +18,6 @@ episode is asked exactly as in training: its frame, its subtask and the expert's
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import sys
 from pathlib import Path
@@ -45,29 +44,19 @@ def first_actions(seeds: range, kind: str, camera: str = "front") -> list[tuple]
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--episodes", type=int, default=6, help="held-out demos per task kind")
-    ap.add_argument("--seed", type=int, default=5000)
-    ap.add_argument("--threads", type=int, default=2)
-    args = ap.parse_args()
+    from bench.autonomous import held_out_args, load_shipped
 
-    import torch
-
+    args = held_out_args(__doc__)
+    loaded = load_shipped("action_fit", "fp32", args.threads)
+    if loaded is None:
+        return 2
     from core.language import parse
     from core.language.prompts import actions_prompt
     from core.model.chat import prepare_inputs
-    from core.model.loader import assets_present
     from core.model.policy import VLMPolicy
     from core.model.rank import rank_answers
-    from core.training.default_adapter import ASSET_DIR, matches_base, shipped_camera
+    from core.training.default_adapter import shipped_camera
 
-    if not assets_present() or not matches_base(ASSET_DIR):
-        print("action_fit: no default model with its shipped adapter; nothing measured")
-        return 2
-    from bench.autonomous import load_with_adapter
-
-    torch.set_num_threads(args.threads)
-    loaded = load_with_adapter("fp32")
     policy = VLMPolicy(loaded, follow_plan=False)  # the adapter's own first entry, not the grammar's rule
     loop_policy = VLMPolicy(loaded)
     tok = getattr(loaded.processor, "tokenizer", loaded.processor)

@@ -124,6 +124,31 @@ def decode_speed(loaded, prompts: list[tuple]) -> tuple[dict, list]:  # noqa: AN
     }, constrained
 
 
+def held_out_args(doc: str):  # noqa: ANN201 - argparse.Namespace
+    """The options of the benches that ask the shipped adapter held-out expert questions."""
+    import argparse
+
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--episodes", type=int, default=6, help="held-out demos per task kind")
+    ap.add_argument("--seed", type=int, default=5000)
+    ap.add_argument("--threads", type=int, default=2)
+    return ap.parse_args()
+
+
+def load_shipped(bench: str, precision: str, threads: int):  # noqa: ANN201 - LoadedModel | None
+    """The default model with the shipped adapter active, or None (said why) when there is none for it."""
+    import torch
+
+    from core.model.loader import assets_present
+    from core.training.default_adapter import ASSET_DIR, matches_base
+
+    if not assets_present() or not matches_base(ASSET_DIR):
+        print(f"{bench}: no default model with its shipped adapter; nothing measured")
+        return None
+    torch.set_num_threads(threads)
+    return load_with_adapter(precision)
+
+
 def load_with_adapter(precision: str):  # noqa: ANN201
     from core.model.loader import load_model
     from core.training.adapters import activate_adapter

@@ -20,7 +20,6 @@ back, left / right, up / down, or none):
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import sys
 from pathlib import Path
@@ -75,25 +74,16 @@ def ratio(hits: int, total: int) -> float | None:
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--episodes", type=int, default=6, help="held-out demos per task kind")
-    ap.add_argument("--seed", type=int, default=5000)
-    ap.add_argument("--threads", type=int, default=2)
-    args = ap.parse_args()
+    from bench.autonomous import held_out_args, load_shipped
 
-    import torch
-
-    from core.model.loader import assets_present
-    from core.model.policy import VLMPolicy
-    from core.training.default_adapter import ASSET_DIR, matches_base, shipped_camera
-
-    if not assets_present() or not matches_base(ASSET_DIR):
-        print("plan_fit: no default model with its shipped adapter; nothing measured")
+    args = held_out_args(__doc__)
+    loaded = load_shipped("plan_fit", "auto", args.threads)
+    if loaded is None:
         return 2
-    from bench.autonomous import load_with_adapter
+    from core.model.policy import VLMPolicy
+    from core.training.default_adapter import shipped_camera
 
-    torch.set_num_threads(args.threads)
-    policy = VLMPolicy(load_with_adapter("auto"), camera=shipped_camera())
+    policy = VLMPolicy(loaded, camera=shipped_camera())
     rows = []
     for i, kind in enumerate(("pick", "put_in")):
         seeds = range(args.seed + 100 * i, args.seed + 100 * i + args.episodes)
