@@ -76,7 +76,11 @@ def build(app: App) -> None:
                 accum = gr.Number(2, precision=0, minimum=1, label="Grad. accumulation")
                 weight = gr.Number(1.0, minimum=0.1, label="Decision-entry weight",
                                    info="loss weight of the action entries where the motion changes (1 = plain)")
-            vqa = gr.Number(10, precision=0, minimum=0, label="Scene-VQA retention check: scenes (0 = skip)")
+            with gr.Row():
+                camera = gr.Radio(["wrist", "front"], value="wrist", label="Camera the adapter acts from",
+                                  info="the loop shows the model the same camera; the wrist view shows the "
+                                       "block's offset from the gripper")
+                vqa = gr.Number(10, precision=0, minimum=0, label="Scene-VQA retention check: scenes (0 = skip)")
             start = gr.Button("Train", variant="primary")
     jobs = gr.Dataframe(jobs_table(app), label="Jobs", interactive=False)
     with gr.Row():
@@ -110,7 +114,7 @@ def build(app: App) -> None:
         c = preset(name_)
         return c.lr, c.epochs, c.max_steps or 0, c.lora_r, c.lora_alpha, c.batch_size, c.grad_accum, c.decision_weight
 
-    def do_start(job_name, ids, n_expert, pre, lr_, ep, ms, r_, a_, b_, acc_, w_, vqa_, request: gr.Request):
+    def do_start(job_name, ids, n_expert, pre, lr_, ep, ms, r_, a_, b_, acc_, w_, cam, vqa_, request: gr.Request):
         from core.training.errors import TrainingError
 
         who = guard.require(request, "train")
@@ -118,7 +122,8 @@ def build(app: App) -> None:
             cfg = preset(pre, lr=float(lr_), epochs=float(ep), max_steps=int(ms) or None, lora_r=int(r_),
                          lora_alpha=int(a_), batch_size=int(b_), grad_accum=int(acc_),
                          decision_weight=float(w_ or 1.0), base_model=app.config.model or "default")
-            data = DataSpec(episode_ids=tuple(int(i) for i in ids or []), expert_seeds=tuple(range(int(n_expert or 0))))
+            data = DataSpec(episode_ids=tuple(int(i) for i in ids or []), expert_seeds=tuple(range(int(n_expert or 0))),
+                            camera=cam or "wrist")
             jid = app.training.start_job(JobConfig((job_name or "").strip(), cfg, data, EvalSpec(vqa_scenes=int(vqa_))))
         except (TrainingError, ValueError, TypeError) as exc:
             raise gr.Error(str(exc)) from exc
@@ -175,7 +180,7 @@ def build(app: App) -> None:
     episodes.change(do_preview, [episodes, expert], preview)
     expert.change(do_preview, [episodes, expert], preview)
     preset_name.change(do_preset, preset_name, [lr, epochs, max_steps, r, alpha, batch, accum, weight])
-    start.click(do_start, [name, episodes, expert, preset_name, lr, epochs, max_steps, r, alpha, batch, accum, weight,
+    start.click(do_start, [name, episodes, expert, preset_name, lr, epochs, max_steps, r, alpha, batch, accum, weight, camera,
                            vqa],
                 [jobs, job_id])
     outs = [progress, loss_plot, evals, log_tail, jobs]
