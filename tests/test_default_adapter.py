@@ -199,3 +199,17 @@ def test_shipped_adapter_if_present_is_a_valid_peft_folder_for_this_build():
     assert Path(ASSET_DIR / WEIGHTS).stat().st_size < 20e6
     if assets_present():
         assert matches_base(ASSET_DIR), "assets/adapter was trained on another build of the default model"
+
+
+@pytest.mark.parametrize(("plan", "phase"), [
+    ("move forward and slightly right, then down", "approach"),
+    ("move down, then close the gripper", "descend"),
+    ("move down and slightly forward, then down", "approach"),
+    ("close the gripper", "close"),
+    ("move up", "other"),
+    ("open the gripper, then move up", "other"),
+])
+def test_plan_fit_reads_the_phase_of_a_grasp_plan(plan, phase):
+    from bench.plan_fit import grasp_phase
+
+    assert grasp_phase(plan) == phase
