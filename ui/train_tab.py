@@ -77,9 +77,8 @@ def build(app: App) -> None:
                 weight = gr.Number(1.0, minimum=0.1, label="Decision-entry weight",
                                    info="loss weight of the action entries where the motion changes (1 = plain)")
             with gr.Row():
-                camera = gr.Radio(["wrist", "front"], value="wrist", label="Camera the adapter acts from",
-                                  info="the loop shows the model the same camera; the wrist view shows the "
-                                       "block's offset from the gripper")
+                camera = gr.Radio(["front", "wrist"], value="front", label="Camera the adapter acts from",
+                                  info="the loop shows the model the same camera")
                 vqa = gr.Number(10, precision=0, minimum=0, label="Scene-VQA retention check: scenes (0 = skip)")
             start = gr.Button("Train", variant="primary")
     jobs = gr.Dataframe(jobs_table(app), label="Jobs", interactive=False)
@@ -123,7 +122,7 @@ def build(app: App) -> None:
                          lora_alpha=int(a_), batch_size=int(b_), grad_accum=int(acc_),
                          decision_weight=float(w_ or 1.0), base_model=app.config.model or "default")
             data = DataSpec(episode_ids=tuple(int(i) for i in ids or []), expert_seeds=tuple(range(int(n_expert or 0))),
-                            camera=cam or "wrist")
+                            camera=cam or "front")
             jid = app.training.start_job(JobConfig((job_name or "").strip(), cfg, data, EvalSpec(vqa_scenes=int(vqa_))))
         except (TrainingError, ValueError, TypeError) as exc:
             raise gr.Error(str(exc)) from exc

@@ -160,14 +160,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--decision-weight", type=float, default=20.0,
                     help="loss weight of the action entries where the motion changes (1 = the paper's plain "
                          "mean): at 1 the first entry stayed at the data's average whatever the plan said")
-    ap.add_argument("--max-entries", type=int, default=CHUNK_ENTRIES,
+    ap.add_argument("--max-entries", type=int, default=16,
                     help="entries per action answer (a subtask's actions split into cycles of this many, each with "
-                         "its own plan and frame); the autonomous loop asks for the same number per cycle")
-    ap.add_argument("--paraphrases", type=int, default=2,
+                         f"its own plan and frame); the autonomous loop asks for {CHUNK_ENTRIES} per cycle")
+    ap.add_argument("--paraphrases", type=int, default=0,
                     help="extra subtask questions per demo with English rewordings of its instruction")
-    ap.add_argument("--camera", default="wrist", choices=("front", "wrist"),
-                    help="the camera the adapter looks at (the loop uses the adapter's camera): from the wrist the "
-                         "block's offset from the gripper is what the image shows")
+    ap.add_argument("--camera", default="front", choices=("front", "wrist"),
+                    help="the camera the adapter looks at (the loop shows it the same one)")
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--eval-samples", type=int, default=24)
     ap.add_argument("--vqa-scenes", type=int, default=10)
