@@ -19,7 +19,8 @@ from core.language.verbalize import Verbalization
 
 KINDS = ("subtasks", "plan", "actions", "done", "direction")
 # Action entries per closed-loop cycle: the loop asks for at most this many, then looks again and
-# re-plans (about 16 cm of travel at the expert's 2 cm per entry); training windows use the same size.
+# re-plans (about 16 cm of travel at the expert's 2 cm per entry). Training jobs split a subtask's actions
+# into windows of the same size by default (the shipped default adapter was trained on 16-entry windows).
 CHUNK_ENTRIES = 8
 
 ACTION_FORMAT = (

@@ -62,15 +62,14 @@ def base_fingerprint() -> str:
 
 def job_config(demos: int, max_steps: int | None, epochs: float, lr: float, threads: int | None,
                eval_samples: int, vqa_scenes: int, sim_episodes: int, decision_weight: float = 1.0,
-               max_entries: int = CHUNK_ENTRIES, paraphrases: int = 0, camera: str = "front") -> JobConfig:
+               max_entries: int = 16, paraphrases: int = 0, camera: str = "front") -> JobConfig:
     return JobConfig(
         NAME,
         train=TrainConfig(base_model="default", lr=lr, epochs=epochs, max_steps=max_steps, batch_size=4,
                           grad_accum=2, warmup_steps=10, threads=threads, checkpoint_every=10,
                           decision_weight=decision_weight),
         data=DataSpec(expert_seeds=tuple(range(demos)), expert_kind=KIND_MIX, max_entries=max_entries, kinds=KINDS,
-                      camera=camera,
-                      instruction_paraphrases=paraphrases),
+                      camera=camera, instruction_paraphrases=paraphrases),
         eval=EvalSpec(max_samples=eval_samples, vqa_scenes=vqa_scenes, sim_episodes=sim_episodes),
     )
 
