@@ -128,13 +128,12 @@ class Assistant:
         if self.run is not None and not self.run.finished:
             raise AssistantBusy("a command is still running; press Stop first")
         policy = self.model.policy()  # raises ModelNotReadyError
-        camera = self.run_config.camera or getattr(policy, "camera", None) or CAMERA
-        image = self._frame(camera)
-        self.conversation.add("user", instruction, kind="command")
-        idx = self.conversation.add("assistant", "… thinking", kind="run")
-        self.seen = Seen(image, f"the {camera} camera frame the model saw for: {instruction}")
         limits = self.loop.config.limits
         run = AutonomousRun(policy, instruction, limits=limits, dt=1.0 / self.loop.config.hz, config=self.run_config)
+        image = self._frame(run.camera)
+        self.conversation.add("user", instruction, kind="command")
+        idx = self.conversation.add("assistant", "… thinking", kind="run")
+        self.seen = Seen(image, f"the {run.camera} camera frame the model saw for: {instruction}")
         self.loop.set_driver(run.start())  # raises ControlError while e-stopped
         self.run = run
 

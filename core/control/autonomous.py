@@ -64,6 +64,11 @@ class AutoEvent:
     data: dict = field(default_factory=dict)
 
 
+def policy_camera(policy: Any, configured: str | None = None) -> str:
+    """The camera a run shows the model: the configured one, else the policy's own, else "front"."""
+    return configured or getattr(policy, "camera", None) or "front"
+
+
 Judge = Callable[[str, SceneState, SceneState, "str | None"], "bool | None"]
 
 
@@ -156,7 +161,7 @@ class AutonomousRun:
 
     @property
     def camera(self) -> str:
-        return self.config.camera or getattr(self.policy, "camera", None) or "front"
+        return policy_camera(self.policy, self.config.camera)
 
     def _image(self, obs: Observation) -> Any:
         try:

@@ -78,7 +78,12 @@ class AdapterInfo:
     @property
     def camera(self) -> str:
         """The camera the adapter was trained on (the autonomous loop shows it the same one)."""
-        return str((self.card.get("data") or {}).get("camera") or "front")
+        return card_camera(self.card)
+
+
+def card_camera(card: dict[str, Any]) -> str:
+    """The camera an adapter card says it was trained on ("front" for cards from before the field)."""
+    return str((card.get("data") or {}).get("camera") or "front")
 
 
 # ---- checking a folder ------------------------------------------------------------------------------

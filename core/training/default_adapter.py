@@ -118,9 +118,9 @@ def matches_base(adapter_dir: Path = ASSET_DIR) -> bool:
 
 def shipped_camera(adapter_dir: Path = ASSET_DIR) -> str:
     """The camera the shipped adapter was trained on ("front" for cards from before the field)."""
-    from core.training.adapters import read_card
+    from core.training.adapters import card_camera, read_card
 
-    return str((read_card(adapter_dir).get("data") or {}).get("camera") or "front")
+    return card_camera(read_card(adapter_dir))
 
 
 def install_default(training: Any, model_service: Any, adapter_dir: Path = ASSET_DIR) -> str | None:

@@ -258,7 +258,7 @@ def run_sim_episodes(policy: Any, *, episodes: int = 10, seed: int = 1000, kind:
     command (default: the canonical English instruction); `seeds` overrides `seed .. seed+episodes-1`.
     `camera` None: the one the policy was trained on (`policy.camera`, else front).
     """
-    from core.control.autonomous import AutonomousRun, RunConfig
+    from core.control.autonomous import AutonomousRun, RunConfig, policy_camera
     from core.control.safety import Limits, step_target
     from core.control.verify import sim_verify
     from core.robot.episodes import draw_task
@@ -267,7 +267,7 @@ def run_sim_episodes(policy: Any, *, episodes: int = 10, seed: int = 1000, kind:
     from core.types import Command, Twist
 
     t_all = time.perf_counter()
-    camera = camera or getattr(policy, "camera", None) or "front"
+    camera = policy_camera(policy, camera)
     robot = SimRobot(SimConfig(image_size=image_size, cameras=(camera,)))
     limits = Limits()
     dt = 1.0 / robot.control_hz
