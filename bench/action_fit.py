@@ -44,10 +44,10 @@ def first_actions(seeds: range, kind: str, camera: str = "front") -> list[tuple]
 
 
 def main() -> int:
-    from bench.autonomous import held_out_args, load_shipped
+    from bench.autonomous import held_out_args, load_shipped, result_name
 
     args = held_out_args(__doc__)
-    loaded = load_shipped("action_fit", "fp32", args.threads)
+    loaded = load_shipped("action_fit", "fp32", args.threads, args.adapter)
     if loaded is None:
         return 2
     from core.language import parse
@@ -55,7 +55,7 @@ def main() -> int:
     from core.model.chat import prepare_inputs
     from core.model.policy import VLMPolicy
     from core.model.rank import rank_answers
-    from core.training.default_adapter import shipped_camera
+    from core.training.default_adapter import ASSET_DIR, shipped_camera
 
     policy = VLMPolicy(loaded, follow_plan=False)  # the adapter's own first entry, not the grammar's rule
     loop_policy = VLMPolicy(loaded)
@@ -63,7 +63,7 @@ def main() -> int:
     rows = []
     for i, kind in enumerate(("pick", "put_in")):  # own seeds per kind: both tasks start "grasp the X block"
         seeds = range(args.seed + 100 * i, args.seed + 100 * i + args.episodes)
-        for image, prompt, subtask, plan, target in first_actions(seeds, kind, shipped_camera()):
+        for image, prompt, subtask, plan, target in first_actions(seeds, kind, shipped_camera(args.adapter or ASSET_DIR)):
             if actions_prompt(subtask, plan) != prompt:
                 raise RuntimeError(f"the loop would not ask the training question: {prompt!r}")
             greedy = policy.actions(image, "", subtask, plan)
@@ -93,7 +93,7 @@ def main() -> int:
         "distinct_greedy_lists": len({r["greedy"] for r in rows}),
         "rows": rows,
     }
-    write_result("action_fit", result)
+    write_result(result_name("action_fit", args.adapter), result)
     print(f"action_fit: expert lp {result['expert_logprob_mean']} vs greedy lp {result['greedy_logprob_mean']}, "
           f"first-entry error {result['first_entry_error_cm_mean']} cm, sign agreement "
           f"{result['first_entry_sign_agreement']}, {result['distinct_greedy_lists']} distinct lists "

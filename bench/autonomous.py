@@ -55,17 +55,25 @@ def action_prompts(n: int, seed: int = 5000, camera: str = "front") -> list[tupl
     return out
 
 
-def constrained_actions(loaded, prompts: list[tuple], draft: int = 16) -> list:  # noqa: ANN001
-    """Each prompt's action list decoded under the plain action grammar (restricted LM head, `draft`
-    guessed tokens checked per pass), as the loop decodes it when the plan names no motion:
-    `core.model.constrained.DecodeResult`s."""
+def action_grammar(loaded):  # noqa: ANN001, ANN201 - core.model.constrained.TokenConstraint
+    """The plain action-list grammar (`CHUNK_ENTRIES` entries) over the model's tokenizer."""
     from core.language.grammar import ActionListAcceptor
     from core.language.prompts import CHUNK_ENTRIES
+    from core.model.constrained import make_constraint
+
+    return make_constraint(getattr(loaded.processor, "tokenizer", loaded.processor),
+                           ActionListAcceptor(max_entries=CHUNK_ENTRIES))
+
+
+def constrained_actions(loaded, prompts: list[tuple], draft: int = 16, grammar=None) -> list:  # noqa: ANN001
+    """Each prompt's action list decoded under the plain action grammar (restricted LM head, `draft`
+    guessed tokens checked per pass), as the loop decodes it when the plan names no motion:
+    `core.model.constrained.DecodeResult`s. `grammar`: an `action_grammar` already built for this model."""
     from core.model.chat import prepare_inputs
-    from core.model.constrained import constrained_generate, make_constraint
+    from core.model.constrained import constrained_generate
 
     tok = getattr(loaded.processor, "tokenizer", loaded.processor)
-    c = make_constraint(tok, ActionListAcceptor(max_entries=CHUNK_ENTRIES))
+    c = grammar or action_grammar(loaded)
     return [constrained_generate(loaded.model, tok, prepare_inputs(loaded, image, prompt), c.acceptor,
                                  max_new_tokens=400, constraint=c, draft=draft) for image, prompt in prompts]
 
@@ -80,15 +88,13 @@ def decode_speed(loaded, prompts: list[tuple]) -> tuple[dict, list]:  # noqa: AN
     import torch
 
     from core.language import ParseError, parse
-    from core.language.grammar import ActionListAcceptor
-    from core.language.prompts import CHUNK_ENTRIES
     from core.model.chat import prepare_inputs
-    from core.model.constrained import agrees_until_forbidden, make_constraint
+    from core.model.constrained import agrees_until_forbidden
 
     tok = getattr(loaded.processor, "tokenizer", loaded.processor)
-    grammar = make_constraint(tok, ActionListAcceptor(max_entries=CHUNK_ENTRIES))
-    constrained = constrained_actions(loaded, prompts)
-    single = constrained_actions(loaded, prompts, draft=0)
+    grammar = action_grammar(loaded)
+    constrained = constrained_actions(loaded, prompts, grammar=grammar)
+    single = constrained_actions(loaded, prompts, draft=0, grammar=grammar)
     free_s, free_n, same, valid, until = 0.0, 0, 0, 0, 0
     for (image, prompt), r in zip(prompts, constrained):
         inputs = prepare_inputs(loaded, image, prompt)
@@ -132,30 +138,42 @@ def held_out_args(doc: str):  # noqa: ANN201 - argparse.Namespace
     ap.add_argument("--episodes", type=int, default=6, help="held-out demos per task kind")
     ap.add_argument("--seed", type=int, default=5000)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--adapter", type=Path, default=None,
+                    help="an adapter folder to measure instead of the shipped one (its result file gets "
+                         "the folder's name as a suffix)")
     return ap.parse_args()
 
 
-def load_shipped(bench: str, precision: str, threads: int):  # noqa: ANN201 - LoadedModel | None
-    """The default model with the shipped adapter active, or None (said why) when there is none for it."""
+def result_name(bench: str, adapter: Path | None) -> str:
+    """`bench` for the shipped adapter, `bench-<folder name>` for another one."""
+    return bench if adapter is None else f"{bench}-{adapter.resolve().name}"
+
+
+def load_shipped(bench: str, precision: str, threads: int, adapter: Path | None = None):  # noqa: ANN201
+    """The default model with the shipped adapter (or `adapter`) active, or None (said why) when there
+    is no such adapter for this model build."""
     import torch
 
     from core.model.loader import assets_present
     from core.training.default_adapter import ASSET_DIR, matches_base
 
-    if not assets_present() or not matches_base(ASSET_DIR):
-        print(f"{bench}: no default model with its shipped adapter; nothing measured")
+    if not assets_present():
+        print(f"{bench}: the default model is not built; nothing measured")
+        return None
+    if adapter is None and not matches_base(ASSET_DIR):
+        print(f"{bench}: no shipped adapter for this model build; nothing measured")
         return None
     torch.set_num_threads(threads)
-    return load_with_adapter(precision)
+    return load_with_adapter(precision, adapter)
 
 
-def load_with_adapter(precision: str):  # noqa: ANN201
+def load_with_adapter(precision: str, adapter: Path | None = None):  # noqa: ANN201
     from core.model.loader import load_model
     from core.training.adapters import activate_adapter
     from core.training.default_adapter import ASSET_DIR, NAME
 
     loaded = load_model(None, "cpu", precision)
-    activate_adapter(loaded, ASSET_DIR, NAME)
+    activate_adapter(loaded, adapter or ASSET_DIR, NAME if adapter is None else None)
     return loaded
 
 

@@ -74,16 +74,16 @@ def ratio(hits: int, total: int) -> float | None:
 
 
 def main() -> int:
-    from bench.autonomous import held_out_args, load_shipped
+    from bench.autonomous import held_out_args, load_shipped, result_name
 
     args = held_out_args(__doc__)
-    loaded = load_shipped("plan_fit", "auto", args.threads)
+    loaded = load_shipped("plan_fit", "auto", args.threads, args.adapter)
     if loaded is None:
         return 2
     from core.model.policy import VLMPolicy
-    from core.training.default_adapter import shipped_camera
+    from core.training.default_adapter import ASSET_DIR, shipped_camera
 
-    policy = VLMPolicy(loaded, camera=shipped_camera())
+    policy = VLMPolicy(loaded, camera=shipped_camera(args.adapter or ASSET_DIR))
     rows = []
     for i, kind in enumerate(("pick", "put_in")):
         seeds = range(args.seed + 100 * i, args.seed + 100 * i + args.episodes)
@@ -117,7 +117,7 @@ def main() -> int:
         "grasp_phase_balanced": round(statistics.mean(recalls), 3) if recalls else None,
         "rows": rows,
     }
-    write_result("plan_fit", result)
+    write_result(result_name("plan_fit", args.adapter), result)
     print(f"plan_fit: {len(rows)} plans, exact {result['plan_exact']}, first-phase axes {result['first_phase_axis_agreement']} "
           f"(lateral {result['lateral_agreement']}, vertical {result['vertical_agreement']}); grasp phase recall "
           f"{result['grasp_phase_recall']} (balanced {result['grasp_phase_balanced']})")
