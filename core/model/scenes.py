@@ -28,15 +28,24 @@ class Scene:
 
 class SceneMaker:
     """Renders varied tabletop scenes from the MuJoCo sim (blocks in the bowl / on the plate, gripper
-    anywhere above the table, open or closed)."""
+    anywhere above the table, open or closed).
 
-    def __init__(self, image_size: int = 224, seed: int = 0, camera: str = "front") -> None:
+    `task_poses`: the fraction of scenes whose gripper is placed where the robot is during a grasp:
+    over or beside a block, from just above the table to 15 cm up (`near_block`). Without them the
+    gripper is never low among the blocks, the states the autonomous loop must tell apart (approach,
+    descend, close). 0 keeps the scene stream of the held-out scene-VQA set unchanged.
+    """
+
+    def __init__(self, image_size: int = 224, seed: int = 0, camera: str = "front", task_poses: float = 0.0) -> None:
         from core.robot.sim import SimConfig, SimRobot
 
+        if not 0.0 <= task_poses <= 1.0:
+            raise ValueError(f"task_poses must be in [0, 1], got {task_poses}")
         self.robot = SimRobot(SimConfig(image_size=image_size, cameras=(camera,)))
         self.camera = camera
         self.seed = seed
         self.image_size = image_size
+        self.task_poses = task_poses
 
     def layout(self, rng: np.random.Generator):  # noqa: ANN201 - core.robot.sim.Layout
         from core.robot.sim import HOME_EE
@@ -57,6 +66,8 @@ class SceneMaker:
         else:
             lay.ee = HOME_EE
         lay.gripper = float(rng.choice([0.0, 1.0]))
+        if self.task_poses and rng.random() < self.task_poses:
+            near_block(lay, rng)
         return lay
 
     def make(self, split: int, index: int) -> Scene:
@@ -84,3 +95,23 @@ class SceneMaker:
 
     def close(self) -> None:
         self.robot.close()
+
+
+def near_block(lay, rng: np.random.Generator) -> None:  # noqa: ANN001 - core.robot.sim.Layout
+    """Put the gripper where it is while grasping one of the layout's table blocks: half the time right
+    over it (within 1.2 cm), else up to 8 cm off along each axis; 2-5 cm above the table (low enough to
+    close; the expert grasps at 2.2 cm) 40% of the time, else 5-15 cm; open when low and close to a
+    block (closed fingers would cut into it)."""
+    from core.robot.tasks import BLOCK_HALF
+
+    on_table = [b for b in lay.blocks.values() if b[2] <= BLOCK_HALF + 0.005]
+    if not on_table:
+        return
+    x, y = on_table[int(rng.integers(len(on_table)))][:2]
+    reach = 0.012 if rng.random() < 0.5 else 0.08
+    dx, dy = rng.uniform(-reach, reach, size=2)
+    z = float(rng.uniform(0.02, 0.05) if rng.random() < 0.4 else rng.uniform(0.05, 0.15))
+    lay.ee = (float(x + dx), float(y + dy), z)
+    if z < 0.08 and any(math.hypot(b[0] - lay.ee[0], b[1] - lay.ee[1]) < 0.06 for b in on_table):
+        lay.gripper = 1.0
+

@@ -2,6 +2,13 @@
 
 The tower is pretrained to make these readable from the same 4x4 pooled patch grid the projector
 later hands to the language model (linear heads on the mean token, one shared linear head per cell).
+
+Per-block token targets (`TOKEN_HEADS`): the token of the grid cell that holds a block's centre learns
+that block's relations - where it is relative to the gripper (the autonomous loop's plans: "move
+forward and left, then down") and whether it is the leftmost / rightmost / closest block, or left of
+the bowl (the relational questions). The language model then reads a relation off one token (find the
+red block's token, read its direction) instead of comparing the places of two tokens, which it did not
+learn to do (the relational answers stayed near chance while the grid held every block's place).
 """
 
 from __future__ import annotations
@@ -27,6 +34,57 @@ CLASS_HEADS: dict[str, int] = {
     "gripper": 2,
 }
 N_REGRESS = 4 * 2 + 2 + 2 + 3  # block xy, bowl xy, plate xy, end-effector xyz
+# name -> number of classes, one label per grid token (IGNORE where no single block's centre is)
+TOKEN_HEADS: dict[str, int] = {
+    "tok_x": 3,  # the block is behind / level with / in front of the gripper (robot x, ALIGNED_M)
+    "tok_y": 3,  # right of / level with / left of the gripper (robot y)
+    "tok_grasp": 3,  # gripper not over it / over it and high / around it (low enough to close)
+    "tok_leftmost": 2,
+    "tok_rightmost": 2,
+    "tok_nearest": 2,
+    "tok_bowl_nearest": 2,
+    "tok_side": 2,  # right / left of the bowl
+}
+ALIGNED_M = 0.015  # gripper and block closer than this along an axis count as level
+AROUND_Z = 0.05  # gripper centre below this height over a block: the fingers are around it
+
+
+def relative_class(delta: float) -> int:
+    """0 negative, 1 level (|delta| < ALIGNED_M), 2 positive."""
+    return 1 if abs(delta) < ALIGNED_M else (2 if delta > 0 else 0)
+
+
+def token_targets(scene: Scene, grid: int = 4, image_size: int = 224) -> np.ndarray:
+    """(grid*grid, len(TOKEN_HEADS)) class labels of each block's token; IGNORE elsewhere and where two
+    blocks share a cell."""
+    facts = scene_facts(scene.state)
+    ans = answers(facts)
+    out = np.full((grid * grid, len(TOKEN_HEADS)), IGNORE, dtype=np.int64)
+    step = image_size / grid
+    owners: dict[int, list[str]] = {}
+    for c in facts.blocks:
+        uv = scene.pixels.get(f"{c} block")
+        if uv is not None and 0 <= uv[0] < image_size and 0 <= uv[1] < image_size:
+            owners.setdefault(int(uv[1] // step) * grid + int(uv[0] // step), []).append(c)
+    ex, ey, ez = scene.ee
+    side = ans.get("side", {})
+    for cell, colors in owners.items():
+        if len(colors) != 1:
+            continue
+        c = colors[0]
+        bx, by = facts.blocks[c]
+        over = abs(bx - ex) < ALIGNED_M and abs(by - ey) < ALIGNED_M
+        row = {"tok_x": relative_class(bx - ex), "tok_y": relative_class(by - ey),
+               "tok_grasp": 0 if not over else (2 if ez < AROUND_Z else 1)}
+        for k in ("leftmost", "rightmost", "nearest", "bowl_nearest"):
+            if k in ans:
+                row[f"tok_{k}"] = int(ans[k] == c)
+        if isinstance(side, dict) and c in side:
+            row["tok_side"] = int(side[c] == "left")
+        for j, name in enumerate(TOKEN_HEADS):
+            if name in row:
+                out[cell, j] = row[name]
+    return out
 
 
 def scene_targets(scene: Scene, grid: int = 4, image_size: int = 224) -> dict[str, np.ndarray]:
