@@ -213,3 +213,15 @@ def test_plan_fit_reads_the_phase_of_a_grasp_plan(plan, phase):
     from bench.plan_fit import grasp_phase
 
     assert grasp_phase(plan) == phase
+
+
+def test_a_rebuilt_default_model_gets_a_new_adapter_work_folder():
+    """The build resumes from its work folder: a folder of the same settings but another vision build
+    must not be resumed (or re-exported under the new build's fingerprint)."""
+    from core.training.default_adapter import job_config, job_name
+
+    cfg = job_config(10, 5, 1.0, 1e-4, 1, 4, 2, 0).to_dict()
+    assert job_name(cfg, "aaaa") == job_name(cfg, "aaaa")
+    assert job_name(cfg, "aaaa") != job_name(cfg, "bbbb")
+    other = job_config(11, 5, 1.0, 1e-4, 1, 4, 2, 0).to_dict()
+    assert job_name(other, "aaaa") != job_name(cfg, "aaaa")

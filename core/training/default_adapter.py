@@ -74,6 +74,12 @@ def job_config(demos: int, max_steps: int | None, epochs: float, lr: float, thre
     )
 
 
+def job_name(config: dict[str, Any], base: str) -> str:
+    """The work folder of a build: its settings and the vision build it trains on (a rebuilt default model
+    must not resume, or re-export, an adapter trained on the previous one)."""
+    return f"job-{hashlib.sha256(json.dumps({'config': config, 'base': base}, sort_keys=True).encode()).hexdigest()[:10]}"
+
+
 def export(adapter_dir: Path, out: Path, extra: dict[str, Any]) -> Path:
     """Copy a finished adapter to `out` (weights in fp16) and complete its card."""
     import torch
@@ -187,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
     cfg = job_config(args.demos, args.max_steps, args.epochs, args.lr, args.threads, args.eval_samples,
                      args.vqa_scenes, args.sim_episodes, args.decision_weight, args.max_entries,
                      args.paraphrases, args.camera)
-    job_dir = args.work_dir / f"job-{hashlib.sha256(json.dumps(cfg.to_dict()).encode()).hexdigest()[:10]}"
+    job_dir = args.work_dir / job_name(cfg.to_dict(), base_fingerprint())
     if args.fresh:
         shutil.rmtree(job_dir, ignore_errors=True)
     job_dir.mkdir(parents=True, exist_ok=True)
