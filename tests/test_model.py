@@ -221,6 +221,13 @@ def test_where_turns_name_each_blocks_image_third(gemma_dir: Path) -> None:
     acc = s2_evaluate(model, [chat_sample(proc, FakeScene(), random.Random(0), where=True)], proc.tokenizer.pad_token_id)
     assert "where" in acc and 0.0 <= acc["all"] <= 1.0  # "all" stays over the VQA kinds only
 
+    # reach turns ("which way to the X block") come last too, and are scored as their own kind
+    FakeScene.ee = (0.4, 0.0, 0.15)
+    enc, kinds = chat_sample(proc, FakeScene(), random.Random(0), where=True, reach=True)
+    assert kinds[-2:] == ["reach", "reach"] and kinds[:-2] == plain + ["where", "where"]
+    acc = s2_evaluate(model, [(enc, kinds)], proc.tokenizer.pad_token_id)
+    assert "reach" in acc and "where" in acc
+
 
 def test_service_loads_in_background_and_reports_errors(gemma_dir: Path, tmp_path: Path) -> None:
     from core.model.service import ModelNotReadyError, ModelService

@@ -468,7 +468,7 @@ def answer_logits(model, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, 
 def s2_evaluate(model, samples: list[tuple[dict, list[str]]], pad_id: int) -> dict[str, float]:  # noqa: ANN001
     """Teacher-forced exact match per answer (every answer token and <end_of_turn> argmax-correct)."""
     model.eval()
-    hits: dict[str, list[int]] = {k: [0, 0] for k in (*QUESTION_KINDS, "describe", "where")}
+    hits: dict[str, list[int]] = {k: [0, 0] for k in (*QUESTION_KINDS, "describe", "where", "reach")}
     for enc, kinds in samples:
         logits, labels, aid = answer_logits(model, collate([enc], pad_id))
         ok = logits.argmax(-1) == labels
@@ -602,12 +602,14 @@ def stage2(cfg: BuildConfig, maker: SceneMaker, tower_state: dict[str, torch.Ten
     state = {"step": 0, "elapsed": 0.0, "best": -1.0, "history": [], "where": cfg.s2_where, "reach": cfg.s2_reach}
     ckpt = work / "stage2.pt"
     if not ckpt.exists() and init is not None:  # warm start: another run's projector and LoRA, this run's tower
-        saved = torch.load(init, weights_only=False)["trainable"]
-        keep = {k: v for k, v in saved.items() if "vision_tower" not in k}
+        saved = torch.load(init, weights_only=False)
+        keep = {k: v for k, v in saved["trainable"].items() if "vision_tower" not in k}
         bad = model.load_state_dict(keep, strict=False).unexpected_keys
         if bad:
             raise RuntimeError(f"{init} does not match the model: {bad[:5]}")
-        state.setdefault("changes", []).append({"step": 0, "change": f"projector and LoRA from {init.parent.name}"})
+        state.setdefault("changes", []).append(
+            {"step": 0, "change": f"projector and LoRA from run {init.parent.name} after its "
+                                  f"{saved.get('state', {}).get('step', '?')} stage-2 steps"})
         log.info("stage 2 starts from the projector and LoRA of %s (%d tensors)", init, len(keep))
     if ckpt.exists():
         saved = torch.load(ckpt, weights_only=False)
