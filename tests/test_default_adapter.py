@@ -225,3 +225,10 @@ def test_a_rebuilt_default_model_gets_a_new_adapter_work_folder():
     assert job_name(cfg, "aaaa") != job_name(cfg, "bbbb")
     other = job_config(11, 5, 1.0, 1e-4, 1, 4, 2, 0).to_dict()
     assert job_name(other, "aaaa") != job_name(cfg, "aaaa")
+
+
+def test_the_card_command_leaves_out_the_folders():
+    from core.training.default_adapter import command_words
+
+    assert command_words(["--threads", "2", "--out", "x/y", "--work-dir=z", "--max-steps", "200", "/abs"]) == [
+        "--threads", "2", "--max-steps", "200"]

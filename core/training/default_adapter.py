@@ -74,6 +74,19 @@ def job_config(demos: int, max_steps: int | None, epochs: float, lr: float, thre
     )
 
 
+def command_words(argv: list[str]) -> list[str]:
+    """The build's options for its card, without the folders it read or wrote (machine paths)."""
+    out, skip = [], False
+    for a in argv:
+        if skip:
+            skip = False
+        elif a in ("--out", "--work-dir"):
+            skip = True
+        elif not a.startswith(("/", "~", "--out=", "--work-dir=")):
+            out.append(a)
+    return out
+
+
 def job_name(config: dict[str, Any], base: str) -> str:
     """The work folder of a build: its settings and the vision build it trains on (a rebuilt default model
     must not resume, or re-export, an adapter trained on the previous one)."""
@@ -209,7 +222,7 @@ def main(argv: list[str] | None = None) -> int:
     if code != 0 or progress.get("status") != "done":
         print(f"default_adapter: the job ended {progress.get('status')}: {progress.get('message')}")
         return 1
-    words = [a for a in (argv if argv is not None else sys.argv[1:]) if not a.startswith(("/", "~"))]
+    words = command_words(argv if argv is not None else sys.argv[1:])
     build: dict[str, Any] = {"command": " ".join(["python -m core.training.default_adapter"]
                                                  + [a for a in words if a != "--export-only"]),
                              "task_kind_mix": list(KIND_MIX)}
