@@ -362,12 +362,12 @@ def reach_answer(block: tuple[float, float], ee: tuple[float, float, float]) -> 
     plans' words: the horizontal direction ("forward and slightly left"), "down" once over it, "close the
     gripper" once around it."""
     from core.language.plan import direction_words
-    from core.model.targets import ALIGNED_M, AROUND_Z
+    from core.model.targets import grasp_class
 
-    dx, dy = block[0] - ee[0], block[1] - ee[1]
-    if abs(dx) < ALIGNED_M and abs(dy) < ALIGNED_M:
-        return "close the gripper" if ee[2] < AROUND_Z else "down"
-    return direction_words((100 * dx, 100 * dy, 0.0))
+    state = grasp_class(block, ee)
+    if state:
+        return "close the gripper" if state == 2 else "down"
+    return direction_words((100 * (block[0] - ee[0]), 100 * (block[1] - ee[1]), 0.0))
 
 
 def reach_questions(scene, rng: random.Random) -> list[QA]:  # noqa: ANN001

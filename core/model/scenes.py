@@ -114,4 +114,3 @@ def near_block(lay, rng: np.random.Generator) -> None:  # noqa: ANN001 - core.ro
     lay.ee = (float(x + dx), float(y + dy), z)
     if z < 0.08 and any(math.hypot(b[0] - lay.ee[0], b[1] - lay.ee[1]) < 0.06 for b in on_table):
         lay.gripper = 1.0
-

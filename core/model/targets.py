@@ -54,6 +54,13 @@ def relative_class(delta: float) -> int:
     return 1 if abs(delta) < ALIGNED_M else (2 if delta > 0 else 0)
 
 
+def grasp_class(block: tuple[float, float], ee: tuple[float, float, float]) -> int:
+    """0 the gripper is not over the block (xy, m), 1 over it and high, 2 around it (low enough to close)."""
+    if abs(block[0] - ee[0]) >= ALIGNED_M or abs(block[1] - ee[1]) >= ALIGNED_M:
+        return 0
+    return 2 if ee[2] < AROUND_Z else 1
+
+
 def token_targets(scene: Scene, grid: int = 4, image_size: int = 224) -> np.ndarray:
     """(grid*grid, len(TOKEN_HEADS)) class labels of each block's token; IGNORE elsewhere and where two
     blocks share a cell."""
@@ -66,16 +73,15 @@ def token_targets(scene: Scene, grid: int = 4, image_size: int = 224) -> np.ndar
         uv = scene.pixels.get(f"{c} block")
         if uv is not None and 0 <= uv[0] < image_size and 0 <= uv[1] < image_size:
             owners.setdefault(int(uv[1] // step) * grid + int(uv[0] // step), []).append(c)
-    ex, ey, ez = scene.ee
+    ex, ey, _ = scene.ee
     side = ans.get("side", {})
     for cell, colors in owners.items():
         if len(colors) != 1:
             continue
         c = colors[0]
         bx, by = facts.blocks[c]
-        over = abs(bx - ex) < ALIGNED_M and abs(by - ey) < ALIGNED_M
         row = {"tok_x": relative_class(bx - ex), "tok_y": relative_class(by - ey),
-               "tok_grasp": 0 if not over else (2 if ez < AROUND_Z else 1)}
+               "tok_grasp": grasp_class((bx, by), scene.ee)}
         for k in ("leftmost", "rightmost", "nearest", "bowl_nearest"):
             if k in ans:
                 row[f"tok_{k}"] = int(ans[k] == c)
