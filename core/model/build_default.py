@@ -33,7 +33,15 @@ from core.model.assemble import VisionSpec, build_processor, build_vlm, new_towe
 from core.model.cache import ASSETS_DIR, build_dir
 from core.model.scene_qa import DESCRIBE_QUESTION, QA, QUESTION_KINDS, describe, questions, scene_facts
 from core.model.scenes import HELDOUT, OBJECTS, TRAIN, SceneMaker
-from core.model.targets import CLASS_HEADS, IGNORE, N_REGRESS, TOKEN_HEADS, scene_targets, token_targets
+from core.model.targets import (
+    CLASS_HEADS,
+    IGNORE,
+    N_REGRESS,
+    TOKEN_HEADS,
+    blocks_in_view,
+    scene_targets,
+    token_targets,
+)
 from core.model.text_lm import ensure_text_lm
 
 log = logging.getLogger("build_default")
@@ -265,12 +273,8 @@ def stage1(cfg: BuildConfig, maker: SceneMaker, work: Path) -> dict[str, torch.T
             {"step": state["step"], "change": f"cell-localisation loss weight {state.get('loc_weight', 0.0)}"
                                               f" -> {cfg.s1_loc_weight}"})
         state["loc_weight"], state["since_best"], state["best"] = cfg.s1_loc_weight, 0, -1.0
-    if state.get("self_pos_weight", 0.0) != cfg.s1_self_pos_weight:
-        state.setdefault("changes", []).append(
-            {"step": state["step"], "change": f"own-cell loss weight {state.get('self_pos_weight', 0.0)}"
-                                              f" -> {cfg.s1_self_pos_weight}"})
-        state["self_pos_weight"], state["since_best"], state["best"] = cfg.s1_self_pos_weight, 0, -1.0
-    for key, value, what in (("token_weight", cfg.s1_token_weight, "per-block token relation loss weight"),
+    for key, value, what in (("self_pos_weight", cfg.s1_self_pos_weight, "own-cell loss weight"),
+                             ("token_weight", cfg.s1_token_weight, "per-block token relation loss weight"),
                              ("task_poses", cfg.s1_task_poses, "share of scenes with the gripper among the blocks")):
         if state.get(key, 0.0) != value:
             state.setdefault("changes", []).append(
@@ -347,12 +351,8 @@ def position_words(u: float, v: float, size: int) -> str:
 def where_questions(scene, rng: random.Random) -> list[QA]:  # noqa: ANN001
     """"Where is the X block?" for every block on the table, answered from its image position."""
     size = scene.image.shape[1]
-    facts = scene_facts(scene.state)
-    out = []
-    for c in facts.blocks:
-        uv = scene.pixels.get(f"{c} block")
-        if uv is not None and 0 <= uv[0] < size and 0 <= uv[1] < size:
-            out.append(QA("where", f"Where is the {c} block?", position_words(uv[0], uv[1], size)))
+    out = [QA("where", f"Where is the {c} block?", position_words(u, v, size))
+           for c, (u, v) in blocks_in_view(scene, scene_facts(scene.state), size).items()]
     rng.shuffle(out)
     return out
 
@@ -372,14 +372,9 @@ def reach_answer(block: tuple[float, float], ee: tuple[float, float, float]) -> 
 
 def reach_questions(scene, rng: random.Random) -> list[QA]:  # noqa: ANN001
     """"Which way should the gripper move to reach the X block?" for every free block in view."""
-    size = scene.image.shape[1]
     facts = scene_facts(scene.state)
-    out = []
-    for c, xy in facts.blocks.items():
-        uv = scene.pixels.get(f"{c} block")
-        if c in (facts.in_bowl, facts.on_plate) or uv is None or not (0 <= uv[0] < size and 0 <= uv[1] < size):
-            continue
-        out.append(QA("reach", f"Which way should the gripper move to reach the {c} block?", reach_answer(xy, scene.ee)))
+    out = [QA("reach", f"Which way should the gripper move to reach the {c} block?", reach_answer(facts.blocks[c], scene.ee))
+           for c in blocks_in_view(scene, facts, scene.image.shape[1]) if c not in (facts.in_bowl, facts.on_plate)]
     rng.shuffle(out)
     return out
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from core.model.scene_qa import COLORS, answers, scene_facts
+from core.model.scene_qa import COLORS, SceneFacts, answers, scene_facts
 from core.model.scenes import OBJECTS, Scene
 
 IGNORE = -100
@@ -61,6 +61,16 @@ def grasp_class(block: tuple[float, float], ee: tuple[float, float, float]) -> i
     return 2 if ee[2] < AROUND_Z else 1
 
 
+def blocks_in_view(scene: Scene, facts: SceneFacts, image_size: int) -> dict[str, tuple[float, float]]:
+    """Colour -> (u, v) image position of each table block whose centre is inside the image."""
+    out = {}
+    for c in facts.blocks:
+        uv = scene.pixels.get(f"{c} block")
+        if uv is not None and 0 <= uv[0] < image_size and 0 <= uv[1] < image_size:
+            out[c] = uv
+    return out
+
+
 def token_targets(scene: Scene, grid: int = 4, image_size: int = 224) -> np.ndarray:
     """(grid*grid, len(TOKEN_HEADS)) class labels of each block's token; IGNORE elsewhere and where two
     blocks share a cell."""
@@ -69,10 +79,8 @@ def token_targets(scene: Scene, grid: int = 4, image_size: int = 224) -> np.ndar
     out = np.full((grid * grid, len(TOKEN_HEADS)), IGNORE, dtype=np.int64)
     step = image_size / grid
     owners: dict[int, list[str]] = {}
-    for c in facts.blocks:
-        uv = scene.pixels.get(f"{c} block")
-        if uv is not None and 0 <= uv[0] < image_size and 0 <= uv[1] < image_size:
-            owners.setdefault(int(uv[1] // step) * grid + int(uv[0] // step), []).append(c)
+    for c, (u, v) in blocks_in_view(scene, facts, image_size).items():
+        owners.setdefault(int(v // step) * grid + int(u // step), []).append(c)
     ex, ey, _ = scene.ee
     side = ans.get("side", {})
     for cell, colors in owners.items():
