@@ -229,6 +229,37 @@ def test_where_turns_name_each_blocks_image_third(gemma_dir: Path) -> None:
     assert "reach" in acc and "where" in acc
 
 
+def test_focus_chats_ask_only_relational_questions(gemma_dir: Path) -> None:
+    from transformers import AutoProcessor
+
+    from core.model.build_default import FOCUS_KINDS, chat_sample
+    from core.types import ObjectState, SceneState
+
+    class FakeScene:
+        image = IMAGE
+        state = SceneState(objects=(
+            ObjectState("red block", "block", "red", (0.5, 0.2, 0.025)),
+            ObjectState("blue block", "block", "blue", (0.6, -0.2, 0.025)),
+            ObjectState("bowl", "bowl", "", (0.4, 0.0, 0.0)),
+            ObjectState("plate", "plate", "", (0.6, 0.1, 0.0)),
+        ))
+
+    class EmptyScene:  # no blocks: no relational question to ask, so the full chat
+        image = IMAGE
+        state = SceneState(objects=(ObjectState("bowl", "bowl", "", (0.4, 0.0, 0.0)),
+                                    ObjectState("plate", "plate", "", (0.6, 0.1, 0.0))))
+
+    proc = AutoProcessor.from_pretrained(gemma_dir)
+    seen = set()
+    for seed in range(12):
+        _, kinds = chat_sample(proc, FakeScene(), random.Random(seed), focus=True)
+        assert 1 <= len(kinds) <= 2 and set(kinds) <= set(FOCUS_KINDS)
+        seen.update(kinds)
+    assert len(seen) >= 3  # the short chats vary over the relational kinds
+    _, full = chat_sample(proc, EmptyScene(), random.Random(0), focus=True)
+    assert sorted(full) == sorted(chat_sample(proc, EmptyScene(), random.Random(0))[1]) and "count" in full
+
+
 def test_service_loads_in_background_and_reports_errors(gemma_dir: Path, tmp_path: Path) -> None:
     from core.model.service import ModelNotReadyError, ModelService
 

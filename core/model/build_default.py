@@ -46,6 +46,7 @@ from core.model.text_lm import ensure_text_lm
 
 log = logging.getLogger("build_default")
 LORA_TARGETS = r".*language_model.*\.(q_proj|k_proj|v_proj|o_proj)"
+FOCUS_KINDS = ("leftmost", "rightmost", "nearest", "bowl_nearest", "side")
 
 
 @dataclass
@@ -82,6 +83,11 @@ class BuildConfig:
     # "down" (over it) or "close the gripper" (around it): the first phase of the loop's grasp plans, read
     # off the block's token (the per-block relations of stage 1)
     s2_reach: bool = True
+    # share of stage-2 chats that ask only one or two of the relational questions (FOCUS_KINDS), the
+    # kinds that need the LM to pick one block's token out of the grid, not pool over all of them: in the
+    # full chats they are a few of ~15 answers and stayed near chance for 720 steps; a short chat also
+    # costs a fraction of a full one and is single-turn like the VQA benchmark
+    s2_focus: float = 0.0
     # stage 2: alignment through the LM
     s2_batch: int = 4
     s2_lr: float = 5e-4  # projector and LoRA
@@ -379,19 +385,29 @@ def reach_questions(scene, rng: random.Random) -> list[QA]:  # noqa: ANN001
     return out
 
 
+def focus_questions(scene, rng: random.Random) -> list[QA]:  # noqa: ANN001
+    """One or two of the scene's relational questions (FOCUS_KINDS), or none if it supports none."""
+    qas = [qa for qa in questions(scene.state, rng) if qa.kind in FOCUS_KINDS]
+    return qas[: rng.randint(1, 2)]
+
+
 def chat_sample(processor, scene, rng: random.Random, where: bool = False,  # noqa: ANN001
-                reach: bool = False) -> tuple[dict, list[str]]:
+                reach: bool = False, focus: bool = False) -> tuple[dict, list[str]]:
     """All questions about one image as one multi-turn chat -> (processor inputs + labels, kinds).
     With `where`, the "Where is the X block?" turns come last: placed first, the model learned that the
     first answer after an image is a position ("middle left" to "How many blocks are there?"), and their
-    teacher-forced answers would hand the later relational questions each block's place in text."""
-    qas = questions(scene.state, rng)
-    if rng.random() < 0.5:  # a caption turn, so free-form "describe" requests get a grounded answer
-        qas.insert(rng.randrange(len(qas) + 1), QA("describe", DESCRIBE_QUESTION, describe(scene_facts(scene.state))))
-    if where:
-        qas = qas + where_questions(scene, rng)
-    if reach:
-        qas = qas + reach_questions(scene, rng)
+    teacher-forced answers would hand the later relational questions each block's place in text.
+    With `focus`, a short chat of one or two relational questions (`focus_questions`) instead, if the
+    scene supports any."""
+    qas = focus_questions(scene, rng) if focus else []
+    if not qas:
+        qas = questions(scene.state, rng)
+        if rng.random() < 0.5:  # a caption turn, so free-form "describe" requests get a grounded answer
+            qas.insert(rng.randrange(len(qas) + 1), QA("describe", DESCRIBE_QUESTION, describe(scene_facts(scene.state))))
+        if where:
+            qas = qas + where_questions(scene, rng)
+        if reach:
+            qas = qas + reach_questions(scene, rng)
     messages = []
     for i, qa in enumerate(qas):
         content = [{"type": "image"}, {"type": "text", "text": qa.question}] if i == 0 else qa.question
@@ -594,7 +610,8 @@ def stage2(cfg: BuildConfig, maker: SceneMaker, tower_state: dict[str, torch.Ten
                              {"params": tower_params, "lr": cfg.s2_tower_lr, "base": cfg.s2_tower_lr}],
                             weight_decay=0.0)
     log.info("stage 2: %d trainable parameters", sum(p.numel() for p in other_params + tower_params))
-    state = {"step": 0, "elapsed": 0.0, "best": -1.0, "history": [], "where": cfg.s2_where, "reach": cfg.s2_reach}
+    state = {"step": 0, "elapsed": 0.0, "best": -1.0, "history": [], "where": cfg.s2_where, "reach": cfg.s2_reach,
+             "focus": cfg.s2_focus}
     ckpt = work / "stage2.pt"
     if not ckpt.exists() and init is not None:  # warm start: another run's projector and LoRA, this run's tower
         saved = torch.load(init, weights_only=False)
@@ -621,6 +638,10 @@ def stage2(cfg: BuildConfig, maker: SceneMaker, tower_state: dict[str, torch.Ten
     if state.get("reach", False) != cfg.s2_reach:
         state.setdefault("changes", []).append({"step": state["step"], "change": f"s2_reach -> {cfg.s2_reach}"})
         state["reach"] = cfg.s2_reach
+    if state.get("focus", 0.0) != cfg.s2_focus:
+        state.setdefault("changes", []).append(
+            {"step": state["step"], "change": f"share of short relational chats {state.get('focus', 0.0)} -> {cfg.s2_focus}"})
+        state["focus"] = cfg.s2_focus
     eval_samples = [chat_sample(processor, maker.make(HELDOUT, 10_000 + i), random.Random(i), cfg.s2_where, cfg.s2_reach)
                     for i in range(cfg.s2_eval_images)]
     t_start, t_ckpt = time.time() - state["elapsed"], time.time()
@@ -636,10 +657,13 @@ def stage2(cfg: BuildConfig, maker: SceneMaker, tower_state: dict[str, torch.Ten
         for g in opt.param_groups:
             g["lr"] = lr_at(step, g["base"], cfg.s2_warmup, step / cfg.s2_max_steps)
         samples = []
+        # a whole batch is short or full (no padding short chats to full length); an own random stream,
+        # so the chats of full batches are the ones the recipe without short chats would have drawn
+        focus = random.Random(f"focus{step}").random() < cfg.s2_focus
         for i in range(cfg.s2_batch):
             idx = 1_000_000 + step * cfg.s2_batch + i  # disjoint from the stage-1 scene indices
             samples.append(chat_sample(processor, maker.make(TRAIN, idx), random.Random(idx), cfg.s2_where,
-                                       cfg.s2_reach)[0])
+                                       cfg.s2_reach, focus)[0])
         logits, labels, _ = answer_logits(model, collate(samples, pad_id))
         loss = F.cross_entropy(logits, labels)
         opt.zero_grad(set_to_none=True)
@@ -694,6 +718,8 @@ def main(argv: list[str] | None = None) -> None:
                     help="share of training scenes with the gripper among the blocks, as while grasping")
     ap.add_argument("--no-s2-reach", action="store_true",
                     help="stage-2 chats without the \"Which way should the gripper move to reach the X block?\" turns")
+    ap.add_argument("--s2-focus", type=float, default=BuildConfig.s2_focus,
+                    help="share of stage-2 chats that ask only one or two relational questions")
     ap.add_argument("--s2-init", type=Path, default=None,
                     help="start stage 2 from the projector and LoRA of another run's stage2.pt (warm start)")
     ap.add_argument("--card-only", action="store_true",
@@ -707,7 +733,7 @@ def main(argv: list[str] | None = None) -> None:
     cfg = BuildConfig(seed=args.seed, threads=args.threads, s1_max_minutes=args.s1_max_minutes,
                       s2_max_steps=args.s2_max_steps, s2_where=not args.no_s2_where, s2_reach=not args.no_s2_reach,
                       s1_self_pos_weight=args.s1_self_pos_weight, s1_token_weight=args.s1_token_weight,
-                      s1_task_poses=args.task_poses)
+                      s1_task_poses=args.task_poses, s2_focus=args.s2_focus)
     torch.set_num_threads(cfg.threads)
     work = args.work_dir or build_dir() / f"seed{cfg.seed}"
     work.mkdir(parents=True, exist_ok=True)
