@@ -175,6 +175,7 @@ def test_chat_sample_labels_every_answer(gemma_dir: Path) -> None:
             ObjectState("bowl", "bowl", "", (0.4, 0.0, 0.0)),
             ObjectState("plate", "plate", "", (0.6, 0.1, 0.0)),
         ))
+        pixels: dict = {}  # no block in view: no answer is about a grid token
 
     proc = AutoProcessor.from_pretrained(gemma_dir)
     enc, kinds = chat_sample(proc, FakeScene(), random.Random(0))
@@ -249,6 +250,7 @@ def test_focus_chats_ask_only_relational_questions(gemma_dir: Path) -> None:
         state = SceneState(objects=(ObjectState("bowl", "bowl", "", (0.4, 0.0, 0.0)),
                                     ObjectState("plate", "plate", "", (0.6, 0.1, 0.0))))
 
+    FakeScene.pixels = EmptyScene.pixels = {}
     proc = AutoProcessor.from_pretrained(gemma_dir)
     seen = set()
     for seed in range(12):
@@ -258,6 +260,49 @@ def test_focus_chats_ask_only_relational_questions(gemma_dir: Path) -> None:
     assert len(seen) >= 3  # the short chats vary over the relational kinds
     _, full = chat_sample(proc, EmptyScene(), random.Random(0), focus=True)
     assert sorted(full) == sorted(chat_sample(proc, EmptyScene(), random.Random(0))[1]) and "count" in full
+
+
+def test_attention_loss_points_at_the_answers_block_token(gemma_dir: Path) -> None:
+    from transformers import AutoProcessor, Gemma3ForConditionalGeneration
+
+    from core.model.build_default import answer_cells, answer_logits, attention_loss, chat_sample, collate
+    from core.model.scene_qa import QA
+    from core.types import ObjectState, SceneState
+
+    class FakeScene:
+        image = np.zeros((224, 224, 3), dtype=np.uint8)
+        state = SceneState(objects=(
+            ObjectState("red block", "block", "red", (0.5, 0.2, 0.025)),
+            ObjectState("blue block", "block", "blue", (0.6, -0.2, 0.025)),
+            ObjectState("bowl", "bowl", "", (0.4, 0.0, 0.0)),
+            ObjectState("plate", "plate", "", (0.6, 0.1, 0.0)),
+        ))
+        pixels = {"red block": (30.0, 200.0), "blue block": (190.0, 20.0), "bowl": (100.0, 100.0)}
+        ee = (0.4, 0.0, 0.15)
+
+    # red at column 0, row 3 -> token 12; blue at column 3, row 0 -> token 3 (row-major, as pooled)
+    qas = [QA("where", "Where is the red block?", "front left"), QA("leftmost", "Which block is furthest to the left?", "blue"),
+           QA("present", "Is there a blue block?", "yes"), QA("present", "Is there a green block?", "no"),
+           QA("count", "How many blocks are there?", "2"), QA("side", "Is the blue block left or right of the bowl?", "left")]
+    assert answer_cells(FakeScene(), qas) == [12, 3, 3, -1, -1, 3]
+    assert answer_cells(FakeScene(), qas, grid=2) == [2, 1, 1, -1, -1, 1]  # the test model pools to 2x2
+
+    proc = AutoProcessor.from_pretrained(gemma_dir)
+    model = Gemma3ForConditionalGeneration.from_pretrained(gemma_dir)
+    model.set_attn_implementation("eager")
+    enc, kinds = chat_sample(proc, FakeScene(), random.Random(0), where=True)
+    assert enc["answer_cell"].shape == (1, len(kinds)) and (enc["answer_cell"] >= 0).any()
+    # short chats: the test model's sliding window (64 tokens) still holds the image at the answers
+    batch = collate([chat_sample(proc, FakeScene(), random.Random(i), focus=True)[0] for i in range(2)],
+                    proc.tokenizer.pad_token_id)
+    attn: list = []
+    answer_logits(model, batch, attn)
+    heads = tuple((layer, 0) for layer in range(len(attn)))
+    loss, mean_w = attention_loss(attn, batch, model.config.image_token_id, heads)
+    assert torch.isfinite(loss) and 0.0 < mean_w < 1.0
+    loss.backward()
+    grads = [p.grad for n, p in model.named_parameters() if "q_proj" in n and p.grad is not None]
+    assert grads and any(g.abs().sum() > 0 for g in grads)
 
 
 def test_service_loads_in_background_and_reports_errors(gemma_dir: Path, tmp_path: Path) -> None:

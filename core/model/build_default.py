@@ -31,7 +31,7 @@ from torch import nn
 
 from core.model.assemble import VisionSpec, build_processor, build_vlm, new_tower
 from core.model.cache import ASSETS_DIR, build_dir
-from core.model.scene_qa import DESCRIBE_QUESTION, QA, QUESTION_KINDS, describe, questions, scene_facts
+from core.model.scene_qa import COLORS, DESCRIBE_QUESTION, QA, QUESTION_KINDS, describe, questions, scene_facts
 from core.model.scenes import HELDOUT, OBJECTS, TRAIN, SceneMaker
 from core.model.targets import (
     CLASS_HEADS,
@@ -47,6 +47,9 @@ from core.model.text_lm import ensure_text_lm
 log = logging.getLogger("build_default")
 LORA_TARGETS = r".*language_model.*\.(q_proj|k_proj|v_proj|o_proj)"
 FOCUS_KINDS = ("leftmost", "rightmost", "nearest", "bowl_nearest", "side")
+ANSWER_BLOCK_KINDS = ("leftmost", "rightmost", "nearest", "bowl_nearest")  # the answer names the block
+ASKED_BLOCK_KINDS = ("where", "side", "reach", "present")  # the question names it ("present": if "yes")
+S2_ATTN_HEADS = ((2, 0), (4, 0), (6, 0), (8, 0))  # (layer, head) pairs the attention loss supervises
 
 
 @dataclass
@@ -88,6 +91,12 @@ class BuildConfig:
     # full chats they are a few of ~15 answers and stayed near chance for 720 steps; a short chat also
     # costs a fraction of a full one and is single-turn like the VQA benchmark
     s2_focus: float = 0.0
+    # weight of a loss on a few attention heads (S2_ATTN_HEADS) at the position that predicts each answer:
+    # put its attention on the grid token of the block the answer is about (the asked block of "where" /
+    # "side" / "reach" / "is there a red block?" -> yes, the answer block of "leftmost" and the like).
+    # Without it, that position's attention to the 16 image tokens was 0-13% in every layer, spread
+    # evenly over them: the LM pooled the grid (colours, counts right) and never picked one block out.
+    s2_attn_weight: float = 0.0
     # stage 2: alignment through the LM
     s2_batch: int = 4
     s2_lr: float = 5e-4  # projector and LoRA
@@ -391,6 +400,23 @@ def focus_questions(scene, rng: random.Random) -> list[QA]:  # noqa: ANN001
     return qas[: rng.randint(1, 2)]
 
 
+def answer_cells(scene, qas: list[QA], grid: int = 4) -> list[int]:  # noqa: ANN001
+    """For each question, the grid token (row-major, as the projector pools) of the block its answer is
+    about, or -1 (no such block, or it is out of view)."""
+    size = scene.image.shape[1]
+    cells = {c: int(v * grid // size) * grid + int(u * grid // size)
+             for c, (u, v) in blocks_in_view(scene, scene_facts(scene.state), size).items()}
+    out = []
+    for qa in qas:
+        color = None
+        if qa.kind in ANSWER_BLOCK_KINDS:
+            color = qa.answer
+        elif qa.kind in ASKED_BLOCK_KINDS and (qa.kind != "present" or qa.answer == "yes"):
+            color = next((c for c in COLORS if f" {c} " in f" {qa.question} "), None)
+        out.append(cells.get(color, -1) if color else -1)
+    return out
+
+
 def chat_sample(processor, scene, rng: random.Random, where: bool = False,  # noqa: ANN001
                 reach: bool = False, focus: bool = False) -> tuple[dict, list[str]]:
     """All questions about one image as one multi-turn chat -> (processor inputs + labels, kinds).
@@ -437,6 +463,8 @@ def chat_sample(processor, scene, rng: random.Random, where: bool = False,  # no
         raise RuntimeError(f"found {k} answers in a chat of {len(qas)} questions")
     enc["labels"] = labels[None]
     enc["answer_id"] = answer_id[None]
+    grid = math.isqrt(getattr(processor, "image_seq_length", 16))
+    enc["answer_cell"] = torch.tensor([answer_cells(scene, qas, grid)])
     return enc, [qa.kind for qa in qas]
 
 
@@ -452,19 +480,26 @@ def collate(samples: list[dict], pad_id: int) -> dict[str, torch.Tensor]:
         "token_type_ids": pad("token_type_ids", 0),
         "labels": pad("labels", IGNORE),
         "answer_id": pad("answer_id", -1),
+        "answer_cell": torch.cat([F.pad(s["answer_cell"], (0, max(x["answer_cell"].shape[1] for x in samples)
+                                                            - s["answer_cell"].shape[1]), value=-1) for s in samples]),
         "pixel_values": torch.cat([s["pixel_values"] for s in samples]),
     }
 
 
-def answer_logits(model, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:  # noqa: ANN001
-    """Hidden states through the VLM body, LM head only where a label is predicted."""
+def answer_logits(model, batch: dict[str, torch.Tensor],  # noqa: ANN001
+                  attentions: list | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Hidden states through the VLM body, LM head only where a label is predicted. Pass a list as
+    `attentions` to get each layer's attention weights appended to it (needs eager attention)."""
     model = model.get_base_model() if hasattr(model, "get_base_model") else model
     out = model.model(
         input_ids=batch["input_ids"],
         pixel_values=batch["pixel_values"],
         attention_mask=batch["attention_mask"],
         token_type_ids=batch["token_type_ids"],
+        output_attentions=attentions is not None,
     )
+    if attentions is not None:
+        attentions.extend(out.attentions)
     labels = batch["labels"][:, 1:]
     where = labels != IGNORE
     hidden = out.last_hidden_state[:, :-1][where]
@@ -473,6 +508,27 @@ def answer_logits(model, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, 
     if cap:
         logits = torch.tanh(logits / cap) * cap
     return logits, labels[where], batch["answer_id"][:, 1:][where] + 1000 * torch.nonzero(where)[:, 0]
+
+
+def attention_loss(attentions: list[torch.Tensor], batch: dict[str, torch.Tensor], image_token_id: int,
+                   heads: tuple[tuple[int, int], ...] = S2_ATTN_HEADS) -> tuple[torch.Tensor, float]:
+    """Mean -log(attention weight on the answer's block token) over the supervised heads, at the position
+    that predicts each answer's first token -> (loss, mean weight on the block token)."""
+    weights = []
+    for b in range(batch["input_ids"].shape[0]):
+        image_pos = (batch["input_ids"][b] == image_token_id).nonzero()[:, 0]
+        for k, cell in enumerate(batch["answer_cell"][b].tolist()):
+            if cell < 0 or cell >= len(image_pos):
+                continue
+            first = (batch["answer_id"][b] == k).nonzero()
+            if not len(first):
+                continue
+            q = int(first[0, 0]) - 1
+            weights.extend(attentions[layer][b, head, q, image_pos[cell]] for layer, head in heads)
+    if not weights:
+        return attentions[0].sum() * 0.0, 0.0
+    w = torch.stack(weights)
+    return -torch.log(w + 1e-6).mean(), float(w.mean())
 
 
 @torch.no_grad()
@@ -611,7 +667,7 @@ def stage2(cfg: BuildConfig, maker: SceneMaker, tower_state: dict[str, torch.Ten
                             weight_decay=0.0)
     log.info("stage 2: %d trainable parameters", sum(p.numel() for p in other_params + tower_params))
     state = {"step": 0, "elapsed": 0.0, "best": -1.0, "history": [], "where": cfg.s2_where, "reach": cfg.s2_reach,
-             "focus": cfg.s2_focus}
+             "focus": cfg.s2_focus, "attn_weight": cfg.s2_attn_weight}
     ckpt = work / "stage2.pt"
     if not ckpt.exists() and init is not None:  # warm start: another run's projector and LoRA, this run's tower
         saved = torch.load(init, weights_only=False)
@@ -638,6 +694,11 @@ def stage2(cfg: BuildConfig, maker: SceneMaker, tower_state: dict[str, torch.Ten
     if state.get("reach", False) != cfg.s2_reach:
         state.setdefault("changes", []).append({"step": state["step"], "change": f"s2_reach -> {cfg.s2_reach}"})
         state["reach"] = cfg.s2_reach
+    if state.get("attn_weight", 0.0) != cfg.s2_attn_weight:
+        state.setdefault("changes", []).append(
+            {"step": state["step"],
+             "change": f"block-token attention loss weight {state.get('attn_weight', 0.0)} -> {cfg.s2_attn_weight}"})
+        state["attn_weight"] = cfg.s2_attn_weight
     if state.get("focus", 0.0) != cfg.s2_focus:
         state.setdefault("changes", []).append(
             {"step": state["step"], "change": f"share of short relational chats {state.get('focus', 0.0)} -> {cfg.s2_focus}"})
@@ -651,6 +712,10 @@ def stage2(cfg: BuildConfig, maker: SceneMaker, tower_state: dict[str, torch.Ten
         trainable = {n: p.detach() for n, p in model.named_parameters() if p.requires_grad}
         save_atomic({"trainable": trainable, "opt": opt.state_dict(), "state": state}, ckpt)
 
+    image_token_id = model.config.image_token_id
+    attn_seen: list[float] = []
+    if cfg.s2_attn_weight > 0:
+        model.get_base_model().set_attn_implementation("eager")  # attention weights are not returned otherwise
     model.train()
     while state["step"] < cfg.s2_max_steps:
         step = state["step"]
@@ -664,15 +729,23 @@ def stage2(cfg: BuildConfig, maker: SceneMaker, tower_state: dict[str, torch.Ten
             idx = 1_000_000 + step * cfg.s2_batch + i  # disjoint from the stage-1 scene indices
             samples.append(chat_sample(processor, maker.make(TRAIN, idx), random.Random(idx), cfg.s2_where,
                                        cfg.s2_reach, focus)[0])
-        logits, labels, _ = answer_logits(model, collate(samples, pad_id))
+        batch = collate(samples, pad_id)
+        attn: list | None = [] if cfg.s2_attn_weight > 0 else None
+        logits, labels, _ = answer_logits(model, batch, attn)
         loss = F.cross_entropy(logits, labels)
+        if attn is not None:
+            a_loss, a_mean = attention_loss(attn, batch, image_token_id)
+            loss = loss + cfg.s2_attn_weight * a_loss
+            attn_seen.append(a_mean)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(other_params + tower_params, 1.0)
         opt.step()
         state["step"] = step = step + 1
         if step % 5 == 0:
-            log.info("s2 step %d loss %.4f %.1f min", step, loss.item(), (time.time() - t_start) / 60)
+            log.info("s2 step %d loss %.4f %.1f min%s", step, loss.item(), (time.time() - t_start) / 60,
+                     f" | block-token attention {sum(attn_seen) / len(attn_seen):.3f}" if attn_seen else "")
+            attn_seen.clear()
         if step % cfg.s2_eval_every == 0 or step == cfg.s2_max_steps:
             acc = s2_evaluate(model, eval_samples, pad_id)
             state["history"].append({"step": step, "min": (time.time() - t_start) / 60, **acc})
@@ -720,6 +793,8 @@ def main(argv: list[str] | None = None) -> None:
                     help="stage-2 chats without the \"Which way should the gripper move to reach the X block?\" turns")
     ap.add_argument("--s2-focus", type=float, default=BuildConfig.s2_focus,
                     help="share of stage-2 chats that ask only one or two relational questions")
+    ap.add_argument("--s2-attn-weight", type=float, default=BuildConfig.s2_attn_weight,
+                    help="weight of the stage-2 loss that points a few heads at the answer's block token (0: none)")
     ap.add_argument("--s2-init", type=Path, default=None,
                     help="start stage 2 from the projector and LoRA of another run's stage2.pt (warm start)")
     ap.add_argument("--card-only", action="store_true",
@@ -733,7 +808,8 @@ def main(argv: list[str] | None = None) -> None:
     cfg = BuildConfig(seed=args.seed, threads=args.threads, s1_max_minutes=args.s1_max_minutes,
                       s2_max_steps=args.s2_max_steps, s2_where=not args.no_s2_where, s2_reach=not args.no_s2_reach,
                       s1_self_pos_weight=args.s1_self_pos_weight, s1_token_weight=args.s1_token_weight,
-                      s1_task_poses=args.task_poses, s2_focus=args.s2_focus)
+                      s1_task_poses=args.task_poses, s2_focus=args.s2_focus,
+                      s2_attn_weight=args.s2_attn_weight)
     torch.set_num_threads(cfg.threads)
     work = args.work_dir or build_dir() / f"seed{cfg.seed}"
     work.mkdir(parents=True, exist_ok=True)
