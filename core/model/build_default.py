@@ -21,7 +21,7 @@ import os
 import random
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -667,7 +667,7 @@ def stage2(cfg: BuildConfig, maker: SceneMaker, tower_state: dict[str, torch.Ten
                             weight_decay=0.0)
     log.info("stage 2: %d trainable parameters", sum(p.numel() for p in other_params + tower_params))
     state = {"step": 0, "elapsed": 0.0, "best": -1.0, "history": [], "where": cfg.s2_where, "reach": cfg.s2_reach,
-             "focus": cfg.s2_focus, "attn_weight": cfg.s2_attn_weight}
+             "focus": cfg.s2_focus, "attn_weight": cfg.s2_attn_weight, "tokens": cfg.spec.mm_tokens_per_image}
     ckpt = work / "stage2.pt"
     if not ckpt.exists() and init is not None:  # warm start: another run's projector and LoRA, this run's tower
         saved = torch.load(init, weights_only=False)
@@ -694,6 +694,10 @@ def stage2(cfg: BuildConfig, maker: SceneMaker, tower_state: dict[str, torch.Ten
     if state.get("reach", False) != cfg.s2_reach:
         state.setdefault("changes", []).append({"step": state["step"], "change": f"s2_reach -> {cfg.s2_reach}"})
         state["reach"] = cfg.s2_reach
+    if state.get("tokens", 16) != cfg.spec.mm_tokens_per_image:  # the projector pools the same patches finer
+        state.setdefault("changes", []).append(
+            {"step": state["step"], "change": f"image tokens {state.get('tokens', 16)} -> {cfg.spec.mm_tokens_per_image}"})
+        state["tokens"] = cfg.spec.mm_tokens_per_image
     if state.get("attn_weight", 0.0) != cfg.s2_attn_weight:
         state.setdefault("changes", []).append(
             {"step": state["step"],
@@ -795,6 +799,9 @@ def main(argv: list[str] | None = None) -> None:
                     help="share of stage-2 chats that ask only one or two relational questions")
     ap.add_argument("--s2-attn-weight", type=float, default=BuildConfig.s2_attn_weight,
                     help="weight of the stage-2 loss that points a few heads at the answer's block token (0: none)")
+    ap.add_argument("--image-tokens", type=int, default=VisionSpec.mm_tokens_per_image, choices=(16, 64),
+                    help="LM tokens per image (the 16x16 patch grid pooled to 4x4 or 8x8); stage 2 can change it "
+                         "under a tower trained at the other size (the tower sees patches, not tokens)")
     ap.add_argument("--s2-init", type=Path, default=None,
                     help="start stage 2 from the projector and LoRA of another run's stage2.pt (warm start)")
     ap.add_argument("--card-only", action="store_true",
@@ -806,6 +813,7 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, stream=sys.stdout, format="%(asctime)s %(name)s %(message)s")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     cfg = BuildConfig(seed=args.seed, threads=args.threads, s1_max_minutes=args.s1_max_minutes,
+                      spec=replace(VisionSpec(), mm_tokens_per_image=args.image_tokens),
                       s2_max_steps=args.s2_max_steps, s2_where=not args.no_s2_where, s2_reach=not args.no_s2_reach,
                       s1_self_pos_weight=args.s1_self_pos_weight, s1_token_weight=args.s1_token_weight,
                       s1_task_poses=args.task_poses, s2_focus=args.s2_focus,
