@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import random
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -25,6 +26,24 @@ from tests.model_fixtures import tiny_gemma3, tiny_paligemma
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 IMAGE = np.random.default_rng(0).integers(0, 255, size=(64, 64, 3), dtype=np.uint8)
+
+
+# two blocks, bowl and plate; in the 224 px scenes red is at image (30, 200) and blue at (190, 20)
+FAR_PIXELS = {"red block": (30.0, 200.0), "blue block": (190.0, 20.0), "bowl": (100.0, 100.0)}
+
+
+def two_block_scene(pixels: dict | None = None, image: np.ndarray = IMAGE,
+                    ee: tuple[float, float, float] = (0.4, 0.0, 0.15)) -> SimpleNamespace:
+    """What `chat_sample` reads of a rendered scene; `pixels` empty: no block in view."""
+    from core.types import ObjectState, SceneState
+
+    state = SceneState(objects=(
+        ObjectState("red block", "block", "red", (0.5, 0.2, 0.025)),
+        ObjectState("blue block", "block", "blue", (0.6, -0.2, 0.025)),
+        ObjectState("bowl", "bowl", "", (0.4, 0.0, 0.0)),
+        ObjectState("plate", "plate", "", (0.6, 0.1, 0.0)),
+    ))
+    return SimpleNamespace(image=image, state=state, pixels=pixels or {}, ee=ee)
 
 
 @pytest.fixture(scope="module")
@@ -165,20 +184,11 @@ def test_chat_sample_labels_every_answer(gemma_dir: Path) -> None:
     from transformers import AutoProcessor
 
     from core.model.build_default import IGNORE, chat_sample
-    from core.types import ObjectState, SceneState
 
-    class FakeScene:
-        image = IMAGE
-        state = SceneState(objects=(
-            ObjectState("red block", "block", "red", (0.5, 0.2, 0.025)),
-            ObjectState("blue block", "block", "blue", (0.6, -0.2, 0.025)),
-            ObjectState("bowl", "bowl", "", (0.4, 0.0, 0.0)),
-            ObjectState("plate", "plate", "", (0.6, 0.1, 0.0)),
-        ))
-        pixels: dict = {}  # no block in view: no answer is about a grid token
+    scene = two_block_scene()
 
     proc = AutoProcessor.from_pretrained(gemma_dir)
-    enc, kinds = chat_sample(proc, FakeScene(), random.Random(0))
+    enc, kinds = chat_sample(proc, scene, random.Random(0))
     labels = enc["labels"][0]
     answered = proc.tokenizer.decode(labels[labels != IGNORE])
     assert answered.count("<end_of_turn>") == len(kinds) >= 8
@@ -189,26 +199,17 @@ def test_where_turns_name_each_blocks_image_third(gemma_dir: Path) -> None:
     from transformers import AutoProcessor
 
     from core.model.build_default import chat_sample, position_words, where_questions
-    from core.types import ObjectState, SceneState
 
     assert position_words(10, 10, 224) == "back left" and position_words(200, 220, 224) == "front right"
     assert position_words(112, 112, 224) == "center" and position_words(112, 30, 224) == "back center"
 
-    class FakeScene:
-        image = np.zeros((224, 224, 3), dtype=np.uint8)
-        state = SceneState(objects=(
-            ObjectState("red block", "block", "red", (0.5, 0.2, 0.025)),
-            ObjectState("blue block", "block", "blue", (0.6, -0.2, 0.025)),
-            ObjectState("bowl", "bowl", "", (0.4, 0.0, 0.0)),
-            ObjectState("plate", "plate", "", (0.6, 0.1, 0.0)),
-        ))
-        pixels = {"red block": (30.0, 200.0), "blue block": (190.0, 20.0), "bowl": (100.0, 100.0)}
+    scene = two_block_scene(FAR_PIXELS, np.zeros((224, 224, 3), dtype=np.uint8))
 
-    qas = {q.question: q.answer for q in where_questions(FakeScene(), random.Random(0))}
+    qas = {q.question: q.answer for q in where_questions(scene, random.Random(0))}
     assert qas == {"Where is the red block?": "front left", "Where is the blue block?": "back right"}
     proc = AutoProcessor.from_pretrained(gemma_dir)
-    _, plain = chat_sample(proc, FakeScene(), random.Random(0))
-    _, kinds = chat_sample(proc, FakeScene(), random.Random(0), where=True)
+    _, plain = chat_sample(proc, scene, random.Random(0))
+    _, kinds = chat_sample(proc, scene, random.Random(0), where=True)
     # the position turns come after the scene questions: the first answer after the image is never a
     # position, and no relational question can read a block's place off an earlier answer
     assert kinds[-2:] == ["where", "where"] and kinds.count("where") == 2 and "where" not in plain
@@ -219,12 +220,11 @@ def test_where_turns_name_each_blocks_image_third(gemma_dir: Path) -> None:
     from core.model.build_default import s2_evaluate
 
     model = Gemma3ForConditionalGeneration.from_pretrained(gemma_dir)
-    acc = s2_evaluate(model, [chat_sample(proc, FakeScene(), random.Random(0), where=True)], proc.tokenizer.pad_token_id)
+    acc = s2_evaluate(model, [chat_sample(proc, scene, random.Random(0), where=True)], proc.tokenizer.pad_token_id)
     assert "where" in acc and 0.0 <= acc["all"] <= 1.0  # "all" stays over the VQA kinds only
 
     # reach turns ("which way to the X block") come last too, and are scored as their own kind
-    FakeScene.ee = (0.4, 0.0, 0.15)
-    enc, kinds = chat_sample(proc, FakeScene(), random.Random(0), where=True, reach=True)
+    enc, kinds = chat_sample(proc, scene, random.Random(0), where=True, reach=True)
     assert kinds[-2:] == ["reach", "reach"] and kinds[:-2] == plain + ["where", "where"]
     acc = s2_evaluate(model, [(enc, kinds)], proc.tokenizer.pad_token_id)
     assert "reach" in acc and "where" in acc
@@ -236,25 +236,18 @@ def test_focus_chats_ask_only_relational_questions(gemma_dir: Path) -> None:
     from core.model.build_default import FOCUS_KINDS, chat_sample
     from core.types import ObjectState, SceneState
 
-    class FakeScene:
-        image = IMAGE
-        state = SceneState(objects=(
-            ObjectState("red block", "block", "red", (0.5, 0.2, 0.025)),
-            ObjectState("blue block", "block", "blue", (0.6, -0.2, 0.025)),
-            ObjectState("bowl", "bowl", "", (0.4, 0.0, 0.0)),
-            ObjectState("plate", "plate", "", (0.6, 0.1, 0.0)),
-        ))
+    scene = two_block_scene()
 
     class EmptyScene:  # no blocks: no relational question to ask, so the full chat
         image = IMAGE
         state = SceneState(objects=(ObjectState("bowl", "bowl", "", (0.4, 0.0, 0.0)),
                                     ObjectState("plate", "plate", "", (0.6, 0.1, 0.0))))
 
-    FakeScene.pixels = EmptyScene.pixels = {}
+    EmptyScene.pixels = {}
     proc = AutoProcessor.from_pretrained(gemma_dir)
     seen = set()
     for seed in range(12):
-        _, kinds = chat_sample(proc, FakeScene(), random.Random(seed), focus=True)
+        _, kinds = chat_sample(proc, scene, random.Random(seed), focus=True)
         assert 1 <= len(kinds) <= 2 and set(kinds) <= set(FOCUS_KINDS)
         seen.update(kinds)
     assert len(seen) >= 3  # the short chats vary over the relational kinds
@@ -267,33 +260,23 @@ def test_attention_loss_points_at_the_answers_block_token(gemma_dir: Path) -> No
 
     from core.model.build_default import answer_cells, answer_logits, attention_loss, chat_sample, collate
     from core.model.scene_qa import QA
-    from core.types import ObjectState, SceneState
 
-    class FakeScene:
-        image = np.zeros((224, 224, 3), dtype=np.uint8)
-        state = SceneState(objects=(
-            ObjectState("red block", "block", "red", (0.5, 0.2, 0.025)),
-            ObjectState("blue block", "block", "blue", (0.6, -0.2, 0.025)),
-            ObjectState("bowl", "bowl", "", (0.4, 0.0, 0.0)),
-            ObjectState("plate", "plate", "", (0.6, 0.1, 0.0)),
-        ))
-        pixels = {"red block": (30.0, 200.0), "blue block": (190.0, 20.0), "bowl": (100.0, 100.0)}
-        ee = (0.4, 0.0, 0.15)
+    scene = two_block_scene(FAR_PIXELS, np.zeros((224, 224, 3), dtype=np.uint8))
 
     # red at column 0, row 3 -> token 12; blue at column 3, row 0 -> token 3 (row-major, as pooled)
     qas = [QA("where", "Where is the red block?", "front left"), QA("leftmost", "Which block is furthest to the left?", "blue"),
            QA("present", "Is there a blue block?", "yes"), QA("present", "Is there a green block?", "no"),
            QA("count", "How many blocks are there?", "2"), QA("side", "Is the blue block left or right of the bowl?", "left")]
-    assert answer_cells(FakeScene(), qas) == [12, 3, 3, -1, -1, 3]
-    assert answer_cells(FakeScene(), qas, grid=2) == [2, 1, 1, -1, -1, 1]  # the test model pools to 2x2
+    assert answer_cells(scene, qas) == [12, 3, 3, -1, -1, 3]
+    assert answer_cells(scene, qas, grid=2) == [2, 1, 1, -1, -1, 1]  # the test model pools to 2x2
 
     proc = AutoProcessor.from_pretrained(gemma_dir)
     model = Gemma3ForConditionalGeneration.from_pretrained(gemma_dir)
     model.set_attn_implementation("eager")
-    enc, kinds = chat_sample(proc, FakeScene(), random.Random(0), where=True)
+    enc, kinds = chat_sample(proc, scene, random.Random(0), where=True)
     assert enc["answer_cell"].shape == (1, len(kinds)) and (enc["answer_cell"] >= 0).any()
     # short chats: the test model's sliding window (64 tokens) still holds the image at the answers
-    batch = collate([chat_sample(proc, FakeScene(), random.Random(i), focus=True)[0] for i in range(2)],
+    batch = collate([chat_sample(proc, scene, random.Random(i), focus=True)[0] for i in range(2)],
                     proc.tokenizer.pad_token_id)
     attn: list = []
     answer_logits(model, batch, attn)
