@@ -335,3 +335,20 @@ def test_stage1_own_cell_loss_teaches_tokens_where_they_are(tmp_path: Path) -> N
     after = s1_evaluate(probe, evals, self_pos=True)
     assert after["self_pos"] >= 0.9 > before
     assert "self_pos" in s1_evaluate(probe, evals) and after["score"] != s1_evaluate(probe, evals)["score"]
+
+
+def test_card_says_how_stage_2_chats_were_made() -> None:
+    from dataclasses import asdict
+
+    from core.model.build_default import BuildConfig, render_card
+
+    def card(**over: float) -> str:
+        cfg = BuildConfig(**over)
+        return render_card({"seed": 0, "build_config": {k: v for k, v in asdict(cfg).items() if k != "spec"},
+                            "heldout_teacher_forced_accuracy": {"all": 0.5}, "stage1": {}, "stage2_steps": 3,
+                            "vision_spec_text": "x"})
+
+    plain = card()
+    assert "packed into one chat" in plain and "short chats" not in plain and "attention loss" not in plain
+    both = card(s2_focus=0.5, s2_attn_weight=0.2)
+    assert "50% of the batches short chats" in both and "attention loss (weight 0.2)" in both

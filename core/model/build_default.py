@@ -595,6 +595,13 @@ def render_card(card: dict, bench: dict | None = None) -> str:
     poses = card["build_config"].get("s1_task_poses", 0.0)
     task_poses = (f"; in {poses:.0%} of the scenes the gripper is placed among the blocks as while grasping "
                   "(over or beside one, 2-15 cm up)") if poses else ""
+    bc = card["build_config"]
+    chats = "all questions about an image packed into one chat"
+    if bc.get("s2_focus", 0.0):
+        chats += f"; {bc['s2_focus']:.0%} of the batches short chats of one or two relational questions"
+    if bc.get("s2_attn_weight", 0.0):
+        chats += (f"; an attention loss (weight {bc['s2_attn_weight']}) points {len(S2_ATTN_HEADS)} heads at the "
+                  "grid token of the block each answer is about")
     gen = ""
     if bench and "vqa_per_kind" in bench:
         gen_rows = "\n".join(f"| {k} | {v:.3f} |" for k, v in bench["vqa_per_kind"].items())
@@ -623,7 +630,7 @@ A `Gemma3ForConditionalGeneration`: text = Gemma-3-270M (base, from the PyPI pac
   {card['build_config']['s1_batch']} images, {s1.get('minutes', 0):.1f} min, best held-out score {s1.get('best', 0):.3f}{changes}
   - last held-out evaluation: {s1_rows}
 - Stage 2 (alignment through the LM): {card.get('stage2_steps', '?')} steps x {card['build_config']['s2_batch']} images
-  (all questions about an image packed into one chat), {card.get('stage2_minutes', 0):.1f} min{s2_changes}
+  ({chats}), {card.get('stage2_minutes', 0):.1f} min{s2_changes}
 - Machine: CPU, {card['build_config']['threads']} torch thread(s), shared with other work
 
 ## Held-out accuracy per question type (teacher-forced exact match, {card['build_config']['s2_eval_images']} scenes)
