@@ -352,3 +352,18 @@ def test_card_says_how_stage_2_chats_were_made() -> None:
     assert "packed into one chat" in plain and "short chats" not in plain and "attention loss" not in plain
     both = card(s2_focus=0.5, s2_attn_weight=0.2)
     assert "50% of the batches short chats" in both and "attention loss (weight 0.2)" in both
+
+
+def test_stage_1_refuses_a_checkpoint_of_another_grid(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from core.model.assemble import VisionSpec
+    from core.model.build_default import BuildConfig, TowerProbe, save_atomic, stage1
+
+    small = VisionSpec(hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=64,
+                       image_size=56, patch_size=14, mm_tokens_per_image=16)
+    probe = TowerProbe(small, 0)
+    save_atomic({"probe": probe.state_dict(), "opt": {}, "state": {"step": 3}}, tmp_path / "stage1.pt")
+    cfg = BuildConfig(spec=replace(small, mm_tokens_per_image=4))
+    with pytest.raises(SystemExit, match="another grid"):
+        stage1(cfg, None, tmp_path)

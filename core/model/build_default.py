@@ -276,6 +276,11 @@ def stage1(cfg: BuildConfig, maker: SceneMaker, work: Path) -> dict[str, torch.T
     ckpt = work / "stage1.pt"
     if ckpt.exists():
         saved = torch.load(ckpt, weights_only=False)
+        shapes = {k: v.shape for k, v in probe.state_dict().items()}
+        wrong = [k for k, v in saved["probe"].items() if k in shapes and v.shape != shapes[k]]
+        if wrong:
+            raise SystemExit(f"the stage-1 checkpoint in {work} was trained with another grid ({wrong[0]}); "
+                             "finish stage 1 at its own --image-tokens, or start it over with --fresh")
         missing = probe.load_state_dict(saved["probe"], strict=False).missing_keys
         if missing:  # a head added since the checkpoint: it starts fresh, and so does the optimiser
             log.info("stage 1 checkpoint lacks %s: new head, fresh optimiser state", missing)
