@@ -39,6 +39,7 @@ from core.model.targets import (
     N_REGRESS,
     TOKEN_HEADS,
     blocks_in_view,
+    grid_cell,
     scene_targets,
     token_targets,
 )
@@ -409,8 +410,7 @@ def answer_cells(scene, qas: list[QA], grid: int = 4) -> list[int]:  # noqa: ANN
     """For each question, the grid token (row-major, as the projector pools) of the block its answer is
     about, or -1 (no such block, or it is out of view)."""
     size = scene.image.shape[1]
-    cells = {c: int(v * grid // size) * grid + int(u * grid // size)
-             for c, (u, v) in blocks_in_view(scene, scene_facts(scene.state), size).items()}
+    cells = {c: grid_cell(u, v, grid, size) for c, (u, v) in blocks_in_view(scene, scene_facts(scene.state), size).items()}
     out = []
     for qa in qas:
         color = None

@@ -61,6 +61,12 @@ def grasp_class(block: tuple[float, float], ee: tuple[float, float, float]) -> i
     return 2 if ee[2] < AROUND_Z else 1
 
 
+def grid_cell(u: float, v: float, grid: int, image_size: int) -> int:
+    """The pooled grid token holding image point (u, v): row-major, as the Gemma-3 projector flattens it."""
+    step = image_size / grid
+    return int(v // step) * grid + int(u // step)
+
+
 def blocks_in_view(scene: Scene, facts: SceneFacts, image_size: int) -> dict[str, tuple[float, float]]:
     """Colour -> (u, v) image position of each table block whose centre is inside the image."""
     out = {}
@@ -77,10 +83,9 @@ def token_targets(scene: Scene, grid: int = 4, image_size: int = 224) -> np.ndar
     facts = scene_facts(scene.state)
     ans = answers(facts)
     out = np.full((grid * grid, len(TOKEN_HEADS)), IGNORE, dtype=np.int64)
-    step = image_size / grid
     owners: dict[int, list[str]] = {}
     for c, (u, v) in blocks_in_view(scene, facts, image_size).items():
-        owners.setdefault(int(v // step) * grid + int(u // step), []).append(c)
+        owners.setdefault(grid_cell(u, v, grid, image_size), []).append(c)
     ex, ey, _ = scene.ee
     side = ans.get("side", {})
     for cell, colors in owners.items():
@@ -131,10 +136,9 @@ def scene_targets(scene: Scene, grid: int = 4, image_size: int = 224) -> dict[st
 
     cells = np.zeros((grid * grid, len(OBJECTS)), dtype=np.float32)
     present = {f"{c} block" for c in facts.blocks} | {"bowl", "plate"}
-    step = image_size / grid
     for j, name in enumerate(OBJECTS):
         if name in present and name in scene.pixels:
             u, v = scene.pixels[name]
             if 0 <= u < image_size and 0 <= v < image_size:
-                cells[int(v // step) * grid + int(u // step), j] = 1
+                cells[grid_cell(u, v, grid, image_size), j] = 1
     return {"cls": cls, "reg": reg, "reg_mask": mask, "cells": cells}
