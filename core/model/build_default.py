@@ -706,19 +706,14 @@ def stage2(cfg: BuildConfig, maker: SceneMaker, tower_state: dict[str, torch.Ten
     if state.get("reach", False) != cfg.s2_reach:
         state.setdefault("changes", []).append({"step": state["step"], "change": f"s2_reach -> {cfg.s2_reach}"})
         state["reach"] = cfg.s2_reach
-    if state.get("tokens", 16) != cfg.spec.mm_tokens_per_image:  # the projector pools the same patches finer
-        state.setdefault("changes", []).append(
-            {"step": state["step"], "change": f"image tokens {state.get('tokens', 16)} -> {cfg.spec.mm_tokens_per_image}"})
-        state["tokens"] = cfg.spec.mm_tokens_per_image
-    if state.get("attn_weight", 0.0) != cfg.s2_attn_weight:
-        state.setdefault("changes", []).append(
-            {"step": state["step"],
-             "change": f"block-token attention loss weight {state.get('attn_weight', 0.0)} -> {cfg.s2_attn_weight}"})
-        state["attn_weight"] = cfg.s2_attn_weight
-    if state.get("focus", 0.0) != cfg.s2_focus:
-        state.setdefault("changes", []).append(
-            {"step": state["step"], "change": f"share of short relational chats {state.get('focus', 0.0)} -> {cfg.s2_focus}"})
-        state["focus"] = cfg.s2_focus
+    for key, value, before, what in (  # `before`: what runs that predate the setting used
+            ("tokens", cfg.spec.mm_tokens_per_image, 16, "image tokens"),  # the same patches pooled finer
+            ("attn_weight", cfg.s2_attn_weight, 0.0, "block-token attention loss weight"),
+            ("focus", cfg.s2_focus, 0.0, "share of short relational chats")):
+        if state.get(key, before) != value:
+            state.setdefault("changes", []).append(
+                {"step": state["step"], "change": f"{what} {state.get(key, before)} -> {value}"})
+            state[key] = value
     eval_samples = [chat_sample(processor, maker.make(HELDOUT, 10_000 + i), random.Random(i), cfg.s2_where, cfg.s2_reach)
                     for i in range(cfg.s2_eval_images)]
     t_start, t_ckpt = time.time() - state["elapsed"], time.time()
