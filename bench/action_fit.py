@@ -28,18 +28,21 @@ if __package__ in (None, ""):  # `python bench/action_fit.py` from the repositor
 from bench.common import write_result  # noqa: E402
 
 
-def first_actions(seeds: range, kind: str, camera: str = "front") -> list[tuple]:
-    """(image, prompt, subtask, plan, expert target) of each demo's first action question."""
-    from core.language.prompts import CHUNK_ENTRIES, episode_samples
+def first_actions(seeds: range, kind: str, camera: str = "front", robot_state: bool = False) -> list[tuple]:
+    """(image, prompt, subtask, plan, expert target, robot state line or None) of each demo's first
+    action question."""
+    from core.language.prompts import CHUNK_ENTRIES, episode_samples, state_text
     from core.training.sources import expert_episodes
 
     out = []
     for rec in expert_episodes(seeds, kind=kind, camera=camera):
-        turns = episode_samples(rec.verbalization, rec.instruction, max_entries=CHUNK_ENTRIES)
+        turns = episode_samples(rec.verbalization, rec.instruction, max_entries=CHUNK_ENTRIES,
+                                states=rec.states if robot_state else None)
         plans = {t.step: t.target for t in turns if t.kind == "plan"}
         sub = next((s.text for s in rec.verbalization.subtasks), "")
         t = next(t for t in turns if t.kind == "actions")
-        out.append((rec.frames([t.step])[t.step], t.prompt, sub, plans.get(t.step, ""), t.target))
+        state = state_text(*rec.states[min(t.step, len(rec.states) - 1)]) if robot_state else None
+        out.append((rec.frames([t.step])[t.step], t.prompt, sub, plans.get(t.step, ""), t.target, state))
     return out
 
 
@@ -55,19 +58,21 @@ def main() -> int:
     from core.model.chat import prepare_inputs
     from core.model.policy import VLMPolicy
     from core.model.rank import rank_answers
-    from core.training.default_adapter import ASSET_DIR, shipped_camera
+    from core.training.default_adapter import ASSET_DIR, shipped_inputs
 
-    policy = VLMPolicy(loaded, follow_plan=False)  # the adapter's own first entry, not the grammar's rule
-    loop_policy = VLMPolicy(loaded)
+    inputs = shipped_inputs(args.adapter or ASSET_DIR)
+    policy = VLMPolicy(loaded, follow_plan=False, **inputs)  # the adapter's own first entry, not the grammar's rule
+    loop_policy = VLMPolicy(loaded, **inputs)
     tok = getattr(loaded.processor, "tokenizer", loaded.processor)
     rows = []
     for i, kind in enumerate(("pick", "put_in")):  # own seeds per kind: both tasks start "grasp the X block"
         seeds = range(args.seed + 100 * i, args.seed + 100 * i + args.episodes)
-        for image, prompt, subtask, plan, target in first_actions(seeds, kind, shipped_camera(args.adapter or ASSET_DIR)):
-            if actions_prompt(subtask, plan) != prompt:
+        for image, prompt, subtask, plan, target, state in first_actions(seeds, kind, inputs["camera"],
+                                                                         inputs["robot_state"]):
+            if actions_prompt(subtask, plan, state=state) != prompt:
                 raise RuntimeError(f"the loop would not ask the training question: {prompt!r}")
-            greedy = policy.actions(image, "", subtask, plan)
-            in_loop = loop_policy.actions(image, "", subtask, plan)
+            greedy = policy.actions(image, "", subtask, plan, state=state)
+            in_loop = loop_policy.actions(image, "", subtask, plan, state=state)
             ranked, _ = rank_answers(loaded.model, tok, prepare_inputs(loaded, image, prompt), [target, greedy])
             lp = {r.text: r.logprob for r in ranked}
             e = parse(target)[0]

@@ -40,14 +40,15 @@ def pct(values: list[float], q: float) -> float | None:
     return round(v[min(len(v) - 1, int(round(q * (len(v) - 1))))], 3)
 
 
-def action_prompts(n: int, seed: int = 5000, camera: str = "front") -> list[tuple]:
+def action_prompts(n: int, seed: int = 5000, camera: str = "front", robot_state: bool = False) -> list[tuple]:
     """(image, prompt) of held-out action questions: expert demos on seeds the adapter never saw."""
     from core.language.prompts import CHUNK_ENTRIES, episode_samples
     from core.training.sources import expert_episodes
 
     out = []
     for rec in expert_episodes(range(seed, seed + n), kind="put_in", camera=camera):
-        turns = [t for t in episode_samples(rec.verbalization, rec.instruction, max_entries=CHUNK_ENTRIES) if t.kind == "actions"]
+        turns = [t for t in episode_samples(rec.verbalization, rec.instruction, max_entries=CHUNK_ENTRIES,
+                                            states=rec.states if robot_state else None) if t.kind == "actions"]
         t = turns[0]
         out.append((rec.frames([t.step])[t.step], t.prompt))
         if len(out) >= n:
@@ -177,9 +178,9 @@ def load_with_adapter(precision: str, adapter: Path | None = None):  # noqa: ANN
     return loaded
 
 
-def quantized_speed(prompts: list[tuple], quantized: list) -> dict:
+def quantized_speed(prompts: list[tuple], quantized: list, adapter: Path | None = None) -> dict:
     """The same constrained decoding on an fp32 copy of the model: speed and identical outputs."""
-    fp32 = constrained_actions(load_with_adapter("fp32"), prompts)
+    fp32 = constrained_actions(load_with_adapter("fp32", adapter), prompts)
     return {"fp32_tokens_per_s": round(tokens_per_s(fp32), 2),
             "speedup": round(tokens_per_s(quantized) / tokens_per_s(fp32), 2),
             "quantized_match_rate": round(sum(a.text == b.text for a, b in zip(quantized, fp32)) / len(prompts), 3)}
@@ -194,35 +195,41 @@ def main() -> int:
     ap.add_argument("--time-limit", type=float, default=150.0, help="seconds per command")
     ap.add_argument("--speed-prompts", type=int, default=8)
     ap.add_argument("--skip-speed", action="store_true")
+    ap.add_argument("--adapter", type=Path, default=None,
+                    help="an adapter folder (trained on this model build) to measure instead of the shipped one; "
+                         "the result file gets the folder's name as a suffix")
     args = ap.parse_args()
 
     from core.model.loader import assets_present
-    from core.training.default_adapter import ASSET_DIR, matches_base, shipped_camera
+    from core.training.default_adapter import ASSET_DIR, matches_base, shipped_inputs
 
     if not assets_present():
         print("autonomous: the default model is not built (python -m core.model.build_default); nothing measured")
         return 2
-    if not matches_base(ASSET_DIR):
-        print("autonomous: no shipped default adapter for this model build "
-              "(python -m core.training.default_adapter); nothing measured")
+    if not matches_base(args.adapter or ASSET_DIR):
+        print("autonomous: no default adapter for this model build in "
+              f"{'the given folder' if args.adapter else 'assets'} (python -m core.training.default_adapter); "
+              "nothing measured")
         return 2
 
     from core.model.policy import VLMPolicy
     from core.training.evaluate import run_sim_episodes
 
-    loaded = load_with_adapter("auto")
-    policy = VLMPolicy(loaded, camera=shipped_camera())
-    result: dict = {"precision": loaded.precision_label, "adapter": "default-sim", "camera": policy.camera,
+    loaded = load_with_adapter("auto", args.adapter)
+    policy = VLMPolicy(loaded, **shipped_inputs(args.adapter or ASSET_DIR))
+    name = result_name("autonomous", args.adapter)
+    result: dict = {"precision": loaded.precision_label, "adapter": "default-sim" if args.adapter is None else args.adapter.name,
+                    "camera": policy.camera, "robot_state": policy.robot_state,
                     "episodes_per_cell": args.episodes,
                     "seeds": [args.seed, args.seed + args.episodes - 1], "time_limit_s": args.time_limit,
                     "targets": {"cycle_s_p50": 1.5, "pick_en": 0.8, "put_in_en": 0.6,
                                 "other_language_over_english": 0.8, "malformed_rate": 0.0}}
     if not args.skip_speed:
-        prompts = action_prompts(args.speed_prompts, camera=policy.camera)
+        prompts = action_prompts(args.speed_prompts, camera=policy.camera, robot_state=policy.robot_state)
         speed, quantized = decode_speed(loaded, prompts)
         result.update(speed)
-        result.update(quantized_speed(prompts, quantized))
-        write_result("autonomous", {**result, "partial": True})
+        result.update(quantized_speed(prompts, quantized, args.adapter))
+        write_result(name, {**result, "partial": True})
 
     kinds = [k for k in args.kinds.split(",") if k]
     langs = [x for x in args.languages.split(",") if x]
@@ -254,7 +261,7 @@ def main() -> int:
                                  "cycles": len(e.cycles_s), "seconds": round(e.seconds, 1)})
             print(f"autonomous: {kind} {lang}: {r.success_rate:.2f} ({r.n} episodes, {r.seconds:.0f} s)", flush=True)
             result.update(success=success, subtasks_correct=subtasks_ok, episodes=episodes, partial=True)
-            write_result("autonomous", result)
+            write_result(name, result)
 
     ratios = {k: {lang: (round(v[lang] / v["en"], 3) if v.get("en") else None) for lang in v if lang != "en"}
               for k, v in success.items()}
@@ -275,7 +282,7 @@ def main() -> int:
         episodes_wall_s=round(time.perf_counter() - t_all, 1),
         episodes=episodes,
     )
-    write_result("autonomous", result)
+    write_result(name, result)
     en = {k: v.get("en") for k, v in success.items()}
     print(f"autonomous: success en {en}, cycle p50 {result['cycle_s_p50']} s p95 {result['cycle_s_p95']} s, "
           f"malformed {result['malformed_rate']}, verifier agreement {result['verifier_agreement']}, "

@@ -41,8 +41,8 @@ def signs(plan: str) -> tuple[int, int, int] | None:
 
 
 def plan_questions(seeds: range, kind: str, camera: str = "front") -> list[tuple]:
-    """(image, subtask, expert plan) of every cycle of each demo."""
-    from core.language.prompts import CHUNK_ENTRIES, episode_samples, plan_prompt
+    """(image, subtask, expert plan, robot state line) of every cycle of each demo."""
+    from core.language.prompts import CHUNK_ENTRIES, episode_samples, plan_prompt, state_text
     from core.training.sources import expert_episodes
 
     out = []
@@ -52,7 +52,8 @@ def plan_questions(seeds: range, kind: str, camera: str = "front") -> list[tuple
         frames = rec.frames(sorted({t.step for t in turns}))
         for t in turns:
             subtask = next(s.text for s in rec.verbalization.subtasks if plan_prompt(s.text) == t.prompt)
-            out.append((frames[t.step], subtask, t.target))
+            pos, opening = rec.states[min(t.step, len(rec.states) - 1)]
+            out.append((frames[t.step], subtask, t.target, state_text(pos, opening)))
     return out
 
 
@@ -81,14 +82,15 @@ def main() -> int:
     if loaded is None:
         return 2
     from core.model.policy import VLMPolicy
-    from core.training.default_adapter import ASSET_DIR, shipped_camera
+    from core.training.default_adapter import ASSET_DIR, shipped_inputs
 
-    policy = VLMPolicy(loaded, camera=shipped_camera(args.adapter or ASSET_DIR))
+    policy = VLMPolicy(loaded, **shipped_inputs(args.adapter or ASSET_DIR))
     rows = []
     for i, kind in enumerate(("pick", "put_in")):
         seeds = range(args.seed + 100 * i, args.seed + 100 * i + args.episodes)
-        for image, subtask, expert in plan_questions(seeds, kind, policy.camera):
-            rows.append({"kind": kind, "subtask": subtask, "expert": expert, "model": policy.plan(image, "", subtask)})
+        for image, subtask, expert, state in plan_questions(seeds, kind, policy.camera):
+            rows.append({"kind": kind, "subtask": subtask, "expert": expert,
+                         "model": policy.plan(image, "", subtask, state=state)})
     axis = {"all": [0, 0], "lateral": [0, 0], "vertical": [0, 0]}
     phases: dict[str, list[int]] = {p: [0, 0] for p in ("approach", "descend", "close")}
     for r in rows:
@@ -117,6 +119,7 @@ def main() -> int:
         "grasp_phase_balanced": round(statistics.mean(recalls), 3) if recalls else None,
         "rows": rows,
     }
+    result["robot_state"] = policy.robot_state
     write_result(result_name("plan_fit", args.adapter), result)
     print(f"plan_fit: {len(rows)} plans, exact {result['plan_exact']}, first-phase axes {result['first_phase_axis_agreement']} "
           f"(lateral {result['lateral_agreement']}, vertical {result['vertical_agreement']}); grasp phase recall "

@@ -188,6 +188,35 @@ def test_the_run_shows_the_model_the_camera_it_was_trained_on(loop):
     assert r.result == "error" and "no camera 'top'" in r.events[-1].text
 
 
+def test_a_policy_that_reads_the_robot_state_gets_the_live_state(loop):
+    from core.language.prompts import state_text
+
+    class Stateful(GroundTruthPolicy):
+        robot_state = True
+
+        def plan(self, image, instruction, subtask, on_text=None, state=None):
+            obs = self.loop.observation  # the robot holds still while the model thinks
+            self.seen.append(("plan", state, state_text(obs.ee_pos, obs.gripper)))
+            return super().plan(image, instruction, subtask, on_text)
+
+        def actions(self, image, instruction, subtask, plan, on_text=None, state=None):
+            self.seen.append(("actions", state, self.seen[-1][2]))
+            return super().actions(image, instruction, subtask, plan, on_text)
+
+        def is_done(self, image, subtask, state=None):
+            self.seen.append(("done", state, None))
+            return True
+
+    policy = Stateful(loop)
+    policy.seen = []
+    r = run(loop, policy)
+    assert r.wait(60) and r.result == "success", [e.text for e in r.events]
+    plans = [(got, want) for kind, got, want in policy.seen if kind in ("plan", "actions")]
+    assert len(plans) == 4 and all(got == want for got, want in plans)
+    assert plans[0][0].endswith("open.") and plans[-1][0].endswith("closed.")  # lift: the block is held
+    assert [got.startswith("Gripper: x ") for kind, got, _ in policy.seen if kind == "done"] == [True, True]
+
+
 def test_model_error_holds_and_reports(loop):
     class Broken(GroundTruthPolicy):
         def plan(self, *a, **k):

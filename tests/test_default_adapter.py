@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from core.training.adapters import AdapterInfo, read_card, validate_adapter_dir, write_card
+from core.training.adapters import AdapterInfo, policy_inputs, read_card, validate_adapter_dir, write_card
 from core.training.config import TrainConfig
 from core.training.data import DataConfig, build_dataset
 from core.training.trainer import train
@@ -81,6 +81,9 @@ def test_export_halves_the_weights_and_drops_machine_paths(trained, tmp_path):
     assert card["data"] == {**read_card(src).get("data", {}), "camera": "wrist"}  # merged into the job's data
     assert AdapterInfo(NAME, out, "default", card=card).camera == "wrist"
     assert AdapterInfo(NAME, out, "default").camera == "front"  # cards from before the field
+    assert not AdapterInfo(NAME, out, "default", card=card).robot_state  # the job was trained without it
+    assert policy_inputs({"data": {"camera": "wrist", "robot_state": True}}) == {"camera": "wrist", "robot_state": True}
+    assert policy_inputs({}) == {"camera": "front", "robot_state": False}
     assert "/some/build" not in (out / "README.md").read_text() and "/some/build" not in json.dumps(card)
     assert json.loads((out / "adapter_config.json").read_text())["base_model_name_or_path"] == "default"
     assert not (tmp_path / "adapter.tmp").exists()
@@ -89,7 +92,7 @@ def test_export_halves_the_weights_and_drops_machine_paths(trained, tmp_path):
 class FakeModelService:  # the fields of core.model.service.ModelService that TrainingService uses
     def __init__(self, model):
         self.loaded, self.lock, self.adapter, self.adapter_retention = model, threading.Lock(), "none", None
-        self.adapter_camera = "front"
+        self.adapter_camera, self.adapter_robot_state = "front", False
 
     def require(self):
         return self.loaded
@@ -101,7 +104,8 @@ def test_install_default_registers_and_activates_only_a_matching_build(trained, 
     from core.training.service import TrainingService
 
     src, split = trained
-    shipped = da.export(src, tmp_path / "assets-adapter", {"base_fingerprint": "build-A", "data": {"camera": "wrist"}})
+    shipped = da.export(src, tmp_path / "assets-adapter",
+                        {"base_fingerprint": "build-A", "data": {"camera": "wrist", "robot_state": True}})
     store = open_store(StoreConfig(recordings_dir=tmp_path / "rec"))
     svc = TrainingService(store, jobs_root=tmp_path / "jobs", adapters_root=tmp_path / "adapters", monitor=False)
     try:
@@ -115,6 +119,7 @@ def test_install_default_registers_and_activates_only_a_matching_build(trained, 
         assert da.install_default(svc, app, shipped) == da.NAME and app.adapter == da.NAME
         assert app.adapter_retention == 0.5  # from the card's evaluation
         assert app.adapter_camera == "wrist"  # the loop shows the model the camera it was trained on
+        assert app.adapter_robot_state  # ... and gives it the robot's state when it was trained with it
         assert not torch.allclose(logits(app.loaded, processor, split.val[0]), base)
         assert da.install_default(svc, app, shipped) == da.NAME  # a second start: registered once
         assert [a.name for a in svc.list_adapters()] == [da.NAME]

@@ -7,11 +7,14 @@ from core.language.prompts import (
     KINDS,
     actions_prompt,
     direction_sample,
+    done_prompt,
     done_sample,
     episode_samples,
     plan_prompt,
+    state_text,
     subtasks_prompt,
 )
+from core.language.plan import motion_plan
 from core.language.synthetic import episode
 
 
@@ -66,3 +69,46 @@ def test_decision_entries_are_the_first_and_each_change_of_direction_or_gripper(
         "[2.4, -0.7, -0.4, 1]", "[1.5, -0.4, -2.0, 1]", "[0.0, 0.0, -2.0, 1]", "[0.0, 0.0, 0.0, 0]", "]"]
     assert decision_spans(text)[-1] == (len(text) - 1, len(text))
     assert decision_spans("move forward") == [] and decision_spans("[[1.0, 0.0]]") == []
+
+
+def test_state_text_reads_the_gripper_place_and_opening() -> None:
+    assert state_text((0.34, -0.00004, 0.18), 1.0) == "Gripper: x 34.0, y 0.0, z 18.0 cm, open."
+    assert state_text((0.4812, -0.1606, 0.022), 0.55) == "Gripper: x 48.1, y -16.1, z 2.2 cm, closed."
+    assert state_text((0.4, 0.1, 0.1), 0.9).endswith("closed.")  # at the threshold a held block is "closed"
+    with_state = plan_prompt("grasp the red block", "Gripper: x 1.0, y 2.0, z 3.0 cm, open.")
+    assert with_state == ("Current subtask: grasp the red block. Gripper: x 1.0, y 2.0, z 3.0 cm, open. "
+                          "What is the motion plan for the gripper?")
+    assert plan_prompt("grasp the red block", None) == plan_prompt("grasp the red block")
+    assert "open. Is this subtask complete?" in done_prompt("lift it", "Gripper: x 1.0, y 2.0, z 3.0 cm, open.")
+
+
+def test_samples_carry_the_state_of_the_frame_they_show() -> None:
+    steps = episode("put_in", "red block", seed=5)
+    v = verbalize(steps, "put the red block in the bowl")
+    states = [(s.ee_pos, s.gripper) for s in steps]
+    samples = episode_samples(v, max_entries=4, states=states)
+    asked = [s for s in samples if s.kind in ("plan", "actions", "done")]
+    assert asked and all(state_text(*states[s.step]) in s.prompt for s in asked)
+    assert all("Gripper:" not in s.prompt for s in samples if s.kind == "subtasks")
+    plain = episode_samples(v, max_entries=4)
+    assert [s.target for s in plain] == [s.target for s in samples]  # the answers do not change
+    assert all("Gripper:" not in s.prompt for s in plain)
+
+
+def test_overlapping_windows_start_part_way_with_their_own_plan() -> None:
+    steps = episode("put_in", "red block", seed=5)
+    v = verbalize(steps, "put the red block in the bowl")
+    back_to_back = [s for s in episode_samples(v, max_entries=4) if s.kind == "actions"]
+    assert episode_samples(v, max_entries=4, stride=4) == episode_samples(v, max_entries=4)
+    overlapping = episode_samples(v, max_entries=4, stride=2)
+    actions = [s for s in overlapping if s.kind == "actions"]
+    plans = [s for s in overlapping if s.kind == "plan"]
+    assert len(actions) > len(back_to_back) and len(plans) == len(actions)
+    for sub in v.subtasks:  # each window: up to 4 entries from every second one, planned from its own entries
+        mine = [(p, a) for p, a in zip(plans, actions) if f"subtask: {sub.text}." in a.prompt]
+        assert len(mine) == (len(sub.chunks) + 1) // 2
+        for k, (p, a) in enumerate(mine):
+            window = sub.chunks[2 * k : 2 * k + 4]
+            assert tuple(parse(a.target)) == window
+            assert p.target == motion_plan(window, sub.chunks[2 * k - 1].gripper if k else sub.initial_gripper)
+            assert p.step == a.step == window[0].steps[0]

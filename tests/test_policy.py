@@ -72,3 +72,21 @@ def test_follow_plan_can_be_switched_off(tmp_path):
     free = VLMPolicy(loaded, max_entries=3, follow_plan=False)
     assert free._action_constraint("move up") == "actions"
     assert VLMPolicy(loaded, max_entries=3)._action_constraint("move up") == "actions('small', 'small', '++')"
+
+
+def test_the_state_line_reaches_only_an_adapter_trained_with_it(policy, monkeypatch):
+    import core.model.policy as pol
+
+    asked = []
+    real = pol.prepare_inputs
+    monkeypatch.setattr(pol, "prepare_inputs", lambda loaded, image, prompt: asked.append(prompt) or real(loaded, image, prompt))
+    img = np.zeros((64, 64, 3), dtype=np.uint8)
+    state = "Gripper: x 34.0, y 0.0, z 18.0 cm, open."
+    with_state = VLMPolicy(policy.loaded, max_entries=3, robot_state=True)
+    for p in (policy, with_state):
+        plan = p.plan(img, "x", "grasp the red block", state=state)
+        p.actions(img, "x", "grasp the red block", plan, state=state)
+        p.is_done(img, "grasp the red block", state=state)
+    assert len(asked) == 6
+    assert not any(state in q for q in asked[:3])  # trained without it: the training questions, unchanged
+    assert all(q.count(state) == 1 for q in asked[3:])

@@ -74,6 +74,24 @@ def test_instruction_paraphrases_add_subtask_questions_with_the_same_answer(reco
         DataConfig(instruction_paraphrases=-1)
 
 
+def test_robot_state_questions_carry_the_recorded_state_and_need_it(records):
+    import dataclasses
+
+    from core.language.prompts import state_text
+
+    rec = records[0]
+    assert len(rec.states) == rec.n_steps
+    got = build_samples([rec], DataConfig(image_size=IMAGE_SIZE, max_entries=3, robot_state=True, window_stride=2))
+    plain = build_samples([rec], DataConfig(image_size=IMAGE_SIZE, max_entries=3))
+    asked = [s for s in got if s.kind in ("plan", "actions", "done")]  # about the frame, not a given list
+    assert all(s.prompt.count("Gripper: ") == 1 and state_text(*rec.states[s.step]) in s.prompt for s in asked)
+    assert sum(s.kind == "actions" for s in got) > sum(s.kind == "actions" for s in plain)  # overlapping windows
+    with pytest.raises(DataError, match="no recorded robot state"):
+        build_samples([dataclasses.replace(rec, states=())], DataConfig(image_size=IMAGE_SIZE, robot_state=True))
+    with pytest.raises(DataError, match="window_stride"):
+        DataConfig(window_stride=0)
+
+
 def test_dataset_has_every_factor_and_splits_by_episode(split, tmp_path):
     kinds = {s.kind for s in split.train + split.val}
     assert kinds == {"subtasks", "plan", "actions", "done", "direction"}
@@ -379,6 +397,7 @@ def test_recorded_episode_gives_samples_with_its_own_frames(store):
     assert saved.verbalization is not None, saved.note
 
     (record,) = store_episodes(store, [saved.result.episode_id])
+    assert [p for p, _ in record.states] == [tuple(st.ee_pos) for st in demo.steps]  # the recorded robot state
     samples = build_samples([record], DataConfig(image_size=64))
     assert {s.kind for s in samples} >= {"subtasks", "plan", "actions", "done"}
     for s in samples[:6]:

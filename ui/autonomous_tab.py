@@ -18,8 +18,11 @@ Any keyboard or SpaceMouse motion, *Stop*, or Esc takes over at once."""
 def model_line(app: App) -> str:
     st = app.model.status()
     run = app.assistant.run
-    parts = [f"**Model:** {st.message}" + (f" · {st.precision}" if st.precision else ""), f"**Adapter:** {st.adapter}"
-             + (f" (acts from the {getattr(app.model, 'adapter_camera', 'front')} camera)" if st.adapter != "none" else "")]
+    reads = f"acts from the {getattr(app.model, 'adapter_camera', 'front')} camera"
+    if getattr(app.model, "adapter_robot_state", False):
+        reads += " and the gripper's state"
+    parts = [f"**Model:** {st.message}" + (f" · {st.precision}" if st.precision else ""),
+             f"**Adapter:** {st.adapter}" + (f" ({reads})" if st.adapter != "none" else "")]
     if app.assistant.last_path:
         parts.append(f"**Last answer:** {app.assistant.last_path}")
     if run is not None:

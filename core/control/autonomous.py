@@ -20,6 +20,7 @@ from core.control.follower import ChunkFollower, commanded_gripper
 from core.control.safety import Limits
 from core.control.verify import sim_verify, subject
 from core.language.parse import ParseError, parse, parse_subtasks
+from core.language.prompts import state_text
 from core.types import Observation, SceneState, Twist
 
 log = logging.getLogger(__name__)
@@ -31,10 +32,14 @@ class Policy(Protocol):
     `image` is the camera frame (HxWx3 uint8) the model looks at. `on_text` receives the text as it is
     generated (for streaming to the page); implementations may call it once at the end instead.
     `is_done` answers whether the subtask is complete in the frame, or None if it cannot say.
+    A policy with `robot_state` True (an adapter trained with the robot's state) also gets `state=`, the
+    gripper's place and opening at that frame in words (`core.language.prompts.state_text`), in
+    `plan`, `actions` and `is_done`.
     """
 
     name: str
     camera: str  # optional: the camera the model was trained on (default "front")
+    robot_state: bool  # optional (default False): pass `state=` to plan / actions / is_done
 
     def subtasks(self, image: Any, instruction: str, on_text: Callable[[str], None] | None = None) -> str: ...
 
@@ -169,6 +174,12 @@ class AutonomousRun:
         except KeyError:
             raise RuntimeError(f"the robot has no camera {self.camera!r} (the model looks at it)") from None
 
+    def _state(self, obs: Observation) -> dict[str, str]:
+        """`state=` for a policy that reads the robot's state (see `Policy`), else nothing."""
+        if not getattr(self.policy, "robot_state", False):
+            return {}
+        return {"state": state_text(obs.ee_pos, obs.gripper)}
+
     def _ask(self, what: str, fn: Callable[[], str], check: Callable[[str], Any], subtask: str | None) -> Any:
         """Call the model up to 1 + max_retries times until `check` accepts its text; None if it never does."""
         for attempt in range(self.config.max_retries + 1):
@@ -218,13 +229,14 @@ class AutonomousRun:
                 if self._cancel.is_set():
                     return
                 obs = self._frame()
-                img = self._image(obs)
-                plan = self._ask("plan", lambda img=img, s=subtask: p.plan(img, self.instruction, s, self._stream),
+                img, kw = self._image(obs), self._state(obs)
+                plan = self._ask("plan", lambda img=img, s=subtask, kw=kw: p.plan(img, self.instruction, s, self._stream, **kw),
                                  _non_empty, subtask)
                 if plan is None:
                     break
                 chunks = self._ask(
-                    "actions", lambda img=img, s=subtask, m=plan: p.actions(img, self.instruction, s, m, self._stream),
+                    "actions",
+                    lambda img=img, s=subtask, m=plan, kw=kw: p.actions(img, self.instruction, s, m, self._stream, **kw),
                     lambda t, g=commanded_gripper(obs.gripper): parse(t, initial_gripper=g), subtask,
                 )
                 if chunks is None:
@@ -256,7 +268,7 @@ class AutonomousRun:
             by_sim = self.judge(subtask, start, obs.scene, it)
         by_model = None
         if by_sim is None or self.config.ask_model_to_verify:
-            by_model = self.policy.is_done(self._image(obs), subtask)
+            by_model = self.policy.is_done(self._image(obs), subtask, **self._state(obs))
         self.verifications.append((by_sim, by_model))
         verdict = by_sim if by_sim is not None else by_model
         if verdict is None:

@@ -12,11 +12,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from core.control.safety import Limits, twist_toward
-from core.language.spec import Chunk
+from core.language.spec import OPEN_ABOVE, Chunk
 from core.types import Twist, Vec3
 
 REACHED_M = 0.003
-OPEN_ABOVE = 0.9  # a measured opening above this means "commanded open"; a held block keeps it near 0.55
 
 
 def commanded_gripper(opening: float) -> int:

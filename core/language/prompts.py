@@ -5,6 +5,11 @@ instruction L and the image o, a motion plan m for the current subtask, then the
 is a separate question/answer turn here, plus two augmentations: "is the subtask complete?" (yes/no,
 the verifier) and "which way does the gripper move?" (direction words). The image is attached by the
 model code; `Sample.step` says which recorded frame it is.
+
+Adapters trained with the robot's state (`state_text`: where the gripper is and whether it is open) get
+it in the plan, action and "done?" questions, as a line before the question; the loop then writes the
+live state into the same place. The image alone does not say how high the gripper is or whether it
+already holds something, and that decides the next phase (approach, go down, close, lift).
 """
 
 from __future__ import annotations
@@ -14,8 +19,9 @@ from dataclasses import dataclass
 
 from core.language.plan import direction_words, motion_plan
 from core.language.render import render_list
-from core.language.spec import Chunk
+from core.language.spec import OPEN_ABOVE, Chunk
 from core.language.verbalize import Verbalization
+from core.types import Vec3
 
 KINDS = ("subtasks", "plan", "actions", "done", "direction")
 # Action entries per closed-loop cycle: the loop asks for at most this many, then looks again and
@@ -39,6 +45,18 @@ class Sample:
     step: int = 0
 
 
+# ---- the robot's state ------------------------------------------------------------------------------
+def state_text(ee_pos: Vec3, gripper: float) -> str:
+    """The gripper's place (base frame, centimetres, the action language's axes) and opening, as a line
+    of the prompt: "Gripper: x 34.0, y -2.5, z 18.0 cm, open."."""
+    x, y, z = (round(100.0 * float(v), 1) + 0.0 for v in ee_pos[:3])  # + 0.0: no "-0.0"
+    return f"Gripper: x {x:.1f}, y {y:.1f}, z {z:.1f} cm, {'open' if gripper > OPEN_ABOVE else 'closed'}."
+
+
+def _with_state(question: str, state: str | None) -> str:
+    return f"{state.strip()} {question}" if state else question
+
+
 # ---- the three factors ------------------------------------------------------------------------------
 def subtasks_prompt(instruction: str) -> str:
     return f"The robot's task: {instruction.strip()}. Which subtasks should the robot do, in order?"
@@ -49,35 +67,37 @@ def subtasks_target(subtasks: Sequence[str]) -> str:
     return "\n".join(f"{i}. {s}" for i, s in enumerate(subtasks, 1))
 
 
-def plan_prompt(subtask: str) -> str:
-    return f"Current subtask: {subtask.strip()}. What is the motion plan for the gripper?"
+def plan_prompt(subtask: str, state: str | None = None) -> str:
+    return f"Current subtask: {subtask.strip()}. " + _with_state("What is the motion plan for the gripper?", state)
 
 
-def actions_prompt(subtask: str, plan: str, yaw: bool = False) -> str:
+def actions_prompt(subtask: str, plan: str, yaw: bool = False, state: str | None = None) -> str:
     fmt = ACTION_FORMAT.replace("gripper]", "gripper, yaw] (yaw in degrees, + turns left)") if yaw else ACTION_FORMAT
-    return f"Current subtask: {subtask.strip()}. Plan: {plan.strip()}. What are the next actions? {fmt}"
+    return (f"Current subtask: {subtask.strip()}. Plan: {plan.strip()}. "
+            + _with_state(f"What are the next actions? {fmt}", state))
 
 
 def subtasks_sample(instruction: str, subtasks: Sequence[str], step: int = 0) -> Sample:
     return Sample("subtasks", subtasks_prompt(instruction), subtasks_target(subtasks), step)
 
 
-def plan_sample(subtask: str, plan: str, step: int = 0) -> Sample:
-    return Sample("plan", plan_prompt(subtask), plan, step)
+def plan_sample(subtask: str, plan: str, step: int = 0, state: str | None = None) -> Sample:
+    return Sample("plan", plan_prompt(subtask, state), plan, step)
 
 
-def actions_sample(subtask: str, plan: str, chunks: Sequence[Chunk], step: int = 0) -> Sample:
+def actions_sample(subtask: str, plan: str, chunks: Sequence[Chunk], step: int = 0, state: str | None = None) -> Sample:
     yaw = any(c.yaw is not None for c in chunks)
-    return Sample("actions", actions_prompt(subtask, plan, yaw), render_list(chunks), step)
+    return Sample("actions", actions_prompt(subtask, plan, yaw, state), render_list(chunks), step)
 
 
 # ---- augmentations ----------------------------------------------------------------------------------
-def done_prompt(subtask: str) -> str:
-    return f"The robot is working on the subtask: {subtask.strip()}. Is this subtask complete? Answer yes or no."
+def done_prompt(subtask: str, state: str | None = None) -> str:
+    return (f"The robot is working on the subtask: {subtask.strip()}. "
+            + _with_state("Is this subtask complete? Answer yes or no.", state))
 
 
-def done_sample(subtask: str, done: bool, step: int = 0) -> Sample:
-    return Sample("done", done_prompt(subtask), "yes" if done else "no", step)
+def done_sample(subtask: str, done: bool, step: int = 0, state: str | None = None) -> Sample:
+    return Sample("done", done_prompt(subtask, state), "yes" if done else "no", step)
 
 
 def direction_prompt(chunks: Sequence[Chunk]) -> str:
@@ -95,32 +115,44 @@ def direction_sample(chunks: Sequence[Chunk], step: int = 0) -> Sample | None:
 
 # ---- a whole episode --------------------------------------------------------------------------------
 def episode_samples(
-    verbalization: Verbalization, instruction: str | None = None, *, max_entries: int | None = None
+    verbalization: Verbalization, instruction: str | None = None, *, max_entries: int | None = None,
+    states: Sequence[tuple[Vec3, float]] | None = None, stride: int | None = None,
 ) -> list[Sample]:
     """Every training turn of one verbalized episode.
 
     With `max_entries`, a subtask's actions are split into cycles of at most that many entries, each
     with its own plan (what the closed loop asks for per cycle); otherwise one cycle per subtask.
+    `stride`: a cycle starts every this many entries (default: where the previous one ended), so
+    overlapping windows also teach the cycles that start part-way, as the loop's do after a short chunk
+    or a drift; each window's plan is written from its own entries.
+    With `states` (the recorded (end-effector position, gripper opening) of every step), the plan,
+    action and "done?" questions carry the state of the frame they show (`state_text`).
     """
     v = verbalization
+
+    def at(step: int) -> str | None:
+        if not states:
+            return None
+        pos, opening = states[min(max(step, 0), len(states) - 1)]
+        return state_text(pos, opening)
+
     instruction = instruction or v.instruction
     out: list[Sample] = []
     if instruction and v.subtasks:
         out.append(subtasks_sample(instruction, [s.text for s in v.subtasks], v.subtasks[0].steps[0]))
     for sub in v.subtasks:
         size = max_entries if max_entries and max_entries > 0 else max(1, len(sub.chunks))
-        grip = sub.initial_gripper
-        for k in range(0, len(sub.chunks), size):
+        for k in range(0, len(sub.chunks), stride if stride and stride > 0 else size):
             window = sub.chunks[k : k + size]
+            grip = sub.chunks[k - 1].gripper if k else sub.initial_gripper
             step = window[0].steps[0] if window[0].steps else sub.steps[0]
-            plan = sub.plan if size >= len(sub.chunks) else motion_plan(window, grip)
-            out.append(plan_sample(sub.text, plan, step))
-            out.append(actions_sample(sub.text, plan, window, step))
+            plan = sub.plan if k == 0 and size >= len(sub.chunks) else motion_plan(window, grip)
+            out.append(plan_sample(sub.text, plan, step, at(step)))
+            out.append(actions_sample(sub.text, plan, window, step, at(step)))
             if (d := direction_sample(window, step)) is not None:
                 out.append(d)
-            grip = window[-1].gripper
-        out.append(done_sample(sub.text, False, sub.steps[0]))
-        out.append(done_sample(sub.text, True, sub.steps[1]))
+        out.append(done_sample(sub.text, False, sub.steps[0], at(sub.steps[0])))
+        out.append(done_sample(sub.text, True, sub.steps[1], at(sub.steps[1])))
     return out
 
 
@@ -138,6 +170,7 @@ __all__ = [
     "episode_samples",
     "plan_prompt",
     "plan_sample",
+    "state_text",
     "subtasks_prompt",
     "subtasks_sample",
     "subtasks_target",

@@ -35,6 +35,8 @@ MAX_CHUNKS = 256  # entries per action list
 MAX_TEXT_CHARS = 20_000  # longer input is rejected before any scanning
 
 GRIPPER_OPEN = 1
+# a measured opening above this reads "open"; a held block keeps the fingers near 0.55
+OPEN_ABOVE = 0.9
 GRIPPER_CLOSED = 0
 
 

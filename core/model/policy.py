@@ -48,9 +48,11 @@ class VLMPolicy:
 
     def __init__(self, loaded: LoadedModel, *, max_entries: int = CHUNK_ENTRIES, restrict_head: bool = True,
                  subtask_lists: Sequence[str] | None = None, lock: threading.Lock | None = None,
-                 follow_plan: bool = True, rank_subtasks: bool = True, camera: str = "front") -> None:
+                 follow_plan: bool = True, rank_subtasks: bool = True, camera: str = "front",
+                 robot_state: bool = False) -> None:
         self.loaded = loaded
         self.camera = camera  # the camera the active adapter was trained on: the loop shows it this one
+        self.robot_state = robot_state  # the adapter was trained with the robot's state in its questions
         self.name = loaded.name
         self.restrict_head = restrict_head
         self.max_entries = max_entries
@@ -84,6 +86,10 @@ class VLMPolicy:
                                                                               first_gripper=grip))
         return key
 
+    def _state(self, state: str | None) -> str | None:
+        """The state line for a prompt: only for an adapter trained with it (it would confuse one without)."""
+        return state if self.robot_state else None
+
     def _gen(self, kind: str, image: Any, prompt: str, max_new_tokens: int,
              on_text: Callable[[str], None] | None, constraint: str | None = None) -> str:
         c = self._c[constraint or kind]
@@ -110,13 +116,15 @@ class VLMPolicy:
             on_text(ranked[0].text)
         return ranked[0].text
 
-    def plan(self, image: Any, instruction: str, subtask: str, on_text: Callable[[str], None] | None = None) -> str:
-        return self._gen("plan", image, plan_prompt(subtask), 64, on_text)
+    def plan(self, image: Any, instruction: str, subtask: str, on_text: Callable[[str], None] | None = None,
+             state: str | None = None) -> str:
+        return self._gen("plan", image, plan_prompt(subtask, self._state(state)), 64, on_text)
 
     def actions(self, image: Any, instruction: str, subtask: str, plan: str,
-                on_text: Callable[[str], None] | None = None) -> str:
-        return self._gen("actions", image, actions_prompt(subtask, plan), 400, on_text, self._action_constraint(plan))
+                on_text: Callable[[str], None] | None = None, state: str | None = None) -> str:
+        return self._gen("actions", image, actions_prompt(subtask, plan, state=self._state(state)), 400, on_text,
+                         self._action_constraint(plan))
 
-    def is_done(self, image: Any, subtask: str) -> bool | None:
-        text = self._gen("done", image, done_prompt(subtask), 3, None)
+    def is_done(self, image: Any, subtask: str, state: str | None = None) -> bool | None:
+        text = self._gen("done", image, done_prompt(subtask, self._state(state)), 3, None)
         return {"yes": True, "no": False}.get(text.strip())

@@ -71,6 +71,7 @@ class ModelService:
         # are answered with the adapter switched off for that call (the paper's claim, checked per adapter)
         self.adapter_retention: float | None = None
         self.adapter_camera = "front"  # the camera the active adapter was trained on: the loop uses it
+        self.adapter_robot_state = False  # the active adapter's questions carry the robot's state
 
     def on_ready(self, fn: Callable[[], None]) -> None:
         """Call `fn` in the loading thread once the model is loaded (before the status says ready)."""
@@ -151,6 +152,8 @@ class ModelService:
 
         lm = self.loaded
         p = self._policy
-        if p is None or p.loaded is not lm or p.camera != self.adapter_camera:
-            self._policy = VLMPolicy(lm, lock=self.lock, camera=self.adapter_camera)
+        if (p is None or p.loaded is not lm or p.camera != self.adapter_camera
+                or p.robot_state != self.adapter_robot_state):
+            self._policy = VLMPolicy(lm, lock=self.lock, camera=self.adapter_camera,
+                                     robot_state=self.adapter_robot_state)
         return self._policy

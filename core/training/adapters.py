@@ -80,6 +80,22 @@ class AdapterInfo:
         """The camera the adapter was trained on (the autonomous loop shows it the same one)."""
         return card_camera(self.card)
 
+    @property
+    def robot_state(self) -> bool:
+        """Whether the adapter was trained with the robot's state in its questions (the loop then gives it)."""
+        return card_robot_state(self.card)
+
+
+def card_robot_state(card: dict[str, Any]) -> bool:
+    """Whether an adapter card says its questions carried the robot's state (False for older cards)."""
+    return bool((card.get("data") or {}).get("robot_state"))
+
+
+def policy_inputs(card: dict[str, Any]) -> dict[str, Any]:
+    """What an adapter reads besides its questions, as `VLMPolicy` keyword arguments: the camera it was
+    trained on and whether it gets the robot's state."""
+    return {"camera": card_camera(card), "robot_state": card_robot_state(card)}
+
 
 def card_camera(card: dict[str, Any]) -> str:
     """The camera an adapter card says it was trained on ("front" for cards from before the field)."""

@@ -52,6 +52,9 @@ class DataConfig:
     samples are tokenised, see `core.training.action_tokens`). `instruction_paraphrases`: this many
     extra subtask questions per episode, each with an English rewording of its (canonical) instruction
     (`core.language.paraphrase`), so the adapter maps a command's meaning rather than one string.
+    `window_stride`: action windows start every this many entries (None: back to back; see
+    `core.language.prompts.episode_samples`). `robot_state`: the plan, action and "done?" questions carry the robot's state at their frame
+    (`core.language.prompts.state_text`); the adapter then needs it at run time too.
     """
 
     image_size: int = 224
@@ -61,6 +64,8 @@ class DataConfig:
     seed: int = 0
     action_format: str = "language"
     instruction_paraphrases: int = 0
+    robot_state: bool = False
+    window_stride: int | None = None
 
     def __post_init__(self) -> None:
         unknown = set(self.kinds) - set(prompts.KINDS)
@@ -74,6 +79,8 @@ class DataConfig:
             raise DataError(f"action_format must be one of {ACTION_FORMATS}, got {self.action_format!r}")
         if self.instruction_paraphrases < 0:
             raise DataError(f"instruction_paraphrases must be >= 0, got {self.instruction_paraphrases}")
+        if self.window_stride is not None and self.window_stride < 1:
+            raise DataError(f"window_stride must be >= 1 entry, got {self.window_stride}")
         if self.image_size < 8:
             raise DataError(f"image_size {self.image_size} is too small")
 
@@ -125,7 +132,11 @@ class DatasetSplit:
 def episode_samples(record: EpisodeRecord, config: DataConfig) -> list[TrainSample]:
     """The samples of one episode (empty if it has no subtasks)."""
     v = record.verbalization
-    turns = [t for t in prompts.episode_samples(v, record.instruction, max_entries=config.max_entries)
+    if config.robot_state and not record.states:
+        raise DataError(f"episode {record.key} has no recorded robot state; train without the robot's state")
+    turns = [t for t in prompts.episode_samples(v, record.instruction, max_entries=config.max_entries,
+                                                states=record.states if config.robot_state else None,
+                                                stride=config.window_stride)
              if t.kind in config.kinds]
     if not turns:
         return []

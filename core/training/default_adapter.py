@@ -62,14 +62,16 @@ def base_fingerprint() -> str:
 
 def job_config(demos: int, max_steps: int | None, epochs: float, lr: float, threads: int | None,
                eval_samples: int, vqa_scenes: int, sim_episodes: int, decision_weight: float = 1.0,
-               max_entries: int = 16, paraphrases: int = 0, camera: str = "front") -> JobConfig:
+               max_entries: int = 16, paraphrases: int = 0, camera: str = "front",
+               robot_state: bool = False, window_stride: int | None = None) -> JobConfig:
     return JobConfig(
         NAME,
         train=TrainConfig(base_model="default", lr=lr, epochs=epochs, max_steps=max_steps, batch_size=4,
                           grad_accum=2, warmup_steps=10, threads=threads, checkpoint_every=10,
                           decision_weight=decision_weight),
         data=DataSpec(expert_seeds=tuple(range(demos)), expert_kind=KIND_MIX, max_entries=max_entries, kinds=KINDS,
-                      camera=camera, instruction_paraphrases=paraphrases),
+                      camera=camera, instruction_paraphrases=paraphrases, robot_state=robot_state,
+                      window_stride=window_stride),
         eval=EvalSpec(max_samples=eval_samples, vqa_scenes=vqa_scenes, sim_episodes=sim_episodes),
     )
 
@@ -137,9 +139,14 @@ def matches_base(adapter_dir: Path = ASSET_DIR) -> bool:
 
 def shipped_camera(adapter_dir: Path = ASSET_DIR) -> str:
     """The camera the shipped adapter was trained on ("front" for cards from before the field)."""
-    from core.training.adapters import card_camera, read_card
+    return str(shipped_inputs(adapter_dir)["camera"])
 
-    return card_camera(read_card(adapter_dir))
+
+def shipped_inputs(adapter_dir: Path = ASSET_DIR) -> dict[str, Any]:
+    """`VLMPolicy` keyword arguments for the shipped adapter (its camera; whether it reads the robot's state)."""
+    from core.training.adapters import policy_inputs, read_card
+
+    return policy_inputs(read_card(adapter_dir))
 
 
 def install_default(training: Any, model_service: Any, adapter_dir: Path = ASSET_DIR) -> str | None:
@@ -185,6 +192,12 @@ def main(argv: list[str] | None = None) -> int:
                     help="extra subtask questions per demo with English rewordings of its instruction")
     ap.add_argument("--camera", default="front", choices=("front", "wrist"),
                     help="the camera the adapter looks at (the loop shows it the same one)")
+    ap.add_argument("--robot-state", action="store_true",
+                    help="put the gripper's place and opening into the plan, action and 'done?' questions (the loop "
+                         "then gives the live state); without it the adapter sees only the camera frame")
+    ap.add_argument("--window-stride", type=int, default=None,
+                    help="start an action window every N entries (overlapping windows: more cycles that start "
+                         "part-way through a subtask, as the loop's do); default back to back")
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--eval-samples", type=int, default=24)
     ap.add_argument("--vqa-scenes", type=int, default=10)
@@ -205,7 +218,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     cfg = job_config(args.demos, args.max_steps, args.epochs, args.lr, args.threads, args.eval_samples,
                      args.vqa_scenes, args.sim_episodes, args.decision_weight, args.max_entries,
-                     args.paraphrases, args.camera)
+                     args.paraphrases, args.camera, args.robot_state, args.window_stride)
     job_dir = args.work_dir / job_name(cfg.to_dict(), base_fingerprint())
     if args.fresh:
         shutil.rmtree(job_dir, ignore_errors=True)
@@ -229,7 +242,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.export_only:
         build["wall_s_last_sitting"] = round(time.perf_counter() - t0, 1)
     out = export(Path(progress["adapter_dir"]), args.out, {
-        "base_fingerprint": base_fingerprint(), "data": {"camera": cfg.data.camera}, "build": build})
+        "base_fingerprint": base_fingerprint(), "data": {"camera": cfg.data.camera, "robot_state": cfg.data.robot_state}, "build": build})
     print(f"default_adapter: wrote {out.name}/ ({(out / WEIGHTS).stat().st_size / 1e6:.1f} MB)")
     return 0
 

@@ -28,6 +28,8 @@ class DataSpec:
     val_fraction: float = 0.1
     seed: int = 0
     instruction_paraphrases: int = 0  # extra subtask questions per episode with English rewordings
+    window_stride: int | None = None  # action windows start every this many entries (None: back to back)
+    robot_state: bool = False  # questions carry the gripper's place and opening (core.language.prompts.state_text)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "episode_ids", tuple(int(i) for i in self.episode_ids))

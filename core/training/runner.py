@@ -194,8 +194,8 @@ def build_job_data(cfg: JobConfig, image_size: int, store: Store | None) -> Data
     spec = cfg.data
     dc = DataConfig(image_size=image_size, max_entries=spec.max_entries, val_fraction=spec.val_fraction,
                     seed=spec.seed, action_format=cfg.train.action_format,
-                    instruction_paraphrases=spec.instruction_paraphrases,
-                    **({"kinds": spec.kinds} if spec.kinds else {}))
+                    instruction_paraphrases=spec.instruction_paraphrases, robot_state=spec.robot_state,
+                    window_stride=spec.window_stride, **({"kinds": spec.kinds} if spec.kinds else {}))
     records: list[Any] = []
     if spec.episode_ids:
         if store is None:
@@ -281,6 +281,7 @@ def evaluate_job(cfg: JobConfig, result: TrainResult, split: DatasetSplit, image
     if ev.sim_episodes and result.codec is None and not stop_here():  # the AT baseline cannot drive the loop
         reporter.phase("evaluating in the simulator")
         sim = sim_success(result.model, result.processor, episodes=ev.sim_episodes, seed=ev.sim_seed, camera=cfg.data.camera,
+                          robot_state=cfg.data.robot_state,
                           image_size=image_size, time_limit_s=ev.sim_time_limit_s)
         metrics.update(sim_success=sim.success_rate, sim_episodes=sim.n,
                        sim_malformed=sum(e.malformed for e in sim.episodes))
@@ -347,7 +348,8 @@ def run_job(job_dir: Path, job_id: int | None = None, store: Store | None = None
             "hyperparameters": cfg.train.to_dict(),
             "data": {**split.summary(), "episode_ids": list(cfg.data.episode_ids),
                      "expert_seeds": list(cfg.data.expert_seeds), "max_entries": cfg.data.max_entries,
-                     "camera": cfg.data.camera,
+                     "camera": cfg.data.camera, "robot_state": cfg.data.robot_state,
+                     "window_stride": cfg.data.window_stride,
                      "train_episodes": split.train_episodes, "val_episodes": split.val_episodes},
             "metrics": {k: v for k, v in metrics.items() if k != "eval_examples"},
             "trainable_params": result.trainable_params,

@@ -119,6 +119,7 @@ class TrainingService:
             r = (info.metrics or {}).get("vqa_retention") if info is not None else None
             model_service.adapter_retention = float(r) if isinstance(r, (int, float)) else None
             model_service.adapter_camera = info.camera if info is not None else "front"
+            model_service.adapter_robot_state = info.robot_state if info is not None else False
         return active
 
     def close(self) -> None:

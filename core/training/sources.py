@@ -16,7 +16,7 @@ import numpy as np
 
 from core.language import Verbalization, verbalize
 from core.training.errors import DataError, NoEpisodesError, NoVerbalizationError
-from core.types import Command, ObjectState, Observation, SceneState, Step, Twist
+from core.types import Command, ObjectState, Observation, SceneState, Step, Twist, Vec3
 
 if TYPE_CHECKING:
     from core.store import Store
@@ -31,7 +31,8 @@ class EpisodeRecord:
     """One episode ready for sample building.
 
     `key` is a stable, unique name (it decides the train/val split); `frames(steps)` returns the
-    HxWx3 uint8 frame of each requested step index (any resolution; the builder resizes).
+    HxWx3 uint8 frame of each requested step index (any resolution; the builder resizes); `states` is
+    the robot's state per step (`robot_states`).
     """
 
     key: str
@@ -39,6 +40,8 @@ class EpisodeRecord:
     verbalization: Verbalization
     n_steps: int
     frames: FrameFn
+    # (end-effector position, measured gripper opening) of every step, for adapters that read the state
+    states: tuple[tuple[Vec3, float], ...] = ()
 
 
 def resize(image: np.ndarray, size: int) -> np.ndarray:
@@ -127,9 +130,15 @@ def expert_episodes(
                 verbalization=v,
                 n_steps=len(result.steps),
                 frames=_list_frames(frames),
+                states=robot_states(result.steps),
             )
     finally:
         robot.close()
+
+
+def robot_states(steps: Sequence[Step]) -> tuple[tuple[Vec3, float], ...]:
+    """(end-effector position, measured gripper opening) of every step."""
+    return tuple((tuple(float(v) for v in st.ee_pos[:3]), float(st.gripper)) for st in steps)  # type: ignore[misc]
 
 
 def _list_frames(frames: list[np.ndarray]) -> FrameFn:
@@ -266,6 +275,7 @@ def store_episodes(
                 verbalization=v,
                 n_steps=len(steps),
                 frames=_video_frames(videos[camera], frame_index),
+                states=robot_states(steps),
             )
         )
     if missing:
