@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from core.language import Chunk, parse, parse_subtasks, verbalize
+from core.language.plan import motion_plan
 from core.language.prompts import (
     KINDS,
     actions_prompt,
@@ -14,7 +15,6 @@ from core.language.prompts import (
     state_text,
     subtasks_prompt,
 )
-from core.language.plan import motion_plan
 from core.language.synthetic import episode
 
 
