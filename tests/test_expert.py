@@ -33,6 +33,21 @@ def test_rollout_steps_are_complete_records(sim):
     assert [st.t for st in ro.steps] == sorted(st.t for st in ro.steps)
 
 
+def test_a_rollout_can_start_away_from_home(sim):
+    from core.training.sources import start_pose
+
+    starts = [start_pose(s, 0.08) for s in range(6)]
+    assert len(set(starts)) == 6 and all(0.26 <= x <= 0.42 and -0.08 <= y <= 0.08 and 0.08 <= z <= 0.18
+                                         for x, y, z in starts)
+    assert start_pose(4, 0.08) == starts[4]  # seeded
+    marks = []
+    for seed in range(3):
+        task = draw_task(seed, sim.reset(seed).scene, "pick")
+        ro = rollout(sim, task, seed, start_pos=starts[seed], on_record=lambda: marks.append(seed))
+        assert ro.success and max(abs(a - b) for a, b in zip(ro.steps[0].ee_pos, starts[seed])) < 0.005
+    assert marks == [0, 1, 2]
+
+
 def test_expert_needs_scene_state():
     from core.types import Observation
 

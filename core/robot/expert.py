@@ -7,6 +7,7 @@ are valid demonstrations for recording, verbalization and training.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from core.control.safety import Limits, step_target, twist_toward
@@ -99,6 +100,19 @@ class Expert:
         return Twist(dx=dx, dy=dy, dz=dz, gripper=wp.gripper)
 
 
+def _move_to(robot: Robot, obs: Observation, pos: tuple[float, float, float], limits: Limits, dt: float,
+             max_ticks: int = 300) -> Observation:
+    cmd = Command(obs.ee_pos, obs.ee_yaw, obs.gripper)
+    for _ in range(max_ticks):
+        if max(abs(a - b) for a, b in zip(obs.ee_pos, pos)) <= REACHED:
+            break
+        dx, dy, dz = twist_toward(obs.ee_pos, pos, limits, dt)
+        cmd = step_target(cmd, Twist(dx=dx, dy=dy, dz=dz, gripper=1.0), limits, dt)
+        robot.apply(cmd)
+        obs = robot.observe()
+    return obs
+
+
 @dataclass(frozen=True)
 class Rollout:
     task: Task
@@ -109,11 +123,23 @@ class Rollout:
     final: SceneState
 
 
-def rollout(robot: Robot, task: Task, seed: int, max_steps: int = 600, limits: Limits | None = None) -> Rollout:
-    """Run the expert on a freshly reset robot without the threaded loop (tests, benchmarks, data)."""
+def rollout(robot: Robot, task: Task, seed: int, max_steps: int = 600, limits: Limits | None = None,
+            start_pos: tuple[float, float, float] | None = None,
+            on_record: Callable[[], None] | None = None) -> Rollout:
+    """Run the expert on a freshly reset robot without the threaded loop (tests, benchmarks, data).
+
+    `start_pos`: first move the open gripper there (not part of the rollout's steps), so demos also
+    start away from the home pose, as a closed loop finds itself after an imprecise chunk;
+    `on_record` is called once just before the first recorded observation.
+    """
     limits = limits or Limits()
     dt = 1.0 / robot.control_hz
     obs = robot.reset(seed)
+    if start_pos is not None:
+        obs = _move_to(robot, obs, limits.clamp_pos(start_pos), limits, dt)
+    if on_record is not None:
+        on_record()
+        obs = robot.observe()
     start = obs.scene
     assert start is not None
     expert = Expert(task, limits, dt)

@@ -63,7 +63,7 @@ def base_fingerprint() -> str:
 def job_config(demos: int, max_steps: int | None, epochs: float, lr: float, threads: int | None,
                eval_samples: int, vqa_scenes: int, sim_episodes: int, decision_weight: float = 1.0,
                max_entries: int = 16, paraphrases: int = 0, camera: str = "front",
-               robot_state: bool = False, window_stride: int | None = None) -> JobConfig:
+               robot_state: bool = False, window_stride: int | None = None, start_jitter: float = 0.0) -> JobConfig:
     return JobConfig(
         NAME,
         train=TrainConfig(base_model="default", lr=lr, epochs=epochs, max_steps=max_steps, batch_size=4,
@@ -71,7 +71,7 @@ def job_config(demos: int, max_steps: int | None, epochs: float, lr: float, thre
                           decision_weight=decision_weight),
         data=DataSpec(expert_seeds=tuple(range(demos)), expert_kind=KIND_MIX, max_entries=max_entries, kinds=KINDS,
                       camera=camera, instruction_paraphrases=paraphrases, robot_state=robot_state,
-                      window_stride=window_stride),
+                      window_stride=window_stride, expert_start_jitter=start_jitter),
         eval=EvalSpec(max_samples=eval_samples, vqa_scenes=vqa_scenes, sim_episodes=sim_episodes),
     )
 
@@ -198,6 +198,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--window-stride", type=int, default=None,
                     help="start an action window every N entries (overlapping windows: more cycles that start "
                          "part-way through a subtask, as the loop's do); default back to back")
+    ap.add_argument("--start-jitter", type=float, default=0.0,
+                    help="metres: every second demo starts this far (at most) from the home pose, at 8-18 cm height, "
+                         "so the adapter also sees cycles that start off the expert's path")
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--eval-samples", type=int, default=24)
     ap.add_argument("--vqa-scenes", type=int, default=10)
@@ -218,7 +221,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     cfg = job_config(args.demos, args.max_steps, args.epochs, args.lr, args.threads, args.eval_samples,
                      args.vqa_scenes, args.sim_episodes, args.decision_weight, args.max_entries,
-                     args.paraphrases, args.camera, args.robot_state, args.window_stride)
+                     args.paraphrases, args.camera, args.robot_state, args.window_stride,
+                     args.start_jitter)
     job_dir = args.work_dir / job_name(cfg.to_dict(), base_fingerprint())
     if args.fresh:
         shutil.rmtree(job_dir, ignore_errors=True)

@@ -204,7 +204,7 @@ def build_job_data(cfg: JobConfig, image_size: int, store: Store | None) -> Data
                                       verbalize_missing=spec.verbalize_missing))
     if spec.expert_seeds:
         records.extend(expert_episodes(spec.expert_seeds, kind=spec.expert_kind, camera=spec.camera,
-                                       image_size=image_size))
+                                       image_size=image_size, start_jitter=spec.expert_start_jitter))
     return build_dataset(records, dc)
 
 
@@ -349,7 +349,7 @@ def run_job(job_dir: Path, job_id: int | None = None, store: Store | None = None
             "data": {**split.summary(), "episode_ids": list(cfg.data.episode_ids),
                      "expert_seeds": list(cfg.data.expert_seeds), "max_entries": cfg.data.max_entries,
                      "camera": cfg.data.camera, "robot_state": cfg.data.robot_state,
-                     "window_stride": cfg.data.window_stride,
+                     "window_stride": cfg.data.window_stride, "expert_start_jitter": cfg.data.expert_start_jitter,
                      "train_episodes": split.train_episodes, "val_episodes": split.val_episodes},
             "metrics": {k: v for k, v in metrics.items() if k != "eval_examples"},
             "trainable_params": result.trainable_params,

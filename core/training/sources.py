@@ -96,6 +96,7 @@ def expert_episodes(
     camera: str = "front",
     image_size: int = 224,
     only_successful: bool = True,
+    start_jitter: float = 0.0,
 ) -> Iterator[EpisodeRecord]:
     """Scripted-expert rollouts rendered on the fly, verbalized from the sim's scene state.
 
@@ -103,6 +104,9 @@ def expert_episodes(
     task kind from the seed, a string fixes it, a sequence of kinds is cycled over the seeds (the i-th
     seed gets `kind[i % len(kind)]`, a mix in fixed proportions). Failed rollouts are skipped with a
     warning when `only_successful`. Runs the simulator in the calling thread.
+    `start_jitter` (metres): every second demo starts from the home pose moved by up to this much
+    forward/back and sideways, at a height between 8 and 18 cm (`start_pose`): demos of a closed loop's
+    later cycles, which seldom start where the expert's path goes.
     """
     from core.robot.episodes import draw_task
     from core.robot.expert import rollout
@@ -118,7 +122,8 @@ def expert_episodes(
             scene = robot.reset(seed).scene
             assert scene is not None
             task = draw_task(seed, scene, kinds[i % len(kinds)])
-            result = rollout(tap, task, seed)
+            start = start_pose(seed, start_jitter) if start_jitter > 0 and i % 2 else None
+            result = rollout(tap, task, seed, start_pos=start, on_record=tap.frames.clear if start else None)
             if only_successful and not result.success:
                 log.warning("expert rollout for seed %d (%s) failed; skipped", seed, task.instruction)
                 continue
@@ -134,6 +139,15 @@ def expert_episodes(
             )
     finally:
         robot.close()
+
+
+def start_pose(seed: int, jitter: float) -> Vec3:
+    """A seeded start pose near the home pose (see `expert_episodes`)."""
+    from core.robot.sim import HOME_EE
+
+    rng = np.random.default_rng(seed + 104_729)
+    dx, dy = rng.uniform(-jitter, jitter, size=2)
+    return (HOME_EE[0] + float(dx), HOME_EE[1] + float(dy), float(rng.uniform(0.08, 0.18)))
 
 
 def robot_states(steps: Sequence[Step]) -> tuple[tuple[Vec3, float], ...]:
