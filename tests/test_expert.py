@@ -43,7 +43,7 @@ def test_a_rollout_can_start_away_from_home(sim):
     marks = []
     for seed in range(3):
         task = draw_task(seed, sim.reset(seed).scene, "pick")
-        ro = rollout(sim, task, seed, start_pos=starts[seed], on_record=lambda: marks.append(seed))
+        ro = rollout(sim, task, seed, start_pos=starts[seed], on_record=lambda s=seed: marks.append(s))
         assert ro.success and max(abs(a - b) for a, b in zip(ro.steps[0].ee_pos, starts[seed])) < 0.005
     assert marks == [0, 1, 2]
 
