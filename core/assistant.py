@@ -46,12 +46,15 @@ def format_run(events: list[AutoEvent], partial: str = "", state: str = "") -> s
             lines.append("**Subtasks**" + (f" · {took:.1f} s" if took is not None else "") + "\n" + e.text)
         elif e.kind == "plan":
             plan_s = _seconds(e)
-            lines.append(f"\n**{e.subtask}**\nPlan: {e.text}")
+            lines.append(f"\n**{e.subtask}**\n" + (f"_{e.data['state']}_\n" if (e.data or {}).get("state") else "")
+                         + f"Plan: {e.text}")
         elif e.kind == "actions":
             lines.append(f"Actions: `{e.text}`")
             took = [f"{name} {s:.1f} s" for name, s in (("plan", plan_s), ("actions", _seconds(e))) if s is not None]
             if took:
                 lines.append(f"_model time: {' · '.join(took)}_")
+        elif e.kind == "limit":
+            lines.append(f"⛔ {e.text}")
         elif e.kind == "verify":
             lines.append(("✓ " if e.text.startswith("done") else "✗ ") + e.text)
         elif e.kind == "malformed":

@@ -215,6 +215,31 @@ def test_a_policy_that_reads_the_robot_state_gets_the_live_state(loop):
     assert len(plans) == 4 and all(got == want for got, want in plans)
     assert plans[0][0].endswith("open.") and plans[-1][0].endswith("closed.")  # lift: the block is held
     assert [got.startswith("Gripper: x ") for kind, got, _ in policy.seen if kind == "done"] == [True, True]
+    shown = [e.data.get("state") for e in r.events if e.kind == "plan"]
+    assert shown == [got for kind, got, _ in policy.seen if kind == "plan"]  # the chat shows what the model got
+
+
+def test_a_chunk_past_the_workspace_limit_is_cut_and_said(loop):
+    from core.control.follower import ChunkFollower
+    from core.control.safety import Limits
+    from core.language.spec import Chunk
+
+    lim = Limits()
+    f = ChunkFollower([Chunk(2.0, 0.0, 0.0, 1)] * 3, (lim.x[1] - 0.01, 0.0, 0.1), 0.0, 1.0, lim, 1 / 30)
+    assert abs(f.cut_cm - 5.0) < 1e-6 and f.entries[-1].goal[0] == lim.x[1]  # 1 cm of 6 fits
+    assert ChunkFollower([Chunk(2.0, 0.0, 0.0, 1)], (0.4, 0.0, 0.1), 0.0, 1.0, lim, 1 / 30).cut_cm == 0.0
+
+    class Pusher(GroundTruthPolicy):
+        def actions(self, image, instruction, subtask, plan, on_text=None):
+            return "[[0.0, 0.0, -2.5, 1], [0.0, 0.0, -2.5, 1], [0.0, 0.0, -2.5, 1], [0.0, 0.0, -2.5, 1], " \
+                   "[0.0, 0.0, -2.5, 1], [0.0, 0.0, -2.5, 1], [0.0, 0.0, -2.5, 1], [0.0, 0.0, -2.5, 1]]"
+
+    r = run(loop, Pusher(loop), max_cycles=1)
+    assert r.wait(60)
+    limits = [e for e in r.events if e.kind == "limit"]
+    assert limits and limits[0].data["cut_cm"] > 1.0 and "workspace limit" in limits[0].text
+    kinds = [e.kind for e in r.events]
+    assert kinds.index("actions") < kinds.index("limit") < kinds.index("verify")
 
 
 def test_model_error_holds_and_reports(loop):

@@ -55,3 +55,15 @@ def test_format_run_shows_language_before_outcome():
     assert "⚠" in text and text.rstrip().endswith("all subtasks done")
     assert "Actions: `[[2.5, 0.0, 0.0, 1]]`\n_model time: actions 0.8 s_" in text  # shown when known
     assert format_run([], partial="1. gra").endswith("… 1. gra")
+
+
+def test_format_run_shows_the_state_the_model_was_given_and_workspace_cuts():
+    ev = [
+        AutoEvent("plan", "move up", 0.5, "lift the red block", {"state": "Gripper: x 40.0, y 1.0, z 2.5 cm, closed."}),
+        AutoEvent("actions", "[[0.0, 0.0, 2.5, 0]]", 0.9, "lift the red block"),
+        AutoEvent("limit", "the workspace limit cuts 3.5 cm of this chunk's motion", 1.0, "lift the red block"),
+    ]
+    text = format_run(ev)
+    assert "_Gripper: x 40.0, y 1.0, z 2.5 cm, closed._\nPlan: move up" in text
+    assert text.index("Actions:") < text.index("⛔ the workspace limit cuts 3.5 cm")
+    assert "_Gripper" not in format_run(ev[1:])  # no state line for an adapter that does not read it

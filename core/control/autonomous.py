@@ -51,6 +51,9 @@ class Policy(Protocol):
     def is_done(self, image: Any, subtask: str) -> bool | None: ...
 
 
+LIMIT_NOTE_CM = 1.0  # a chunk whose entries the workspace limit shortens by this much gets a note
+
+
 @dataclass(frozen=True)
 class RunConfig:
     max_retries: int = 2  # per model call that produced unusable text
@@ -62,7 +65,7 @@ class RunConfig:
 
 @dataclass(frozen=True)
 class AutoEvent:
-    kind: str  # subtasks | plan | actions | verify | retry | malformed | hold | done | cancelled | error
+    kind: str  # subtasks | plan | actions | limit | verify | retry | malformed | hold | done | cancelled | error
     text: str
     t: float
     subtask: str | None = None
@@ -180,8 +183,10 @@ class AutonomousRun:
             return {}
         return {"state": state_text(obs.ee_pos, obs.gripper)}
 
-    def _ask(self, what: str, fn: Callable[[], str], check: Callable[[str], Any], subtask: str | None) -> Any:
-        """Call the model up to 1 + max_retries times until `check` accepts its text; None if it never does."""
+    def _ask(self, what: str, fn: Callable[[], str], check: Callable[[str], Any], subtask: str | None,
+             **data: Any) -> Any:
+        """Call the model up to 1 + max_retries times until `check` accepts its text; None if it never does.
+        `data` goes with the accepted text's event (e.g. the state line the model was given)."""
         for attempt in range(self.config.max_retries + 1):
             if self._cancel.is_set():
                 return None
@@ -198,7 +203,7 @@ class AutonomousRun:
             except ParseError as exc:
                 self._emit("malformed", f"{what}: {exc}", subtask, output=text, attempt=attempt)
                 continue
-            self._emit(what, text, subtask, seconds=seconds)
+            self._emit(what, text, subtask, seconds=seconds, **data)
             return value
         return None
 
@@ -231,7 +236,7 @@ class AutonomousRun:
                 obs = self._frame()
                 img, kw = self._image(obs), self._state(obs)
                 plan = self._ask("plan", lambda img=img, s=subtask, kw=kw: p.plan(img, self.instruction, s, self._stream, **kw),
-                                 _non_empty, subtask)
+                                 _non_empty, subtask, **kw)
                 if plan is None:
                     break
                 chunks = self._ask(
@@ -244,6 +249,9 @@ class AutonomousRun:
                 self.state = "moving"
                 self._moved.clear()
                 self._follower = ChunkFollower(chunks, obs.ee_pos, obs.ee_yaw, obs.gripper, self.limits, self.dt)
+                if self._follower.cut_cm >= LIMIT_NOTE_CM:
+                    self._emit("limit", f"the workspace limit cuts {self._follower.cut_cm:.1f} cm of this chunk's "
+                               "motion", subtask, cut_cm=round(self._follower.cut_cm, 1))
                 self._moved.wait()
                 if self._cancel.is_set():
                     return

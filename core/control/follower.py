@@ -41,8 +41,11 @@ class ChunkFollower:
         self.limits, self.dt = limits, dt
         self.entries: list[_Entry] = []
         goal, yaw, grip = start_pos, start_yaw, commanded_gripper(start_gripper)
+        self.cut_cm = 0.0  # how much of the asked motion the workspace limit removed (sum over entries)
         for ch in chunks:
-            goal = limits.clamp_pos(tuple(g + d / 100.0 for g, d in zip(goal, ch.translation)))
+            asked = tuple(g + d / 100.0 for g, d in zip(goal, ch.translation))
+            goal = limits.clamp_pos(asked)
+            self.cut_cm += 100.0 * math.dist(asked, goal)
             if ch.yaw is not None:
                 yaw = min(max(yaw + math.radians(ch.yaw), limits.yaw[0]), limits.yaw[1])
             settle = SETTLE_TICKS if float(ch.gripper) != grip else 0
