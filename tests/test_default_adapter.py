@@ -230,6 +230,10 @@ def test_a_rebuilt_default_model_gets_a_new_adapter_work_folder():
     assert job_name(cfg, "aaaa") != job_name(cfg, "bbbb")
     other = job_config(11, 5, 1.0, 1e-4, 1, 4, 2, 0).to_dict()
     assert job_name(other, "aaaa") != job_name(cfg, "aaaa")
+    with_state = job_config(10, 5, 1.0, 1e-4, 1, 4, 2, 0, robot_state=True).to_dict()
+    assert job_name(with_state, "aaaa") != job_name(cfg, "aaaa")
+    older = {**cfg, "data": {k: v for k, v in cfg["data"].items() if k not in ("robot_state", "window_stride")}}
+    assert job_name(older, "aaaa") == job_name(cfg, "aaaa")  # an option added later at its default: same folder
 
 
 def test_the_card_command_leaves_out_the_folders():

@@ -25,6 +25,7 @@ import logging
 import shutil
 import sys
 import time
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -91,8 +92,13 @@ def command_words(argv: list[str]) -> list[str]:
 
 def job_name(config: dict[str, Any], base: str) -> str:
     """The work folder of a build: its settings and the vision build it trains on (a rebuilt default model
-    must not resume, or re-export, an adapter trained on the previous one)."""
-    return f"job-{hashlib.sha256(json.dumps({'config': config, 'base': base}, sort_keys=True).encode()).hexdigest()[:10]}"
+    must not resume, or re-export, an adapter trained on the previous one). Settings at their default value
+    are left out, so an option added later does not rename (and restart) the builds that do not use it."""
+    defaults = {"train": TrainConfig().to_dict(), "data": asdict(DataSpec()), "eval": asdict(EvalSpec())}
+    slim = {k: ({f: v for f, v in sec.items() if f not in defaults[k] or defaults[k][f] != v}
+                if isinstance(sec, dict) and k in defaults else sec) for k, sec in config.items()}
+    key = json.dumps({"config": slim, "base": base}, sort_keys=True, default=list)
+    return f"job-{hashlib.sha256(key.encode()).hexdigest()[:10]}"
 
 
 def export(adapter_dir: Path, out: Path, extra: dict[str, Any]) -> Path:
