@@ -100,6 +100,7 @@ def test_overlapping_windows_start_part_way_with_their_own_plan() -> None:
     v = verbalize(steps, "put the red block in the bowl")
     back_to_back = [s for s in episode_samples(v, max_entries=4) if s.kind == "actions"]
     assert episode_samples(v, max_entries=4, stride=4) == episode_samples(v, max_entries=4)
+    assert episode_samples(v, max_entries=4, stride=9) == episode_samples(v, max_entries=4)  # no entry left out
     overlapping = episode_samples(v, max_entries=4, stride=2)
     actions = [s for s in overlapping if s.kind == "actions"]
     plans = [s for s in overlapping if s.kind == "plan"]

@@ -122,9 +122,10 @@ def episode_samples(
 
     With `max_entries`, a subtask's actions are split into cycles of at most that many entries, each
     with its own plan (what the closed loop asks for per cycle); otherwise one cycle per subtask.
-    `stride`: a cycle starts every this many entries (default: where the previous one ended), so
-    overlapping windows also teach the cycles that start part-way, as the loop's do after a short chunk
-    or a drift; each window's plan is written from its own entries.
+    `stride`: a cycle starts every this many entries, so overlapping windows also teach the cycles that
+    start part-way, as the loop's do after a short chunk or a drift; each window's plan is written from
+    its own entries. Default (or a stride longer than a window): where the previous one ended, so no
+    entry is left out.
     With `states` (the recorded (end-effector position, gripper opening) of every step), the plan,
     action and "done?" questions carry the state of the frame they show (`state_text`).
     """
@@ -142,7 +143,7 @@ def episode_samples(
         out.append(subtasks_sample(instruction, [s.text for s in v.subtasks], v.subtasks[0].steps[0]))
     for sub in v.subtasks:
         size = max_entries if max_entries and max_entries > 0 else max(1, len(sub.chunks))
-        for k in range(0, len(sub.chunks), stride if stride and stride > 0 else size):
+        for k in range(0, len(sub.chunks), min(stride, size) if stride and stride > 0 else size):
             window = sub.chunks[k : k + size]
             grip = sub.chunks[k - 1].gripper if k else sub.initial_gripper
             step = window[0].steps[0] if window[0].steps else sub.steps[0]
