@@ -31,7 +31,7 @@ from bench.common import write_result  # noqa: E402
 def first_actions(seeds: range, kind: str, camera: str = "front", robot_state: bool = False) -> list[tuple]:
     """(image, prompt, subtask, plan, expert target, robot state line or None) of each demo's first
     action question."""
-    from core.language.prompts import CHUNK_ENTRIES, episode_samples, state_text
+    from core.language.prompts import CHUNK_ENTRIES, episode_samples
     from core.training.sources import expert_episodes
 
     out = []
@@ -41,7 +41,7 @@ def first_actions(seeds: range, kind: str, camera: str = "front", robot_state: b
         plans = {t.step: t.target for t in turns if t.kind == "plan"}
         sub = next((s.text for s in rec.verbalization.subtasks), "")
         t = next(t for t in turns if t.kind == "actions")
-        state = state_text(*rec.states[min(t.step, len(rec.states) - 1)]) if robot_state else None
+        state = rec.state_line(t.step) if robot_state else None
         out.append((rec.frames([t.step])[t.step], t.prompt, sub, plans.get(t.step, ""), t.target, state))
     return out
 

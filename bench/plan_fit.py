@@ -42,7 +42,7 @@ def signs(plan: str) -> tuple[int, int, int] | None:
 
 def plan_questions(seeds: range, kind: str, camera: str = "front") -> list[tuple]:
     """(image, subtask, expert plan, robot state line) of every cycle of each demo."""
-    from core.language.prompts import CHUNK_ENTRIES, episode_samples, plan_prompt, state_text
+    from core.language.prompts import CHUNK_ENTRIES, episode_samples, plan_prompt
     from core.training.sources import expert_episodes
 
     out = []
@@ -52,8 +52,7 @@ def plan_questions(seeds: range, kind: str, camera: str = "front") -> list[tuple
         frames = rec.frames(sorted({t.step for t in turns}))
         for t in turns:
             subtask = next(s.text for s in rec.verbalization.subtasks if plan_prompt(s.text) == t.prompt)
-            pos, opening = rec.states[min(t.step, len(rec.states) - 1)]
-            out.append((frames[t.step], subtask, t.target, state_text(pos, opening)))
+            out.append((frames[t.step], subtask, t.target, rec.state_line(t.step)))
     return out
 
 

@@ -85,7 +85,10 @@ def test_robot_state_questions_carry_the_recorded_state_and_need_it(records):
     plain = build_samples([rec], DataConfig(image_size=IMAGE_SIZE, max_entries=3))
     asked = [s for s in got if s.kind in ("plan", "actions", "done")]  # about the frame, not a given list
     assert all(s.prompt.count("Gripper: ") == 1 and state_text(*rec.states[s.step]) in s.prompt for s in asked)
+    assert all(rec.state_line(s.step) in s.prompt for s in asked)  # what the benches ask with
     assert sum(s.kind == "actions" for s in got) > sum(s.kind == "actions" for s in plain)  # overlapping windows
+    with pytest.raises(DataError, match="no recorded robot state"):
+        dataclasses.replace(rec, states=()).state_line(0)
     with pytest.raises(DataError, match="no recorded robot state"):
         build_samples([dataclasses.replace(rec, states=())], DataConfig(image_size=IMAGE_SIZE, robot_state=True))
     with pytest.raises(DataError, match="window_stride"):

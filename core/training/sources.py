@@ -43,6 +43,14 @@ class EpisodeRecord:
     # (end-effector position, measured gripper opening) of every step, for adapters that read the state
     states: tuple[tuple[Vec3, float], ...] = ()
 
+    def state_line(self, step: int) -> str:
+        """The robot-state line of a step's questions (`core.language.prompts.state_text`), as training writes it."""
+        from core.language.prompts import state_text
+
+        if not self.states:
+            raise DataError(f"episode {self.key} has no recorded robot state")
+        return state_text(*self.states[min(max(step, 0), len(self.states) - 1)])
+
 
 def resize(image: np.ndarray, size: int) -> np.ndarray:
     """Square `size` x `size` RGB uint8 (bilinear), unchanged if it already is."""
