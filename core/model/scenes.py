@@ -85,13 +85,7 @@ class SceneMaker:
 
     def project(self, point: tuple[float, float, float]) -> tuple[float, float]:
         """World point -> (u, v) pixel in the camera image (u right, v down)."""
-        m, d = self.robot.model, self.robot.data
-        cam = m.camera(self.camera).id
-        rel = np.asarray(point) - d.cam_xpos[cam]
-        pc = d.cam_xmat[cam].reshape(3, 3).T @ rel
-        f = 0.5 * self.image_size / math.tan(math.radians(m.cam_fovy[cam]) / 2)
-        depth = max(-pc[2], 1e-6)
-        return (float(f * pc[0] / depth + self.image_size / 2), float(self.image_size / 2 - f * pc[1] / depth))
+        return self.robot.camera_model(self.camera).project(point)
 
     def close(self) -> None:
         self.robot.close()

@@ -19,6 +19,7 @@ import mujoco  # noqa: E402
 import numpy as np  # noqa: E402
 
 from core.robot.base import RobotError  # noqa: E402
+from core.robot.camera import PinholeCamera, mujoco_camera  # noqa: E402
 from core.robot.scene import FINGER_OPEN, PARK_Z, scene_xml  # noqa: E402
 from core.robot.tasks import BLOCK_HALF, BLOCKS  # noqa: E402
 from core.types import Command, ObjectState, Observation, SceneState  # noqa: E402
@@ -208,6 +209,16 @@ class SimRobot:
 
     def gripper_opening(self) -> float:
         return float(np.clip(self.data.qpos[self._finger_q] / FINGER_OPEN, 0.0, 1.0))
+
+    def camera_model(self, camera: str) -> PinholeCamera:
+        """The calibration of `camera` as it is now (the wrist camera moves with the gripper)."""
+        if camera not in self.cameras:
+            raise RobotError(f"the sim has no camera {camera!r} (cameras: {', '.join(self.cameras)})")
+        d = mujoco.MjData(self.model)  # a copy: the physics' own data is not touched (nor forwarded) here
+        d.qpos[:], d.mocap_pos[:], d.mocap_quat[:] = self.data.qpos, self.data.mocap_pos, self.data.mocap_quat
+        mujoco.mj_kinematics(self.model, d)
+        mujoco.mj_camlight(self.model, d)
+        return mujoco_camera(self.model, d, camera, self.config.image_size)
 
     def render(self, camera: str) -> np.ndarray:
         self._check()

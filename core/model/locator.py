@@ -1,0 +1,139 @@
+"""Where things are in the camera image, read from the default model's own vision tower.
+
+The tower's 16 x 16 patch grid knows where each block is to about a pixel (measured on held-out scenes,
+see `core.model.build_locator`); the 16 pooled tokens the language model sees keep only which 4 x 4
+cell. The locator is a small head on that patch grid: per object, a score for every patch (softmax
+over the grid) and a sub-patch offset; the object's pixel is the score-weighted patch position, and
+whether it is in view is its best patch's score. Trained on sim scenes with ground truth, shipped as
+`locator.safetensors` next to the vision weights; it only fits the vision build it was trained on
+(`locator.json` holds that build's fingerprint).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+log = logging.getLogger(__name__)
+
+OBJECTS = ("red block", "green block", "blue block", "yellow block", "bowl", "plate", "gripper")
+HEAD_FILE, META_FILE = "locator.safetensors", "locator.json"
+SEEN_P = 0.5  # an object counts as in view when its presence probability is above this
+
+
+class LocatorError(RuntimeError):
+    """The locator is missing or does not fit the loaded vision build."""
+
+
+class LocatorHead(torch.nn.Module):
+    def __init__(self, width: int, grid: int, patch: int, n: int = len(OBJECTS)) -> None:
+        super().__init__()
+        self.n, self.patch = n, patch
+        self.mlp = torch.nn.Sequential(torch.nn.LayerNorm(width), torch.nn.Linear(width, width), torch.nn.GELU(),
+                                       torch.nn.Linear(width, n * 3))
+        g = torch.arange(grid, dtype=torch.float32) * patch + patch / 2
+        self.register_buffer("centres", torch.stack(torch.meshgrid(g, g, indexing="xy"), -1).reshape(-1, 2),
+                             persistent=False)
+
+    def forward(self, feats: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(B, P, width) patch features -> (B, n, 2) pixels (u, v) and (B, n) presence logits."""
+        out = self.mlp(feats).view(feats.shape[0], feats.shape[1], self.n, 3)
+        logits = out[..., 0]
+        w = logits.softmax(1)
+        pos = self.centres[None, :, None, :] + self.patch * out[..., 1:]
+        return (w[..., None] * pos).sum(1), logits.amax(1)
+
+
+@dataclass(frozen=True)
+class Sighting:
+    name: str
+    u: float
+    v: float
+    p: float  # probability that it is in view
+
+    @property
+    def seen(self) -> bool:
+        return self.p > SEEN_P
+
+
+def to_pixels(images: list[np.ndarray], size: int) -> torch.Tensor:
+    """Frames -> the tower's input (resized square, scaled to [-1, 1] as the Gemma-3 processor does)."""
+    from core.training.sources import resize
+
+    arr = np.stack([resize(np.asarray(im), size) for im in images]).astype(np.float32)
+    return torch.from_numpy(arr).permute(0, 3, 1, 2) / 127.5 - 1.0
+
+
+class Locator:
+    """The vision tower + the head; `locate(frames)` gives each object's pixel in the frames' own size."""
+
+    def __init__(self, tower: Any, head: LocatorHead, image_size: int, fingerprint: str = "") -> None:
+        self.tower, self.head, self.image_size, self.fingerprint = tower.eval(), head.eval(), image_size, fingerprint
+
+    @classmethod
+    def load(cls, assets: Path | None = None) -> Locator:
+        from safetensors.torch import load_file
+
+        from core.model.assemble import VisionSpec
+        from core.model.cache import assets_dir
+
+        assets = Path(assets or assets_dir())
+        if not (assets / HEAD_FILE).is_file():
+            raise LocatorError(f"no object locator in {assets}; build it with `python -m core.model.build_locator`")
+        meta = json.loads((assets / META_FILE).read_text())
+        fp = vision_fingerprint(assets)
+        if meta.get("vision_fingerprint") != fp:
+            raise LocatorError(f"the object locator was trained on vision build {meta.get('vision_fingerprint')}, "
+                               f"not the shipped {fp}; rebuild it with `python -m core.model.build_locator`")
+        spec = VisionSpec(**json.loads((assets / "config.json").read_text())["vision_spec"])
+        head = head_for(spec)
+        head.load_state_dict(load_file(str(assets / HEAD_FILE)))
+        return cls(load_tower(assets, spec), head, spec.image_size, fp)
+
+    @torch.no_grad()
+    def features(self, images: list[np.ndarray]) -> torch.Tensor:
+        return self.tower(pixel_values=to_pixels(images, self.image_size)).last_hidden_state
+
+    @torch.no_grad()
+    def locate(self, images: list[np.ndarray], batch: int = 32) -> list[dict[str, Sighting]]:
+        out: list[dict[str, Sighting]] = []
+        for b in range(0, len(images), batch):
+            chunk = images[b:b + batch]
+            pix, logit = self.head(self.features(chunk))
+            for im, px, lg in zip(chunk, pix.numpy(), torch.sigmoid(logit).numpy(), strict=True):
+                scale = np.asarray(im).shape[1] / self.image_size  # back to the frame's own pixels
+                out.append({n: Sighting(n, float(px[i, 0] * scale), float(px[i, 1] * scale), float(lg[i]))
+                            for i, n in enumerate(OBJECTS)})
+        return out
+
+
+def load_tower(assets: Path, spec: Any) -> Any:
+    """The SigLIP tower of the vision build in `assets`, on its own (no language model)."""
+    from safetensors.torch import load_file
+
+    from core.model.assemble import new_tower
+
+    tower = new_tower(spec)
+    prefix = "model.vision_tower."
+    tower.load_state_dict({k[len(prefix):]: v.float() for k, v in load_file(str(Path(assets) / "vision.safetensors")).items()
+                           if k.startswith(prefix)})
+    return tower
+
+
+def head_for(spec: Any) -> LocatorHead:
+    return LocatorHead(spec.hidden_size, spec.image_size // spec.patch_size, spec.patch_size)
+
+
+def vision_fingerprint(assets: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256((Path(assets) / "vision.safetensors").read_bytes()).hexdigest()[:16]
+
+
+__all__ = ["OBJECTS", "Locator", "LocatorError", "LocatorHead", "Sighting", "head_for", "load_tower", "vision_fingerprint"]
