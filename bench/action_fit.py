@@ -28,20 +28,21 @@ if __package__ in (None, ""):  # `python bench/action_fit.py` from the repositor
 from bench.common import write_result  # noqa: E402
 
 
-def first_actions(seeds: range, kind: str, camera: str = "front", robot_state: bool = False) -> list[tuple]:
-    """(image, prompt, subtask, plan, expert target, robot state line or None) of each demo's first
-    action question."""
+def first_actions(seeds: range, kind: str, inputs: dict) -> list[tuple]:
+    """(image, prompt, subtask, plan, expert target, first line or None) of each demo's first action
+    question (`inputs`: the adapter's, see `bench.common.question_lines`)."""
+    from bench.common import question_lines
     from core.language.prompts import CHUNK_ENTRIES, episode_samples
     from core.training.sources import expert_episodes
 
     out = []
-    for rec in expert_episodes(seeds, kind=kind, camera=camera):
-        turns = episode_samples(rec.verbalization, rec.instruction, max_entries=CHUNK_ENTRIES,
-                                states=rec.states if robot_state else None)
+    for rec in expert_episodes(seeds, kind=kind, camera=inputs.get("camera", "front")):
+        lines = question_lines(rec, inputs, CHUNK_ENTRIES)
+        turns = episode_samples(rec.verbalization, rec.instruction, max_entries=CHUNK_ENTRIES, lines=lines)
         plans = {t.step: t.target for t in turns if t.kind == "plan"}
         sub = next((s.text for s in rec.verbalization.subtasks), "")
         t = next(t for t in turns if t.kind == "actions")
-        state = rec.state_line(t.step) if robot_state else None
+        state = lines(t.step, sub) if lines else None
         out.append((rec.frames([t.step])[t.step], t.prompt, sub, plans.get(t.step, ""), t.target, state))
     return out
 
@@ -67,8 +68,7 @@ def main() -> int:
     rows = []
     for i, kind in enumerate(("pick", "put_in")):  # own seeds per kind: both tasks start "grasp the X block"
         seeds = range(args.seed + 100 * i, args.seed + 100 * i + args.episodes)
-        for image, prompt, subtask, plan, target, state in first_actions(seeds, kind, inputs["camera"],
-                                                                         inputs["robot_state"]):
+        for image, prompt, subtask, plan, target, state in first_actions(seeds, kind, inputs):
             if actions_prompt(subtask, plan, state=state) != prompt:
                 raise RuntimeError(f"the loop would not ask the training question: {prompt!r}")
             greedy = policy.actions(image, "", subtask, plan, state=state)

@@ -40,15 +40,18 @@ def pct(values: list[float], q: float) -> float | None:
     return round(v[min(len(v) - 1, int(round(q * (len(v) - 1))))], 3)
 
 
-def action_prompts(n: int, seed: int = 5000, camera: str = "front", robot_state: bool = False) -> list[tuple]:
-    """(image, prompt) of held-out action questions: expert demos on seeds the adapter never saw."""
+def action_prompts(n: int, inputs: dict, seed: int = 5000) -> list[tuple]:
+    """(image, prompt) of held-out action questions: expert demos on seeds the adapter never saw
+    (`inputs`: the adapter's, see `bench.common.question_lines`)."""
+    from bench.common import question_lines
     from core.language.prompts import CHUNK_ENTRIES, episode_samples
     from core.training.sources import expert_episodes
 
     out = []
-    for rec in expert_episodes(range(seed, seed + n), kind="put_in", camera=camera):
+    for rec in expert_episodes(range(seed, seed + n), kind="put_in", camera=inputs.get("camera", "front")):
+        lines = question_lines(rec, inputs, CHUNK_ENTRIES)
         turns = [t for t in episode_samples(rec.verbalization, rec.instruction, max_entries=CHUNK_ENTRIES,
-                                            states=rec.states if robot_state else None) if t.kind == "actions"]
+                                            lines=lines) if t.kind == "actions"]
         t = turns[0]
         out.append((rec.frames([t.step])[t.step], t.prompt))
         if len(out) >= n:
@@ -219,13 +222,13 @@ def main() -> int:
     policy = VLMPolicy(loaded, **shipped_inputs(args.adapter or ASSET_DIR))
     name = result_name("autonomous", args.adapter)
     result: dict = {"precision": loaded.precision_label, "adapter": "default-sim" if args.adapter is None else args.adapter.name,
-                    "camera": policy.camera, "robot_state": policy.robot_state,
+                    "camera": policy.camera, "robot_state": policy.robot_state, "grounded": policy.grounded,
                     "episodes_per_cell": args.episodes,
                     "seeds": [args.seed, args.seed + args.episodes - 1], "time_limit_s": args.time_limit,
                     "targets": {"cycle_s_p50": 1.5, "pick_en": 0.8, "put_in_en": 0.6,
                                 "other_language_over_english": 0.8, "malformed_rate": 0.0}}
     if not args.skip_speed:
-        prompts = action_prompts(args.speed_prompts, camera=policy.camera, robot_state=policy.robot_state)
+        prompts = action_prompts(args.speed_prompts, shipped_inputs(args.adapter or ASSET_DIR))
         speed, quantized = decode_speed(loaded, prompts)
         result.update(speed)
         result.update(quantized_speed(prompts, quantized, args.adapter))

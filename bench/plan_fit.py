@@ -40,19 +40,22 @@ def signs(plan: str) -> tuple[int, int, int] | None:
     return tuple(1 if a in ("+", "++") else -1 if a in ("-", "--") else 0 for a in rule[0])  # type: ignore[return-value]
 
 
-def plan_questions(seeds: range, kind: str, camera: str = "front") -> list[tuple]:
-    """(image, subtask, expert plan, robot state line) of every cycle of each demo."""
+def plan_questions(seeds: range, kind: str, inputs: dict) -> list[tuple]:
+    """(image, subtask, expert plan, first line or None) of every cycle of each demo (`inputs`: the
+    adapter's, see `bench.common.question_lines`)."""
+    from bench.common import question_lines
     from core.language.prompts import CHUNK_ENTRIES, episode_samples, plan_prompt
     from core.training.sources import expert_episodes
 
     out = []
-    for rec in expert_episodes(seeds, kind=kind, camera=camera):
+    for rec in expert_episodes(seeds, kind=kind, camera=inputs.get("camera", "front")):
+        lines = question_lines(rec, inputs, CHUNK_ENTRIES)
         turns = [t for t in episode_samples(rec.verbalization, rec.instruction, max_entries=CHUNK_ENTRIES)
                  if t.kind == "plan"]
         frames = rec.frames(sorted({t.step for t in turns}))
         for t in turns:
             subtask = next(s.text for s in rec.verbalization.subtasks if plan_prompt(s.text) == t.prompt)
-            out.append((frames[t.step], subtask, t.target, rec.state_line(t.step)))
+            out.append((frames[t.step], subtask, t.target, lines(t.step, subtask) if lines else None))
     return out
 
 
@@ -83,11 +86,12 @@ def main() -> int:
     from core.model.policy import VLMPolicy
     from core.training.default_adapter import ASSET_DIR, shipped_inputs
 
-    policy = VLMPolicy(loaded, **shipped_inputs(args.adapter or ASSET_DIR))
+    inputs = shipped_inputs(args.adapter or ASSET_DIR)
+    policy = VLMPolicy(loaded, **inputs)
     rows = []
     for i, kind in enumerate(("pick", "put_in")):
         seeds = range(args.seed + 100 * i, args.seed + 100 * i + args.episodes)
-        for image, subtask, expert, state in plan_questions(seeds, kind, policy.camera):
+        for image, subtask, expert, state in plan_questions(seeds, kind, inputs):
             rows.append({"kind": kind, "subtask": subtask, "expert": expert,
                          "model": policy.plan(image, "", subtask, state=state)})
     axis = {"all": [0, 0], "lateral": [0, 0], "vertical": [0, 0]}
@@ -118,7 +122,7 @@ def main() -> int:
         "grasp_phase_balanced": round(statistics.mean(recalls), 3) if recalls else None,
         "rows": rows,
     }
-    result["robot_state"] = policy.robot_state
+    result["robot_state"], result["grounded"] = policy.robot_state, policy.grounded
     write_result(result_name("plan_fit", args.adapter), result)
     print(f"plan_fit: {len(rows)} plans, exact {result['plan_exact']}, first-phase axes {result['first_phase_axis_agreement']} "
           f"(lateral {result['lateral_agreement']}, vertical {result['vertical_agreement']}); grasp phase recall "

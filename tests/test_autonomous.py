@@ -256,3 +256,29 @@ def test_model_error_holds_and_reports(loop):
 def test_empty_instruction_is_refused():
     with pytest.raises(ValueError):
         AutonomousRun(GroundTruthPolicy(None), "  ")
+
+
+def test_a_policy_with_its_own_context_line_gets_it_per_subtask(loop):
+    class Grounded(GroundTruthPolicy):
+        def context(self, image, subtask, ee_pos, gripper):
+            assert image.ndim == 3
+            return f"Gripper {100 * ee_pos[2]:.1f} cm up; subtask {subtask}."
+
+        def plan(self, image, instruction, subtask, on_text=None, state=None):
+            self.seen.append((subtask, state))
+            return super().plan(image, instruction, subtask, on_text)
+
+        def actions(self, image, instruction, subtask, plan, on_text=None, state=None):
+            return super().actions(image, instruction, subtask, plan, on_text)
+
+        def is_done(self, image, subtask, state=None):
+            self.seen.append((subtask, state))
+            return True
+
+    policy = Grounded(loop)
+    policy.seen = []
+    r = run(loop, policy)
+    assert r.wait(60) and r.result == "success", [e.text for e in r.events]
+    assert len(policy.seen) == 4
+    assert all(state.endswith(f"subtask {sub}.") and state.startswith("Gripper ") for sub, state in policy.seen)
+    assert [e.data.get("state") for e in r.events if e.kind == "plan"] == [policy.seen[0][1], policy.seen[2][1]]

@@ -82,8 +82,9 @@ def test_export_halves_the_weights_and_drops_machine_paths(trained, tmp_path):
     assert AdapterInfo(NAME, out, "default", card=card).camera == "wrist"
     assert AdapterInfo(NAME, out, "default").camera == "front"  # cards from before the field
     assert not AdapterInfo(NAME, out, "default", card=card).robot_state  # the job was trained without it
-    assert policy_inputs({"data": {"camera": "wrist", "robot_state": True}}) == {"camera": "wrist", "robot_state": True}
-    assert policy_inputs({}) == {"camera": "front", "robot_state": False}
+    assert policy_inputs({"data": {"camera": "wrist", "robot_state": True}}) == {
+        "camera": "wrist", "robot_state": True, "grounded": False}
+    assert policy_inputs({}) == {"camera": "front", "robot_state": False, "grounded": False}
     assert "/some/build" not in (out / "README.md").read_text() and "/some/build" not in json.dumps(card)
     assert json.loads((out / "adapter_config.json").read_text())["base_model_name_or_path"] == "default"
     assert not (tmp_path / "adapter.tmp").exists()
@@ -92,7 +93,7 @@ def test_export_halves_the_weights_and_drops_machine_paths(trained, tmp_path):
 class FakeModelService:  # the fields of core.model.service.ModelService that TrainingService uses
     def __init__(self, model):
         self.loaded, self.lock, self.adapter, self.adapter_retention = model, threading.Lock(), "none", None
-        self.adapter_camera, self.adapter_robot_state = "front", False
+        self.adapter_camera, self.adapter_robot_state, self.adapter_grounded = "front", False, False
 
     def require(self):
         return self.loaded

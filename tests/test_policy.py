@@ -90,3 +90,19 @@ def test_the_state_line_reaches_only_an_adapter_trained_with_it(policy, monkeypa
     assert len(asked) == 6
     assert not any(state in q for q in asked[:3])  # trained without it: the training questions, unchanged
     assert all(q.count(state) == 1 for q in asked[3:])
+
+
+def test_a_grounded_policy_writes_its_line_with_its_grounder(policy):
+    class Grounder:
+        def line(self, image, subtask, ee_pos, gripper):
+            return f"Gripper {100 * ee_pos[2]:.1f} cm above the table. Going to: {subtask}."
+
+    img = np.zeros((64, 64, 3), dtype=np.uint8)
+    grounded = VLMPolicy(policy.loaded, max_entries=3, grounder=Grounder())
+    assert grounded.grounded and not grounded.robot_state
+    line = grounded.context(img, "grasp the red block", (0.34, 0.0, 0.18), 1.0)
+    assert line == "Gripper 18.0 cm above the table. Going to: grasp the red block."
+    assert grounded._state(line) == line  # its questions carry the line
+    assert policy.context(img, "grasp the red block", (0.34, 0.0, 0.18), 1.0) is None  # plain adapter: no line
+    stateful = VLMPolicy(policy.loaded, max_entries=3, robot_state=True)
+    assert stateful.context(img, "x", (0.34, 0.0, 0.18), 1.0) == "Gripper: x 34.0, y 0.0, z 18.0 cm, open."

@@ -34,7 +34,8 @@ class Policy(Protocol):
     `is_done` answers whether the subtask is complete in the frame, or None if it cannot say.
     A policy with `robot_state` True (an adapter trained with the robot's state) also gets `state=`, the
     gripper's place and opening at that frame in words (`core.language.prompts.state_text`), in
-    `plan`, `actions` and `is_done`.
+    `plan`, `actions` and `is_done`. A policy with a `context(image, subtask, ee_pos, gripper)` method
+    writes that line itself (None: no line), e.g. a grounding line (`core.language.grounding`).
     """
 
     name: str
@@ -177,11 +178,17 @@ class AutonomousRun:
         except KeyError:
             raise RuntimeError(f"the robot has no camera {self.camera!r} (the model looks at it)") from None
 
-    def _state(self, obs: Observation) -> dict[str, str]:
-        """`state=` for a policy that reads the robot's state (see `Policy`), else nothing."""
-        if not getattr(self.policy, "robot_state", False):
-            return {}
-        return {"state": state_text(obs.ee_pos, obs.gripper)}
+    def _state(self, obs: Observation, subtask: str) -> dict[str, str]:
+        """`state=` for a policy whose adapter reads a first line (see `Policy`), else nothing: its own
+        `context` (e.g. a grounding line), or the robot-state line."""
+        context = getattr(self.policy, "context", None)
+        if context is not None:
+            line = context(self._image(obs), subtask, obs.ee_pos, obs.gripper)
+        elif getattr(self.policy, "robot_state", False):
+            line = state_text(obs.ee_pos, obs.gripper)
+        else:
+            line = None
+        return {"state": line} if line else {}
 
     def _ask(self, what: str, fn: Callable[[], str], check: Callable[[str], Any], subtask: str | None,
              **data: Any) -> Any:
@@ -234,7 +241,7 @@ class AutonomousRun:
                 if self._cancel.is_set():
                     return
                 obs = self._frame()
-                img, kw = self._image(obs), self._state(obs)
+                img, kw = self._image(obs), self._state(obs, subtask)
                 plan = self._ask("plan", lambda img=img, s=subtask, kw=kw: p.plan(img, self.instruction, s, self._stream, **kw),
                                  _non_empty, subtask, **kw)
                 if plan is None:
@@ -276,7 +283,7 @@ class AutonomousRun:
             by_sim = self.judge(subtask, start, obs.scene, it)
         by_model = None
         if by_sim is None or self.config.ask_model_to_verify:
-            by_model = self.policy.is_done(self._image(obs), subtask, **self._state(obs))
+            by_model = self.policy.is_done(self._image(obs), subtask, **self._state(obs, subtask))
         self.verifications.append((by_sim, by_model))
         verdict = by_sim if by_sim is not None else by_model
         if verdict is None:

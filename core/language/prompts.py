@@ -14,7 +14,7 @@ already holds something, and that decides the next phase (approach, go down, clo
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from core.language.plan import direction_words, motion_plan
@@ -117,6 +117,7 @@ def direction_sample(chunks: Sequence[Chunk], step: int = 0) -> Sample | None:
 def episode_samples(
     verbalization: Verbalization, instruction: str | None = None, *, max_entries: int | None = None,
     states: Sequence[tuple[Vec3, float]] | None = None, stride: int | None = None,
+    lines: Callable[[int, str], str | None] | None = None,
 ) -> list[Sample]:
     """Every training turn of one verbalized episode.
 
@@ -128,10 +129,14 @@ def episode_samples(
     entry is left out.
     With `states` (the recorded (end-effector position, gripper opening) of every step), the plan,
     action and "done?" questions carry the state of the frame they show (`state_text`).
+    `lines(step, subtask)`, instead, gives those questions' first line (e.g. a grounding line,
+    `core.language.grounding`).
     """
     v = verbalization
 
-    def at(step: int) -> str | None:
+    def at(step: int, subtask: str) -> str | None:
+        if lines is not None:
+            return lines(step, subtask)
         if not states:
             return None
         pos, opening = states[min(max(step, 0), len(states) - 1)]
@@ -148,12 +153,12 @@ def episode_samples(
             grip = sub.chunks[k - 1].gripper if k else sub.initial_gripper
             step = window[0].steps[0] if window[0].steps else sub.steps[0]
             plan = sub.plan if k == 0 and size >= len(sub.chunks) else motion_plan(window, grip)
-            out.append(plan_sample(sub.text, plan, step, at(step)))
-            out.append(actions_sample(sub.text, plan, window, step, at(step)))
+            out.append(plan_sample(sub.text, plan, step, at(step, sub.text)))
+            out.append(actions_sample(sub.text, plan, window, step, at(step, sub.text)))
             if (d := direction_sample(window, step)) is not None:
                 out.append(d)
-        out.append(done_sample(sub.text, False, sub.steps[0], at(sub.steps[0])))
-        out.append(done_sample(sub.text, True, sub.steps[1], at(sub.steps[1])))
+        out.append(done_sample(sub.text, False, sub.steps[0], at(sub.steps[0], sub.text)))
+        out.append(done_sample(sub.text, True, sub.steps[1], at(sub.steps[1], sub.text)))
     return out
 
 

@@ -27,6 +27,7 @@ from core.language.prompts import (
     actions_prompt,
     done_prompt,
     plan_prompt,
+    state_text,
     subtasks_prompt,
     subtasks_target,
 )
@@ -49,10 +50,14 @@ class VLMPolicy:
     def __init__(self, loaded: LoadedModel, *, max_entries: int = CHUNK_ENTRIES, restrict_head: bool = True,
                  subtask_lists: Sequence[str] | None = None, lock: threading.Lock | None = None,
                  follow_plan: bool = True, rank_subtasks: bool = True, camera: str = "front",
-                 robot_state: bool = False) -> None:
+                 robot_state: bool = False, grounded: bool = False, grounder: Any = None) -> None:
         self.loaded = loaded
         self.camera = camera  # the camera the active adapter was trained on: the loop shows it this one
         self.robot_state = robot_state  # the adapter was trained with the robot's state in its questions
+        # an adapter trained with grounding lines: `grounder` (core.model.grounding.Grounder) writes them;
+        # without one, the simulator camera's calibration is used (a real camera needs its own grounder)
+        self.grounded = grounded or grounder is not None
+        self.grounder = grounder
         self.name = loaded.name
         self.restrict_head = restrict_head
         self.max_entries = max_entries
@@ -88,7 +93,20 @@ class VLMPolicy:
 
     def _state(self, state: str | None) -> str | None:
         """The state line for a prompt: only for an adapter trained with it (it would confuse one without)."""
-        return state if self.robot_state else None
+        return state if self.robot_state or self.grounded else None
+
+    def context(self, image: Any, subtask: str, ee_pos: Any, gripper: float) -> str | None:
+        """The first line of this cycle's questions, as the adapter was trained: the grounding line
+        (grounded adapter), the robot-state line (state adapter), or None."""
+        if self.grounded:
+            if self.grounder is None:
+                from core.model.grounding import sim_grounder
+
+                self.grounder = sim_grounder(camera=self.camera)
+            return self.grounder.line(image, subtask, ee_pos, gripper)
+        if self.robot_state:
+            return state_text(ee_pos, gripper)
+        return None
 
     def _gen(self, kind: str, image: Any, prompt: str, max_new_tokens: int,
              on_text: Callable[[str], None] | None, constraint: str | None = None) -> str:

@@ -86,6 +86,17 @@ class AdapterInfo:
         return card_robot_state(self.card)
 
 
+    @property
+    def grounded(self) -> bool:
+        """Whether the adapter was trained with grounding lines (the loop then writes them with the locator)."""
+        return card_grounded(self.card)
+
+
+def card_grounded(card: dict[str, Any]) -> bool:
+    """Whether an adapter card says its questions carried a grounding line (False for older cards)."""
+    return bool((card.get("data") or {}).get("grounded"))
+
+
 def card_robot_state(card: dict[str, Any]) -> bool:
     """Whether an adapter card says its questions carried the robot's state (False for older cards)."""
     return bool((card.get("data") or {}).get("robot_state"))
@@ -93,8 +104,8 @@ def card_robot_state(card: dict[str, Any]) -> bool:
 
 def policy_inputs(card: dict[str, Any]) -> dict[str, Any]:
     """What an adapter reads besides its questions, as `VLMPolicy` keyword arguments: the camera it was
-    trained on and whether it gets the robot's state."""
-    return {"camera": card_camera(card), "robot_state": card_robot_state(card)}
+    trained on, whether it gets the robot's state, and whether it gets a grounding line."""
+    return {"camera": card_camera(card), "robot_state": card_robot_state(card), "grounded": card_grounded(card)}
 
 
 def card_camera(card: dict[str, Any]) -> str:

@@ -21,7 +21,7 @@ import json
 import logging
 import os
 import shutil
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -31,6 +31,7 @@ from core.language import prompts
 from core.language.paraphrase import paraphrases
 from core.training.errors import DataError, NoEpisodesError
 from core.training.sources import EpisodeRecord, resize
+from core.types import Vec3
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +55,9 @@ class DataConfig:
     (`core.language.paraphrase`), so the adapter maps a command's meaning rather than one string.
     `window_stride`: action windows start every this many entries (None: back to back; see
     `core.language.prompts.episode_samples`). `robot_state`: the plan, action and "done?" questions carry the robot's state at their frame
-    (`core.language.prompts.state_text`); the adapter then needs it at run time too.
+    (`core.language.prompts.state_text`); the adapter then needs it at run time too. `grounded`: instead,
+    they start with a grounding line (`core.language.grounding`: the gripper's height and where the
+    subtask's object is relative to it, located in the question's own frame), which needs a `GroundFn`.
     """
 
     image_size: int = 224
@@ -66,6 +69,7 @@ class DataConfig:
     instruction_paraphrases: int = 0
     robot_state: bool = False
     window_stride: int | None = None
+    grounded: bool = False
 
     def __post_init__(self) -> None:
         unknown = set(self.kinds) - set(prompts.KINDS)
@@ -77,6 +81,8 @@ class DataConfig:
             raise DataError(f"val_fraction must be in [0, 1), got {self.val_fraction}")
         if self.action_format not in ACTION_FORMATS:
             raise DataError(f"action_format must be one of {ACTION_FORMATS}, got {self.action_format!r}")
+        if self.grounded and self.robot_state:
+            raise DataError("choose one of robot_state and grounded (the grounding line has the gripper's state)")
         if self.instruction_paraphrases < 0:
             raise DataError(f"instruction_paraphrases must be >= 0, got {self.instruction_paraphrases}")
         if self.window_stride is not None and self.window_stride < 1:
@@ -129,14 +135,42 @@ class DatasetSplit:
 
 
 # ---- building ---------------------------------------------------------------------------------------
-def episode_samples(record: EpisodeRecord, config: DataConfig) -> list[TrainSample]:
-    """The samples of one episode (empty if it has no subtasks)."""
+# (frames, subtasks, (end-effector position, gripper opening) per frame) -> one grounding line each
+GroundFn = Callable[[Sequence[np.ndarray], Sequence[str], Sequence[tuple[Vec3, float]]], list[str]]
+
+
+def grounding_lines(record: EpisodeRecord, config: DataConfig, ground: GroundFn,
+                     frames: dict[int, np.ndarray]) -> Callable[[int, str], str]:
+    """Every (step, subtask) line the episode's questions need, located in one batch."""
+    last = max(0, record.n_steps - 1)
+    wanted: list[tuple[int, str]] = []
+
+    def note(step: int, subtask: str) -> None:
+        wanted.append((min(max(step, 0), last), subtask))
+
+    prompts.episode_samples(record.verbalization, record.instruction, max_entries=config.max_entries,
+                            stride=config.window_stride, lines=note)
+    keys = list(dict.fromkeys(wanted))
+    frames.update(record.frames(sorted({s for s, _ in keys} - set(frames))))
+    states = [record.states[min(s, len(record.states) - 1)] for s, _ in keys]
+    table = dict(zip(keys, ground([frames[s] for s, _ in keys], [sub for _, sub in keys], states), strict=True))
+    return lambda step, subtask: table[(min(max(step, 0), last), subtask)]
+
+
+def episode_samples(record: EpisodeRecord, config: DataConfig, ground: GroundFn | None = None) -> list[TrainSample]:
+    """The samples of one episode (empty if it has no subtasks). `ground` is needed for `config.grounded`."""
     v = record.verbalization
-    if config.robot_state and not record.states:
+    if (config.robot_state or config.grounded) and not record.states:
         raise DataError(f"episode {record.key} has no recorded robot state; train without the robot's state")
+    frames: dict[int, np.ndarray] = {}
+    lines = None
+    if config.grounded:
+        if ground is None:
+            raise DataError("grounded samples need the object locator (a GroundFn)")
+        lines = grounding_lines(record, config, ground, frames)
     turns = [t for t in prompts.episode_samples(v, record.instruction, max_entries=config.max_entries,
                                                 states=record.states if config.robot_state else None,
-                                                stride=config.window_stride)
+                                                stride=config.window_stride, lines=lines)
              if t.kind in config.kinds]
     if not turns:
         return []
@@ -147,7 +181,7 @@ def episode_samples(record: EpisodeRecord, config: DataConfig) -> list[TrainSamp
                   for p in paraphrases(record.instruction, config.instruction_paraphrases, record.key)]
     last = max(0, record.n_steps - 1)
     steps = sorted({min(max(t.step, 0), last) for t in turns})
-    frames = record.frames(steps)
+    frames.update(record.frames([s for s in steps if s not in frames]))
     images = {s: resize(frames[s], config.image_size) for s in steps}
     return [
         TrainSample(record.key, t.kind, t.prompt, t.target, min(max(t.step, 0), last),
@@ -156,7 +190,8 @@ def episode_samples(record: EpisodeRecord, config: DataConfig) -> list[TrainSamp
     ]
 
 
-def build_samples(records: Iterable[EpisodeRecord], config: DataConfig | None = None) -> list[TrainSample]:
+def build_samples(records: Iterable[EpisodeRecord], config: DataConfig | None = None,
+                  ground: GroundFn | None = None) -> list[TrainSample]:
     """Samples of every episode, in episode order. Raises `NoEpisodesError` if there are none."""
     config = config or DataConfig()
     out: list[TrainSample] = []
@@ -167,7 +202,7 @@ def build_samples(records: Iterable[EpisodeRecord], config: DataConfig | None = 
             raise DataError(f"episode {rec.key} was selected twice")
         keys.add(rec.key)
         n_eps += 1
-        got = episode_samples(rec, config)
+        got = episode_samples(rec, config, ground)
         if not got:
             log.warning("episode %s yields no samples (no subtasks with visible motion)", rec.key)
         out.extend(got)
@@ -212,10 +247,11 @@ def split_samples(samples: Sequence[TrainSample], config: DataConfig | None = No
     )
 
 
-def build_dataset(records: Iterable[EpisodeRecord], config: DataConfig | None = None) -> DatasetSplit:
+def build_dataset(records: Iterable[EpisodeRecord], config: DataConfig | None = None,
+                  ground: GroundFn | None = None) -> DatasetSplit:
     """`build_samples` + `split_samples`."""
     config = config or DataConfig()
-    return split_samples(build_samples(records, config), config)
+    return split_samples(build_samples(records, config, ground), config)
 
 
 # ---- export / import --------------------------------------------------------------------------------

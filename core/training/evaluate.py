@@ -313,7 +313,7 @@ def run_sim_episodes(policy: Any, *, episodes: int = 10, seed: int = 1000, kind:
 
 def sim_success(model: Any, processor: Any, *, episodes: int = 10, seed: int = 1000, kind: str | None = None,
                 time_limit_s: float = 240.0, image_size: int = 224, camera: str = "front",
-                robot_state: bool = False) -> SimResult:
+                robot_state: bool = False, grounded: bool = False) -> SimResult:
     """`run_sim_episodes` with the fine-tuned model as the policy (`core.model.policy.VLMPolicy`: the
     training prompts, grammar-constrained decoding). Language-action adapters only."""
     from core.model.loader import LoadedModel
@@ -326,7 +326,13 @@ def sim_success(model: Any, processor: Any, *, episodes: int = 10, seed: int = 1
     base.eval()
     try:
         with torch.no_grad():
-            return run_sim_episodes(VLMPolicy(loaded, camera=camera, robot_state=robot_state), episodes=episodes,
+            grounder = None
+            if grounded:
+                from core.model.grounding import sim_grounder
+
+                grounder = sim_grounder(image_size, camera)
+            policy = VLMPolicy(loaded, camera=camera, robot_state=robot_state, grounder=grounder)
+            return run_sim_episodes(policy, episodes=episodes,
                                     seed=seed, kind=kind, time_limit_s=time_limit_s, image_size=image_size)
     finally:
         base.train(was_training)

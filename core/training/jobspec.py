@@ -31,6 +31,7 @@ class DataSpec:
     expert_start_jitter: float = 0.0  # metres; every second demo starts that far from home (sources.expert_episodes)
     window_stride: int | None = None  # action windows start every this many entries (None: back to back)
     robot_state: bool = False  # questions carry the gripper's place and opening (core.language.prompts.state_text)
+    grounded: bool = False  # questions carry where the subtask's object is relative to the gripper (core.language.grounding)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "episode_ids", tuple(int(i) for i in self.episode_ids))
@@ -46,6 +47,10 @@ class DataSpec:
                 raise JobError(f"unknown expert task kind(s) {bad}; choose from {list(TASK_KINDS)}")
         if self.kinds is not None:
             object.__setattr__(self, "kinds", tuple(self.kinds))
+        if self.grounded and self.robot_state:
+            raise JobError("choose one of robot_state and grounded (the grounding line has the gripper's state)")
+        if self.grounded and self.camera != "front":
+            raise JobError("grounded training locates objects in the front camera; choose camera 'front'")
 
     @property
     def n_episodes(self) -> int:

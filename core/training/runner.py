@@ -195,7 +195,7 @@ def build_job_data(cfg: JobConfig, image_size: int, store: Store | None) -> Data
     dc = DataConfig(image_size=image_size, max_entries=spec.max_entries, val_fraction=spec.val_fraction,
                     seed=spec.seed, action_format=cfg.train.action_format,
                     instruction_paraphrases=spec.instruction_paraphrases, robot_state=spec.robot_state,
-                    window_stride=spec.window_stride, **({"kinds": spec.kinds} if spec.kinds else {}))
+                    window_stride=spec.window_stride, grounded=spec.grounded, **({"kinds": spec.kinds} if spec.kinds else {}))
     records: list[Any] = []
     if spec.episode_ids:
         if store is None:
@@ -205,7 +205,12 @@ def build_job_data(cfg: JobConfig, image_size: int, store: Store | None) -> Data
     if spec.expert_seeds:
         records.extend(expert_episodes(spec.expert_seeds, kind=spec.expert_kind, camera=spec.camera,
                                        image_size=image_size, start_jitter=spec.expert_start_jitter))
-    return build_dataset(records, dc)
+    ground = None
+    if spec.grounded:
+        from core.model.grounding import sim_grounder
+
+        ground = sim_grounder(image_size).lines
+    return build_dataset(records, dc, ground)
 
 
 def _vqa_before_cached(job_dir: Path, key: str) -> float | None:
@@ -281,7 +286,7 @@ def evaluate_job(cfg: JobConfig, result: TrainResult, split: DatasetSplit, image
     if ev.sim_episodes and result.codec is None and not stop_here():  # the AT baseline cannot drive the loop
         reporter.phase("evaluating in the simulator")
         sim = sim_success(result.model, result.processor, episodes=ev.sim_episodes, seed=ev.sim_seed, camera=cfg.data.camera,
-                          robot_state=cfg.data.robot_state,
+                          robot_state=cfg.data.robot_state, grounded=cfg.data.grounded,
                           image_size=image_size, time_limit_s=ev.sim_time_limit_s)
         metrics.update(sim_success=sim.success_rate, sim_episodes=sim.n,
                        sim_malformed=sum(e.malformed for e in sim.episodes))
@@ -348,7 +353,7 @@ def run_job(job_dir: Path, job_id: int | None = None, store: Store | None = None
             "hyperparameters": cfg.train.to_dict(),
             "data": {**split.summary(), "episode_ids": list(cfg.data.episode_ids),
                      "expert_seeds": list(cfg.data.expert_seeds), "max_entries": cfg.data.max_entries,
-                     "camera": cfg.data.camera, "robot_state": cfg.data.robot_state,
+                     "camera": cfg.data.camera, "robot_state": cfg.data.robot_state, "grounded": cfg.data.grounded,
                      "window_stride": cfg.data.window_stride, "expert_start_jitter": cfg.data.expert_start_jitter,
                      "train_episodes": split.train_episodes, "val_episodes": split.val_episodes},
             "metrics": {k: v for k, v in metrics.items() if k != "eval_examples"},

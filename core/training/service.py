@@ -120,6 +120,7 @@ class TrainingService:
             model_service.adapter_retention = float(r) if isinstance(r, (int, float)) else None
             model_service.adapter_camera = info.camera if info is not None else "front"
             model_service.adapter_robot_state = info.robot_state if info is not None else False
+            model_service.adapter_grounded = info.grounded if info is not None else False
         return active
 
     def close(self) -> None:

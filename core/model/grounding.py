@@ -1,0 +1,64 @@
+"""Grounding lines for grounded adapters: the object locator + the camera's calibration + the robot's state.
+
+`Grounder.line(frame, subtask, ee_pos, gripper)` locates the objects in the frame
+(`core.model.locator`), puts the subtask's object on the table through the camera
+(`core.robot.camera.PinholeCamera`) and writes the line (`core.language.grounding.grounding_text`).
+Training (`core.training.data`) and the autonomous loop (`core.model.policy.VLMPolicy.context`) use the
+same code, so the adapter reads at run time what it was trained on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from core.language.grounding import grounding_text, target_object
+from core.model.locator import Locator, Sighting
+from core.robot.camera import PinholeCamera
+from core.types import Vec3
+
+BLOCK_CENTRE_Z = 0.025  # a block's centre on the table (core.robot.tasks.BLOCK_HALF)
+HEIGHT = {"bowl": 0.0, "plate": 0.0}  # the height each object's located point is at (default: a block)
+
+
+class Grounder:
+    def __init__(self, locator: Locator, camera: PinholeCamera) -> None:
+        self.locator, self.camera = locator, camera
+
+    def place(self, sighting: Sighting, frame_size: int) -> Vec3 | None:
+        """A sighting's point on the table (None when it is not in view)."""
+        if not sighting.seen:
+            return None
+        cam = self.camera if frame_size == self.camera.size else self.camera.resized(frame_size)
+        return cam.ray_to_plane(sighting.u, sighting.v, HEIGHT.get(sighting.name, BLOCK_CENTRE_Z))
+
+    def lines(self, frames: Sequence[np.ndarray], subtasks: Sequence[str],
+              states: Sequence[tuple[Vec3, float]]) -> list[str]:
+        """One line per (frame, subtask, (end-effector position, gripper opening)), located in batches."""
+        found = self.locator.locate(list(frames))
+        out = []
+        for frame, seen, sub, (ee, grip) in zip(frames, found, subtasks, states, strict=True):
+            name = target_object(sub)
+            objects = {name: self.place(seen[name], np.asarray(frame).shape[1])} if name in seen else {}
+            out.append(grounding_text(sub, ee, grip, objects))
+        return out
+
+    def line(self, frame: np.ndarray, subtask: str, ee_pos: Vec3, gripper: float) -> str:
+        return self.lines([frame], [subtask], [(ee_pos, gripper)])[0]
+
+
+
+
+
+def sim_grounder(image_size: int = 224, camera: str = "front") -> Grounder:
+    """The shipped locator with the simulator camera's calibration (the sim's cameras do not move)."""
+    from core.robot.sim import SimConfig, SimRobot
+
+    robot = SimRobot(SimConfig(image_size=image_size, cameras=(camera,)))
+    try:
+        cam = robot.camera_model(camera)
+    finally:
+        robot.close()
+    return Grounder(Locator.load(), cam)
+__all__ = ["Grounder", "sim_grounder"]
