@@ -164,3 +164,24 @@ def test_a_grounded_card_makes_a_grounded_policy():
 
     with pytest.raises(JobError, match="front"):
         DataSpec(grounded=True, camera="wrist")
+
+
+def test_demos_can_start_beside_the_object_they_grasp():
+    from core.training.sources import expert_episodes, near_pose
+
+    p = near_pose(3, (0.45, -0.1, 0.025), 0.06)
+    assert p == near_pose(3, (0.45, -0.1, 0.025), 0.06)  # seeded
+    assert abs(p[0] - 0.45) <= 0.06 and abs(p[1] + 0.1) <= 0.06 and 0.05 <= p[2] <= 0.15
+    home, near = expert_episodes([4, 5], kind="pick", image_size=64, start_near=0.06)
+    assert home.states[0][0] == pytest.approx((0.34, 0.0, 0.18), abs=0.01)  # the first of each pair starts home
+    from core.robot.episodes import draw_task
+    from core.robot.sim import SimConfig, SimRobot
+
+    robot = SimRobot(SimConfig(image_size=64, cameras=("front",)))
+    try:
+        scene = robot.reset(5).scene
+        obj = scene.get(draw_task(5, scene, "pick").obj).pos
+    finally:
+        robot.close()
+    want = near_pose(5, obj, 0.06)
+    assert near.states[0][0] == pytest.approx(want, abs=0.006)  # the demo starts where it was sent, by its block

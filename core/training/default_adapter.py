@@ -65,7 +65,7 @@ def job_config(demos: int, max_steps: int | None, epochs: float, lr: float, thre
                eval_samples: int, vqa_scenes: int, sim_episodes: int, decision_weight: float = 1.0,
                max_entries: int = 16, paraphrases: int = 0, camera: str = "front",
                robot_state: bool = False, window_stride: int | None = None, start_jitter: float = 0.0,
-               grounded: bool = False) -> JobConfig:
+               grounded: bool = False, start_near: float = 0.0) -> JobConfig:
     return JobConfig(
         NAME,
         train=TrainConfig(base_model="default", lr=lr, epochs=epochs, max_steps=max_steps, batch_size=4,
@@ -73,7 +73,8 @@ def job_config(demos: int, max_steps: int | None, epochs: float, lr: float, thre
                           decision_weight=decision_weight),
         data=DataSpec(expert_seeds=tuple(range(demos)), expert_kind=KIND_MIX, max_entries=max_entries, kinds=KINDS,
                       camera=camera, instruction_paraphrases=paraphrases, robot_state=robot_state,
-                      window_stride=window_stride, expert_start_jitter=start_jitter, grounded=grounded),
+                      window_stride=window_stride, expert_start_jitter=start_jitter, grounded=grounded,
+                      expert_start_near=start_near),
         eval=EvalSpec(max_samples=eval_samples, vqa_scenes=vqa_scenes, sim_episodes=sim_episodes),
     )
 
@@ -208,6 +209,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--start-jitter", type=float, default=0.0,
                     help="metres: every second demo starts this far (at most) from the home pose, at 8-18 cm height, "
                          "so the adapter also sees cycles that start off the expert's path")
+    ap.add_argument("--start-near", type=float, default=0.0,
+                    help="metres: every second demo starts this far (at most) from the object the task moves first, "
+                         "at 5-15 cm height, so the adapter sees corrections beside the block (with --start-jitter, "
+                         "the two take turns)")
     ap.add_argument("--grounded", action="store_true",
                     help="start the plan, action and 'done?' questions with a grounding line: the gripper's height and "
                          "where the subtask's object is relative to it, from the default model's object locator "
@@ -233,7 +238,7 @@ def main(argv: list[str] | None = None) -> int:
     cfg = job_config(args.demos, args.max_steps, args.epochs, args.lr, args.threads, args.eval_samples,
                      args.vqa_scenes, args.sim_episodes, args.decision_weight, args.max_entries,
                      args.paraphrases, args.camera, args.robot_state, args.window_stride,
-                     args.start_jitter, args.grounded)
+                     args.start_jitter, args.grounded, args.start_near)
     job_dir = args.work_dir / job_name(cfg.to_dict(), base_fingerprint())
     if args.fresh:
         shutil.rmtree(job_dir, ignore_errors=True)

@@ -105,6 +105,7 @@ def expert_episodes(
     image_size: int = 224,
     only_successful: bool = True,
     start_jitter: float = 0.0,
+    start_near: float = 0.0,
 ) -> Iterator[EpisodeRecord]:
     """Scripted-expert rollouts rendered on the fly, verbalized from the sim's scene state.
 
@@ -114,7 +115,10 @@ def expert_episodes(
     warning when `only_successful`. Runs the simulator in the calling thread.
     `start_jitter` (metres): every second demo starts from the home pose moved by up to this much
     forward/back and sideways, at a height between 8 and 18 cm (`start_pose`): demos of a closed loop's
-    later cycles, which seldom start where the expert's path goes.
+    later cycles, which seldom start where the expert's path goes. `start_near` (metres): every second
+    demo starts up to this far from the object the task moves first, at 5-15 cm height (`near_pose`):
+    the corrections a loop needs after a chunk that stopped beside the block. With both, the demos that
+    do not start at home take turns.
     """
     from core.robot.episodes import draw_task
     from core.robot.expert import rollout
@@ -130,7 +134,10 @@ def expert_episodes(
             scene = robot.reset(seed).scene
             assert scene is not None
             task = draw_task(seed, scene, kinds[i % len(kinds)])
-            start = start_pose(seed, start_jitter) if start_jitter > 0 and i % 2 else None
+            start = None
+            if i % 2 and (start_jitter > 0 or start_near > 0):
+                near = start_near > 0 and (start_jitter <= 0 or (i // 2) % 2 == 0)
+                start = near_pose(seed, scene.get(task.obj).pos, start_near) if near else start_pose(seed, start_jitter)
             result = rollout(tap, task, seed, start_pos=start, on_record=tap.frames.clear if start else None)
             if only_successful and not result.success:
                 log.warning("expert rollout for seed %d (%s) failed; skipped", seed, task.instruction)
@@ -156,6 +163,13 @@ def start_pose(seed: int, jitter: float) -> Vec3:
     rng = np.random.default_rng(seed + 104_729)
     dx, dy = rng.uniform(-jitter, jitter, size=2)
     return (HOME_EE[0] + float(dx), HOME_EE[1] + float(dy), float(rng.uniform(0.08, 0.18)))
+
+
+def near_pose(seed: int, obj: Vec3, reach: float) -> Vec3:
+    """A seeded start pose up to `reach` from `obj` along x and y, 5-15 cm above the table (see `expert_episodes`)."""
+    rng = np.random.default_rng(seed + 7_919)
+    dx, dy = rng.uniform(-reach, reach, size=2)
+    return (float(obj[0] + dx), float(obj[1] + dy), float(rng.uniform(0.05, 0.15)))
 
 
 def robot_states(steps: Sequence[Step]) -> tuple[tuple[Vec3, float], ...]:
