@@ -116,3 +116,21 @@ def test_a_chunk_is_accepted_under_the_signs_of_its_own_first_entry(chunks):
     first = chunks[0]
     signs = tuple("+" if v > 0 else "-" if v < 0 else "free" for v in (first.dx, first.dy, first.dz))
     assert accepts(ActionListAcceptor(first_rule=signs), render_list(chunks))
+
+
+def test_a_plan_without_gripper_words_keeps_one_gripper_value():
+    from core.language.grammar import SameGripperAcceptor
+
+    acc = SameGripperAcceptor(ActionListAcceptor(max_entries=4))
+    assert accepts(acc, "[[0.3, 2.3, -0.3, 1], [0.0, 0.0, -2.0, 1]]")
+    assert accepts(acc, "[[0.0, 0.0, 2.0, 0], [1.0, 0.0, 0.0, 0]]")
+    assert not accepts(acc, "[[0.3, 2.3, -0.3, 1], [0.0, 0.0, -2.0, 1], [0.0, 0.0, -0.2, 0]]")  # closes early
+
+
+@given(st.lists(chunk, min_size=1, max_size=8), st.sampled_from([0, 1]))
+def test_the_expert_never_changes_the_gripper_under_a_plan_that_does_not_say_so(chunks, grip):
+    from core.language.grammar import SameGripperAcceptor
+
+    plan = motion_plan(chunks, grip)
+    if "the gripper" not in plan:
+        assert accepts(SameGripperAcceptor(ActionListAcceptor()), render_list(chunks))

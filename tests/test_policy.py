@@ -71,7 +71,9 @@ def test_follow_plan_can_be_switched_off(tmp_path):
     loaded = load_model(tiny_gemma3(tmp_path), precision="fp32")
     free = VLMPolicy(loaded, max_entries=3, follow_plan=False)
     assert free._action_constraint("move up") == "actions"
-    assert VLMPolicy(loaded, max_entries=3)._action_constraint("move up") == "actions('small', 'small', '++')"
+    assert VLMPolicy(loaded, max_entries=3)._action_constraint("move up") == "actions('small', 'small', '++') same gripper"
+    assert VLMPolicy(loaded, max_entries=3)._action_constraint("move up, then close the gripper") == (
+        "actions('small', 'small', '++')")
 
 
 def test_the_state_line_reaches_only_an_adapter_trained_with_it(policy, monkeypatch):

@@ -146,6 +146,33 @@ class ActionListAcceptor:
         return DEAD
 
 
+class SameGripperAcceptor:
+    """An action list (`ActionListAcceptor`) whose entries all keep the first entry's gripper value: what
+    a plan that says nothing of the gripper allows (`core.language.plan.motion_plan` names every gripper
+    change, so no expert window breaks this)."""
+
+    def __init__(self, inner: ActionListAcceptor) -> None:
+        self.inner = inner
+        self.alphabet = inner.alphabet
+
+    def start(self) -> State:
+        return (self.inner.start(), "")
+
+    def accepting(self, state: State) -> bool:
+        return self.inner.accepting(state[0])
+
+    def step(self, state: State, ch: str) -> State | None:
+        inner, grip = state
+        nxt = self.inner.step(inner, ch)
+        if nxt is DEAD:
+            return DEAD
+        if inner[0] == "grip":
+            if grip and ch != grip:
+                return DEAD
+            grip = ch
+        return (nxt, grip)
+
+
 class PrefixSetAcceptor:
     """Exactly one string of a fixed set (e.g. every valid subtask list)."""
 

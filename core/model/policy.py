@@ -20,7 +20,13 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from core.language.grammar import ActionListAcceptor, LexiconAcceptor, PrefixSetAcceptor, plan_lexicon
+from core.language.grammar import (
+    ActionListAcceptor,
+    LexiconAcceptor,
+    PrefixSetAcceptor,
+    SameGripperAcceptor,
+    plan_lexicon,
+)
 from core.language.plan import first_entry_rule
 from core.language.prompts import (
     CHUNK_ENTRIES,
@@ -81,14 +87,17 @@ class VLMPolicy:
 
     def _action_constraint(self, plan: str) -> str:
         """The constraint key for an action chunk that follows `plan` (built once per rule)."""
-        rule = first_entry_rule(plan) if self.follow_plan else None
-        if not rule:
+        if not self.follow_plan:
             return "actions"
-        axes, grip = rule
-        key = f"actions{axes}{'' if grip is None else grip}"
+        rule = first_entry_rule(plan)
+        keep = "the gripper" not in plan  # a plan that names no gripper change: no entry changes it
+        if not rule and not keep:
+            return "actions"
+        axes, grip = rule or (("free", "free", "free"), None)
+        key = f"actions{axes}{'' if grip is None else grip}{' same gripper' if keep else ''}"
         if key not in self._c:
-            self._c[key] = make_constraint(self.tokenizer, ActionListAcceptor(self.max_entries, first_rule=axes,
-                                                                              first_gripper=grip))
+            acc = ActionListAcceptor(self.max_entries, first_rule=axes, first_gripper=grip)
+            self._c[key] = make_constraint(self.tokenizer, SameGripperAcceptor(acc) if keep else acc)
         return key
 
     def _state(self, state: str | None) -> str | None:
