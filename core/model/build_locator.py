@@ -27,6 +27,7 @@ from core.model.locator import (
     head_for,
     load_tower,
     vision_fingerprint,
+    vision_spec,
 )
 
 log = logging.getLogger(__name__)
@@ -45,9 +46,10 @@ def render(n: int, split: int, seed: int) -> tuple[list[np.ndarray], np.ndarray,
         for i in range(n):
             s = maker.make(split, i)
             where = {o.name: o.pos for o in s.state.objects} | {"gripper": s.ee}
+            seen = s.pixels | {"gripper": cam.project(s.ee)}  # the scene projected its objects already
             for j, name in enumerate(OBJECTS):
                 if name in where:
-                    u, v = cam.project(where[name])
+                    u, v = seen[name]
                     if 0 <= u < maker.image_size and 0 <= v < maker.image_size:
                         pix[i, j], mask[i, j], world[i, j] = (u, v), 1.0, where[name]
             frames.append(s.image)
@@ -114,11 +116,9 @@ def _q(values: list[float], q: float) -> float | None:
 def build(out: Path, n_train: int, n_test: int, epochs: int, seed: int, threads: int) -> dict:
     from safetensors.torch import save_file
 
-    from core.model.assemble import VisionSpec
-
     torch.set_num_threads(threads)
     t0 = time.perf_counter()
-    spec = VisionSpec(**json.loads((out / "config.json").read_text())["vision_spec"])
+    spec = vision_spec(out)
     loc = Locator(head=head_for(spec), image_size=spec.image_size, tower=load_tower(out, spec))
     frames, pix, mask, _, _ = render(n_train, 0, SCENE_SEED + seed)
     log.info("rendered %d training scenes in %.0f s", n_train, time.perf_counter() - t0)

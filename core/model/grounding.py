@@ -16,10 +16,10 @@ import numpy as np
 from core.language.grounding import grounding_text, target_object
 from core.model.locator import Locator, Sighting
 from core.robot.camera import PinholeCamera
+from core.robot.tasks import BLOCK_HALF
 from core.types import Vec3
 
-BLOCK_CENTRE_Z = 0.025  # a block's centre on the table (core.robot.tasks.BLOCK_HALF)
-HEIGHT = {"bowl": 0.0, "plate": 0.0}  # the height each object's located point is at (default: a block)
+HEIGHT = {"bowl": 0.0, "plate": 0.0}  # the height each object's located point is at (default: a block's centre)
 
 
 class Grounder:
@@ -31,7 +31,7 @@ class Grounder:
         if not sighting.seen:
             return None
         cam = self.camera if frame_size == self.camera.size else self.camera.resized(frame_size)
-        return cam.ray_to_plane(sighting.u, sighting.v, HEIGHT.get(sighting.name, BLOCK_CENTRE_Z))
+        return cam.ray_to_plane(sighting.u, sighting.v, HEIGHT.get(sighting.name, BLOCK_HALF))
 
     def lines(self, frames: Sequence[np.ndarray], subtasks: Sequence[str],
               states: Sequence[tuple[Vec3, float]]) -> list[str]:

@@ -80,7 +80,6 @@ class Locator:
     def load(cls, assets: Path | None = None) -> Locator:
         from safetensors.torch import load_file
 
-        from core.model.assemble import VisionSpec
         from core.model.cache import assets_dir
 
         assets = Path(assets or assets_dir())
@@ -91,7 +90,7 @@ class Locator:
         if meta.get("vision_fingerprint") != fp:
             raise LocatorError(f"the object locator was trained on vision build {meta.get('vision_fingerprint')}, "
                                f"not the shipped {fp}; rebuild it with `python -m core.model.build_locator`")
-        spec = VisionSpec(**json.loads((assets / "config.json").read_text())["vision_spec"])
+        spec = vision_spec(assets)
         head = head_for(spec)
         head.load_state_dict(load_file(str(assets / HEAD_FILE)))
         return cls(load_tower(assets, spec), head, spec.image_size, fp)
@@ -111,6 +110,13 @@ class Locator:
                 out.append({n: Sighting(n, float(px[i, 0] * scale), float(px[i, 1] * scale), float(lg[i]))
                             for i, n in enumerate(OBJECTS)})
         return out
+
+
+def vision_spec(assets: Path) -> Any:
+    """The `VisionSpec` of the vision build in `assets` (its config.json)."""
+    from core.model.assemble import VisionSpec
+
+    return VisionSpec(**json.loads((Path(assets) / "config.json").read_text())["vision_spec"])
 
 
 def load_tower(assets: Path, spec: Any) -> Any:

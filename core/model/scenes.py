@@ -75,12 +75,13 @@ class SceneMaker:
         obs = self.robot.set_layout(self.layout(rng))
         assert obs.scene is not None
         pts = {o.name: o.pos for o in obs.scene.objects}
+        cam = self.robot.camera_model(self.camera)  # once per scene: each call computes the kinematics
         return Scene(
             image=obs.images[self.camera],
             state=obs.scene,
             ee=obs.ee_pos,
             gripper=obs.gripper,
-            pixels={n: self.project(p) for n, p in pts.items()},
+            pixels={n: cam.project(p) for n, p in pts.items()},
         )
 
     def project(self, point: tuple[float, float, float]) -> tuple[float, float]:
