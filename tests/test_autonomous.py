@@ -260,8 +260,11 @@ def test_empty_instruction_is_refused():
 
 def test_a_policy_with_its_own_context_line_gets_it_per_subtask(loop):
     class Grounded(GroundTruthPolicy):
-        def context(self, image, subtask, ee_pos, gripper):
+        def context(self, image, subtask, ee_pos, gripper, seen):
             assert image.ndim == 3
+            seen.setdefault("calls", 0)
+            seen["calls"] += 1  # the run keeps this memory from call to call
+            self.memory = seen
             return f"Gripper {100 * ee_pos[2]:.1f} cm up; subtask {subtask}."
 
         def plan(self, image, instruction, subtask, on_text=None, state=None):
@@ -282,3 +285,4 @@ def test_a_policy_with_its_own_context_line_gets_it_per_subtask(loop):
     assert len(policy.seen) == 4
     assert all(state.endswith(f"subtask {sub}.") and state.startswith("Gripper ") for sub, state in policy.seen)
     assert [e.data.get("state") for e in r.events if e.kind == "plan"] == [policy.seen[0][1], policy.seen[2][1]]
+    assert policy.memory["calls"] == 4  # one memory for the whole run

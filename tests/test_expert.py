@@ -70,3 +70,22 @@ def test_canonical_subtasks_match_the_verbalized_expert(sim, kind):
         task = draw_task(seed, sim.reset(seed).scene, kind)
         ro = rollout(sim, task, seed)
         assert [s.text for s in verbalize(ro.steps, task.instruction).subtasks] == list(task.subtasks)
+
+
+def test_the_direct_expert_travels_at_its_starting_height_and_its_long_entries_reach_the_object(sim):
+    from core.language.verbalize import verbalize
+    from core.robot.expert import DIRECT_Z, GRASP_Z
+
+    task = draw_task(2, sim.reset(2).scene, "pick")
+    start = (0.34, 0.0, 0.13)
+    ro = rollout(sim, task, 2, start_pos=start, direct=True)
+    assert ro.success
+    zs = [st.ee_pos[2] for st in ro.steps]
+    assert max(zs) < start[2] + 0.005 and DIRECT_Z[0] <= start[2] <= DIRECT_Z[1]  # no climb to cruise height
+    v = verbalize(ro.steps, task.instruction, long_entries=True)
+    grasp = v.subtasks[0]
+    assert grasp.text.startswith("grasp") and len(grasp.chunks) <= 5 and grasp.chunks[-1].gripper == 0
+    block = ro.start.get(task.obj).pos
+    reached = [sum(c.translation[a] for c in grasp.chunks) / 100 + ro.steps[0].ee_pos[a] for a in range(3)]
+    assert abs(reached[0] - block[0]) < 0.01 and abs(reached[1] - block[1]) < 0.01
+    assert abs(reached[2] - GRASP_Z) < 0.01

@@ -75,13 +75,25 @@ def test_the_subtask_names_the_object_to_go_to():
 
 def test_the_grounding_line_says_where_the_object_is_from_the_gripper():
     ee = (0.34, 0.0, 0.18)
-    line = grounding_text("grasp the red block", ee, 1.0, {"red block": (0.42, 0.045, 0.025)})
-    assert line == "Gripper 18.0 cm above the table, open. Red block: 8.0 cm forward, 4.5 cm left."
-    assert grounding_text("place it in the bowl", ee, 0.5, {"bowl": (0.30, -0.1, 0.0)}).endswith(
-        "closed. Bowl: 4.0 cm back, 10.0 cm right.")
+    line = grounding_text("grasp the red block", ee, 1.0, {"red block": (0.42, 0.045, 0.022)})
+    assert line == "Gripper 18.0 cm above the table, open. Red block: 8.0 cm forward, 4.5 cm left, 15.8 cm down."
+    assert grounding_text("place it in the bowl", (0.34, 0.0, 0.02), 0.5, {"bowl": (0.30, -0.1, 0.075)}).endswith(
+        "closed. Bowl: 4.0 cm back, 10.0 cm right, 5.5 cm up.")
     assert grounding_text("lift the red block", ee, 0.5, {}) == "Gripper 18.0 cm above the table, closed."
     assert grounding_text("grasp the blue block", ee, 1.0, {"blue block": None}).endswith(f"Blue block: {NOT_IN_VIEW}.")
-    assert offset_words(-0.0004, 0.0) == "0.0 cm forward, 0.0 cm left"  # no "-0.0"
+    assert offset_words(-0.0004, 0.0, -0.0004) == "0.0 cm forward, 0.0 cm left, 0.0 cm down"  # no "-0.0"
+
+
+def test_placing_subtasks_go_down_to_the_release_height_and_grasps_to_the_grasp_height():
+    from core.language.grounding import is_placing
+    from core.robot.expert import GRASP_Z, RELEASE_Z, reach_height
+
+    assert is_placing("place it in the bowl") and is_placing("stack it on the blue block")
+    assert not is_placing("grasp the red block") and not is_placing("push the red block to the left")
+    assert reach_height("red block", placing=False) == GRASP_Z
+    assert reach_height("bowl", placing=True) == RELEASE_Z["put_in"]
+    assert reach_height("plate", placing=True) == RELEASE_Z["put_on"]
+    assert reach_height("blue block", placing=True) > 2 * GRASP_Z  # on top of a block
 
 
 def test_the_locator_head_gives_a_pixel_and_a_presence_per_object():
@@ -185,3 +197,30 @@ def test_demos_can_start_beside_the_object_they_grasp():
         robot.close()
     want = near_pose(5, obj, 0.06)
     assert near.states[0][0] == pytest.approx(want, abs=0.006)  # the demo starts where it was sent, by its block
+
+
+def test_an_object_the_arm_hides_is_placed_where_it_was_last_seen():
+    from core.model.grounding import Grounder
+    from core.model.locator import Sighting
+
+    class Blinking:  # sees the red block in the first frame only
+        calls = 0
+
+        def locate(self, frames):
+            out = []
+            for _ in frames:
+                p = 0.99 if Blinking.calls == 0 else 0.01
+                Blinking.calls += 1
+                out.append({"red block": Sighting("red block", 120.0, 150.0, p)})
+            return out
+
+    g = Grounder(Blinking(), FRONT)
+    frame = np.zeros((FRONT.size, FRONT.size, 3), np.uint8)
+    ee = (0.34, 0.0, 0.18)
+    first, hidden = g.lines([frame, frame], ["grasp the red block"] * 2, [(ee, 1.0)] * 2)
+    assert "cm forward" in first and hidden == first  # remembered within one call (one episode)
+    assert g.line(frame, "grasp the red block", ee, 1.0).endswith(f"Red block: {NOT_IN_VIEW}.")  # a fresh memory
+    seen: dict = {}
+    Blinking.calls = 0
+    assert g.line(frame, "grasp the red block", ee, 1.0, seen) == first
+    assert g.line(frame, "grasp the red block", ee, 1.0, seen) == first  # the caller's memory

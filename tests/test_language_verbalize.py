@@ -86,6 +86,19 @@ def test_axis_and_total_cuts() -> None:
     assert as_lists(chunk_steps(make_steps([(0.4, -0.4, 0.4)] * 8))) == [[1.6, -1.6, 1.6, 1]] * 2
 
 
+def test_long_entries_close_only_at_a_sign_change_or_the_long_cut() -> None:
+    from core.language.spec import LONG_AXIS_CUT_CM, LONG_TOTAL_CUT_CM
+
+    long = {"axis_cut": LONG_AXIS_CUT_CM, "total_cut": LONG_TOTAL_CUT_CM}
+    # a dog-leg with no sign change is one entry (the paper's cuts make three of it)
+    steps = make_steps([(0.5, -0.5, 0.0)] * 8 + [(0.5, 0.0, 0.0)] * 6 + [(0.0, 0.0, -0.5)] * 4)
+    assert as_lists(chunk_steps(steps, **long)) == [[7.0, -4.0, -2.0, 1]]
+    assert len(chunk_steps(steps)) > 1
+    assert as_lists(chunk_steps(make_steps([(0.5, 0.0, 0.0)] * 30), **long)) == [[9.5, 0.0, 0.0, 1], [5.5, 0.0, 0.0, 1]]
+    with pytest.raises(ValueError, match="entry cut"):
+        chunk_steps(steps, axis_cut=10.0, total_cut=30.0)  # rounding could step over the parser's 10.0 cm bound
+
+
 def test_one_large_tick_is_split() -> None:
     chunks = chunk_steps(make_steps([(6.0, 0.0, 0.0)]))
     assert as_lists(chunks) == [[2.0, 0.0, 0.0, 1]] * 3

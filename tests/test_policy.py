@@ -96,7 +96,9 @@ def test_the_state_line_reaches_only_an_adapter_trained_with_it(policy, monkeypa
 
 def test_a_grounded_policy_writes_its_line_with_its_grounder(policy):
     class Grounder:
-        def line(self, image, subtask, ee_pos, gripper):
+        def line(self, image, subtask, ee_pos, gripper, seen=None):
+            if seen is not None:
+                seen[subtask] = ee_pos
             return f"Gripper {100 * ee_pos[2]:.1f} cm above the table. Going to: {subtask}."
 
     img = np.zeros((64, 64, 3), dtype=np.uint8)
@@ -104,6 +106,9 @@ def test_a_grounded_policy_writes_its_line_with_its_grounder(policy):
     assert grounded.grounded and not grounded.robot_state
     line = grounded.context(img, "grasp the red block", (0.34, 0.0, 0.18), 1.0)
     assert line == "Gripper 18.0 cm above the table. Going to: grasp the red block."
+    memory: dict = {}
+    assert grounded.context(img, "grasp the red block", (0.34, 0.0, 0.18), 1.0, memory) == line
+    assert memory == {"grasp the red block": (0.34, 0.0, 0.18)}  # the run's memory reaches the grounder
     assert grounded._state(line) == line  # its questions carry the line
     assert policy.context(img, "grasp the red block", (0.34, 0.0, 0.18), 1.0) is None  # plain adapter: no line
     stateful = VLMPolicy(policy.loaded, max_entries=3, robot_state=True)

@@ -78,3 +78,11 @@ def test_twist_toward_points_at_goal_and_saturates():
     assert ax == pytest.approx((1.0, 0.0, 0.0))
     small = twist_toward((0.4, 0, 0.2), (0.401, 0, 0.2), lim, DT)
     assert 0 < small[0] < 1
+
+
+def test_twist_toward_per_axis_moves_every_axis_at_full_speed():
+    lim = Limits()
+    straight = twist_toward((0.4, 0.0, 0.2), (0.6, 0.05, 0.2), lim, DT)
+    per_axis = twist_toward((0.4, 0.0, 0.2), (0.6, 0.05, 0.2), lim, DT, per_axis=True)
+    assert straight[1] < 0.3 and per_axis == (1.0, 1.0, 0.0)
+    assert twist_toward((0.4, 0.0, 0.2), (0.3, -0.001, 0.2), lim, DT, per_axis=True)[0] == -1.0

@@ -34,8 +34,9 @@ class Policy(Protocol):
     `is_done` answers whether the subtask is complete in the frame, or None if it cannot say.
     A policy with `robot_state` True (an adapter trained with the robot's state) also gets `state=`, the
     gripper's place and opening at that frame in words (`core.language.prompts.state_text`), in
-    `plan`, `actions` and `is_done`. A policy with a `context(image, subtask, ee_pos, gripper)` method
-    writes that line itself (None: no line), e.g. a grounding line (`core.language.grounding`).
+    `plan`, `actions` and `is_done`. A policy with a `context(image, subtask, ee_pos, gripper, seen)`
+    method writes that line itself (None: no line), e.g. a grounding line (`core.language.grounding`);
+    `seen` is a dict the run keeps from start to end (where objects were last seen).
     """
 
     name: str
@@ -58,7 +59,7 @@ LIMIT_NOTE_CM = 1.0  # a chunk whose entries the workspace limit shortens by thi
 @dataclass(frozen=True)
 class RunConfig:
     max_retries: int = 2  # per model call that produced unusable text
-    max_cycles: int = 6  # plan + action chunk cycles per subtask before the run gives up and holds
+    max_cycles: int = 12  # plan + action chunk cycles per subtask before the run gives up and holds
     time_limit_s: float = 180.0  # per command
     camera: str | None = None  # None: the policy's own camera (`Policy.camera`, else "front")
     ask_model_to_verify: bool = True  # also ask the model when the simulator can judge (agreement stats)
@@ -105,6 +106,7 @@ class AutonomousRun:
         self._t0 = clock()
         self._thread = threading.Thread(target=self._work, name="autonomous", daemon=True)
         self.verifications: list[tuple[bool | None, bool | None]] = []  # (simulator, model)
+        self._seen: dict = {}  # the policy's memory for this run (see `Policy`)
 
     # ---- driver contract (control thread) -------------------------------------------------------
     def start(self) -> AutonomousRun:
@@ -183,7 +185,7 @@ class AutonomousRun:
         `context` (e.g. a grounding line), or the robot-state line."""
         context = getattr(self.policy, "context", None)
         if context is not None:
-            line = context(self._image(obs), subtask, obs.ee_pos, obs.gripper)
+            line = context(self._image(obs), subtask, obs.ee_pos, obs.gripper, self._seen)
         elif getattr(self.policy, "robot_state", False):
             line = state_text(obs.ee_pos, obs.gripper)
         else:

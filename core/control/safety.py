@@ -91,11 +91,15 @@ def safe_command(cmd: Command, limits: Limits) -> Command:
     return Command(limits.clamp_pos(cmd.pos), _clip(cmd.yaw, *limits.yaw), _clip(cmd.gripper, 0.0, 1.0))
 
 
-def twist_toward(pos: Vec3, goal: Vec3, limits: Limits, dt: float, gain_ticks: float = 2.0) -> tuple[float, float, float]:
-    """Normalised velocity that moves `pos` toward `goal`, slowing over the last `gain_ticks` ticks."""
+def twist_toward(pos: Vec3, goal: Vec3, limits: Limits, dt: float, gain_ticks: float = 2.0,
+                 per_axis: bool = False) -> tuple[float, float, float]:
+    """Normalised velocity that moves `pos` toward `goal`, slowing over the last `gain_ticks` ticks: in a
+    straight line, or with `per_axis` each axis at up to full speed on its own."""
     err = [g - p for p, g in zip(pos, goal)]
     step = limits.max_speed * dt * gain_ticks
     axes = [e / step for e in err]
+    if per_axis:
+        return tuple(_clip(a, -MAX_AXIS, MAX_AXIS) for a in axes)  # type: ignore[return-value]
     norm = math.sqrt(sum(a * a for a in axes))
     if norm > 1.0:
         axes = [a / norm for a in axes]

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from core.language.spec import (
     AXIS_CUT_CM,
     GRIPPER_OPEN,
+    MAX_AXIS_CM,
     NEGLIGIBLE_CM,
     NEGLIGIBLE_DEG,
     TOTAL_CUT_CM,
@@ -88,8 +89,11 @@ class Verbalizer:
     `finish()` closes the last one. `chunks` holds everything emitted so far.
     """
 
-    def __init__(self, *, yaw: bool = False, initial_gripper: int = GRIPPER_OPEN) -> None:
+    def __init__(self, *, yaw: bool = False, initial_gripper: int = GRIPPER_OPEN,
+                 axis_cut: float = AXIS_CUT_CM, total_cut: float = TOTAL_CUT_CM) -> None:
+        check_cuts(axis_cut, total_cut)
         self.yaw = yaw
+        self.axis_cut, self.total_cut = axis_cut, total_cut
         self.chunks: list[Chunk] = []
         self._prev: Step | None = None
         self._index = -1  # index of the last pushed step
@@ -136,8 +140,8 @@ class Verbalizer:
     # ---- internals -----------------------------------------------------------------------------
     def _parts(self, d: tuple[float, float, float, float]) -> int:
         n = max(
-            math.ceil(max(abs(v) for v in d[:3]) / AXIS_CUT_CM - _EPS),
-            math.ceil(sum(abs(v) for v in d[:3]) / TOTAL_CUT_CM - _EPS),
+            math.ceil(max(abs(v) for v in d[:3]) / self.axis_cut - _EPS),
+            math.ceil(sum(abs(v) for v in d[:3]) / self.total_cut - _EPS),
             math.ceil(abs(d[3]) / YAW_CUT_DEG - _EPS) if self.yaw else 1,
             1,
         )
@@ -175,7 +179,7 @@ class Verbalizer:
             if abs(d[a]) >= eps and o.sign[a] != 0 and (d[a] > 0) != (o.sign[a] > 0):
                 return True
         new = [o.acc[a] + d[a] for a in range(4)]
-        if any(abs(v) > AXIS_CUT_CM + _EPS for v in new[:3]) or sum(abs(v) for v in new[:3]) > TOTAL_CUT_CM + _EPS:
+        if any(abs(v) > self.axis_cut + _EPS for v in new[:3]) or sum(abs(v) for v in new[:3]) > self.total_cut + _EPS:
             return True
         return self.yaw and abs(new[3]) > YAW_CUT_DEG + _EPS
 
@@ -201,10 +205,19 @@ class Verbalizer:
         return Chunk(vals[0], vals[1], vals[2], o.gripper, vals[3] if self.yaw else None, steps=(o.start, o.stop))
 
 
-def chunk_steps(steps: list[Step], *, yaw: bool = False, cuts: frozenset[int] = frozenset()) -> list[Chunk]:
+def check_cuts(axis_cut: float, total_cut: float) -> None:
+    """Entry cuts must leave room for rounding under the parser's hard bound (`MAX_AXIS_CM`)."""
+    if not (0 < axis_cut <= MAX_AXIS_CM - 0.5 and axis_cut <= total_cut):
+        raise ValueError(f"an entry cut must be in (0, {MAX_AXIS_CM - 0.5}] cm on one axis and at most the total "
+                         f"cut, got {axis_cut} / {total_cut}")
+
+
+def chunk_steps(steps: list[Step], *, yaw: bool = False, cuts: frozenset[int] = frozenset(),
+                axis_cut: float = AXIS_CUT_CM, total_cut: float = TOTAL_CUT_CM) -> list[Chunk]:
     """All entries of an episode; an entry never spans a step index in `cuts` (subtask boundaries):
-    motion before step `b` and motion after it go to different entries."""
-    v = Verbalizer(yaw=yaw)
+    motion before step `b` and motion after it go to different entries. `axis_cut` / `total_cut`: where an
+    entry is closed (default: the paper's 2.5 cm on one axis, 5 cm in total; see `spec.LONG_AXIS_CUT_CM`)."""
+    v = Verbalizer(yaw=yaw, axis_cut=axis_cut, total_cut=total_cut)
     for i, step in enumerate(steps):
         if i - 1 in cuts:  # step i completes the tick that starts at step i - 1
             v.cut()

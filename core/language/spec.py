@@ -23,6 +23,11 @@ RESOLUTION_CM = 0.1  # smallest representable step (cm and degrees)
 AXIS_CUT_CM = 2.5  # on any one axis
 TOTAL_CUT_CM = 5.0  # summed over the three axes (L1)
 YAW_CUT_DEG = 15.0  # yaw, when enabled (beyond the paper)
+# Long entries (beyond the paper, for grounded adapters that read the object's offset): an entry closes only
+# at a sign change, a gripper change or this much on one axis, so the next entry is the offset itself, or
+# the offset clamped to this, whenever the robot moves straight toward it.
+LONG_AXIS_CUT_CM = 9.5
+LONG_TOTAL_CUT_CM = 3 * LONG_AXIS_CUT_CM
 
 # Per-tick motion below these is sign-neutral noise (half the text resolution).
 NEGLIGIBLE_CM = 0.05

@@ -11,7 +11,14 @@ from core.language.chunking import chunk_steps
 from core.language.plan import motion_plan
 from core.language.render import render_block, render_list, render_phrase
 from core.language.segment import segment
-from core.language.spec import GRIPPER_OPEN, MAX_CHUNKS, SPEC_VERSION, Chunk
+from core.language.spec import (
+    GRIPPER_OPEN,
+    LONG_AXIS_CUT_CM,
+    LONG_TOTAL_CUT_CM,
+    MAX_CHUNKS,
+    SPEC_VERSION,
+    Chunk,
+)
 from core.types import Step
 
 
@@ -124,16 +131,19 @@ def _clean_label(value: str, what: str) -> str:
     return value
 
 
-def verbalize(steps: Sequence[Step], instruction: str | None = None, *, yaw: bool = False) -> Verbalization:
+def verbalize(steps: Sequence[Step], instruction: str | None = None, *, yaw: bool = False,
+              long_entries: bool = False) -> Verbalization:
     """Write an episode in the action language.
 
     Subtasks come from gripper events and the scene state of the steps (simulation), or from the
-    instruction when steps carry no scene. Entries are chunked per subtask (see `chunking`).
+    instruction when steps carry no scene. Entries are chunked per subtask (see `chunking`); with
+    `long_entries`, at `spec.LONG_AXIS_CUT_CM` instead of the paper's cuts.
     """
     steps = list(steps)
     segs = segment(steps, instruction, yaw=yaw)
     cuts = frozenset(s.stop for s in segs[:-1])
-    chunks = chunk_steps(steps, yaw=yaw, cuts=cuts)
+    sizes = {"axis_cut": LONG_AXIS_CUT_CM, "total_cut": LONG_TOTAL_CUT_CM} if long_entries else {}
+    chunks = chunk_steps(steps, yaw=yaw, cuts=cuts, **sizes)
     subtasks: list[Subtask] = []
     grip = GRIPPER_OPEN
     k = 0

@@ -1,6 +1,6 @@
 """Grounding lines for grounded adapters: the object locator + the camera's calibration + the robot's state.
 
-`Grounder.line(frame, subtask, ee_pos, gripper)` locates the objects in the frame
+`Grounder.line(frame, subtask, ee_pos, gripper, seen)` locates the objects in the frame
 (`core.model.locator`), puts the subtask's object on the table through the camera
 (`core.robot.camera.PinholeCamera`) and writes the line (`core.language.grounding.grounding_text`).
 Training (`core.training.data`) and the autonomous loop (`core.model.policy.VLMPolicy.context`) use the
@@ -13,9 +13,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from core.language.grounding import grounding_text, target_object
+from core.language.grounding import grounding_text, is_placing, target_object
 from core.model.locator import Locator, Sighting
 from core.robot.camera import PinholeCamera
+from core.robot.expert import reach_height
 from core.robot.tasks import BLOCK_HALF
 from core.types import Vec3
 
@@ -34,21 +35,31 @@ class Grounder:
         return cam.ray_to_plane(sighting.u, sighting.v, HEIGHT.get(sighting.name, BLOCK_HALF))
 
     def lines(self, frames: Sequence[np.ndarray], subtasks: Sequence[str],
-              states: Sequence[tuple[Vec3, float]]) -> list[str]:
-        """One line per (frame, subtask, (end-effector position, gripper opening)), located in batches."""
+              states: Sequence[tuple[Vec3, float]], seen: dict[str, Vec3] | None = None) -> list[str]:
+        """One line per (frame, subtask, (end-effector position, gripper opening)), located in one batch.
+
+        The frames are one episode (or run) in time order: an object out of view (the arm hides it) is
+        placed where it was last seen. `seen` keeps those places across calls (a closed loop asks one
+        frame at a time); None: a fresh memory for this call.
+        """
+        seen = {} if seen is None else seen
         found = self.locator.locate(list(frames))
         out = []
-        for frame, seen, sub, (ee, grip) in zip(frames, found, subtasks, states, strict=True):
+        for frame, sightings, sub, (ee, grip) in zip(frames, found, subtasks, states, strict=True):
             name = target_object(sub)
-            objects = {name: self.place(seen[name], np.asarray(frame).shape[1])} if name in seen else {}
+            objects: dict[str, Vec3 | None] = {}
+            if name in sightings:
+                where = self.place(sightings[name], np.asarray(frame).shape[1])
+                if where is not None:
+                    seen[name] = where
+                where = seen.get(name)
+                objects[name] = None if where is None else (where[0], where[1], reach_height(name, is_placing(sub)))
             out.append(grounding_text(sub, ee, grip, objects))
         return out
 
-    def line(self, frame: np.ndarray, subtask: str, ee_pos: Vec3, gripper: float) -> str:
-        return self.lines([frame], [subtask], [(ee_pos, gripper)])[0]
-
-
-
+    def line(self, frame: np.ndarray, subtask: str, ee_pos: Vec3, gripper: float,
+             seen: dict[str, Vec3] | None = None) -> str:
+        return self.lines([frame], [subtask], [(ee_pos, gripper)], seen)[0]
 
 
 def sim_grounder(image_size: int = 224, camera: str = "front") -> Grounder:
@@ -61,4 +72,6 @@ def sim_grounder(image_size: int = 224, camera: str = "front") -> Grounder:
     finally:
         robot.close()
     return Grounder(Locator.load(), cam)
+
+
 __all__ = ["Grounder", "sim_grounder"]

@@ -104,15 +104,16 @@ class VLMPolicy:
         """The state line for a prompt: only for an adapter trained with it (it would confuse one without)."""
         return state if self.robot_state or self.grounded else None
 
-    def context(self, image: Any, subtask: str, ee_pos: Any, gripper: float) -> str | None:
+    def context(self, image: Any, subtask: str, ee_pos: Any, gripper: float, seen: dict | None = None) -> str | None:
         """The first line of this cycle's questions, as the adapter was trained: the grounding line
-        (grounded adapter), the robot-state line (state adapter), or None."""
+        (grounded adapter; `seen`: the run's memory of where objects were last seen), the robot-state
+        line (state adapter), or None."""
         if self.grounded:
             if self.grounder is None:
                 from core.model.grounding import sim_grounder
 
                 self.grounder = sim_grounder(camera=self.camera)
-            return self.grounder.line(image, subtask, ee_pos, gripper)
+            return self.grounder.line(image, subtask, ee_pos, gripper, seen)
         if self.robot_state:
             return state_text(ee_pos, gripper)
         return None

@@ -24,6 +24,8 @@ SETTLE_TICKS = 10
 FINGER_HALF_WIDTH = 0.012  # closed fingers span +-12 mm across the push direction
 PUSH_TRAVEL = 0.075  # block displacement aimed for (success needs PUSH_DISTANCE = 5 cm)
 MIN_PUSH_TRAVEL = 0.058
+# The "direct" style (see `Expert`): approach at the height it starts at, within these bounds.
+DIRECT_Z = (0.10, 0.18)
 
 
 @dataclass(frozen=True)
@@ -33,8 +35,24 @@ class Waypoint:
     wait: int = 0  # ticks to hold after reaching (lets the fingers close/open)
 
 
-def plan(task: Task, scene: SceneState) -> list[Waypoint]:
-    """The waypoint sequence that solves `task` from `scene`."""
+RELEASE_Z = {"put_in": 0.075, "put_on": 0.06}
+
+
+def reach_height(subtask_object: str, placing: bool, scene: SceneState | None = None) -> float:
+    """The height the gripper goes down to at an object: a block's grasp height, or the release height
+    over a bowl, a plate or (`placing`) a block to stack on."""
+    if not placing:
+        return GRASP_Z
+    if subtask_object == "bowl":
+        return RELEASE_Z["put_in"]
+    if subtask_object == "plate":
+        return RELEASE_Z["put_on"]
+    tz = scene.get(subtask_object).pos[2] if scene is not None else BLOCK_HALF
+    return tz + 2 * BLOCK_HALF + 0.004
+
+
+def plan(task: Task, scene: SceneState, cruise_z: float = CRUISE_Z) -> list[Waypoint]:
+    """The waypoint sequence that solves `task` from `scene`, travelling at `cruise_z`."""
     x, y, _ = scene.get(task.obj).pos
     if task.kind.startswith("push"):
         dx, dy = push_direction(task.kind)
@@ -44,36 +62,44 @@ def plan(task: Task, scene: SceneState) -> list[Waypoint]:
         sx, sy = x - dx * (contact + 0.028), y - dy * (contact + 0.028)
         ex, ey = x + dx * (travel - contact), y + dy * (travel - contact)
         return [
-            Waypoint((sx, sy, CRUISE_Z), 0.0, wait=SETTLE_TICKS),
+            Waypoint((sx, sy, cruise_z), 0.0, wait=SETTLE_TICKS),
             Waypoint((sx, sy, 0.02), 0.0),
             Waypoint((ex, ey, 0.02), 0.0),
-            Waypoint((ex, ey, CRUISE_Z), 0.0),
+            Waypoint((ex, ey, cruise_z), 0.0),
         ]
     pick = [
-        Waypoint((x, y, CRUISE_Z), 1.0),
+        Waypoint((x, y, cruise_z), 1.0),
         Waypoint((x, y, GRASP_Z), 1.0),
         Waypoint((x, y, GRASP_Z), 0.0, wait=SETTLE_TICKS),
-        Waypoint((x, y, CRUISE_Z), 0.0),
+        Waypoint((x, y, cruise_z), 0.0),
     ]
     if task.kind == "pick":
         return pick
-    tx, ty, tz = scene.get(task.target or "").pos
-    release_z = {"put_in": 0.075, "put_on": 0.06, "stack": tz + 2 * BLOCK_HALF + 0.004}[task.kind]
+    tx, ty, _ = scene.get(task.target or "").pos
+    release_z = reach_height(task.target or "", True, scene) if task.kind == "stack" else RELEASE_Z[task.kind]
     return pick + [
-        Waypoint((tx, ty, CRUISE_Z), 0.0),
+        Waypoint((tx, ty, cruise_z), 0.0),
         Waypoint((tx, ty, release_z), 0.0),
         Waypoint((tx, ty, release_z), 1.0, wait=SETTLE_TICKS),
-        Waypoint((tx, ty, CRUISE_Z), 1.0),
+        Waypoint((tx, ty, cruise_z), 1.0),
     ]
 
 
 @dataclass
 class Expert:
-    """A twist source for one task; call `act(obs)` once per control tick."""
+    """A twist source for one task; call `act(obs)` once per control tick.
+
+    `direct`: travel at the height it starts at (kept within `DIRECT_Z`) instead of climbing to
+    `CRUISE_Z` first, and move every axis at full speed at once (a dog-leg, as a 3D mouse at full
+    deflection moves) instead of in a straight line. Demos in this style, chunked into long entries
+    (`spec.LONG_AXIS_CUT_CM`), make each entry the offset to the next waypoint, or that offset clamped:
+    what a grounded adapter can read off its grounding line.
+    """
 
     task: Task
     limits: Limits = field(default_factory=Limits)
     dt: float = 1 / 30
+    direct: bool = False
     _plan: list[Waypoint] | None = None
     _i: int = 0
     _waited: int = 0
@@ -86,7 +112,8 @@ class Expert:
         if self._plan is None:
             if obs.scene is None:
                 raise ValueError("the scripted expert needs simulator scene state")
-            self._plan = plan(self.task, obs.scene)
+            cruise = min(max(obs.ee_pos[2], DIRECT_Z[0]), DIRECT_Z[1]) if self.direct else CRUISE_Z
+            self._plan = plan(self.task, obs.scene, cruise)
         if self.done:
             return Twist()
         wp = self._plan[self._i]
@@ -96,7 +123,7 @@ class Expert:
                 self._i, self._waited = self._i + 1, 0
                 return self.act(obs)
             self._waited += 1
-        dx, dy, dz = twist_toward(obs.ee_pos, wp.pos, self.limits, self.dt)
+        dx, dy, dz = twist_toward(obs.ee_pos, wp.pos, self.limits, self.dt, per_axis=self.direct)
         return Twist(dx=dx, dy=dy, dz=dz, gripper=wp.gripper)
 
 
@@ -125,12 +152,13 @@ class Rollout:
 
 def rollout(robot: Robot, task: Task, seed: int, max_steps: int = 600, limits: Limits | None = None,
             start_pos: tuple[float, float, float] | None = None,
-            on_record: Callable[[], None] | None = None) -> Rollout:
+            on_record: Callable[[], None] | None = None, direct: bool = False) -> Rollout:
     """Run the expert on a freshly reset robot without the threaded loop (tests, benchmarks, data).
 
     `start_pos`: first move the open gripper there (not part of the rollout's steps), so demos also
     start away from the home pose, as a closed loop finds itself after an imprecise chunk;
-    `on_record` is called once just before the first recorded observation.
+    `on_record` is called once just before the first recorded observation; `direct`: the expert's
+    style (see `Expert`).
     """
     limits = limits or Limits()
     dt = 1.0 / robot.control_hz
@@ -142,7 +170,7 @@ def rollout(robot: Robot, task: Task, seed: int, max_steps: int = 600, limits: L
         obs = robot.observe()
     start = obs.scene
     assert start is not None
-    expert = Expert(task, limits, dt)
+    expert = Expert(task, limits, dt, direct=direct)
     cmd = Command(obs.ee_pos, obs.ee_yaw, obs.gripper)
     steps: list[Step] = []
     extra = 0

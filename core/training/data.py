@@ -150,7 +150,7 @@ def grounding_lines(record: EpisodeRecord, config: DataConfig, ground: GroundFn,
 
     prompts.episode_samples(record.verbalization, record.instruction, max_entries=config.max_entries,
                             stride=config.window_stride, lines=note)
-    keys = list(dict.fromkeys(wanted))
+    keys = sorted(dict.fromkeys(wanted), key=lambda k: k[0])  # in time order: objects hidden later are remembered
     frames.update(record.frames(sorted({s for s, _ in keys} - set(frames))))
     states = [record.states[min(s, len(record.states) - 1)] for s, _ in keys]
     table = dict(zip(keys, ground([frames[s] for s, _ in keys], [sub for _, sub in keys], states), strict=True))

@@ -65,7 +65,7 @@ def job_config(demos: int, max_steps: int | None, epochs: float, lr: float, thre
                eval_samples: int, vqa_scenes: int, sim_episodes: int, decision_weight: float = 1.0,
                max_entries: int = 16, paraphrases: int = 0, camera: str = "front",
                robot_state: bool = False, window_stride: int | None = None, start_jitter: float = 0.0,
-               grounded: bool = False, start_near: float = 0.0) -> JobConfig:
+               grounded: bool = False, start_near: float = 0.0, direct: bool = False) -> JobConfig:
     return JobConfig(
         NAME,
         train=TrainConfig(base_model="default", lr=lr, epochs=epochs, max_steps=max_steps, batch_size=4,
@@ -74,7 +74,7 @@ def job_config(demos: int, max_steps: int | None, epochs: float, lr: float, thre
         data=DataSpec(expert_seeds=tuple(range(demos)), expert_kind=KIND_MIX, max_entries=max_entries, kinds=KINDS,
                       camera=camera, instruction_paraphrases=paraphrases, robot_state=robot_state,
                       window_stride=window_stride, expert_start_jitter=start_jitter, grounded=grounded,
-                      expert_start_near=start_near),
+                      expert_start_near=start_near, expert_direct=direct),
         eval=EvalSpec(max_samples=eval_samples, vqa_scenes=vqa_scenes, sim_episodes=sim_episodes),
     )
 
@@ -217,6 +217,10 @@ def main(argv: list[str] | None = None) -> int:
                     help="start the plan, action and 'done?' questions with a grounding line: the gripper's height and "
                          "where the subtask's object is relative to it, from the default model's object locator "
                          "(python -m core.model.build_locator)")
+    ap.add_argument("--direct", action="store_true",
+                    help="demos in the expert's direct style (travel at the starting height, every axis at full speed) "
+                         "written in long entries (up to 9.5 cm per axis): with --grounded each entry is the offset "
+                         "on the grounding line or that offset clamped (beyond the paper's 2.5 cm entries)")
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--eval-samples", type=int, default=24)
     ap.add_argument("--vqa-scenes", type=int, default=10)
@@ -238,7 +242,7 @@ def main(argv: list[str] | None = None) -> int:
     cfg = job_config(args.demos, args.max_steps, args.epochs, args.lr, args.threads, args.eval_samples,
                      args.vqa_scenes, args.sim_episodes, args.decision_weight, args.max_entries,
                      args.paraphrases, args.camera, args.robot_state, args.window_stride,
-                     args.start_jitter, args.grounded, args.start_near)
+                     args.start_jitter, args.grounded, args.start_near, args.direct)
     job_dir = args.work_dir / job_name(cfg.to_dict(), base_fingerprint())
     if args.fresh:
         shutil.rmtree(job_dir, ignore_errors=True)
@@ -262,7 +266,8 @@ def main(argv: list[str] | None = None) -> int:
     if not args.export_only:
         build["wall_s_last_sitting"] = round(time.perf_counter() - t0, 1)
     out = export(Path(progress["adapter_dir"]), args.out, {
-        "base_fingerprint": base_fingerprint(), "data": {"camera": cfg.data.camera, "robot_state": cfg.data.robot_state, "grounded": cfg.data.grounded},
+        "base_fingerprint": base_fingerprint(), "data": {"camera": cfg.data.camera, "robot_state": cfg.data.robot_state, "grounded": cfg.data.grounded,
+                                                  "max_entries": cfg.data.max_entries, "expert_direct": cfg.data.expert_direct},
         "build": build})
     print(f"default_adapter: wrote {out.name}/ ({(out / WEIGHTS).stat().st_size / 1e6:.1f} MB)")
     return 0

@@ -30,6 +30,7 @@ class DataSpec:
     instruction_paraphrases: int = 0  # extra subtask questions per episode with English rewordings
     expert_start_jitter: float = 0.0  # metres; every second demo starts that far from home (sources.expert_episodes)
     expert_start_near: float = 0.0  # metres; every second demo starts that far from the task's object (ditto)
+    expert_direct: bool = False  # demos in the expert's direct style, in long entries (sources.expert_episodes)
     window_stride: int | None = None  # action windows start every this many entries (None: back to back)
     robot_state: bool = False  # questions carry the gripper's place and opening (core.language.prompts.state_text)
     grounded: bool = False  # questions carry where the subtask's object is relative to the gripper (core.language.grounding)

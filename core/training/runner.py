@@ -205,7 +205,7 @@ def build_job_data(cfg: JobConfig, image_size: int, store: Store | None) -> Data
     if spec.expert_seeds:
         records.extend(expert_episodes(spec.expert_seeds, kind=spec.expert_kind, camera=spec.camera,
                                        image_size=image_size, start_jitter=spec.expert_start_jitter,
-                                       start_near=spec.expert_start_near))
+                                       start_near=spec.expert_start_near, direct=spec.expert_direct))
     ground = None
     if spec.grounded:
         from core.model.grounding import sim_grounder
@@ -356,7 +356,7 @@ def run_job(job_dir: Path, job_id: int | None = None, store: Store | None = None
                      "expert_seeds": list(cfg.data.expert_seeds), "max_entries": cfg.data.max_entries,
                      "camera": cfg.data.camera, "robot_state": cfg.data.robot_state, "grounded": cfg.data.grounded,
                      "window_stride": cfg.data.window_stride, "expert_start_jitter": cfg.data.expert_start_jitter,
-                     "expert_start_near": cfg.data.expert_start_near,
+                     "expert_start_near": cfg.data.expert_start_near, "expert_direct": cfg.data.expert_direct,
                      "train_episodes": split.train_episodes, "val_episodes": split.val_episodes},
             "metrics": {k: v for k, v in metrics.items() if k != "eval_examples"},
             "trainable_params": result.trainable_params,

@@ -106,6 +106,7 @@ def expert_episodes(
     only_successful: bool = True,
     start_jitter: float = 0.0,
     start_near: float = 0.0,
+    direct: bool = False,
 ) -> Iterator[EpisodeRecord]:
     """Scripted-expert rollouts rendered on the fly, verbalized from the sim's scene state.
 
@@ -118,7 +119,8 @@ def expert_episodes(
     later cycles, which seldom start where the expert's path goes. `start_near` (metres): every second
     demo starts up to this far from the object the task moves first, at 5-15 cm height (`near_pose`):
     the corrections a loop needs after a chunk that stopped beside the block. With both, the demos that
-    do not start at home take turns.
+    do not start at home take turns. `direct`: the expert's direct style (`core.robot.expert.Expert`),
+    verbalized in long entries (`core.language.spec.LONG_AXIS_CUT_CM`), for grounded adapters.
     """
     from core.robot.episodes import draw_task
     from core.robot.expert import rollout
@@ -138,12 +140,13 @@ def expert_episodes(
             if i % 2 and (start_jitter > 0 or start_near > 0):
                 near = start_near > 0 and (start_jitter <= 0 or (i // 2) % 2 == 0)
                 start = near_pose(seed, scene.get(task.obj).pos, start_near) if near else start_pose(seed, start_jitter)
-            result = rollout(tap, task, seed, start_pos=start, on_record=tap.frames.clear if start else None)
+            result = rollout(tap, task, seed, start_pos=start, on_record=tap.frames.clear if start else None,
+                             direct=direct)
             if only_successful and not result.success:
                 log.warning("expert rollout for seed %d (%s) failed; skipped", seed, task.instruction)
                 continue
             frames = list(tap.frames[: len(result.steps)])
-            v = verbalize(result.steps, task.instruction)
+            v = verbalize(result.steps, task.instruction, long_entries=direct)
             yield EpisodeRecord(
                 key=f"expert-{seed}",
                 instruction=task.instruction,
