@@ -10,6 +10,8 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from core.control.safety import Limits, step_target, twist_toward
 from core.robot.base import Robot
 from core.robot.tasks import BLOCK_HALF, Task, free_push_travel, is_success, push_direction
@@ -26,6 +28,9 @@ PUSH_TRAVEL = 0.075  # block displacement aimed for (success needs PUSH_DISTANCE
 MIN_PUSH_TRAVEL = 0.058
 # The "direct" style (see `Expert`): approach at the height it starts at, within these bounds.
 DIRECT_Z = (0.10, 0.18)
+# ... and close or open the gripper up to this much above or below the nominal grasp / release height
+# (seeded per demo), so its demos show the grasp decision over the spread a closed loop ends up in
+DIRECT_REACH_JITTER = 0.006
 
 
 @dataclass(frozen=True)
@@ -51,8 +56,9 @@ def reach_height(subtask_object: str, placing: bool, scene: SceneState | None = 
     return tz + 2 * BLOCK_HALF + 0.004
 
 
-def plan(task: Task, scene: SceneState, cruise_z: float = CRUISE_Z) -> list[Waypoint]:
-    """The waypoint sequence that solves `task` from `scene`, travelling at `cruise_z`."""
+def plan(task: Task, scene: SceneState, cruise_z: float = CRUISE_Z, reach_offset: float = 0.0) -> list[Waypoint]:
+    """The waypoint sequence that solves `task` from `scene`, travelling at `cruise_z`; grasps and releases
+    `reach_offset` above (below, if negative) their nominal heights."""
     x, y, _ = scene.get(task.obj).pos
     if task.kind.startswith("push"):
         dx, dy = push_direction(task.kind)
@@ -69,14 +75,15 @@ def plan(task: Task, scene: SceneState, cruise_z: float = CRUISE_Z) -> list[Wayp
         ]
     pick = [
         Waypoint((x, y, cruise_z), 1.0),
-        Waypoint((x, y, GRASP_Z), 1.0),
-        Waypoint((x, y, GRASP_Z), 0.0, wait=SETTLE_TICKS),
+        Waypoint((x, y, GRASP_Z + reach_offset), 1.0),
+        Waypoint((x, y, GRASP_Z + reach_offset), 0.0, wait=SETTLE_TICKS),
         Waypoint((x, y, cruise_z), 0.0),
     ]
     if task.kind == "pick":
         return pick
     tx, ty, _ = scene.get(task.target or "").pos
-    release_z = reach_height(task.target or "", True, scene) if task.kind == "stack" else RELEASE_Z[task.kind]
+    release_z = reach_offset + (reach_height(task.target or "", True, scene) if task.kind == "stack"
+                                else RELEASE_Z[task.kind])
     return pick + [
         Waypoint((tx, ty, cruise_z), 0.0),
         Waypoint((tx, ty, release_z), 0.0),
@@ -100,6 +107,7 @@ class Expert:
     limits: Limits = field(default_factory=Limits)
     dt: float = 1 / 30
     direct: bool = False
+    reach_offset: float = 0.0  # metres above the nominal grasp / release height (see `plan`)
     _plan: list[Waypoint] | None = None
     _i: int = 0
     _waited: int = 0
@@ -113,7 +121,7 @@ class Expert:
             if obs.scene is None:
                 raise ValueError("the scripted expert needs simulator scene state")
             cruise = min(max(obs.ee_pos[2], DIRECT_Z[0]), DIRECT_Z[1]) if self.direct else CRUISE_Z
-            self._plan = plan(self.task, obs.scene, cruise)
+            self._plan = plan(self.task, obs.scene, cruise, self.reach_offset)
         if self.done:
             return Twist()
         wp = self._plan[self._i]
@@ -158,7 +166,7 @@ def rollout(robot: Robot, task: Task, seed: int, max_steps: int = 600, limits: L
     `start_pos`: first move the open gripper there (not part of the rollout's steps), so demos also
     start away from the home pose, as a closed loop finds itself after an imprecise chunk;
     `on_record` is called once just before the first recorded observation; `direct`: the expert's
-    style (see `Expert`).
+    style (see `Expert`), grasping and releasing at a seeded offset within `DIRECT_REACH_JITTER`.
     """
     limits = limits or Limits()
     dt = 1.0 / robot.control_hz
@@ -170,7 +178,8 @@ def rollout(robot: Robot, task: Task, seed: int, max_steps: int = 600, limits: L
         obs = robot.observe()
     start = obs.scene
     assert start is not None
-    expert = Expert(task, limits, dt, direct=direct)
+    offset = float(np.random.default_rng(seed + 3_571).uniform(-DIRECT_REACH_JITTER, DIRECT_REACH_JITTER)) if direct else 0.0
+    expert = Expert(task, limits, dt, direct=direct, reach_offset=offset)
     cmd = Command(obs.ee_pos, obs.ee_yaw, obs.gripper)
     steps: list[Step] = []
     extra = 0
