@@ -444,3 +444,13 @@ def test_command_line_builds_data_and_trains(tmp_path):
     assert main(["train", "--data", str(tmp_path / "data"), "--out", str(tmp_path / "run"), "--model", str(model_dir),
                  "--max-steps", "2", "--batch-size", "2", "--grad-accum", "1", "--threads", "1"]) == 0
     validate_adapter_dir(tmp_path / "run" / "adapter")
+
+
+def test_a_servo_job_keeps_its_data_recipe_through_json(tmp_path):
+    from core.training.jobspec import SERVO_DATA
+
+    cfg = JobConfig("servo", data=DataSpec(expert_seeds=(0, 1), grounded=True, **SERVO_DATA))
+    cfg.save(tmp_path / "job.json")
+    back = JobConfig.load(tmp_path / "job.json").data
+    assert back.expert_direct and back.grounded and back.max_entries == 1 and back.window_stride == 1
+    assert back.expert_start_jitter == SERVO_DATA["expert_start_jitter"]

@@ -8,7 +8,7 @@ import pandas as pd
 from core.context import App
 from core.store.episodes import EpisodeFilter, list_episodes
 from core.training.config import PRESETS, preset
-from core.training.jobspec import DataSpec, EvalSpec, JobConfig
+from core.training.jobspec import SERVO_DATA, DataSpec, EvalSpec, JobConfig
 from ui import guard
 
 BASE = "base model (no adapter)"
@@ -84,6 +84,10 @@ def build(app: App) -> None:
                 grounded = gr.Checkbox(False, label="Or tell it where the subtask's object is",
                                        info="the gripper's height and the object's offset from it, found by the "
                                             "default model's object locator in the front camera (simulator calibration)")
+                servo = gr.Checkbox(False, label="Grounded servoing: one long entry per cycle",
+                                    info="implies the object line; expert demos move straight to the object and are "
+                                         "written in entries of up to 9.5 cm, one per question, every second one "
+                                         "starting off the home pose (beyond the paper; see docs/training.md)")
                 vqa = gr.Number(10, precision=0, minimum=0, label="Scene-VQA retention check: scenes (0 = skip)")
             start = gr.Button("Train", variant="primary")
     jobs = gr.Dataframe(jobs_table(app), label="Jobs", interactive=False)
@@ -118,7 +122,7 @@ def build(app: App) -> None:
         c = preset(name_)
         return c.lr, c.epochs, c.max_steps or 0, c.lora_r, c.lora_alpha, c.batch_size, c.grad_accum, c.decision_weight
 
-    def do_start(job_name, ids, n_expert, pre, lr_, ep, ms, r_, a_, b_, acc_, w_, cam, state_, grounded_, vqa_,
+    def do_start(job_name, ids, n_expert, pre, lr_, ep, ms, r_, a_, b_, acc_, w_, cam, state_, grounded_, servo_, vqa_,
                  request: gr.Request):
         from core.training.errors import TrainingError
 
@@ -128,7 +132,8 @@ def build(app: App) -> None:
                          lora_alpha=int(a_), batch_size=int(b_), grad_accum=int(acc_),
                          decision_weight=float(w_ or 1.0), base_model=app.config.model or "default")
             data = DataSpec(episode_ids=tuple(int(i) for i in ids or []), expert_seeds=tuple(range(int(n_expert or 0))),
-                            camera=cam or "front", robot_state=bool(state_), grounded=bool(grounded_))
+                            camera=cam or "front", robot_state=bool(state_), grounded=bool(grounded_ or servo_),
+                            **(SERVO_DATA if servo_ else {}))
             jid = app.training.start_job(JobConfig((job_name or "").strip(), cfg, data, EvalSpec(vqa_scenes=int(vqa_))))
         except (TrainingError, ValueError, TypeError) as exc:
             raise gr.Error(str(exc)) from exc
@@ -186,7 +191,7 @@ def build(app: App) -> None:
     expert.change(do_preview, [episodes, expert], preview)
     preset_name.change(do_preset, preset_name, [lr, epochs, max_steps, r, alpha, batch, accum, weight])
     start.click(do_start, [name, episodes, expert, preset_name, lr, epochs, max_steps, r, alpha, batch, accum, weight, camera,
-                           state, grounded, vqa],
+                           state, grounded, servo, vqa],
                 [jobs, job_id])
     outs = [progress, loss_plot, evals, log_tail, jobs]
     cancel.click(do_cancel, job_id, outs)

@@ -11,6 +11,10 @@ from core.language.prompts import CHUNK_ENTRIES
 from core.training.config import TrainConfig
 from core.training.errors import JobError, NoEpisodesError
 
+# The data side of grounded servoing (with `grounded`): direct-style expert demos in long entries, one
+# entry per action question, every second demo starting up to 10 cm off the home pose.
+SERVO_DATA = {"expert_direct": True, "max_entries": 1, "window_stride": 1, "expert_start_jitter": 0.1}
+
 
 @dataclass(frozen=True)
 class DataSpec:
