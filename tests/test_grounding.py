@@ -224,3 +224,30 @@ def test_an_object_the_arm_hides_is_placed_where_it_was_last_seen():
     Blinking.calls = 0
     assert g.line(frame, "grasp the red block", ee, 1.0, seen) == first
     assert g.line(frame, "grasp the red block", ee, 1.0, seen) == first  # the caller's memory
+
+
+def test_sightings_next_to_the_gripper_do_not_replace_one_from_farther_away():
+    from core.model.grounding import NEAR_M, Grounder
+    from core.model.locator import Sighting
+
+    class Drifting:  # the object seems to move by 10 pixels once the gripper is over it
+        def __init__(self):
+            self.u = 120.0
+
+        def locate(self, frames):
+            out = [{"bowl": Sighting("bowl", self.u, 150.0, 0.99)} for _ in frames]
+            self.u += 10.0
+            return out
+
+    g = Grounder(Drifting(), FRONT)
+    frame = np.zeros((FRONT.size, FRONT.size, 3), np.uint8)
+    far = g.place(Sighting("bowl", 120.0, 150.0, 0.99), FRONT.size)
+    seen: dict = {}
+    g.line(frame, "place it in the bowl", (0.34, 0.0, 0.18), 0.5, seen)
+    assert np.allclose(seen["bowl"], far)
+    over = (far[0], far[1], 0.10)  # the gripper above the bowl: the next sighting drifts and is not taken
+    g.line(frame, "place it in the bowl", over, 0.5, seen)
+    assert np.allclose(seen["bowl"], far)
+    away = (far[0] - 2 * NEAR_M, far[1], 0.15)  # from farther away it is taken again
+    g.line(frame, "place it in the bowl", away, 0.5, seen)
+    assert not np.allclose(seen["bowl"], far)

@@ -22,7 +22,8 @@ def model_line(app: App) -> str:
     if getattr(app.model, "adapter_robot_state", False):
         reads += " and the gripper's state"
     if getattr(app.model, "adapter_grounded", False):
-        reads += ", told where the subtask's object is by the object locator"
+        reads += (", told where the subtask's object is by the object locator with the simulator camera's "
+                  "calibration")
     parts = [f"**Model:** {st.message}" + (f" · {st.precision}" if st.precision else ""),
              f"**Adapter:** {st.adapter}" + (f" ({reads})" if st.adapter != "none" else "")]
     if app.assistant.last_path:

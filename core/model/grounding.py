@@ -9,6 +9,7 @@ same code, so the adapter reads at run time what it was trained on.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -21,6 +22,9 @@ from core.robot.tasks import BLOCK_HALF
 from core.types import Vec3
 
 HEIGHT = {"bowl": 0.0, "plate": 0.0}  # the height each object's located point is at (default: a block's centre)
+# Within this distance (sideways) of the gripper, the arm, the fingers or a held block hide part of the object
+# and its sightings drift by a centimetre or two, so the place seen from farther away is kept.
+NEAR_M = 0.05
 
 
 class Grounder:
@@ -39,8 +43,9 @@ class Grounder:
         """One line per (frame, subtask, (end-effector position, gripper opening)), located in one batch.
 
         The frames are one episode (or run) in time order: an object out of view (the arm hides it) is
-        placed where it was last seen. `seen` keeps those places across calls (a closed loop asks one
-        frame at a time); None: a fresh memory for this call.
+        placed where it was last seen, and one within `NEAR_M` of the gripper where it was last seen from
+        farther away. `seen` keeps those places across calls (a closed loop asks one frame at a time); None:
+        a fresh memory for this call.
         """
         seen = {} if seen is None else seen
         found = self.locator.locate(list(frames))
@@ -50,7 +55,7 @@ class Grounder:
             objects: dict[str, Vec3 | None] = {}
             if name in sightings:
                 where = self.place(sightings[name], np.asarray(frame).shape[1])
-                if where is not None:
+                if where is not None and (name not in seen or math.dist(where[:2], ee[:2]) > NEAR_M):
                     seen[name] = where
                 where = seen.get(name)
                 objects[name] = None if where is None else (where[0], where[1], reach_height(name, is_placing(sub)))
