@@ -124,6 +124,16 @@ def test_install_default_registers_and_activates_only_a_matching_build(trained, 
         assert not torch.allclose(logits(app.loaded, processor, split.val[0]), base)
         assert da.install_default(svc, app, shipped) == da.NAME  # a second start: registered once
         assert [a.name for a in svc.list_adapters()] == [da.NAME]
+
+        # a new version ships other weights and card: the registered copy is replaced, not kept
+        newer = da.export(src, tmp_path / "assets-adapter-2",
+                          {"base_fingerprint": "build-A", "data": {"camera": "front", "grounded": True}})
+        weights = newer / da.WEIGHTS
+        weights.write_bytes(weights.read_bytes()[:-1] + bytes([weights.read_bytes()[-1] ^ 1]))
+        assert da.install_default(svc, app, newer) == da.NAME
+        assert [a.name for a in svc.list_adapters()] == [da.NAME]
+        assert app.adapter_grounded and app.adapter_camera == "front"
+        assert (Path(svc.list_adapters()[0].path) / da.WEIGHTS).read_bytes() == weights.read_bytes()
     finally:
         svc.close()
         store.close()

@@ -79,6 +79,8 @@ def build(app: App) -> None:
             with gr.Row():
                 camera = gr.Radio(["front", "wrist"], value="front", label="Camera the adapter acts from",
                                   info="the loop shows the model the same camera")
+                vqa = gr.Number(10, precision=0, minimum=0, label="Scene-VQA retention check: scenes (0 = skip)")
+            with gr.Row():
                 state = gr.Checkbox(False, label="Also give the model the gripper's state",
                                     info="place and open/closed, written into each question; the loop gives it live")
                 grounded = gr.Checkbox(False, label="Or tell it where the subtask's object is",
@@ -88,7 +90,6 @@ def build(app: App) -> None:
                                     info="implies the object line; expert demos move straight to the object and are "
                                          "written in entries of up to 9.5 cm, one per question, every second one "
                                          "starting off the home pose (beyond the paper; see docs/training.md)")
-                vqa = gr.Number(10, precision=0, minimum=0, label="Scene-VQA retention check: scenes (0 = skip)")
             start = gr.Button("Train", variant="primary")
     jobs = gr.Dataframe(jobs_table(app), label="Jobs", interactive=False)
     with gr.Row():

@@ -157,8 +157,13 @@ def shipped_inputs(adapter_dir: Path = ASSET_DIR) -> dict[str, Any]:
     return policy_inputs(read_card(adapter_dir))
 
 
+def _same_file(a: Path, b: Path) -> bool:
+    return a.is_file() and a.stat().st_size == b.stat().st_size and a.read_bytes() == b.read_bytes()
+
+
 def install_default(training: Any, model_service: Any, adapter_dir: Path = ASSET_DIR) -> str | None:
-    """Register the shipped adapter (once) and activate it on the loaded default model.
+    """Register the shipped adapter and activate it on the loaded default model. A registered copy with
+    other weights (the shipped adapter of an earlier version) is replaced.
 
     Returns the active adapter's name, or None (with a logged reason) when there is no shipped adapter
     or it was trained on another vision build of the default model.
@@ -172,9 +177,14 @@ def install_default(training: Any, model_service: Any, adapter_dir: Path = ASSET
         log.warning("the shipped default adapter was trained on another build of the default model; "
                     "not activated (rebuild it: python -m core.training.default_adapter)")
         return None
-    names = {a.name for a in training.list_adapters()}
+    registered = {a.name: a for a in training.list_adapters()}
     try:
-        if NAME not in names:
+        old = registered.get(NAME)
+        if old is not None and not _same_file(Path(old.path) / WEIGHTS, adapter_dir / WEIGHTS):
+            log.info("replacing the registered %s with the shipped one (new weights)", NAME)
+            training.adapters.remove(NAME)
+            old = None
+        if old is None:
             training.adapters.add(adapter_dir, NAME, base_model="default",
                                   metrics=read_card(adapter_dir).get("metrics", {}))
         return training.activate_adapter(model_service, NAME)
