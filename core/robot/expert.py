@@ -82,8 +82,7 @@ def plan(task: Task, scene: SceneState, cruise_z: float = CRUISE_Z, reach_offset
     if task.kind == "pick":
         return pick
     tx, ty, _ = scene.get(task.target or "").pos
-    release_z = reach_offset + (reach_height(task.target or "", True, scene) if task.kind == "stack"
-                                else RELEASE_Z[task.kind])
+    release_z = reach_offset + reach_height(task.target or "", True, scene)
     return pick + [
         Waypoint((tx, ty, cruise_z), 0.0),
         Waypoint((tx, ty, release_z), 0.0),
