@@ -23,6 +23,7 @@ if __package__ in (None, ""):  # `python bench/grounded_oracle.py` from the repo
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import write_result  # noqa: E402
+from core.robot.expert import DIRECT_Z  # noqa: E402
 
 _GRIPPER = re.compile(r"Gripper (?P<h>[\d.]+) cm above the table, (?P<g>open|closed)\.")
 _OBJECT = re.compile(r": (?P<x>[\d.]+) cm (?P<xs>forward|back), (?P<y>[\d.]+) cm (?P<ys>left|right), "
@@ -32,7 +33,7 @@ LATERAL_OK_CM = 0.6  # go down once the object is this close sideways
 # at the reach height the fingers hide part of the block and the locator drifts by 1 cm or so; the expert's
 # demos close there all the same
 LATERAL_OK_LOW_CM = 2.0
-TRAVEL_CM = 10.0  # the direct expert's lowest travel height
+TRAVEL_CM = 100 * DIRECT_Z[0]  # the direct expert's lowest travel height
 
 
 def _clamp(v: float) -> float:

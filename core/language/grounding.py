@@ -7,9 +7,9 @@ a line such as
 
 The gripper's height comes from the robot; the object's place from the default model's object locator
 (`core.model.locator`) and the camera's calibration; "down" is to the height the gripper works at there
-(a block's grasp height, the release height over a bowl; `core.robot.expert.reach_height`). The object is the last one the subtask names
-("grasp the red block" -> red block, "place it in the bowl" -> bowl); a lift names the block already in
-the gripper, so it gets no object part. Pure text, no torch.
+(a block's grasp height, the release height over a bowl; `core.robot.expert.reach_height`). The object
+is the last one the subtask names ("grasp the red block" -> red block, "place it in the bowl" -> bowl); a
+lift names the block already in the gripper, so it gets no object part. Pure text, no torch.
 """
 
 from __future__ import annotations
