@@ -113,3 +113,36 @@ def test_overlapping_windows_start_part_way_with_their_own_plan() -> None:
             assert tuple(parse(a.target)) == window
             assert p.target == motion_plan(window, sub.chunks[2 * k - 1].gripper if k else sub.initial_gripper)
             assert p.step == a.step == window[0].steps[0]
+
+
+def test_questions_from_inside_an_entry_are_answered_with_the_rest_of_it() -> None:
+    from core.language.prompts import inner_windows, remaining_entry
+
+    positions = [(0.30 + 0.01 * i, -0.005 * i, 0.15) for i in range(11)]  # 10 cm forward, 5 cm right
+    entry = Chunk(10.0, -5.0, 0.0, 1, steps=(0, 10))
+    assert remaining_entry(entry, positions, 4) == Chunk(6.0, -3.0, 0.0, 1)
+    assert remaining_entry(entry, positions, 4).steps == (4, 10)
+    assert remaining_entry(entry, positions, 10) is None  # nothing left
+    assert remaining_entry(Chunk(10.0, -5.0, 0.0, 1), positions, 4) is None  # an entry read from text
+    overshoot = [(0.30, 0.0, 0.15), (0.32, 0.0, 0.15), (0.31, 0.0, 0.15)]  # went past, came back
+    assert remaining_entry(Chunk(1.0, 0.0, 0.0, 1, steps=(0, 2)), overshoot, 1) is None
+    assert [k for k, _ in inner_windows(entry, positions, 2)] == [3, 7]
+    assert [c.dx for _, c in inner_windows(entry, positions, 2)] == [7.0, 3.0]
+
+    steps = episode("put_in", "red block", seed=5)
+    v = verbalize(steps, "put the red block in the bowl")
+    pos = [s.ee_pos for s in steps]
+    one = episode_samples(v, max_entries=1, stride=1)
+    more = episode_samples(v, max_entries=1, stride=1, mid_entries=2, positions=pos)
+    assert episode_samples(v, max_entries=1, stride=1, mid_entries=2) == one  # no positions: nothing added
+    assert episode_samples(v, max_entries=4, mid_entries=2, positions=pos) == episode_samples(v, max_entries=4)
+    added = [s for s in more if s not in one]
+    assert added and {s.kind for s in added} == {"plan", "actions"}
+    starts = {c.steps[0] for sub in v.subtasks for c in sub.chunks}
+    for s in added:
+        assert s.step not in starts  # asked from inside an entry
+        if s.kind == "actions":
+            (rest,) = parse(s.target)
+            sub = next(x for x in v.subtasks if f"subtask: {x.text}." in s.prompt)
+            entry = next(c for c in sub.chunks if c.steps[0] < s.step < c.steps[1])
+            assert rest == remaining_entry(entry, pos, s.step) and rest.gripper == entry.gripper

@@ -454,3 +454,18 @@ def test_a_servo_job_keeps_its_data_recipe_through_json(tmp_path):
     back = JobConfig.load(tmp_path / "job.json").data
     assert back.expert_direct and back.grounded and back.max_entries == 1 and back.window_stride == 1
     assert back.expert_start_jitter == SERVO_DATA["expert_start_jitter"]
+
+
+def test_mid_entry_questions_need_one_entry_answers_and_the_robot_state(records):
+    import dataclasses
+
+    rec = records[0]
+    one = build_samples([rec], DataConfig(image_size=IMAGE_SIZE, max_entries=1, window_stride=1))
+    more = build_samples([rec], DataConfig(image_size=IMAGE_SIZE, max_entries=1, window_stride=1, mid_entries=2))
+    assert sum(s.kind == "actions" for s in more) > sum(s.kind == "actions" for s in one)
+    with pytest.raises(DataError, match="max_entries 1"):
+        DataConfig(max_entries=3, mid_entries=2)
+    with pytest.raises(DataError, match="mid_entries"):
+        DataConfig(max_entries=1, mid_entries=-1)
+    with pytest.raises(DataError, match="no recorded robot state"):
+        build_samples([dataclasses.replace(rec, states=())], DataConfig(image_size=IMAGE_SIZE, max_entries=1, mid_entries=2))

@@ -114,10 +114,43 @@ def direction_sample(chunks: Sequence[Chunk], step: int = 0) -> Sample | None:
 
 
 # ---- a whole episode --------------------------------------------------------------------------------
+MIN_REST_CM = 0.5  # a rest of an entry shorter than this on every axis is not asked for
+
+
+def remaining_entry(entry: Chunk, positions: Sequence[Vec3], step: int) -> Chunk | None:
+    """What is left of a recorded motion `entry` at `step` (inside its step range): the end effector's
+    way from its place at `step` to the entry's end, per axis (an axis already past its goal: 0); None
+    when the rest is under `MIN_REST_CM` on every axis, or for an entry read from text."""
+    if entry.steps is None or entry.yaw is not None:
+        return None
+    stop = min(entry.steps[1], len(positions) - 1)
+    rest = []
+    for axis, total in enumerate((entry.dx, entry.dy, entry.dz)):
+        left = 100.0 * (positions[stop][axis] - positions[step][axis])
+        same_way = left * total > 0 and abs(total) >= 0.05
+        rest.append(round(min(abs(left), abs(total)), 1) * (1 if total > 0 else -1) + 0.0 if same_way else 0.0)
+    if max(abs(v) for v in rest) < MIN_REST_CM:
+        return None
+    return Chunk(rest[0], rest[1], rest[2], entry.gripper, steps=(step, entry.steps[1]))
+
+
+def inner_windows(entry: Chunk, positions: Sequence[Vec3], n: int) -> list[tuple[int, Chunk]]:
+    """(step, `remaining_entry`) at `n` evenly spaced steps strictly inside `entry`'s step range."""
+    if entry.steps is None:
+        return []
+    a, b = entry.steps
+    out = []
+    for k in sorted({a + round(j * (b - a) / (n + 1)) for j in range(1, n + 1)}):
+        if a < k < b and k < len(positions) and (rest := remaining_entry(entry, positions, k)) is not None:
+            out.append((k, rest))
+    return out
+
+
 def episode_samples(
     verbalization: Verbalization, instruction: str | None = None, *, max_entries: int | None = None,
     states: Sequence[tuple[Vec3, float]] | None = None, stride: int | None = None,
-    lines: Callable[[int, str], str | None] | None = None,
+    lines: Callable[[int, str], str | None] | None = None, mid_entries: int = 0,
+    positions: Sequence[Vec3] | None = None,
 ) -> list[Sample]:
     """Every training turn of one verbalized episode.
 
@@ -131,6 +164,10 @@ def episode_samples(
     action and "done?" questions carry the state of the frame they show (`state_text`).
     `lines(step, subtask)`, instead, gives those questions' first line (e.g. a grounding line,
     `core.language.grounding`).
+    `mid_entries` (one-entry windows, with `positions`, the end effector's place at every step): also
+    ask from this many evenly spaced steps inside each motion entry, answered with the rest of that
+    entry (`remaining_entry`). Windows otherwise start only where entries start, so the states a closed
+    loop meets after a chunk that fell short (a few cm beside the object) are rare in the questions.
     """
     v = verbalization
 
@@ -157,6 +194,11 @@ def episode_samples(
             out.append(actions_sample(sub.text, plan, window, step, at(step, sub.text)))
             if (d := direction_sample(window, step)) is not None:
                 out.append(d)
+            if size == 1 and mid_entries > 0 and positions and window[0].gripper == grip:
+                for at_step, rest in inner_windows(window[0], positions, mid_entries):
+                    rest_plan = motion_plan([rest], grip)
+                    out.append(plan_sample(sub.text, rest_plan, at_step, at(at_step, sub.text)))
+                    out.append(actions_sample(sub.text, rest_plan, [rest], at_step, at(at_step, sub.text)))
         out.append(done_sample(sub.text, False, sub.steps[0], at(sub.steps[0], sub.text)))
         out.append(done_sample(sub.text, True, sub.steps[1], at(sub.steps[1], sub.text)))
     return out
@@ -174,8 +216,10 @@ __all__ = [
     "done_prompt",
     "done_sample",
     "episode_samples",
+    "inner_windows",
     "plan_prompt",
     "plan_sample",
+    "remaining_entry",
     "state_text",
     "subtasks_prompt",
     "subtasks_sample",

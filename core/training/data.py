@@ -22,6 +22,7 @@ import logging
 import os
 import shutil
 from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -58,6 +59,8 @@ class DataConfig:
     (`core.language.prompts.state_text`); the adapter then needs it at run time too. `grounded`: instead,
     they start with a grounding line (`core.language.grounding`: the gripper's height and where the
     subtask's object is relative to it, located in the question's own frame), which needs a `GroundFn`.
+    `mid_entries` (one-entry windows): also ask from this many steps inside each motion entry, answered
+    with the rest of it (`core.language.prompts.inner_windows`; needs the recorded robot state).
     """
 
     image_size: int = 224
@@ -70,6 +73,7 @@ class DataConfig:
     robot_state: bool = False
     window_stride: int | None = None
     grounded: bool = False
+    mid_entries: int = 0
 
     def __post_init__(self) -> None:
         unknown = set(self.kinds) - set(prompts.KINDS)
@@ -87,6 +91,10 @@ class DataConfig:
             raise DataError(f"instruction_paraphrases must be >= 0, got {self.instruction_paraphrases}")
         if self.window_stride is not None and self.window_stride < 1:
             raise DataError(f"window_stride must be >= 1 entry, got {self.window_stride}")
+        if self.mid_entries < 0:
+            raise DataError(f"mid_entries must be >= 0, got {self.mid_entries}")
+        if self.mid_entries and self.max_entries != 1:
+            raise DataError("mid_entries needs one-entry action answers (max_entries 1)")
         if self.image_size < 8:
             raise DataError(f"image_size {self.image_size} is too small")
 
@@ -149,12 +157,21 @@ def grounding_lines(record: EpisodeRecord, config: DataConfig, ground: GroundFn,
         wanted.append((min(max(step, 0), last), subtask))
 
     prompts.episode_samples(record.verbalization, record.instruction, max_entries=config.max_entries,
-                            stride=config.window_stride, lines=note)
+                            stride=config.window_stride, lines=note, **_inner(record, config))
     keys = sorted(dict.fromkeys(wanted), key=lambda k: k[0])  # in time order: objects hidden later are remembered
     frames.update(record.frames(sorted({s for s, _ in keys} - set(frames))))
     states = [record.states[min(s, len(record.states) - 1)] for s, _ in keys]
     table = dict(zip(keys, ground([frames[s] for s, _ in keys], [sub for _, sub in keys], states), strict=True))
     return lambda step, subtask: table[(min(max(step, 0), last), subtask)]
+
+
+def _inner(record: EpisodeRecord, config: DataConfig) -> dict[str, Any]:
+    """`episode_samples`' arguments for questions from inside entries (`DataConfig.mid_entries`)."""
+    if not config.mid_entries:
+        return {}
+    if not record.states:
+        raise DataError(f"episode {record.key} has no recorded robot state; train without mid-entry questions")
+    return {"mid_entries": config.mid_entries, "positions": [pos for pos, _ in record.states]}
 
 
 def episode_samples(record: EpisodeRecord, config: DataConfig, ground: GroundFn | None = None) -> list[TrainSample]:
@@ -170,7 +187,7 @@ def episode_samples(record: EpisodeRecord, config: DataConfig, ground: GroundFn 
         lines = grounding_lines(record, config, ground, frames)
     turns = [t for t in prompts.episode_samples(v, record.instruction, max_entries=config.max_entries,
                                                 states=record.states if config.robot_state else None,
-                                                stride=config.window_stride, lines=lines)
+                                                stride=config.window_stride, lines=lines, **_inner(record, config))
              if t.kind in config.kinds]
     if not turns:
         return []

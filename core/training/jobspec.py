@@ -36,6 +36,7 @@ class DataSpec:
     expert_start_near: float = 0.0  # metres; every second demo starts that far from the task's object (ditto)
     expert_direct: bool = False  # demos in the expert's direct style, in long entries (sources.expert_episodes)
     window_stride: int | None = None  # action windows start every this many entries (None: back to back)
+    mid_entries: int = 0  # also ask from this many steps inside each entry (one-entry windows; data.DataConfig)
     robot_state: bool = False  # questions carry the gripper's place and opening (core.language.prompts.state_text)
     grounded: bool = False  # questions carry where the subtask's object is relative to the gripper (core.language.grounding)
 

@@ -195,7 +195,7 @@ def build_job_data(cfg: JobConfig, image_size: int, store: Store | None) -> Data
     dc = DataConfig(image_size=image_size, max_entries=spec.max_entries, val_fraction=spec.val_fraction,
                     seed=spec.seed, action_format=cfg.train.action_format,
                     instruction_paraphrases=spec.instruction_paraphrases, robot_state=spec.robot_state,
-                    window_stride=spec.window_stride, grounded=spec.grounded, **({"kinds": spec.kinds} if spec.kinds else {}))
+                    window_stride=spec.window_stride, grounded=spec.grounded, mid_entries=spec.mid_entries, **({"kinds": spec.kinds} if spec.kinds else {}))
     records: list[Any] = []
     if spec.episode_ids:
         if store is None:
@@ -357,6 +357,7 @@ def run_job(job_dir: Path, job_id: int | None = None, store: Store | None = None
                      "camera": cfg.data.camera, "robot_state": cfg.data.robot_state, "grounded": cfg.data.grounded,
                      "window_stride": cfg.data.window_stride, "expert_start_jitter": cfg.data.expert_start_jitter,
                      "expert_start_near": cfg.data.expert_start_near, "expert_direct": cfg.data.expert_direct,
+                     "mid_entries": cfg.data.mid_entries,
                      "train_episodes": split.train_episodes, "val_episodes": split.val_episodes},
             "metrics": {k: v for k, v in metrics.items() if k != "eval_examples"},
             "trainable_params": result.trainable_params,
