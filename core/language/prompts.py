@@ -14,6 +14,7 @@ already holds something, and that decides the next phase (approach, go down, clo
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -127,8 +128,10 @@ def remaining_entry(entry: Chunk, positions: Sequence[Vec3], step: int) -> Chunk
     rest = []
     for axis, total in enumerate((entry.dx, entry.dy, entry.dz)):
         left = 100.0 * (positions[stop][axis] - positions[step][axis])
-        same_way = left * total > 0 and abs(total) >= 0.05
-        rest.append(round(min(abs(left), abs(total)), 1) * (1 if total > 0 else -1) + 0.0 if same_way else 0.0)
+        if left * total > 0 and abs(total) >= 0.05:  # still on its way along this axis
+            rest.append(math.copysign(round(min(abs(left), abs(total)), 1), total) + 0.0)  # no -0.0
+        else:
+            rest.append(0.0)
     if max(abs(v) for v in rest) < MIN_REST_CM:
         return None
     return Chunk(rest[0], rest[1], rest[2], entry.gripper, steps=(step, entry.steps[1]))
