@@ -90,14 +90,3 @@ def test_the_direct_expert_travels_at_its_starting_height_and_its_long_entries_r
     assert abs(reached[0] - block[0]) < 0.01 and abs(reached[1] - block[1]) < 0.01
     assert abs(reached[2] - GRASP_Z) < 0.01
 
-
-@pytest.mark.parametrize("start_z", [0.12, 0.17])
-def test_the_direct_expert_carries_a_block_at_one_height_whatever_its_start(sim, start_z):
-    from core.robot.expert import DIRECT_Z
-
-    task = draw_task(3, sim.reset(3).scene, "put_in")
-    ro = rollout(sim, task, 3, start_pos=(0.36, 0.02, start_z), direct=True)
-    assert ro.success
-    held = [st.ee_pos[2] for st in ro.steps if st.command.gripper < 0.5]
-    assert held and abs(max(held) - DIRECT_Z[0]) < 0.006  # lifted to the carry height, not back to the start's
-    assert max(st.ee_pos[2] for st in ro.steps) > start_z - 0.006  # before the grasp it travelled at its start height

@@ -26,8 +26,7 @@ SETTLE_TICKS = 10
 FINGER_HALF_WIDTH = 0.012  # closed fingers span +-12 mm across the push direction
 PUSH_TRAVEL = 0.075  # block displacement aimed for (success needs PUSH_DISTANCE = 5 cm)
 MIN_PUSH_TRAVEL = 0.058
-# The "direct" style (see `Expert`): approach at the height it starts at, within these bounds; once it
-# holds a block, carry it at the lowest of them
+# The "direct" style (see `Expert`): approach at the height it starts at, within these bounds.
 DIRECT_Z = (0.10, 0.18)
 # ... and close or open the gripper up to this much above or below the nominal grasp / release height
 # (seeded per demo), so its demos show the grasp decision over the spread a closed loop ends up in
@@ -57,11 +56,9 @@ def reach_height(subtask_object: str, placing: bool, scene: SceneState | None = 
     return tz + 2 * BLOCK_HALF + 0.004
 
 
-def plan(task: Task, scene: SceneState, cruise_z: float = CRUISE_Z, reach_offset: float = 0.0,
-         carry_z: float | None = None) -> list[Waypoint]:
-    """The waypoint sequence that solves `task` from `scene`, travelling at `cruise_z` (after the grasp at
-    `carry_z`, if given); grasps and releases `reach_offset` above (below, if negative) their nominal heights."""
-    carry = cruise_z if carry_z is None else carry_z
+def plan(task: Task, scene: SceneState, cruise_z: float = CRUISE_Z, reach_offset: float = 0.0) -> list[Waypoint]:
+    """The waypoint sequence that solves `task` from `scene`, travelling at `cruise_z`; grasps and releases
+    `reach_offset` above (below, if negative) their nominal heights."""
     x, y, _ = scene.get(task.obj).pos
     if task.kind.startswith("push"):
         dx, dy = push_direction(task.kind)
@@ -80,17 +77,17 @@ def plan(task: Task, scene: SceneState, cruise_z: float = CRUISE_Z, reach_offset
         Waypoint((x, y, cruise_z), 1.0),
         Waypoint((x, y, GRASP_Z + reach_offset), 1.0),
         Waypoint((x, y, GRASP_Z + reach_offset), 0.0, wait=SETTLE_TICKS),
-        Waypoint((x, y, carry), 0.0),
+        Waypoint((x, y, cruise_z), 0.0),
     ]
     if task.kind == "pick":
         return pick
     tx, ty, _ = scene.get(task.target or "").pos
     release_z = reach_offset + reach_height(task.target or "", True, scene)
     return pick + [
-        Waypoint((tx, ty, carry), 0.0),
+        Waypoint((tx, ty, cruise_z), 0.0),
         Waypoint((tx, ty, release_z), 0.0),
         Waypoint((tx, ty, release_z), 1.0, wait=SETTLE_TICKS),
-        Waypoint((tx, ty, carry), 1.0),
+        Waypoint((tx, ty, cruise_z), 1.0),
     ]
 
 
@@ -99,9 +96,7 @@ class Expert:
     """A twist source for one task; call `act(obs)` once per control tick.
 
     `direct`: travel at the height it starts at (kept within `DIRECT_Z`) instead of climbing to
-    `CRUISE_Z` first, lift a grasped block to the lowest of those heights and carry it there (one
-    height whatever the demo's start, so "go up" or "go sideways" after a grasp can be read off the
-    grounding line), and move every axis at full speed at once (a dog-leg, as a 3D mouse at full
+    `CRUISE_Z` first, and move every axis at full speed at once (a dog-leg, as a 3D mouse at full
     deflection moves) instead of in a straight line. Demos in this style, chunked into long entries
     (`spec.LONG_AXIS_CUT_CM`), make each entry the offset to the next waypoint, or that offset clamped:
     what a grounded adapter can read off its grounding line.
@@ -125,7 +120,7 @@ class Expert:
             if obs.scene is None:
                 raise ValueError("the scripted expert needs simulator scene state")
             cruise = min(max(obs.ee_pos[2], DIRECT_Z[0]), DIRECT_Z[1]) if self.direct else CRUISE_Z
-            self._plan = plan(self.task, obs.scene, cruise, self.reach_offset, DIRECT_Z[0] if self.direct else None)
+            self._plan = plan(self.task, obs.scene, cruise, self.reach_offset)
         if self.done:
             return Twist()
         wp = self._plan[self._i]
