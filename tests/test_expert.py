@@ -89,4 +89,3 @@ def test_the_direct_expert_travels_at_its_starting_height_and_its_long_entries_r
     reached = [sum(c.translation[a] for c in grasp.chunks) / 100 + ro.steps[0].ee_pos[a] for a in range(3)]
     assert abs(reached[0] - block[0]) < 0.01 and abs(reached[1] - block[1]) < 0.01
     assert abs(reached[2] - GRASP_Z) < 0.01
-

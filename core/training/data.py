@@ -22,9 +22,9 @@ import logging
 import os
 import shutil
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
