@@ -46,6 +46,7 @@ WEIGHTS = "adapter_model.safetensors"
 # The loop's questions. The paper's movement-direction augmentation is left out of this CPU build: its
 # prompts carry a whole action list (the longest samples) for a few answer tokens.
 KINDS = ("subtasks", "plan", "actions", "done")
+SERVO_SEED0 = 500  # the servo-correction rollouts' scenes (the demos use 0.., the benchmarks 1000..)
 
 
 def base_fingerprint() -> str:
@@ -65,7 +66,8 @@ def job_config(demos: int, max_steps: int | None, epochs: float, lr: float, thre
                eval_samples: int, vqa_scenes: int, sim_episodes: int, decision_weight: float = 1.0,
                max_entries: int = 16, paraphrases: int = 0, camera: str = "front",
                robot_state: bool = False, window_stride: int | None = None, start_jitter: float = 0.0,
-               grounded: bool = False, start_near: float = 0.0, direct: bool = False, mid_entries: int = 0) -> JobConfig:
+               grounded: bool = False, start_near: float = 0.0, direct: bool = False, mid_entries: int = 0,
+               corrections: int = 0) -> JobConfig:
     return JobConfig(
         NAME,
         train=TrainConfig(base_model="default", lr=lr, epochs=epochs, max_steps=max_steps, batch_size=4,
@@ -74,7 +76,8 @@ def job_config(demos: int, max_steps: int | None, epochs: float, lr: float, thre
         data=DataSpec(expert_seeds=tuple(range(demos)), expert_kind=KIND_MIX, max_entries=max_entries, kinds=KINDS,
                       camera=camera, instruction_paraphrases=paraphrases, robot_state=robot_state,
                       window_stride=window_stride, expert_start_jitter=start_jitter, grounded=grounded,
-                      expert_start_near=start_near, expert_direct=direct, mid_entries=mid_entries),
+                      expert_start_near=start_near, expert_direct=direct, mid_entries=mid_entries,
+                      servo_seeds=tuple(range(SERVO_SEED0, SERVO_SEED0 + corrections))),
         eval=EvalSpec(max_samples=eval_samples, vqa_scenes=vqa_scenes, sim_episodes=sim_episodes),
     )
 
@@ -234,6 +237,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--mid-entries", type=int, default=0,
                     help="with --max-entries 1: also ask from this many steps inside each entry, answered with the "
                          "rest of it (the states a loop meets after a chunk that fell short)")
+    ap.add_argument("--corrections", type=int, default=0,
+                    help="with --grounded: this many noisy rollouts of the servo rule (pick-up and put-in in turn), each "
+                         "cycle asked with the rule's entry as the answer, so the adapter sees the way back from states "
+                         "off the expert's path (core.training.corrections)")
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--eval-samples", type=int, default=24)
     ap.add_argument("--vqa-scenes", type=int, default=10)
@@ -255,7 +262,8 @@ def main(argv: list[str] | None = None) -> int:
     cfg = job_config(args.demos, args.max_steps, args.epochs, args.lr, args.threads, args.eval_samples,
                      args.vqa_scenes, args.sim_episodes, args.decision_weight, args.max_entries,
                      args.paraphrases, args.camera, args.robot_state, args.window_stride,
-                     args.start_jitter, args.grounded, args.start_near, args.direct, args.mid_entries)
+                     args.start_jitter, args.grounded, args.start_near, args.direct, args.mid_entries,
+                     args.corrections)
     job_dir = args.work_dir / job_name(cfg.to_dict(), base_fingerprint())
     if args.fresh:
         shutil.rmtree(job_dir, ignore_errors=True)

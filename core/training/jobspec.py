@@ -37,12 +37,16 @@ class DataSpec:
     expert_direct: bool = False  # demos in the expert's direct style, in long entries (sources.expert_episodes)
     window_stride: int | None = None  # action windows start every this many entries (None: back to back)
     mid_entries: int = 0  # also ask from this many steps inside each entry (one-entry windows; data.DataConfig)
+    servo_seeds: tuple[int, ...] = ()  # noisy rollouts of the servo rule, one per seed (training.corrections; grounded)
+    servo_noise: float = 0.3  # the share of those rollouts' cycles that execute a perturbed entry
+    servo_noise_cm: float = 3.0  # how far (per axis, at most) a perturbed entry is pushed off
     robot_state: bool = False  # questions carry the gripper's place and opening (core.language.prompts.state_text)
     grounded: bool = False  # questions carry where the subtask's object is relative to the gripper (core.language.grounding)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "episode_ids", tuple(int(i) for i in self.episode_ids))
         object.__setattr__(self, "expert_seeds", tuple(int(i) for i in self.expert_seeds))
+        object.__setattr__(self, "servo_seeds", tuple(int(i) for i in self.servo_seeds))
         if self.expert_kind is not None and not isinstance(self.expert_kind, str):
             object.__setattr__(self, "expert_kind", tuple(self.expert_kind))
         if self.expert_kind is not None:
@@ -56,12 +60,17 @@ class DataSpec:
             object.__setattr__(self, "kinds", tuple(self.kinds))
         if self.grounded and self.robot_state:
             raise JobError("choose one of robot_state and grounded (the grounding line has the gripper's state)")
+        if self.servo_seeds and not self.grounded:
+            raise JobError("servo corrections answer grounding lines; they need grounded training")
+        if not 0.0 <= self.servo_noise <= 1.0 or self.servo_noise_cm < 0:
+            raise JobError(f"servo_noise must be in [0, 1] and servo_noise_cm >= 0, got {self.servo_noise}, "
+                           f"{self.servo_noise_cm}")
         if self.grounded and self.camera != "front":
             raise JobError("grounded training locates objects in the front camera; choose camera 'front'")
 
     @property
     def n_episodes(self) -> int:
-        return len(self.episode_ids) + len(self.expert_seeds)
+        return len(self.episode_ids) + len(self.expert_seeds) + len(self.servo_seeds)
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,15 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from core.training.adapters import AdapterRegistry, write_card
-from core.training.data import DataConfig, DatasetSplit, build_dataset, export_jsonl, load_jsonl
+from core.training.data import (
+    DataConfig,
+    DatasetSplit,
+    build_dataset,
+    build_samples,
+    export_jsonl,
+    load_jsonl,
+    split_samples,
+)
 from core.training.errors import TrainingError
 from core.training.jobspec import JobConfig
 from core.training.trainer import Hooks, Progress, TrainResult, train
@@ -206,12 +214,18 @@ def build_job_data(cfg: JobConfig, image_size: int, store: Store | None) -> Data
         records.extend(expert_episodes(spec.expert_seeds, kind=spec.expert_kind, camera=spec.camera,
                                        image_size=image_size, start_jitter=spec.expert_start_jitter,
                                        start_near=spec.expert_start_near, direct=spec.expert_direct))
-    ground = None
-    if spec.grounded:
-        from core.model.grounding import sim_grounder
+    if not spec.grounded:
+        return build_dataset(records, dc)
+    from core.model.grounding import sim_grounder
 
-        ground = sim_grounder(image_size).lines
-    return build_dataset(records, dc, ground)
+    grounder = sim_grounder(image_size)
+    samples = build_samples(records, dc, grounder.lines) if records else []
+    if spec.servo_seeds:
+        from core.training.corrections import correction_samples
+
+        samples += correction_samples(spec.servo_seeds, grounder.line, noise=spec.servo_noise,
+                                      noise_cm=spec.servo_noise_cm, image_size=image_size)
+    return split_samples(samples, dc)
 
 
 def _vqa_before_cached(job_dir: Path, key: str) -> float | None:
@@ -357,7 +371,10 @@ def run_job(job_dir: Path, job_id: int | None = None, store: Store | None = None
                      "camera": cfg.data.camera, "robot_state": cfg.data.robot_state, "grounded": cfg.data.grounded,
                      "window_stride": cfg.data.window_stride, "expert_start_jitter": cfg.data.expert_start_jitter,
                      "expert_start_near": cfg.data.expert_start_near, "expert_direct": cfg.data.expert_direct,
-                     "mid_entries": cfg.data.mid_entries,
+                     "mid_entries": cfg.data.mid_entries, **({"servo_seeds": list(cfg.data.servo_seeds),
+                                                               "servo_noise": cfg.data.servo_noise,
+                                                               "servo_noise_cm": cfg.data.servo_noise_cm}
+                                                              if cfg.data.servo_seeds else {}),
                      "train_episodes": split.train_episodes, "val_episodes": split.val_episodes},
             "metrics": {k: v for k, v in metrics.items() if k != "eval_examples"},
             "trainable_params": result.trainable_params,
