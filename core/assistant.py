@@ -59,7 +59,7 @@ def format_run(events: list[AutoEvent], partial: str = "", state: str = "") -> s
             lines.append(("✓ " if e.text.startswith("done") else "✗ ") + e.text)
         elif e.kind == "malformed":
             lines.append(f"⚠ unusable model output, retrying: {e.text}")
-        elif e.kind == "retry":
+        elif e.kind in ("retry", "regrasp"):
             lines.append(f"↻ {e.text}")
         elif e.kind in ("done", "hold", "cancelled", "error"):
             icon = {"done": "✅", "hold": "⏸", "cancelled": "⏹", "error": "❌"}[e.kind]

@@ -286,3 +286,48 @@ def test_a_policy_with_its_own_context_line_gets_it_per_subtask(loop):
     assert all(state.endswith(f"subtask {sub}.") and state.startswith("Gripper ") for sub, state in policy.seen)
     assert [e.data.get("state") for e in r.events if e.kind == "plan"] == [policy.seen[0][1], policy.seen[2][1]]
     assert policy.memory["calls"] == 4  # one memory for the whole run
+
+
+class Placer(GroundTruthPolicy):
+    """Grasps the red block, then releases it `misses` times 12 cm beside the bowl before aiming right."""
+
+    def __init__(self, loop, misses=1):
+        super().__init__(loop)
+        self.misses = misses
+
+    def subtasks(self, image, instruction, on_text=None):
+        return "1. grasp the red block\n2. place it in the bowl"
+
+    def plan(self, image, instruction, subtask, on_text=None):
+        return super().plan(image, instruction, subtask) if subtask.startswith("grasp") else "move over the bowl"
+
+    def actions(self, image, instruction, subtask, plan, on_text=None):
+        if subtask.startswith("grasp"):
+            return super().actions(image, instruction, subtask, plan)
+        obs = self.loop.observation
+        ee, bowl = obs.ee_pos, obs.scene.get("bowl").pos
+        off = 0.12 if self.misses > 0 else 0.0
+        self.misses -= 1
+        moves = split(0.0, 0.0, (0.12 - ee[2]) * 100) + split((bowl[0] + off - ee[0]) * 100, (bowl[1] - ee[1]) * 100, 0.0)
+        moves += split(0.0, 0.0, -4.0)
+        return "[" + ", ".join(f"[{x}, {y}, {z}, 0]" for x, y, z in moves) + ", [0.0, 0.0, 0.0, 1]]"
+
+
+def test_a_release_that_misses_goes_back_to_the_grasp(loop):
+    r = AutonomousRun(Placer(loop), "put the red block in the bowl", judge=sim_verify).start()
+    loop.set_driver(r)
+    assert r.wait(120)
+    assert r.result == "success", [e.text for e in r.events]
+    kinds = [e.kind for e in r.events]
+    assert kinds.count("regrasp") == 1 and "back to 'grasp the red block'" in r.events[kinds.index("regrasp")].text
+    assert [e.subtask for e in r.events if e.kind == "verify" and e.text.startswith("done")] == [
+        "grasp the red block", "grasp the red block", "place it in the bowl"]
+
+
+def test_regrasps_are_bounded(loop):
+    r = AutonomousRun(Placer(loop, misses=5), "put the red block in the bowl", judge=sim_verify,
+                      config=RunConfig(max_regrasps=1)).start()
+    loop.set_driver(r)
+    assert r.wait(120)
+    assert r.result == "failed" and "missed" in r.events[-1].text
+    assert [e.kind for e in r.events].count("regrasp") == 1

@@ -18,9 +18,11 @@ from typing import Any, Protocol
 
 from core.control.follower import ChunkFollower, commanded_gripper
 from core.control.safety import Limits
-from core.control.verify import sim_verify, subject
+from core.control.verify import grasp_before, sim_verify, subject
+from core.language.grounding import is_placing
 from core.language.parse import ParseError, parse, parse_subtasks
 from core.language.prompts import state_text
+from core.language.spec import GRIPPER_CLOSED, GRIPPER_OPEN
 from core.types import Observation, SceneState, Twist
 
 log = logging.getLogger(__name__)
@@ -63,11 +65,12 @@ class RunConfig:
     time_limit_s: float = 180.0  # per command
     camera: str | None = None  # None: the policy's own camera (`Policy.camera`, else "front")
     ask_model_to_verify: bool = True  # also ask the model when the simulator can judge (agreement stats)
+    max_regrasps: int = 1  # a release that misses goes back to the grasp before it this many times per command
 
 
 @dataclass(frozen=True)
 class AutoEvent:
-    kind: str  # subtasks | plan | actions | limit | verify | retry | malformed | hold | done | cancelled | error
+    kind: str  # subtasks | plan | actions | limit | verify | retry | regrasp | malformed | hold | done | cancelled | error
     text: str
     t: float
     subtask: str | None = None
@@ -236,46 +239,69 @@ class AutonomousRun:
                 self._finish("failed", "the model did not write a usable subtask list; holding")
             return
         it: str | None = None
-        for subtask in subtasks:
+        i, regrasps = 0, 0
+        while i < len(subtasks):
+            subtask = subtasks[i]
             it = subject(subtask) or it
-            start = self._frame().scene
-            for cycle in range(self.config.max_cycles):
-                if self._cancel.is_set():
-                    return
-                obs = self._frame()
-                img, kw = self._image(obs), self._state(obs, subtask)
-                plan = self._ask("plan", lambda img=img, s=subtask, kw=kw: p.plan(img, self.instruction, s, self._stream, **kw),
-                                 _non_empty, subtask, **kw)
-                if plan is None:
-                    break
-                chunks = self._ask(
-                    "actions",
-                    lambda img=img, s=subtask, m=plan, kw=kw: p.actions(img, self.instruction, s, m, self._stream, **kw),
-                    lambda t, g=commanded_gripper(obs.gripper): parse(t, initial_gripper=g), subtask,
-                )
-                if chunks is None:
-                    break
-                self.state = "moving"
-                self._moved.clear()
-                self._follower = ChunkFollower(chunks, obs.ee_pos, obs.ee_yaw, obs.gripper, self.limits, self.dt)
-                if self._follower.cut_cm >= LIMIT_NOTE_CM:
-                    self._emit("limit", f"the workspace limit cuts {self._follower.cut_cm:.1f} cm of this chunk's "
-                               "motion", subtask, cut_cm=round(self._follower.cut_cm, 1))
-                self._moved.wait()
-                if self._cancel.is_set():
-                    return
-                if self._verify(subtask, start, it):
-                    break
-                if cycle + 1 < self.config.max_cycles:
-                    self._emit("retry", f"subtask not done yet (cycle {cycle + 1} of {self.config.max_cycles})", subtask)
+            outcome = self._work_on(subtask, self._frame().scene, it)
+            if outcome == "done":
+                i += 1
+                continue
+            back = grasp_before(subtasks, i) if outcome == "missed" else None
+            if back is not None and regrasps < self.config.max_regrasps:
+                regrasps += 1
+                self._emit("regrasp", f"the release missed: back to '{subtasks[back]}' (try {regrasps} of "
+                           f"{self.config.max_regrasps})", subtask)
+                i = back
+                continue
+            if self.result is not None or self._cancel.is_set():
+                return
+            if outcome == "unusable":
+                self._finish("failed", f"the model kept writing unusable text for '{subtask}'; holding")
+            elif outcome == "missed":
+                self._finish("failed", f"the release for '{subtask}' missed and no grasp is left to retry; holding")
             else:
                 self._finish("failed", f"gave up on '{subtask}' after {self.config.max_cycles} cycles; holding")
-                return
-            if self.result is not None:
-                return
-            if plan is None or chunks is None:
-                self._finish("failed", f"the model kept writing unusable text for '{subtask}'; holding")
-                return
+            return
+
+    def _work_on(self, subtask: str, start: SceneState | None, it: str | None) -> str:
+        """Plan + action cycles on one subtask until it is verified: "done", "gave up" (out of cycles),
+        "unusable" (no usable text), "missed" (a placing subtask opened the gripper and is not done: the
+        block fell beside its target) or "cancelled"."""
+        p = self.policy
+        for cycle in range(self.config.max_cycles):
+            if self._cancel.is_set():
+                return "cancelled"
+            obs = self._frame()
+            img, kw = self._image(obs), self._state(obs, subtask)
+            plan = self._ask("plan", lambda img=img, s=subtask, kw=kw: p.plan(img, self.instruction, s, self._stream, **kw),
+                             _non_empty, subtask, **kw)
+            if plan is None:
+                return "cancelled" if self._cancel.is_set() else "unusable"
+            chunks = self._ask(
+                "actions",
+                lambda img=img, s=subtask, m=plan, kw=kw: p.actions(img, self.instruction, s, m, self._stream, **kw),
+                lambda t, g=commanded_gripper(obs.gripper): parse(t, initial_gripper=g), subtask,
+            )
+            if chunks is None:
+                return "cancelled" if self._cancel.is_set() else "unusable"
+            self.state = "moving"
+            self._moved.clear()
+            self._follower = ChunkFollower(chunks, obs.ee_pos, obs.ee_yaw, obs.gripper, self.limits, self.dt)
+            if self._follower.cut_cm >= LIMIT_NOTE_CM:
+                self._emit("limit", f"the workspace limit cuts {self._follower.cut_cm:.1f} cm of this chunk's "
+                           "motion", subtask, cut_cm=round(self._follower.cut_cm, 1))
+            self._moved.wait()
+            if self._cancel.is_set():
+                return "cancelled"
+            if self._verify(subtask, start, it):
+                return "done"
+            released = commanded_gripper(obs.gripper) == GRIPPER_CLOSED and chunks[-1].gripper == GRIPPER_OPEN
+            if released and is_placing(subtask):
+                return "missed"
+            if cycle + 1 < self.config.max_cycles:
+                self._emit("retry", f"subtask not done yet (cycle {cycle + 1} of {self.config.max_cycles})", subtask)
+        return "gave up"
 
     def _verify(self, subtask: str, start: SceneState | None, it: str | None) -> bool:
         self.state = "verifying"

@@ -21,6 +21,14 @@ _PUSH = re.compile(r"^push the (?P<obj>\w+ block) (?P<dir>to the left|to the rig
 _DIRS = {"to the left": (0.0, 1.0), "to the right": (0.0, -1.0), "forward": (1.0, 0.0), "backward": (-1.0, 0.0)}
 
 
+def grasp_before(subtasks: list[str], index: int) -> int | None:
+    """The index of the last grasp ("grasp the red block") before `subtasks[index]`, or None."""
+    for k in range(index - 1, -1, -1):
+        if _GRASP.match(_norm(subtasks[k])):
+            return k
+    return None
+
+
 def subject(subtask: str) -> str | None:
     """The block a subtask names explicitly, if any ("grasp the red block" -> "red block")."""
     for rx in (_GRASP, _LIFT, _PUSH):
