@@ -18,6 +18,10 @@ def test_train_and_activate(app_tiny_model, browser, tmp_path):
     page.get_by_label("Batch").fill("2")
     page.get_by_label("Grad. accumulation").fill("1")
     page.get_by_label("Scene-VQA retention check: scenes (0 = skip)").fill("0")
+    page.get_by_label("Servo corrections (simulated)").fill("3")  # without grounded servoing: refused, said why
+    page.get_by_role("button", name="Train").click()
+    page.wait_for_function("() => document.body.innerText.includes(\"tick 'Grounded servoing' too\")", timeout=30_000)
+    page.get_by_label("Servo corrections (simulated)").fill("0")
     page.get_by_role("button", name="Train").click()
     page.wait_for_function("() => /Job 1 · tiny-demo/.test(document.body.innerText)", timeout=30_000)
     page.wait_for_function("() => /Job 1 · tiny-demo · done/.test(document.body.innerText)", timeout=240_000)

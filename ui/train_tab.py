@@ -8,7 +8,7 @@ import pandas as pd
 from core.context import App
 from core.store.episodes import EpisodeFilter, list_episodes
 from core.training.config import PRESETS, preset
-from core.training.jobspec import SERVO_DATA, DataSpec, EvalSpec, JobConfig
+from core.training.jobspec import SERVO_DATA, DataSpec, EvalSpec, JobConfig, servo_seeds
 from ui import guard
 
 BASE = "base model (no adapter)"
@@ -90,6 +90,10 @@ def build(app: App) -> None:
                                     info="implies the object line; expert demos move straight to the object and are "
                                          "written in entries of up to 9.5 cm, one per question, every second one "
                                          "starting off the home pose (beyond the paper; see docs/training.md)")
+                corrections = gr.Number(0, precision=0, minimum=0, maximum=500, label="Servo corrections (simulated)",
+                                        info="with grounded servoing: noisy rollouts of the fixed servo rule (pick-up, "
+                                             "put-in), every cycle answered with the rule's entry, so the adapter "
+                                             "learns the way back from states off the expert's path")
             start = gr.Button("Train", variant="primary")
     jobs = gr.Dataframe(jobs_table(app), label="Jobs", interactive=False)
     with gr.Row():
@@ -124,7 +128,7 @@ def build(app: App) -> None:
         return c.lr, c.epochs, c.max_steps or 0, c.lora_r, c.lora_alpha, c.batch_size, c.grad_accum, c.decision_weight
 
     def do_start(job_name, ids, n_expert, pre, lr_, ep, ms, r_, a_, b_, acc_, w_, cam, state_, grounded_, servo_, vqa_,
-                 request: gr.Request):
+                 n_corr, request: gr.Request):
         from core.training.errors import TrainingError
 
         who = guard.require(request, "train")
@@ -132,9 +136,12 @@ def build(app: App) -> None:
             cfg = preset(pre, lr=float(lr_), epochs=float(ep), max_steps=int(ms) or None, lora_r=int(r_),
                          lora_alpha=int(a_), batch_size=int(b_), grad_accum=int(acc_),
                          decision_weight=float(w_ or 1.0), base_model=app.config.model or "default")
+            if int(n_corr or 0) and not servo_:
+                raise ValueError("servo corrections answer grounding lines one entry at a time: "
+                                 "tick 'Grounded servoing' too")
             data = DataSpec(episode_ids=tuple(int(i) for i in ids or []), expert_seeds=tuple(range(int(n_expert or 0))),
                             camera=cam or "front", robot_state=bool(state_), grounded=bool(grounded_ or servo_),
-                            **(SERVO_DATA if servo_ else {}))
+                            servo_seeds=servo_seeds(int(n_corr or 0)), **(SERVO_DATA if servo_ else {}))
             jid = app.training.start_job(JobConfig((job_name or "").strip(), cfg, data, EvalSpec(vqa_scenes=int(vqa_))))
         except (TrainingError, ValueError, TypeError) as exc:
             raise gr.Error(str(exc)) from exc
@@ -192,7 +199,7 @@ def build(app: App) -> None:
     expert.change(do_preview, [episodes, expert], preview)
     preset_name.change(do_preset, preset_name, [lr, epochs, max_steps, r, alpha, batch, accum, weight])
     start.click(do_start, [name, episodes, expert, preset_name, lr, epochs, max_steps, r, alpha, batch, accum, weight, camera,
-                           state, grounded, servo, vqa],
+                           state, grounded, servo, vqa, corrections],
                 [jobs, job_id])
     outs = [progress, loss_plot, evals, log_tail, jobs]
     cancel.click(do_cancel, job_id, outs)

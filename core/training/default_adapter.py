@@ -31,7 +31,7 @@ from typing import Any
 
 from core.language.prompts import CHUNK_ENTRIES
 from core.training.config import TrainConfig
-from core.training.jobspec import DataSpec, EvalSpec, JobConfig
+from core.training.jobspec import DataSpec, EvalSpec, JobConfig, servo_seeds
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,6 @@ WEIGHTS = "adapter_model.safetensors"
 # The loop's questions. The paper's movement-direction augmentation is left out of this CPU build: its
 # prompts carry a whole action list (the longest samples) for a few answer tokens.
 KINDS = ("subtasks", "plan", "actions", "done")
-SERVO_SEED0 = 500  # the servo-correction rollouts' scenes (the demos use 0.., the benchmarks 1000..)
 
 
 def base_fingerprint() -> str:
@@ -77,7 +76,7 @@ def job_config(demos: int, max_steps: int | None, epochs: float, lr: float, thre
                       camera=camera, instruction_paraphrases=paraphrases, robot_state=robot_state,
                       window_stride=window_stride, expert_start_jitter=start_jitter, grounded=grounded,
                       expert_start_near=start_near, expert_direct=direct, mid_entries=mid_entries,
-                      servo_seeds=tuple(range(SERVO_SEED0, SERVO_SEED0 + corrections))),
+                      servo_seeds=servo_seeds(corrections)),
         eval=EvalSpec(max_samples=eval_samples, vqa_scenes=vqa_scenes, sim_episodes=sim_episodes),
     )
 

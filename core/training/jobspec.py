@@ -14,6 +14,12 @@ from core.training.errors import JobError, NoEpisodesError
 # The data side of grounded servoing (with `grounded`): direct-style expert demos in long entries, one
 # entry per action question, every second demo starting up to 10 cm off the home pose.
 SERVO_DATA = {"expert_direct": True, "max_entries": 1, "window_stride": 1, "expert_start_jitter": 0.1}
+SERVO_SEED0 = 500  # the scenes of servo-correction rollouts (`DataSpec.servo_seeds`; demos use 0.., benchmarks 1000..)
+
+
+def servo_seeds(n: int) -> tuple[int, ...]:
+    """The seeds of `n` servo-correction rollouts."""
+    return tuple(range(SERVO_SEED0, SERVO_SEED0 + max(0, int(n))))
 
 
 @dataclass(frozen=True)
