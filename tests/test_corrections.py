@@ -11,7 +11,6 @@ from core.training.errors import JobError
 from core.training.jobspec import SERVO_DATA, DataSpec, JobConfig
 
 
-
 def test_corrections_need_grounded_training_and_a_sane_noise():
     with pytest.raises(JobError, match="grounded"):
         DataSpec(servo_seeds=(500,))

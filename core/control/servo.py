@@ -41,20 +41,30 @@ def _clamp(v: float) -> float:
     return round(max(-CLAMP_CM, min(CLAMP_CM, v)), 1) + 0.0
 
 
-def line_gripper(line: str) -> int:
-    """The gripper state a grounding line states: 1 open, 0 closed."""
+def _gripper_part(line: str) -> tuple[float, int]:
+    """The gripper's height (cm) and state (1 open, 0 closed) a grounding line states."""
     g = _GRIPPER.search(line)
     if g is None:
         raise ValueError(f"not a grounding line: {line!r}")
-    return 1 if g["g"] == "open" else 0
+    return float(g["h"]), 1 if g["g"] == "open" else 0
+
+
+def line_gripper(line: str) -> int:
+    """The gripper state a grounding line states: 1 open, 0 closed."""
+    return _gripper_part(line)[1]
+
+
+def entry_plan(entry: Entry, grip: int) -> str:
+    """The motion plan that goes with one entry, from gripper state `grip` ("hold" for no motion)."""
+    from core.language.plan import motion_plan
+    from core.language.spec import Chunk
+
+    return motion_plan([Chunk(*entry)], grip) or "hold"
 
 
 def servo_entry(line: str, placing: bool) -> Entry:
     """The next [dx, dy, dz, gripper] entry for a grounding line (see the module doc)."""
-    g = _GRIPPER.search(line)
-    if g is None:
-        raise ValueError(f"not a grounding line: {line!r}")
-    height, grip = float(g["h"]), 1 if g["g"] == "open" else 0
+    height, grip = _gripper_part(line)
     o = _OBJECT.search(line)
     if o is None:  # a lift (no object named), or the object is not in view: go up to travel height
         return (0.0, 0.0, _clamp(max(0.0, TRAVEL_CM + 2.0 - height)), grip)
@@ -129,8 +139,6 @@ class ServoPolicy:
 
     def plan(self, image: Any, instruction: str, subtask: str, on_text: Any = None, state: str | None = None) -> str:
         from core.language.grounding import is_placing
-        from core.language.plan import motion_plan
-        from core.language.spec import Chunk
 
         if state is None:
             raise ValueError("the servo rule reads the grounding line (state=)")
@@ -139,7 +147,7 @@ class ServoPolicy:
         shaken = self.noise > 0 and self._rng.random() < self.noise
         self.visits.append(Visit(image, subtask, state, entry, grip, shaken))
         self._entry = perturbed(entry, grip, self._rng, self.noise_cm) if shaken else entry
-        return motion_plan([Chunk(*self._entry)], grip) or "hold"
+        return entry_plan(self._entry, grip)
 
     def actions(self, image: Any, instruction: str, subtask: str, plan: str, on_text: Any = None,
                 state: str | None = None) -> str:

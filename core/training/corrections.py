@@ -28,14 +28,14 @@ KEY_PREFIX = "servo"
 
 def visit_samples(key: str, visits: Sequence[Any], image_size: int) -> list[Any]:
     """A plan and an action sample per `core.control.servo.Visit`, answered with the rule's entry."""
-    from core.language.plan import motion_plan
+    from core.control.servo import entry_plan
     from core.language.spec import Chunk
     from core.training.data import TrainSample
 
     out = []
     for step, v in enumerate(visits):
         chunk = Chunk(*v.entry)
-        plan = motion_plan([chunk], v.gripper) or "hold"
+        plan = entry_plan(v.entry, v.gripper)
         image = resize(v.image, image_size)
         for s in (prompts.plan_sample(v.subtask, plan, step, v.line),
                   prompts.actions_sample(v.subtask, plan, [chunk], step, v.line)):
@@ -43,10 +43,10 @@ def visit_samples(key: str, visits: Sequence[Any], image_size: int) -> list[Any]
     return out
 
 
-def correction_samples(seeds: Sequence[int], line: Callable[..., str], *, noise: float = 0.5,
-                       noise_cm: float = 4.0, kinds: Sequence[str] = KINDS, image_size: int = 224,
-                       time_limit_s: float = 120.0) -> list[Any]:
-    """Samples from one noisy rollout of the servo rule per seed (task kinds taken in turn from `kinds`).
+def correction_samples(seeds: Sequence[int], line: Callable[..., str], *, noise: float, noise_cm: float,
+                       kinds: Sequence[str] = KINDS, image_size: int = 224, time_limit_s: float = 120.0) -> list[Any]:
+    """Samples from one noisy rollout of the servo rule per seed (task kinds taken in turn from `kinds`);
+    `noise` and `noise_cm` as in `ServoPolicy` (a job's come from `DataSpec.servo_noise` / `servo_noise_cm`).
 
     `line` writes a cycle's grounding line (`core.model.grounding.Grounder.line`). Each rollout is an
     episode of its own (`servo-<seed>`) for the train/validation split.
