@@ -201,6 +201,8 @@ def main() -> int:
     ap.add_argument("--adapter", type=Path, default=None,
                     help="an adapter folder (trained on this model build) to measure instead of the shipped one; "
                          "the result file gets the folder's name as a suffix")
+    ap.add_argument("--no-restater", action="store_true",
+                    help="commands go to the subtask step as typed (without the shipped restater)")
     args = ap.parse_args()
 
     from core.model.loader import assets_present
@@ -217,12 +219,17 @@ def main() -> int:
 
     from core.model.policy import VLMPolicy
     from core.training.evaluate import run_sim_episodes
+    from core.training.restater import load_shipped
 
     loaded = load_with_adapter("auto", args.adapter)
-    policy = VLMPolicy(loaded, **shipped_inputs(args.adapter or ASSET_DIR))
-    name = result_name("autonomous", args.adapter)
+    restater = None if args.no_restater else load_shipped(loaded.model)
+    if restater is None and not args.no_restater:
+        print("autonomous: no restater for this model build in assets (python -m core.training.restater); "
+              "commands go to the subtask step as typed")
+    policy = VLMPolicy(loaded, **shipped_inputs(args.adapter or ASSET_DIR), restater=restater)
+    name = result_name("autonomous", args.adapter) + ("-no-restater" if args.no_restater else "")
     result: dict = {"precision": loaded.precision_label, "adapter": "default-sim" if args.adapter is None else args.adapter.name,
-                    "camera": policy.camera, "robot_state": policy.robot_state, "grounded": policy.grounded,
+                    "restater": restater, "camera": policy.camera, "robot_state": policy.robot_state, "grounded": policy.grounded,
                     "episodes_per_cell": args.episodes,
                     "seeds": [args.seed, args.seed + args.episodes - 1], "time_limit_s": args.time_limit,
                     "targets": {"cycle_s_p50": 1.5, "pick_en": 0.8, "put_in_en": 0.6,
@@ -259,7 +266,7 @@ def main() -> int:
                 malformed += e.malformed
                 pairs.extend(p for p in e.verifications if p[0] is not None and p[1] is not None)
                 episodes.append({"kind": kind, "lang": lang, "seed": e.seed, "command": e.instruction,
-                                 "subtasks": e.subtasks,
+                                 "subtasks": e.subtasks, "restated": e.restated,
                                  "success": e.success, "result": e.loop_result, "message": e.message,
                                  "cycles": len(e.cycles_s), "seconds": round(e.seconds, 1)})
             print(f"autonomous: {kind} {lang}: {r.success_rate:.2f} ({r.n} episodes, {r.seconds:.0f} s)", flush=True)

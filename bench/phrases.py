@@ -1,5 +1,5 @@
-"""Commands in other languages for the multilingual benchmark: the pick-up and put-in tasks worded as a
-visitor would type them (hand-written; the model is never trained on any of these words)."""
+"""Commands in other languages for the multilingual benchmark: every task kind worded as a visitor
+would type it (hand-written; the model is never trained on any of these words)."""
 
 from __future__ import annotations
 
@@ -16,11 +16,24 @@ COLORS = {
 }
 
 TEMPLATES = {
-    "es": {"pick": "recoge el bloque {c}", "put_in": "pon el bloque {c} en el cuenco"},
-    "fr": {"pick": "prends le bloc {c}", "put_in": "mets le bloc {c} dans le bol"},
-    "de": {"pick": "heb den {c} Block hoch", "put_in": "leg den {c} Block in die Schüssel"},
-    "zh": {"pick": "拿起{c}的方块", "put_in": "把{c}的方块放进碗里"},
-    "ja": {"pick": "{c}ブロックを持ち上げて", "put_in": "{c}ブロックをボウルに入れて"},
+    "es": {"pick": "recoge el bloque {c}", "put_in": "pon el bloque {c} en el cuenco",
+           "put_on": "pon el bloque {c} en el plato", "push_left": "empuja el bloque {c} a la izquierda",
+           "push_right": "empuja el bloque {c} a la derecha", "push_forward": "empuja el bloque {c} hacia adelante",
+           "stack": "apila el bloque {c} sobre el bloque {t}"},
+    "fr": {"pick": "prends le bloc {c}", "put_in": "mets le bloc {c} dans le bol",
+           "put_on": "mets le bloc {c} sur l'assiette", "push_left": "pousse le bloc {c} vers la gauche",
+           "push_right": "pousse le bloc {c} vers la droite", "push_forward": "pousse le bloc {c} vers l'avant",
+           "stack": "empile le bloc {c} sur le bloc {t}"},
+    "de": {"pick": "heb den {c} Block hoch", "put_in": "leg den {c} Block in die Schüssel",
+           "put_on": "leg den {c} Block auf den Teller", "push_left": "schieb den {c} Block nach links",
+           "push_right": "schieb den {c} Block nach rechts", "push_forward": "schieb den {c} Block nach vorne",
+           "stack": "stapel den {c} Block auf den {t} Block"},
+    "zh": {"pick": "拿起{c}的方块", "put_in": "把{c}的方块放进碗里", "put_on": "把{c}的方块放在盘子上",
+           "push_left": "把{c}的方块推到左边", "push_right": "把{c}的方块推到右边", "push_forward": "把{c}的方块往前推",
+           "stack": "把{c}的方块叠在{t}的方块上"},
+    "ja": {"pick": "{c}ブロックを持ち上げて", "put_in": "{c}ブロックをボウルに入れて", "put_on": "{c}ブロックをお皿に置いて",
+           "push_left": "{c}ブロックを左に押して", "push_right": "{c}ブロックを右に押して", "push_forward": "{c}ブロックを前に押して",
+           "stack": "{c}ブロックを{t}ブロックの上に積んで"},
 }
 
 
@@ -31,5 +44,6 @@ def command(task: Task, lang: str) -> str:
     try:
         template = TEMPLATES[lang][task.kind]
     except KeyError:
-        raise ValueError(f"no {lang!r} wording for {task.kind!r} tasks; have {sorted(TEMPLATES)} x pick, put_in") from None
-    return template.format(c=COLORS[lang][task.obj.split()[0]])
+        raise ValueError(f"no {lang!r} wording for {task.kind!r} tasks; languages: {', '.join(LANGUAGES)}") from None
+    colors = COLORS[lang]
+    return template.format(c=colors[task.obj.split()[0]], t=colors[task.target.split()[0]] if task.kind == "stack" else "")

@@ -41,7 +41,10 @@ def format_run(events: list[AutoEvent], partial: str = "", state: str = "") -> s
     lines: list[str] = []
     plan_s: float | None = None
     for e in events:
-        if e.kind == "subtasks":
+        if e.kind == "restate":
+            took = _seconds(e)
+            lines.append("**In English**" + (f" · {took:.1f} s" if took is not None else "") + "\n" + e.text + "\n")
+        elif e.kind == "subtasks":
             took = _seconds(e)
             lines.append("**Subtasks**" + (f" · {took:.1f} s" if took is not None else "") + "\n" + e.text)
         elif e.kind == "plan":

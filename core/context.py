@@ -114,8 +114,10 @@ class App:
         training = TrainingService(store)
         if config.model is None and config.default_adapter:
             from core.training.default_adapter import install_default
+            from core.training.restater import install_restater
 
             model.on_ready(lambda: install_default(training, model))
+            model.on_ready(lambda: install_restater(model))
         conversation = Conversation()
         app = App(config=config, loop=loop, browser_input=browser, spacemouse=spacemouse,
                   store=store, recording=recording, model=model, conversation=conversation,

@@ -331,3 +331,39 @@ def test_regrasps_are_bounded(loop):
     assert r.wait(120)
     assert r.result == "failed" and "missed" in r.events[-1].text
     assert [e.kind for e in r.events].count("regrasp") == 1
+
+
+def test_a_command_in_other_words_is_restated_before_the_subtasks(loop):
+    class Restating(GroundTruthPolicy):
+        def restate(self, instruction):
+            self.calls.append(("restate", instruction))
+            return "pick up the red block"
+
+        def subtasks(self, image, instruction, on_text=None):
+            self.calls.append(("subtasks", instruction))
+            return super().subtasks(image, instruction, on_text)
+
+    policy = Restating(loop, done_answer=True)
+    r = AutonomousRun(policy, "recoge el bloque rojo", config=RunConfig(), judge=sim_verify).start()
+    loop.set_driver(r)
+    assert r.wait(60) and r.result == "success"
+    assert policy.calls[:2] == [("restate", "recoge el bloque rojo"), ("subtasks", "pick up the red block")]
+    first = r.events[0]
+    assert first.kind == "restate" and first.text == "pick up the red block"
+    assert first.data["command"] == "recoge el bloque rojo" and first.data["seconds"] >= 0
+
+
+def test_a_restater_with_nothing_to_restate_leaves_the_command_as_typed(loop):
+    class Canonical(GroundTruthPolicy):
+        def restate(self, instruction):
+            return None
+
+        def subtasks(self, image, instruction, on_text=None):
+            self.calls.append(("subtasks", instruction))
+            return super().subtasks(image, instruction, on_text)
+
+    policy = Canonical(loop, done_answer=True)
+    r = run(loop, policy)
+    assert r.wait(60) and r.result == "success"
+    assert policy.calls[0] == ("subtasks", "pick up the red block")
+    assert "restate" not in [e.kind for e in r.events]

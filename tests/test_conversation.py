@@ -57,6 +57,14 @@ def test_format_run_shows_language_before_outcome():
     assert format_run([], partial="1. gra").endswith("… 1. gra")
 
 
+def test_format_run_shows_the_restated_command_first():
+    ev = [AutoEvent("restate", "pick up the red block", 0.4, None, {"seconds": 1.25, "command": "recoge el bloque rojo"}),
+          AutoEvent("subtasks", "1. grasp the red block\n2. lift the red block", 0.9)]
+    text = format_run(ev)
+    assert text.startswith("**In English** · 1.2 s\npick up the red block")
+    assert text.index("pick up the red block") < text.index("**Subtasks**")
+
+
 def test_format_run_shows_the_state_the_model_was_given_and_workspace_cuts():
     ev = [
         AutoEvent("plan", "move up", 0.5, "lift the red block", {"state": "Gripper: x 40.0, y 1.0, z 2.5 cm, closed."}),

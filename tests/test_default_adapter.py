@@ -200,8 +200,11 @@ def test_benchmark_commands_name_the_block_in_every_language():
         assert words["en"] == task.instruction
         assert all(COLORS[lang]["blue"] in words[lang] for lang in LANGUAGES if lang != "en")
         assert len(set(words.values())) == len(LANGUAGES)
-    with pytest.raises(ValueError, match="no 'es' wording"):
-        command(Task("stack", "red block", "blue block"), "es")
+    stack = Task("stack", "red block", "blue block")
+    for lang in LANGUAGES[1:]:
+        assert COLORS[lang]["red"] in command(stack, lang) and COLORS[lang]["blue"] in command(stack, lang)
+    with pytest.raises(ValueError, match="no 'it' wording"):
+        command(stack, "it")
 
 
 def test_shipped_adapter_if_present_is_a_valid_peft_folder_for_this_build():

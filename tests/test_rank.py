@@ -50,6 +50,19 @@ def test_cached_scores_equal_a_plain_forward_pass(loaded):
         rank_answers(loaded.model, loaded.processor.tokenizer, inputs, [])
 
 
+def test_batched_scores_equal_one_candidate_at_a_time(loaded):
+    img = np.full((64, 64, 3), 90, dtype=np.uint8)
+    inputs = prepare_inputs(loaded, img, "The robot's task: prends le bloc bleu. Which subtasks?")
+    cands = valid_subtask_lists()[:7]  # different lengths: padding inside a batch
+    tok = loaded.processor.tokenizer
+    one = {r.text: r.logprob for r in rank_answers(loaded.model, tok, inputs, cands, batch=1)[0]}
+    for b in (3, 7, 50):
+        got = {r.text: r.logprob for r in rank_answers(loaded.model, tok, inputs, cands, batch=b)[0]}
+        assert got.keys() == one.keys() and all(got[k] == pytest.approx(one[k], abs=1e-3) for k in one)
+    with pytest.raises(ValueError, match="batch"):
+        rank_answers(loaded.model, tok, inputs, cands, batch=0)
+
+
 def test_policy_returns_the_best_ranked_subtask_list(loaded):
     policy = VLMPolicy(loaded, max_entries=3)
     seen = []

@@ -26,6 +26,9 @@ def model_line(app: App) -> str:
                   "calibration")
     parts = [f"**Model:** {st.message}" + (f" · {st.precision}" if st.precision else ""),
              f"**Adapter:** {st.adapter}" + (f" ({reads})" if st.adapter != "none" else "")]
+    restater = getattr(app.model, "restater", None)
+    parts.append("**Commands:** " + ("other wordings and languages are first restated in English by the restater"
+                                    if restater else "read as typed (no restater loaded: English commands work best)"))
     if app.assistant.last_path:
         parts.append(f"**Last answer:** {app.assistant.last_path}")
     if run is not None:

@@ -38,7 +38,9 @@ class Policy(Protocol):
     gripper's place and opening at that frame in words (`core.language.prompts.state_text`), in
     `plan`, `actions` and `is_done`. A policy with a `context(image, subtask, ee_pos, gripper, seen)`
     method writes that line itself (None: no line), e.g. a grounding line (`core.language.grounding`);
-    `seen` is a dict the run keeps from start to end (where objects were last seen).
+    `seen` is a dict the run keeps from start to end (where objects were last seen). A policy with a
+    `restate(instruction)` method first restates the command (e.g. typed in Spanish) as the English
+    instruction its subtask step knows, or returns None to keep it as typed.
     """
 
     name: str
@@ -70,7 +72,7 @@ class RunConfig:
 
 @dataclass(frozen=True)
 class AutoEvent:
-    kind: str  # subtasks | plan | actions | limit | verify | retry | regrasp | malformed | hold | done | cancelled | error
+    kind: str  # restate | subtasks | plan | actions | limit | verify | retry | regrasp | malformed | hold | done | cancelled | error
     text: str
     t: float
     subtask: str | None = None
@@ -228,11 +230,28 @@ class AutonomousRun:
             log.exception("autonomous run failed")
             self._finish("error", f"model or loop error: {exc}")
 
+    def _restated(self) -> str:
+        """The instruction in the robot's English: the policy's restatement (its optional `restate`, None
+        when it has nothing to restate) or the instruction as typed."""
+        restate = getattr(self.policy, "restate", None)
+        if restate is None:
+            return self.instruction
+        self.state = "restating the command"
+        t0 = time.perf_counter()
+        english = restate(self.instruction)
+        if not english or english == self.instruction:
+            return self.instruction
+        self._emit("restate", english, None, seconds=time.perf_counter() - t0, command=self.instruction)
+        return english
+
     def _run(self) -> None:
         p = self.policy
         obs = self._frame()
+        instruction = self._restated()
+        if self._cancel.is_set():
+            return
         subtasks = self._ask(
-            "subtasks", lambda: p.subtasks(self._image(obs), self.instruction, self._stream), _subtask_list, None
+            "subtasks", lambda: p.subtasks(self._image(obs), instruction, self._stream), _subtask_list, None
         )
         if subtasks is None:
             if not self._cancel.is_set():

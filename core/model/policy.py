@@ -1,8 +1,10 @@
 """The VLM as a policy for the autonomous loop: the paper's three questions, each decoded under a grammar.
 
+- restate (with a restater adapter loaded, `core.model.restate`): a command in other words or another
+  language -> the canonical English instruction the restater ranks first (text only, restater switched
+  in for this one call);
 - subtasks: one of the valid subtask lists of the known tasks, the one the model finds most likely as
-  a whole (`core.model.rank`; or greedy under a prefix-set grammar with `rank_subtasks=False`); this is
-  where a command in any language is restated as English subtasks;
+  a whole (`core.model.rank`; or greedy under a prefix-set grammar with `rank_subtasks=False`);
 - plan: words of the motion-plan vocabulary;
 - actions: the canonical action list, so every answer parses; its first entry does what the plan's
   first phase says (`first_entry_rule`: at least 1 cm along each direction it names firmly, some motion
@@ -28,6 +30,7 @@ from core.language.grammar import (
     plan_lexicon,
 )
 from core.language.plan import first_entry_rule
+from core.language.restate import canonical
 from core.language.prompts import (
     CHUNK_ENTRIES,
     actions_prompt,
@@ -41,6 +44,7 @@ from core.model.chat import prepare_inputs
 from core.model.constrained import DecodeResult, TokenConstraint, constrained_generate, make_constraint
 from core.model.loader import LoadedModel
 from core.model.rank import Ranked, rank_answers
+from core.model.restate import adapter_switched, rank_instructions
 from core.robot.tasks import all_tasks
 
 log = logging.getLogger(__name__)
@@ -56,8 +60,11 @@ class VLMPolicy:
     def __init__(self, loaded: LoadedModel, *, max_entries: int = CHUNK_ENTRIES, restrict_head: bool = True,
                  subtask_lists: Sequence[str] | None = None, lock: threading.Lock | None = None,
                  follow_plan: bool = True, rank_subtasks: bool = True, camera: str = "front",
-                 robot_state: bool = False, grounded: bool = False, grounder: Any = None) -> None:
+                 robot_state: bool = False, grounded: bool = False, grounder: Any = None,
+                 restater: str | None = None) -> None:
         self.loaded = loaded
+        self.restater = restater  # name of a loaded restater adapter (None: commands go to the subtasks as typed)
+        self.last_restatement: list[Ranked] = []
         self.camera = camera  # the camera the active adapter was trained on: the loop shows it this one
         self.robot_state = robot_state  # the adapter was trained with the robot's state in its questions
         # an adapter trained with grounding lines: `grounder` (core.model.grounding.Grounder) writes them;
@@ -129,6 +136,19 @@ class VLMPolicy:
         self.last[kind] = res
         self._prior[kind] = res.token_ids
         return res.text
+
+    def restate(self, instruction: str) -> str | None:
+        """The canonical English instruction the restater ranks first for `instruction`; None when there
+        is no restater or the instruction already is canonical."""
+        if self.restater is None or canonical(instruction) is not None:
+            return None
+        model = self.loaded.model
+        with self.lock, adapter_switched(model, self.restater):
+            ranked = rank_instructions(model, self.loaded.processor, instruction)
+        self.last_restatement = ranked
+        log.info("restated %r as %r (%.2f) over %r (%.2f)", instruction, ranked[0].text, ranked[0].logprob,
+                 ranked[1].text if len(ranked) > 1 else "-", ranked[1].logprob if len(ranked) > 1 else 0.0)
+        return ranked[0].text
 
     def subtasks(self, image: Any, instruction: str, on_text: Callable[[str], None] | None = None) -> str:
         if not self.rank_subtasks:

@@ -73,6 +73,7 @@ class ModelService:
         self.adapter_camera = "front"  # the camera the active adapter was trained on: the loop uses it
         self.adapter_robot_state = False  # the active adapter's questions carry the robot's state
         self.adapter_grounded = False  # ... or a grounding line (where the subtask's object is)
+        self.restater: str | None = None  # a loaded side adapter that restates commands in English
 
     def on_ready(self, fn: Callable[[], None]) -> None:
         """Call `fn` in the loading thread once the model is loaded (before the status says ready)."""
@@ -154,7 +155,9 @@ class ModelService:
         lm = self.loaded
         p = self._policy
         if (p is None or p.loaded is not lm or p.camera != self.adapter_camera
-                or p.robot_state != self.adapter_robot_state or p.grounded != self.adapter_grounded):
+                or p.robot_state != self.adapter_robot_state or p.grounded != self.adapter_grounded
+                or p.restater != self.restater):
             self._policy = VLMPolicy(lm, lock=self.lock, camera=self.adapter_camera,
-                                     robot_state=self.adapter_robot_state, grounded=self.adapter_grounded)
+                                     robot_state=self.adapter_robot_state, grounded=self.adapter_grounded,
+                                     restater=self.restater)
         return self._policy

@@ -218,6 +218,7 @@ class SimEpisode:
     message: str = ""  # the run's last event (why it held, or "all subtasks done")
     task: str = ""  # the canonical English instruction of the task (the command may be in another language)
     subtasks: str = ""  # the subtask list the model wrote
+    restated: str = ""  # the English instruction the restater made of the command ("" when none was made)
 
 
 @dataclass
@@ -303,7 +304,8 @@ def run_sim_episodes(policy: Any, *, episodes: int = 10, seed: int = 1000, kind:
                                   sum(k_ in ("subtasks", "plan", "actions") for k_ in kinds),
                                   kinds.count("malformed"), time.perf_counter() - t0, cycle_times(run.events),
                                   list(run.verifications), run.events[-1].text if run.events else "",
-                                  task.instruction, next((e.text for e in run.events if e.kind == "subtasks"), "")))
+                                  task.instruction, next((e.text for e in run.events if e.kind == "subtasks"), ""),
+                                  next((e.text for e in run.events if e.kind == "restate"), "")))
             log.info("sim episode %d (%s): %s", s, words, "success" if out[-1].success else "failure")
     finally:
         robot.close()

@@ -1,0 +1,81 @@
+"""The restatement call: a command in any language -> the canonical English instruction the model ranks first.
+
+Text only (the command's meaning does not depend on the frame), answered with the restater adapter
+(`core.training.restater`) switched in for this call: `adapter_switched` activates it on the shared model
+and puts back whatever was active before (another adapter, or adapters off), also on error.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from core.language.restate import instructions, restate_prompt
+from core.model.rank import Ranked, rank_answers
+
+
+def text_inputs(model: Any, processor: Any, prompt: str) -> dict[str, Any]:
+    """Chat-templated, text-only inputs for one user turn (no image)."""
+    tok = getattr(processor, "tokenizer", processor)
+    msgs = [{"role": "user", "content": [{"type": "text", "text": prompt}]}]
+    text = processor.apply_chat_template(msgs, add_generation_prompt=True, tokenize=False)
+    device = next(model.parameters()).device
+    return {k: v.to(device) for k, v in tok(text, add_special_tokens=False, return_tensors="pt").items()}
+
+
+def rank_instructions(model: Any, processor: Any, command: str) -> list[Ranked]:
+    """The canonical instructions, most likely restatement of `command` first (with the active weights)."""
+    tok = getattr(processor, "tokenizer", processor)
+    ranked, _ = rank_answers(model, tok, text_inputs(model, processor, restate_prompt(command)), instructions())
+    return ranked
+
+
+def _active(model: Any) -> tuple[list[str], bool]:
+    """(active adapter names, adapters enabled?) of a transformers model with PEFT adapters."""
+    try:
+        names = list(model.active_adapters())
+    except ValueError:  # no adapter loaded
+        names = []
+    from peft.tuners.tuners_utils import BaseTunerLayer
+
+    enabled = any(not m.disable_adapters for m in model.modules() if isinstance(m, BaseTunerLayer))
+    return names, enabled
+
+
+def _restore(model: Any, names: list[str], enabled: bool, without: str | None = None) -> None:
+    """Make `names` (minus `without`) the active adapters again, and switch adapters off if they were off."""
+    keep = [n for n in names if n != without]
+    if keep:
+        model.set_adapter(keep[0] if len(keep) == 1 else keep)
+    if not enabled or not keep:
+        model.disable_adapters()
+
+
+@contextlib.contextmanager
+def adapter_switched(model: Any, name: str) -> Iterator[None]:
+    """Run `name` (a loaded adapter) for the calls inside, then restore the previous adapter state."""
+    if name not in (getattr(model, "peft_config", None) or {}):
+        raise KeyError(f"adapter {name!r} is not loaded on this model")
+    names, enabled = _active(model)
+    model.set_adapter(name)
+    model.enable_adapters()
+    try:
+        yield
+    finally:
+        _restore(model, names, enabled, without=name)
+
+
+def load_side_adapter(model: Any, path: str | Path, name: str) -> bool:
+    """Load an adapter folder next to the others without making it active (the restater is only switched
+    in per call). Returns False when it was already loaded."""
+    from core.training.adapters import validate_adapter_dir
+
+    if name in (getattr(model, "peft_config", None) or {}):
+        return False
+    validate_adapter_dir(path)
+    names, enabled = _active(model) if getattr(model, "_hf_peft_config_loaded", False) else ([], False)
+    model.load_adapter(str(path), adapter_name=name)
+    _restore(model, names, enabled, without=name)
+    return True

@@ -1,0 +1,225 @@
+"""Build the restater: a small text-only LoRA that restates a command as a canonical English instruction.
+
+    python -m core.training.restater                 # build (about 5 min on 2 CPU cores), write assets/restate
+    python -m core.training.restater --steps 20 --out /tmp/try   # a quick look
+
+Trained on English only (`core.language.restate.restate_pairs`): the canonical instructions and their
+English rewordings, asked as "Say this robot command in English ...", the answer being the canonical
+instruction (loss on the answer only). The build is seeded and measured on held-out English rewordings
+by ranking (`core.model.restate.rank_instructions`), and writes a PEFT adapter folder (fp16 weights) with
+a card. It loads next to the action adapter and is switched in only for the restatement call.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import math
+import random
+import shutil
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from core.language.restate import restate_pairs, restate_prompt
+from core.training.config import TrainConfig
+
+log = logging.getLogger(__name__)
+
+ROOT = Path(__file__).resolve().parents[2]
+ASSET_DIR = ROOT / "assets" / "restate"
+NAME = "builtin-restater"  # the side adapter's name on the loaded model
+WEIGHTS = "adapter_model.safetensors"
+
+
+def text_messages(prompt: str, answer: str | None = None) -> list[dict]:
+    msgs: list[dict] = [{"role": "user", "content": [{"type": "text", "text": prompt}]}]
+    if answer is not None:
+        msgs.append({"role": "assistant", "content": [{"type": "text", "text": answer}]})
+    return msgs
+
+
+def encode_pair(processor: Any, command: str, instruction: str) -> tuple[list[int], list[int]]:
+    """(input ids, labels) of one text-only exchange; labels only on the answer and its end of turn."""
+    tok = getattr(processor, "tokenizer", processor)
+    p = processor.apply_chat_template(text_messages(restate_prompt(command)), add_generation_prompt=True,
+                                      tokenize=False)
+    f = processor.apply_chat_template(text_messages(restate_prompt(command), instruction), tokenize=False)
+    pi = tok(p, add_special_tokens=False)["input_ids"]
+    fi = tok(f.rstrip(), add_special_tokens=False)["input_ids"]  # no trailing newline after <end_of_turn>
+    if fi[:len(pi)] != pi:
+        raise ValueError("the chat template tokenises the prompt differently inside the whole exchange")
+    return fi, [-100] * len(pi) + fi[len(pi):]
+
+
+def _batch(encoded: list[tuple[list[int], list[int]]], pad_id: int) -> dict[str, torch.Tensor]:
+    n = max(len(ids) for ids, _ in encoded)
+    ids = torch.full((len(encoded), n), pad_id, dtype=torch.long)
+    labels = torch.full((len(encoded), n), -100, dtype=torch.long)
+    mask = torch.zeros((len(encoded), n), dtype=torch.long)
+    for i, (x, y) in enumerate(encoded):
+        ids[i, :len(x)] = torch.tensor(x)
+        labels[i, :len(y)] = torch.tensor(y)
+        mask[i, :len(x)] = 1
+    return {"input_ids": ids, "attention_mask": mask, "labels": labels}
+
+
+def train_restater(model: Any, processor: Any, pairs: list[tuple[str, str]], *, steps: int, batch_size: int,
+                   lr: float, seed: int, on_step: Any = None) -> list[float]:
+    """Train the (PEFT) model's LoRA on `pairs` for `steps` AdamW steps (linear decay); returns the losses."""
+    tok = getattr(processor, "tokenizer", processor)
+    encoded = [encode_pair(processor, c, i) for c, i in pairs]
+    rng = random.Random(seed)
+    order: list[int] = []
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.0)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: max(0.0, 1.0 - s / steps))
+    model.train()
+    losses: list[float] = []
+    for step in range(steps):
+        if len(order) < batch_size:
+            more = list(range(len(encoded)))
+            rng.shuffle(more)
+            order += more
+        batch = _batch([encoded[i] for i in order[:batch_size]], tok.pad_token_id or 0)
+        del order[:batch_size]
+        loss = model(**batch).loss
+        value = loss.item()
+        if not math.isfinite(value):
+            raise RuntimeError(f"restater training diverged at step {step} (loss {value})")
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+        sched.step()
+        opt.zero_grad(set_to_none=True)
+        losses.append(value)
+        if on_step is not None:
+            on_step(step + 1, steps, value)
+    model.eval()
+    return losses
+
+
+def held_out_accuracy(model: Any, processor: Any, held: list[tuple[str, str]]) -> float | None:
+    from core.model.restate import rank_instructions
+
+    if not held:
+        return None
+    hits = sum(rank_instructions(model, processor, c)[0].text == i for c, i in held)
+    return hits / len(held)
+
+
+def build(out: Path, *, base: str | None = None, steps: int = 150, batch_size: int = 8, lr: float = 2e-4, r: int = 16, seed: int = 0,
+          threads: int | None = None) -> dict[str, Any]:
+    """Train, measure and write the restater to `out` (weights in fp16, with card.json). `base`: the model
+    to train on (default: the embedded default model)."""
+    from safetensors.torch import load_file, save_file
+
+    from core.training.adapters import write_card
+    from core.training.default_adapter import base_fingerprint
+    from core.training.model_io import add_lora, load_base
+
+    if threads:
+        torch.set_num_threads(threads)
+    torch.manual_seed(seed)
+    t0 = time.perf_counter()
+    model, processor, _ = load_base(base)
+    peft_model = add_lora(model, TrainConfig(lora_r=r, lora_alpha=2 * r, lora_dropout=0.05, lr=lr))
+    train, held = restate_pairs()
+
+    def report(step: int, total: int, loss: float) -> None:
+        if step % 10 == 0 or step == total:
+            log.info("restater step %d/%d loss %.4f (%.0f s)", step, total, loss, time.perf_counter() - t0)
+
+    losses = train_restater(peft_model, processor, train, steps=steps, batch_size=batch_size, lr=lr, seed=seed,
+                            on_step=report)
+    train_s = time.perf_counter() - t0
+    acc = held_out_accuracy(peft_model, processor, held)
+    tmp = out.with_name(out.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    peft_model.save_pretrained(str(tmp))
+    tensors = {k: v.to(torch.float16).contiguous() for k, v in load_file(str(tmp / WEIGHTS)).items()}
+    save_file(tensors, str(tmp / WEIGHTS), metadata={"format": "pt"})
+    config = json.loads((tmp / "adapter_config.json").read_text())
+    config["base_model_name_or_path"] = "default"
+    (tmp / "adapter_config.json").write_text(json.dumps(config, indent=2))
+    card = {
+        "name": NAME,
+        "purpose": "restate a command (any language) as one of the robot's canonical English instructions",
+        "base_model": "default (embedded Gemma-3-270M VLM)",
+        "base_fingerprint": base_fingerprint(),
+        "data": {"language": "English only", "train_pairs": len(train), "held_out_pairs": len(held),
+                 "source": "core.language.restate.restate_pairs (canonical instructions + English rewordings)"},
+        "hyper": {"r": r, "alpha": 2 * r, "targets": "q/k/v/o/gate/up/down of the language model",
+                  "steps": steps, "batch_size": batch_size, "lr": lr, "seed": seed},
+        "metrics": {"final_loss": round(sum(losses[-10:]) / len(losses[-10:]), 4),
+                    "held_out_english_accuracy": None if acc is None else round(acc, 3)},
+        "train_s": round(train_s, 1),
+    }
+    write_card(tmp, card)
+    if out.exists():
+        shutil.rmtree(out)
+    tmp.replace(out)
+    log.info("restater written to %s: held-out English accuracy %s, %.0f s", out, acc, time.perf_counter() - t0)
+    return card
+
+
+def load_shipped(model: Any, restater_dir: Path = ASSET_DIR) -> str | None:
+    """Load the shipped restater beside the model's live adapter (not activated: the policy switches it in
+    per restatement). Returns its name, or None with a logged reason (not shipped, trained on another
+    build of the default model, or not loadable on this model)."""
+    from core.model.restate import load_side_adapter
+    from core.training.adapters import AdapterError, read_card
+    from core.training.default_adapter import base_fingerprint
+
+    if not (restater_dir / WEIGHTS).is_file():
+        log.info("no restater shipped: commands go to the subtask step as typed")
+        return None
+    if read_card(restater_dir).get("base_fingerprint") != base_fingerprint():
+        log.warning("the shipped restater was trained on another build of the default model; not loaded "
+                    "(rebuild it: python -m core.training.restater)")
+        return None
+    try:
+        load_side_adapter(model, restater_dir, NAME)
+    except (AdapterError, OSError, ValueError, KeyError) as exc:
+        log.warning("cannot load the shipped restater: %s", exc)
+        return None
+    return NAME
+
+
+def install_restater(model_service: Any, restater_dir: Path = ASSET_DIR) -> str | None:
+    """`load_shipped` on the app's loaded default model, under its generation lock; tells the service."""
+    loaded = model_service.require()
+    with model_service.lock:
+        name = load_shipped(loaded.model, restater_dir)
+    model_service.restater = name
+    if name:
+        log.info("restater loaded: commands in other words or languages are restated in English first")
+    return name
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--steps", type=int, default=150)
+    ap.add_argument("--batch-size", type=int, default=8)
+    ap.add_argument("--lr", type=float, default=2e-4)
+    ap.add_argument("--r", type=int, default=16, help="LoRA rank")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--out", type=Path, default=ASSET_DIR)
+    args = ap.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    if args.steps < 1 or args.batch_size < 1:
+        ap.error("--steps and --batch-size must be positive")
+    card = build(args.out, steps=args.steps, batch_size=args.batch_size, lr=args.lr, r=args.r, seed=args.seed,
+                 threads=args.threads)
+    print(f"restater: held-out English accuracy {card['metrics']['held_out_english_accuracy']}, "
+          f"{card['train_s']} s -> {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,143 @@
+"""The restatement step: its data (English only), training a restater on a tiny Gemma-3, loading it beside
+an action adapter without disturbing which adapter is live, and the policy's restate call."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from core.language.restate import canonical, instructions, restate_pairs, restate_prompt
+from core.robot.tasks import all_tasks
+
+torch.set_num_threads(1)
+
+
+def test_pairs_are_english_rewordings_of_canonical_instructions():
+    train, held = restate_pairs()
+    canon = set(instructions())
+    assert len(canon) == len(all_tasks())
+    assert {i for _, i in train + held} <= canon
+    assert {(i, i) for i in canon} <= set(train)  # every instruction restates as itself
+    assert not {c for c, _ in held} & {c for c, _ in train}  # held-out wordings never trained
+    assert 0.05 < len(held) / (len(train) + len(held)) < 0.3
+    assert all(c.isascii() for c, _ in train + held)
+    assert restate_pairs(0.0)[1] == []
+    with pytest.raises(ValueError):
+        restate_pairs(1.0)
+
+
+def test_prompt_and_canonical_forms():
+    assert restate_prompt("  recoge   el bloque rojo ").endswith(": recoge el bloque rojo")
+    with pytest.raises(ValueError, match="empty"):
+        restate_prompt("   ")
+    assert canonical("Pick up the red block.") == "pick up the red block"
+    assert canonical("recoge el bloque rojo") is None
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    from tests.model_fixtures import tiny_gemma3
+
+    return tiny_gemma3(tmp_path_factory.mktemp("g3"))
+
+
+@pytest.fixture(scope="module")
+def restater_dir(tiny, tmp_path_factory):
+    from core.training.restater import build
+
+    out = tmp_path_factory.mktemp("r") / "restate"
+    build(out, base=str(tiny), steps=3, batch_size=2, r=4, lr=1e-3)
+    return out
+
+
+def test_a_built_restater_is_a_small_fp16_peft_folder_with_a_measured_card(restater_dir):
+    from safetensors.torch import load_file
+
+    from core.training.adapters import read_card, validate_adapter_dir
+
+    cfg = validate_adapter_dir(restater_dir)
+    assert cfg["r"] == 4 and cfg["base_model_name_or_path"] == "default"
+    assert {t.dtype for t in load_file(str(restater_dir / "adapter_model.safetensors")).values()} == {torch.float16}
+    card = read_card(restater_dir)
+    assert card["data"]["language"] == "English only" and card["hyper"]["steps"] == 3
+    assert 0.0 <= card["metrics"]["held_out_english_accuracy"] <= 1.0
+    assert card["metrics"]["final_loss"] > 0
+    json.dumps(card)
+
+
+def test_training_lowers_the_answer_loss(tiny):
+    from core.training.config import TrainConfig
+    from core.training.model_io import add_lora, load_base
+    from core.training.restater import train_restater
+
+    torch.manual_seed(0)
+    model, processor, _ = load_base(str(tiny))
+    peft_model = add_lora(model, TrainConfig(lora_r=8, lora_alpha=16, lora_dropout=0.0))
+    pairs = [("lift the red block", "pick up the red block"), ("shove the blue cube left", "push the blue block to the left")]
+    losses = train_restater(peft_model, processor, pairs, steps=40, batch_size=2, lr=1e-2, seed=0)
+    assert len(losses) == 40 and all(torch.isfinite(torch.tensor(losses)))
+    assert sum(losses[-5:]) / 5 < sum(losses[:5]) / 5 - 0.25  # a tiny random model: slow, but it learns
+
+
+def test_the_answer_labels_cover_only_the_answer(tiny):
+    from transformers import AutoProcessor
+
+    from core.training.restater import encode_pair
+
+    proc = AutoProcessor.from_pretrained(tiny)
+    ids, labels = encode_pair(proc, "lift the red block", "pick up the red block")
+    answer = [t for t, y in zip(ids, labels) if y != -100]
+    text = proc.tokenizer.decode(answer)
+    assert text.startswith("pick up the red block") and text.endswith("<end_of_turn>")
+    assert len(ids) == len(labels) and labels[0] == -100
+
+
+@pytest.fixture
+def loaded_two(tiny, restater_dir, tmp_path):
+    """The tiny model with an action adapter active and the restater loaded beside it."""
+    from core.model.loader import load_model
+    from core.model.restate import load_side_adapter
+    from core.training.adapters import activate_adapter
+
+    loaded = load_model(tiny, precision="fp32")
+    activate_adapter(loaded, restater_dir, "action")  # any LoRA folder stands in for the action adapter
+    with torch.no_grad():  # make it differ from the restater
+        for n, p in loaded.model.named_parameters():
+            if "lora_B.action" in n:
+                p.add_(0.05)
+    assert load_side_adapter(loaded.model, restater_dir, "restate")
+    assert not load_side_adapter(loaded.model, restater_dir, "restate")  # once
+    return loaded
+
+
+def test_the_restater_is_switched_in_for_one_call_and_the_live_adapter_comes_back(loaded_two):
+    from core.model.restate import _active, adapter_switched, rank_instructions
+
+    model, proc = loaded_two.model, loaded_two.processor
+    assert _active(model) == (["action"], True)
+    live = {r.text: r.logprob for r in rank_instructions(model, proc, "recoge el bloque rojo")}
+    with adapter_switched(model, "restate"):
+        assert _active(model) == (["restate"], True)
+        side = {r.text: r.logprob for r in rank_instructions(model, proc, "recoge el bloque rojo")}
+    assert _active(model) == (["action"], True)
+    assert sorted(live) == sorted(side) == instructions()
+    assert any(abs(live[k] - side[k]) > 1e-4 for k in live)  # a different adapter answered
+    model.disable_adapters()  # "no adapter" in the app: stays off after a restatement
+    with adapter_switched(model, "restate"):
+        assert _active(model)[1]
+    assert _active(model) == (["action"], False)
+    with pytest.raises(KeyError, match="not loaded"):
+        with adapter_switched(model, "nope"):
+            pass
+
+
+def test_the_policy_restates_only_what_is_not_canonical(loaded_two):
+    from core.model.policy import VLMPolicy
+
+    policy = VLMPolicy(loaded_two, restater="restate")
+    text = policy.restate("recoge el bloque rojo")
+    assert text == policy.last_restatement[0].text and text in instructions()
+    assert policy.restate("pick up the red block") is None
+    assert VLMPolicy(loaded_two).restate("recoge el bloque rojo") is None  # no restater: as typed
