@@ -3,7 +3,8 @@ canonical English instructions (bench/results/restate.json).
 
 Every canonical task (36: 7 kinds x colours x targets) is worded in en, es, fr, de, zh and ja
 (`bench.phrases`, hand-written; the restater is trained on English only) and restated by ranking the
-36 instructions. Reported per language and task kind: accuracy, and non-English over English. With
+36 instructions, calibrated as in the app (and, for comparison, uncalibrated). Reported per language and
+task kind: accuracy, and non-English over English. With
 --baseline, the same prompt is also ranked by the model with adapters off (what the restater adds).
 Seconds per restatement are wall time on this machine.
 """
@@ -33,8 +34,9 @@ def main() -> int:
 
     import torch
 
+    from core.language.restate import calibrated
     from core.model.loader import load_model
-    from core.model.restate import adapter_switched, load_side_adapter, rank_instructions
+    from core.model.restate import adapter_switched, load_side_adapter, rank_instructions, restate_prior
     from core.model.service import _adapters_off
     from core.robot.tasks import all_tasks
     from core.training.restater import ASSET_DIR, NAME
@@ -44,21 +46,23 @@ def main() -> int:
     loaded = load_model(None, "cpu", "auto")
     load_side_adapter(loaded.model, args.restater or ASSET_DIR, NAME)
     model, proc = loaded.model, loaded.processor
-    variants = {"restater": lambda: adapter_switched(model, NAME)}
-    if args.baseline:
-        variants["adapters_off"] = lambda: _adapters_off(model, True)
+    with adapter_switched(model, NAME):
+        prior = restate_prior(model, proc)
+    variants = ["restater", "uncalibrated"] + (["adapters_off"] if args.baseline else [])
     rows, seconds = [], []
     for lang in langs:
         for task in all_tasks():
             cmd = command(task, lang)
             row = {"lang": lang, "kind": task.kind, "command": cmd, "gold": task.instruction}
-            for name, ctx in variants.items():
-                t0 = time.perf_counter()
-                with ctx():
-                    top = rank_instructions(model, proc, cmd)[0].text
-                if name == "restater":
-                    seconds.append(time.perf_counter() - t0)
-                row[name] = top
+            t0 = time.perf_counter()
+            with adapter_switched(model, NAME):
+                scores = {r.text: r.logprob for r in rank_instructions(model, proc, cmd)}
+            row["restater"] = calibrated(scores, prior)[0][0]
+            seconds.append(time.perf_counter() - t0)
+            row["uncalibrated"] = max(scores, key=scores.get)
+            if args.baseline:
+                with _adapters_off(model, True):
+                    row["adapters_off"] = rank_instructions(model, proc, cmd)[0].text
             rows.append(row)
         print(lang, {v: sum(r[v] == r["gold"] for r in rows if r["lang"] == lang) for v in variants}, flush=True)
 

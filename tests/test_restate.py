@@ -139,5 +139,35 @@ def test_the_policy_restates_only_what_is_not_canonical(loaded_two):
     policy = VLMPolicy(loaded_two, restater="restate")
     text = policy.restate("recoge el bloque rojo")
     assert text == policy.last_restatement[0].text and text in instructions()
+    assert policy._restate_prior is not None and sorted(policy._restate_prior) == instructions()
     assert policy.restate("pick up the red block") is None
     assert VLMPolicy(loaded_two).restate("recoge el bloque rojo") is None  # no restater: as typed
+
+
+def test_the_shipped_restater_loads_only_for_its_model_build(tiny, restater_dir, tmp_path):
+    import shutil
+
+    from core.model.loader import load_model
+    from core.model.restate import _active
+    from core.training.adapters import read_card, write_card
+    from core.training.restater import NAME, load_shipped
+
+    loaded = load_model(tiny, precision="fp32")
+    assert load_shipped(loaded.model, tmp_path / "missing") is None
+    other = tmp_path / "other-build"
+    shutil.copytree(restater_dir, other)
+    write_card(other, {**read_card(other), "base_fingerprint": "0" * 16})
+    assert load_shipped(loaded.model, other) is None
+    assert load_shipped(loaded.model, restater_dir) == NAME  # the card names this checkout's build
+    assert NAME in loaded.model.peft_config and _active(loaded.model)[1] is False  # loaded, not live
+
+
+def test_calibration_subtracts_the_weighted_prior():
+    from core.language.restate import calibrated
+
+    scores = {"pick up the red block": -2.0, "push the red block forward": -3.0}
+    prior = {"pick up the red block": -1.0, "push the red block forward": -6.0}
+    assert calibrated(scores, None)[0] == ("pick up the red block", -2.0)
+    assert calibrated(scores, prior, 0.5) == [("push the red block forward", 0.0), ("pick up the red block", -1.5)]
+    with pytest.raises(ValueError, match="other answers"):
+        calibrated(scores, {"pick up the red block": -1.0})

@@ -18,6 +18,11 @@ from core.language.paraphrase import all_wordings
 from core.robot.tasks import TaskError, all_tasks, task_from_instruction
 
 PROMPT = "Say this robot command in English, as one of the robot's commands: {command}"
+# Contextual calibration (Zhao et al., 2021): an answer's score is its log-probability for the command
+# minus PRIOR_WEIGHT x its log-probability for a content-free command. Without it the restater falls back
+# on the shortest instruction ("pick up the ... block") whenever it does not understand the verb.
+NEUTRAL_COMMAND = "N/A"
+PRIOR_WEIGHT = 0.5
 
 
 def restate_prompt(command: str) -> str:
@@ -25,6 +30,15 @@ def restate_prompt(command: str) -> str:
     if not text:
         raise ValueError("an empty command cannot be restated")
     return PROMPT.format(command=text)
+
+
+def calibrated(scores: dict[str, float], prior: dict[str, float] | None, weight: float = PRIOR_WEIGHT
+               ) -> list[tuple[str, float]]:
+    """(answer, score - weight x prior score), best first; `prior` None leaves the scores as they are."""
+    if prior is not None and set(prior) != set(scores):
+        raise ValueError("the prior scores other answers than the command")
+    out = [(a, s - (weight * prior[a] if prior is not None else 0.0)) for a, s in scores.items()]
+    return sorted(out, key=lambda x: -x[1])
 
 
 def instructions() -> list[str]:

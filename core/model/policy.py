@@ -44,7 +44,7 @@ from core.model.chat import prepare_inputs
 from core.model.constrained import DecodeResult, TokenConstraint, constrained_generate, make_constraint
 from core.model.loader import LoadedModel
 from core.model.rank import Ranked, rank_answers
-from core.model.restate import adapter_switched, rank_instructions
+from core.model.restate import adapter_switched, restate, restate_prior
 from core.robot.tasks import all_tasks
 
 log = logging.getLogger(__name__)
@@ -65,6 +65,7 @@ class VLMPolicy:
         self.loaded = loaded
         self.restater = restater  # name of a loaded restater adapter (None: commands go to the subtasks as typed)
         self.last_restatement: list[Ranked] = []
+        self._restate_prior: dict[str, float] | None = None  # per restater, computed on first use
         self.camera = camera  # the camera the active adapter was trained on: the loop shows it this one
         self.robot_state = robot_state  # the adapter was trained with the robot's state in its questions
         # an adapter trained with grounding lines: `grounder` (core.model.grounding.Grounder) writes them;
@@ -138,13 +139,15 @@ class VLMPolicy:
         return res.text
 
     def restate(self, instruction: str) -> str | None:
-        """The canonical English instruction the restater ranks first for `instruction`; None when there
-        is no restater or the instruction already is canonical."""
+        """The canonical English instruction the restater ranks first for `instruction` (calibrated against a
+        content-free command); None when there is no restater or the instruction already is canonical."""
         if self.restater is None or canonical(instruction) is not None:
             return None
-        model = self.loaded.model
+        model, proc = self.loaded.model, self.loaded.processor
         with self.lock, adapter_switched(model, self.restater):
-            ranked = rank_instructions(model, self.loaded.processor, instruction)
+            if self._restate_prior is None:
+                self._restate_prior = restate_prior(model, proc)
+            ranked = restate(model, proc, instruction, self._restate_prior)
         self.last_restatement = ranked
         log.info("restated %r as %r (%.2f) over %r (%.2f)", instruction, ranked[0].text, ranked[0].logprob,
                  ranked[1].text if len(ranked) > 1 else "-", ranked[1].logprob if len(ranked) > 1 else 0.0)

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from core.language.restate import instructions, restate_prompt
+from core.language.restate import NEUTRAL_COMMAND, calibrated, instructions, restate_prompt
 from core.model.rank import Ranked, rank_answers
 
 
@@ -30,6 +30,18 @@ def rank_instructions(model: Any, processor: Any, command: str) -> list[Ranked]:
     tok = getattr(processor, "tokenizer", processor)
     ranked, _ = rank_answers(model, tok, text_inputs(model, processor, restate_prompt(command)), instructions())
     return ranked
+
+
+def restate_prior(model: Any, processor: Any) -> dict[str, float]:
+    """Each instruction's log-probability for a content-free command (the calibration's prior; it does not
+    depend on the command, so compute it once per loaded restater)."""
+    return {r.text: r.logprob for r in rank_instructions(model, processor, NEUTRAL_COMMAND)}
+
+
+def restate(model: Any, processor: Any, command: str, prior: dict[str, float] | None) -> list[Ranked]:
+    """The calibrated ranking (`core.language.restate.calibrated`): best restatement of `command` first."""
+    scores = {r.text: r.logprob for r in rank_instructions(model, processor, command)}
+    return [Ranked(a, s) for a, s in calibrated(scores, prior)]
 
 
 def _active(model: Any) -> tuple[list[str], bool]:

@@ -25,7 +25,7 @@ from typing import Any
 
 import torch
 
-from core.language.restate import restate_pairs, restate_prompt
+from core.language.restate import NEUTRAL_COMMAND, PRIOR_WEIGHT, PROMPT, restate_pairs, restate_prompt
 from core.training.config import TrainConfig
 
 log = logging.getLogger(__name__)
@@ -104,11 +104,13 @@ def train_restater(model: Any, processor: Any, pairs: list[tuple[str, str]], *, 
 
 
 def held_out_accuracy(model: Any, processor: Any, held: list[tuple[str, str]]) -> float | None:
-    from core.model.restate import rank_instructions
+    """Share of held-out English rewordings restated right, with the app's calibrated ranking."""
+    from core.model.restate import restate, restate_prior
 
     if not held:
         return None
-    hits = sum(rank_instructions(model, processor, c)[0].text == i for c, i in held)
+    prior = restate_prior(model, processor)
+    hits = sum(restate(model, processor, c, prior)[0].text == i for c, i in held)
     return hits / len(held)
 
 
@@ -153,6 +155,7 @@ def build(out: Path, *, base: str | None = None, steps: int = 150, batch_size: i
         "base_fingerprint": base_fingerprint(),
         "data": {"language": "English only", "train_pairs": len(train), "held_out_pairs": len(held),
                  "source": "core.language.restate.restate_pairs (canonical instructions + English rewordings)"},
+        "prompt": PROMPT, "calibration": {"neutral_command": NEUTRAL_COMMAND, "prior_weight": PRIOR_WEIGHT},
         "hyper": {"r": r, "alpha": 2 * r, "targets": "q/k/v/o/gate/up/down of the language model",
                   "steps": steps, "batch_size": batch_size, "lr": lr, "seed": seed},
         "metrics": {"final_loss": round(sum(losses[-10:]) / len(losses[-10:]), 4),
