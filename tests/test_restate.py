@@ -87,7 +87,9 @@ def test_the_answer_labels_cover_only_the_answer(tiny):
     from core.training.restater import encode_pair
 
     proc = AutoProcessor.from_pretrained(tiny)
-    ids, labels = encode_pair(proc, "lift the red block", "pick up the red block")
+    enc = encode_pair(proc, "lift the red block", "pick up the red block")
+    ids, labels = enc["input_ids"].tolist(), enc["labels"].tolist()
+    assert enc["attention_mask"].tolist() == [1] * len(ids)
     answer = [t for t, y in zip(ids, labels) if y != -100]
     text = proc.tokenizer.decode(answer)
     assert text.startswith("pick up the red block") and text.endswith("<end_of_turn>")

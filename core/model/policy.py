@@ -30,7 +30,6 @@ from core.language.grammar import (
     plan_lexicon,
 )
 from core.language.plan import first_entry_rule
-from core.language.restate import canonical
 from core.language.prompts import (
     CHUNK_ENTRIES,
     actions_prompt,
@@ -40,6 +39,7 @@ from core.language.prompts import (
     subtasks_prompt,
     subtasks_target,
 )
+from core.language.restate import canonical
 from core.model.chat import prepare_inputs
 from core.model.constrained import DecodeResult, TokenConstraint, constrained_generate, make_constraint
 from core.model.loader import LoadedModel

@@ -3,8 +3,9 @@
 When every valid answer is known in advance (the subtask lists of the known tasks: a few dozen), the
 model's own probability of each whole answer can be computed: one forward pass over the prompt, then
 one short batched pass per group of candidates on copies of the prompt's KV cache. Greedy prefix
-decoding commits to the first token ("grasp" vs "move") before it has seen the rest of the answer (the colour, the target);
-ranking whole answers does not, which matters for commands in languages the adapter never saw.
+decoding commits to the first token ("grasp" vs "move") before it has seen the rest of the answer (the
+colour, the target); ranking whole answers does not, which matters for commands in languages the
+adapter never saw.
 """
 
 from __future__ import annotations

@@ -16,11 +16,18 @@ from core.language.restate import NEUTRAL_COMMAND, calibrated, instructions, res
 from core.model.rank import Ranked, rank_answers
 
 
+def text_messages(prompt: str, answer: str | None = None) -> list[dict]:
+    """A text-only user turn (and the assistant's answer), in the Hugging Face chat format."""
+    msgs: list[dict] = [{"role": "user", "content": [{"type": "text", "text": prompt}]}]
+    if answer is not None:
+        msgs.append({"role": "assistant", "content": [{"type": "text", "text": answer}]})
+    return msgs
+
+
 def text_inputs(model: Any, processor: Any, prompt: str) -> dict[str, Any]:
     """Chat-templated, text-only inputs for one user turn (no image)."""
     tok = getattr(processor, "tokenizer", processor)
-    msgs = [{"role": "user", "content": [{"type": "text", "text": prompt}]}]
-    text = processor.apply_chat_template(msgs, add_generation_prompt=True, tokenize=False)
+    text = processor.apply_chat_template(text_messages(prompt), add_generation_prompt=True, tokenize=False)
     device = next(model.parameters()).device
     return {k: v.to(device) for k, v in tok(text, add_special_tokens=False, return_tensors="pt").items()}
 

@@ -105,10 +105,22 @@ def job_name(config: dict[str, Any], base: str) -> str:
     return f"job-{hashlib.sha256(key.encode()).hexdigest()[:10]}"
 
 
-def export(adapter_dir: Path, out: Path, extra: dict[str, Any]) -> Path:
-    """Copy a finished adapter to `out` (weights in fp16) and complete its card."""
+def write_fp16_adapter(src: Path, dst: Path) -> None:
+    """Write `src`'s PEFT weights to `dst` in fp16 (half the size; PEFT casts them back when loading) and
+    its config with the base model named "default", not a path on the machine that built it. `src` and
+    `dst` may be the same folder."""
     import torch
     from safetensors.torch import load_file, save_file
+
+    tensors = {k: v.to(torch.float16).contiguous() for k, v in load_file(str(src / WEIGHTS)).items()}
+    config = json.loads((src / "adapter_config.json").read_text())
+    config["base_model_name_or_path"] = "default"
+    save_file(tensors, str(dst / WEIGHTS), metadata={"format": "pt"})
+    (dst / "adapter_config.json").write_text(json.dumps(config, indent=2))
+
+
+def export(adapter_dir: Path, out: Path, extra: dict[str, Any]) -> Path:
+    """Copy a finished adapter to `out` (weights in fp16) and complete its card."""
 
     from core.training.adapters import read_card, validate_adapter_dir, write_card
 
@@ -116,12 +128,7 @@ def export(adapter_dir: Path, out: Path, extra: dict[str, Any]) -> Path:
     tmp = out.with_name(out.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    tensors = {k: v.to(torch.float16).contiguous() for k, v in load_file(str(adapter_dir / WEIGHTS)).items()}
-    save_file(tensors, str(tmp / WEIGHTS), metadata={"format": "pt"})
-    shutil.copy2(adapter_dir / "adapter_config.json", tmp / "adapter_config.json")
-    config = json.loads((tmp / "adapter_config.json").read_text())
-    config["base_model_name_or_path"] = "default"  # not a path on the machine that built it
-    (tmp / "adapter_config.json").write_text(json.dumps(config, indent=2))
+    write_fp16_adapter(adapter_dir, tmp)
     card = read_card(adapter_dir)
     data = {**card.get("data", {}), **extra.pop("data", {})}
     card.update(extra, data=data)

@@ -13,7 +13,6 @@ a card. It loads next to the action adapter and is switched in only for the rest
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import math
 import random
@@ -26,6 +25,7 @@ from typing import Any
 import torch
 
 from core.language.restate import NEUTRAL_COMMAND, PRIOR_WEIGHT, PROMPT, restate_pairs, restate_prompt
+from core.training.collate import IGNORE, collate
 from core.training.config import TrainConfig
 
 log = logging.getLogger(__name__)
@@ -36,15 +36,11 @@ NAME = "builtin-restater"  # the side adapter's name on the loaded model
 WEIGHTS = "adapter_model.safetensors"
 
 
-def text_messages(prompt: str, answer: str | None = None) -> list[dict]:
-    msgs: list[dict] = [{"role": "user", "content": [{"type": "text", "text": prompt}]}]
-    if answer is not None:
-        msgs.append({"role": "assistant", "content": [{"type": "text", "text": answer}]})
-    return msgs
+def encode_pair(processor: Any, command: str, instruction: str) -> dict[str, torch.Tensor]:
+    """input_ids, attention_mask and labels of one text-only exchange; labels only on the answer and its
+    end of turn (the format `core.training.collate.collate` pads into a batch)."""
+    from core.model.restate import text_messages
 
-
-def encode_pair(processor: Any, command: str, instruction: str) -> tuple[list[int], list[int]]:
-    """(input ids, labels) of one text-only exchange; labels only on the answer and its end of turn."""
     tok = getattr(processor, "tokenizer", processor)
     p = processor.apply_chat_template(text_messages(restate_prompt(command)), add_generation_prompt=True,
                                       tokenize=False)
@@ -53,19 +49,8 @@ def encode_pair(processor: Any, command: str, instruction: str) -> tuple[list[in
     fi = tok(f.rstrip(), add_special_tokens=False)["input_ids"]  # no trailing newline after <end_of_turn>
     if fi[:len(pi)] != pi:
         raise ValueError("the chat template tokenises the prompt differently inside the whole exchange")
-    return fi, [-100] * len(pi) + fi[len(pi):]
-
-
-def _batch(encoded: list[tuple[list[int], list[int]]], pad_id: int) -> dict[str, torch.Tensor]:
-    n = max(len(ids) for ids, _ in encoded)
-    ids = torch.full((len(encoded), n), pad_id, dtype=torch.long)
-    labels = torch.full((len(encoded), n), -100, dtype=torch.long)
-    mask = torch.zeros((len(encoded), n), dtype=torch.long)
-    for i, (x, y) in enumerate(encoded):
-        ids[i, :len(x)] = torch.tensor(x)
-        labels[i, :len(y)] = torch.tensor(y)
-        mask[i, :len(x)] = 1
-    return {"input_ids": ids, "attention_mask": mask, "labels": labels}
+    return {"input_ids": torch.tensor(fi), "attention_mask": torch.ones(len(fi), dtype=torch.long),
+            "labels": torch.tensor([IGNORE] * len(pi) + fi[len(pi):])}
 
 
 def train_restater(model: Any, processor: Any, pairs: list[tuple[str, str]], *, steps: int, batch_size: int,
@@ -85,7 +70,7 @@ def train_restater(model: Any, processor: Any, pairs: list[tuple[str, str]], *, 
             more = list(range(len(encoded)))
             rng.shuffle(more)
             order += more
-        batch = _batch([encoded[i] for i in order[:batch_size]], tok.pad_token_id or 0)
+        batch = collate([encoded[i] for i in order[:batch_size]], tok.pad_token_id or 0)
         del order[:batch_size]
         loss = model(**batch).loss
         value = loss.item()
@@ -114,14 +99,12 @@ def held_out_accuracy(model: Any, processor: Any, held: list[tuple[str, str]]) -
     return hits / len(held)
 
 
-def build(out: Path, *, base: str | None = None, steps: int = 150, batch_size: int = 8, lr: float = 2e-4, r: int = 16, seed: int = 0,
-          threads: int | None = None) -> dict[str, Any]:
+def build(out: Path, *, base: str | None = None, steps: int = 150, batch_size: int = 8, lr: float = 2e-4,
+          r: int = 16, seed: int = 0, threads: int | None = None) -> dict[str, Any]:
     """Train, measure and write the restater to `out` (weights in fp16, with card.json). `base`: the model
     to train on (default: the embedded default model)."""
-    from safetensors.torch import load_file, save_file
-
     from core.training.adapters import write_card
-    from core.training.default_adapter import base_fingerprint
+    from core.training.default_adapter import base_fingerprint, write_fp16_adapter
     from core.training.model_io import add_lora, load_base
 
     if threads:
@@ -143,11 +126,7 @@ def build(out: Path, *, base: str | None = None, steps: int = 150, batch_size: i
     tmp = out.with_name(out.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     peft_model.save_pretrained(str(tmp))
-    tensors = {k: v.to(torch.float16).contiguous() for k, v in load_file(str(tmp / WEIGHTS)).items()}
-    save_file(tensors, str(tmp / WEIGHTS), metadata={"format": "pt"})
-    config = json.loads((tmp / "adapter_config.json").read_text())
-    config["base_model_name_or_path"] = "default"
-    (tmp / "adapter_config.json").write_text(json.dumps(config, indent=2))
+    write_fp16_adapter(tmp, tmp)
     card = {
         "name": NAME,
         "purpose": "restate a command (any language) as one of the robot's canonical English instructions",
