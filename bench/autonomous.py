@@ -218,11 +218,14 @@ def main() -> int:
         return 2
 
     from core.model.policy import VLMPolicy
+    from core.model.worker import run
     from core.training.evaluate import run_sim_episodes
     from core.training.restater import load_shipped
 
-    loaded = load_with_adapter("auto", args.adapter)
-    restater = None if args.no_restater else load_shipped(loaded.model)
+    # every model computation runs on the model thread, as in the app (core.model.worker: a second
+    # thread running torch kernels would slow both down)
+    loaded = run(load_with_adapter, "auto", args.adapter)
+    restater = None if args.no_restater else run(load_shipped, loaded.model)
     if restater is None and not args.no_restater:
         print("autonomous: no restater for this model build in assets (python -m core.training.restater); "
               "commands go to the subtask step as typed")
@@ -236,9 +239,9 @@ def main() -> int:
                                 "other_language_over_english": 0.8, "malformed_rate": 0.0}}
     if not args.skip_speed:
         prompts = action_prompts(args.speed_prompts, shipped_inputs(args.adapter or ASSET_DIR))
-        speed, quantized = decode_speed(loaded, prompts)
+        speed, quantized = run(decode_speed, loaded, prompts)
         result.update(speed)
-        result.update(quantized_speed(prompts, quantized, args.adapter))
+        result.update(run(quantized_speed, prompts, quantized, args.adapter))
         write_result(name, {**result, "partial": True})
 
     kinds = [k for k in args.kinds.split(",") if k]

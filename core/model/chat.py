@@ -7,7 +7,6 @@ the frame is attached to the current question. Generation is greedy.
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -16,6 +15,7 @@ import torch
 from PIL import Image
 
 from core.model.loader import LoadedModel
+from core.model.worker import run, submit
 
 log = logging.getLogger(__name__)
 
@@ -80,25 +80,28 @@ def _gen_kwargs(loaded: LoadedModel, max_new_tokens: int) -> dict[str, Any]:
 def answer(loaded: LoadedModel, image: np.ndarray | Image.Image, question: str,
            history: Sequence[Message] | None = None, max_new_tokens: int = 48) -> str:
     """The model's greedy answer to `question` about `image`."""
-    inputs = prepare_inputs(loaded, image, question, history)
-    with torch.inference_mode():
-        out = loaded.model.generate(**inputs, **_gen_kwargs(loaded, max_new_tokens))
-    new = out[0, inputs["input_ids"].shape[1]:]
+    def work() -> torch.Tensor:
+        inputs = prepare_inputs(loaded, image, question, history)
+        with torch.inference_mode():
+            out = loaded.model.generate(**inputs, **_gen_kwargs(loaded, max_new_tokens))
+        return out[0, inputs["input_ids"].shape[1]:]
+
+    new = run(work)
     tok = getattr(loaded.processor, "tokenizer", loaded.processor)
     return tok.decode(new, skip_special_tokens=True).strip()
 
 
 def stream_answer(loaded: LoadedModel, image: np.ndarray | Image.Image, question: str,
                   history: Sequence[Message] | None = None, max_new_tokens: int = 128) -> Iterator[str]:
-    """Yield the answer piece by piece as it is generated (generation runs in a worker thread)."""
+    """Yield the answer piece by piece as it is generated (generation runs on the model thread)."""
     from transformers import TextIteratorStreamer
 
-    inputs = prepare_inputs(loaded, image, question, history)
+    inputs = run(prepare_inputs, loaded, image, question, history)
     tok = getattr(loaded.processor, "tokenizer", loaded.processor)
     streamer = TextIteratorStreamer(tok, skip_prompt=True, skip_special_tokens=True, timeout=120)
     errors: list[BaseException] = []
 
-    def run() -> None:
+    def generate() -> None:
         try:
             with torch.inference_mode():
                 loaded.model.generate(**inputs, **_gen_kwargs(loaded, max_new_tokens), streamer=streamer)
@@ -106,11 +109,10 @@ def stream_answer(loaded: LoadedModel, image: np.ndarray | Image.Image, question
             errors.append(exc)
             streamer.end()
 
-    worker = threading.Thread(target=run, name="vlm-generate", daemon=True)
-    worker.start()
+    done = submit(generate)
     for piece in streamer:
         if piece:
             yield piece
-    worker.join()
+    done.result()
     if errors:
         raise ChatError(f"generation failed: {errors[0]}") from errors[0]

@@ -45,6 +45,7 @@ from core.model.constrained import DecodeResult, TokenConstraint, constrained_ge
 from core.model.loader import LoadedModel
 from core.model.rank import Ranked, rank_answers
 from core.model.restate import adapter_switched, restate, restate_prior
+from core.model.worker import run
 from core.robot.tasks import all_tasks
 
 log = logging.getLogger(__name__)
@@ -117,23 +118,30 @@ class VLMPolicy:
         (grounded adapter; `seen`: the run's memory of where objects were last seen), the robot-state
         line (state adapter), or None."""
         if self.grounded:
-            if self.grounder is None:
-                from core.model.grounding import sim_grounder
-
-                self.grounder = sim_grounder(camera=self.camera)
-            return self.grounder.line(image, subtask, ee_pos, gripper, seen)
+            return run(self._grounding_line, image, subtask, ee_pos, gripper, seen)  # the locator is a torch model
         if self.robot_state:
             return state_text(ee_pos, gripper)
         return None
 
+    def _grounding_line(self, image: Any, subtask: str, ee_pos: Any, gripper: float, seen: dict | None) -> str:
+        if self.grounder is None:
+            from core.model.grounding import sim_grounder
+
+            self.grounder = sim_grounder(camera=self.camera)
+        return self.grounder.line(image, subtask, ee_pos, gripper, seen)
+
     def _gen(self, kind: str, image: Any, prompt: str, max_new_tokens: int,
              on_text: Callable[[str], None] | None, constraint: str | None = None) -> str:
         c = self._c[constraint or kind]
-        with self.lock:
+
+        def work() -> DecodeResult:
             inputs = prepare_inputs(self.loaded, image, prompt)
-            res = constrained_generate(self.loaded.model, self.tokenizer, inputs, c.acceptor,
-                                       max_new_tokens=max_new_tokens, restrict_head=self.restrict_head,
-                                       on_text=on_text, constraint=c, prior=self._prior.get(kind, ()))
+            return constrained_generate(self.loaded.model, self.tokenizer, inputs, c.acceptor,
+                                        max_new_tokens=max_new_tokens, restrict_head=self.restrict_head,
+                                        on_text=on_text, constraint=c, prior=self._prior.get(kind, ()))
+
+        with self.lock:
+            res = run(work)
         self.last[kind] = res
         self._prior[kind] = res.token_ids
         return res.text
@@ -144,10 +152,15 @@ class VLMPolicy:
         if self.restater is None or canonical(instruction) is not None:
             return None
         model, proc = self.loaded.model, self.loaded.processor
-        with self.lock, adapter_switched(model, self.restater):
-            if self._restate_prior is None:
-                self._restate_prior = restate_prior(model, proc)
-            ranked = restate(model, proc, instruction, self._restate_prior)
+
+        def work() -> list[Ranked]:
+            with adapter_switched(model, self.restater):
+                if self._restate_prior is None:
+                    self._restate_prior = restate_prior(model, proc)
+                return restate(model, proc, instruction, self._restate_prior)
+
+        with self.lock:
+            ranked = run(work)
         self.last_restatement = ranked
         log.info("restated %r as %r (%.2f) over %r (%.2f)", instruction, ranked[0].text, ranked[0].logprob,
                  ranked[1].text if len(ranked) > 1 else "-", ranked[1].logprob if len(ranked) > 1 else 0.0)
@@ -156,9 +169,12 @@ class VLMPolicy:
     def subtasks(self, image: Any, instruction: str, on_text: Callable[[str], None] | None = None) -> str:
         if not self.rank_subtasks:
             return self._gen("subtasks", image, subtasks_prompt(instruction), 48, on_text)
-        with self.lock:
+        def work() -> tuple[list[Ranked], float]:
             inputs = prepare_inputs(self.loaded, image, subtasks_prompt(instruction))
-            ranked, seconds = rank_answers(self.loaded.model, self.tokenizer, inputs, self.subtask_lists)
+            return rank_answers(self.loaded.model, self.tokenizer, inputs, self.subtask_lists)
+
+        with self.lock:
+            ranked, seconds = run(work)
         self.last_ranking = ranked
         log.info("subtasks ranked in %.2f s: %s (%.2f) over %s (%.2f)", seconds, ranked[0].text.replace("\n", " / "),
                  ranked[0].logprob, ranked[1].text.replace("\n", " / ") if len(ranked) > 1 else "-",

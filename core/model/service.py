@@ -24,6 +24,7 @@ import numpy as np
 
 from core.model.chat import Message, answer, stream_answer
 from core.model.loader import LoadedModel, load_model
+from core.model.worker import run
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +77,7 @@ class ModelService:
         self.restater: str | None = None  # a loaded side adapter that restates commands in English
 
     def on_ready(self, fn: Callable[[], None]) -> None:
-        """Call `fn` in the loading thread once the model is loaded (before the status says ready)."""
+        """Call `fn` on the model thread once the model is loaded (before the status says ready)."""
         self._on_ready.append(fn)
 
     def start(self) -> None:
@@ -88,8 +89,10 @@ class ModelService:
         self._thread.start()
 
     def _load(self) -> None:
+        """Loading and the on-ready hooks (adapters) run on the model thread (`core.model.worker`), where
+        all of the model's later work runs too."""
         try:
-            loaded = load_model(self.source, self.device, self.precision)
+            loaded = run(load_model, self.source, self.device, self.precision)
         except Exception as exc:  # noqa: BLE001 - reported through status(), shown by the UI
             log.exception("model load failed")
             self._status = ModelStatus("error", f"{type(exc).__name__}: {exc}")
@@ -97,7 +100,7 @@ class ModelService:
         self._loaded = loaded
         for fn in self._on_ready:
             try:
-                fn()
+                run(fn)
             except Exception:  # noqa: BLE001 - a failing hook (e.g. an adapter) leaves the base model usable
                 log.exception("model on-ready hook failed")
         self._status = ModelStatus("ready", f"{loaded.name} loaded in {loaded.load_s:.1f} s", loaded.precision_label)
