@@ -164,6 +164,38 @@ def test_the_shipped_restater_loads_only_for_its_model_build(tiny, restater_dir,
     assert NAME in loaded.model.peft_config and _active(loaded.model)[1] is False  # loaded, not live
 
 
+def test_installing_the_restater_computes_its_prior_once_for_the_app(tiny, restater_dir):
+    import threading
+    from types import SimpleNamespace
+
+    from core.model.loader import load_model
+    from core.model.policy import VLMPolicy
+    from core.training.restater import NAME, install_restater
+
+    loaded = load_model(tiny, precision="fp32")
+    service = SimpleNamespace(require=lambda: loaded, lock=threading.Lock(), restater=None, restater_prior=None)
+    assert install_restater(service, restater_dir) == NAME
+    assert service.restater == NAME and sorted(service.restater_prior) == instructions()
+    policy = VLMPolicy(loaded, restater=NAME, restate_prior=service.restater_prior)
+    assert policy.restate("recoge el bloque rojo") in instructions()
+    assert policy._restate_prior is service.restater_prior  # used as given, not computed again
+
+
+def test_user_adapters_cannot_take_the_restaters_name(tmp_path):
+    from core.store import StoreConfig, open_store
+    from core.training.adapters import RESERVED_NAMES, AdapterRegistry
+    from core.training.restater import NAME
+
+    assert NAME in RESERVED_NAMES
+    store = open_store(StoreConfig(recordings_dir=tmp_path / "recordings"))
+    try:
+        reg = AdapterRegistry(store, tmp_path / "adapters")
+        assert reg.unique_name(NAME) == f"{NAME}-2"
+        assert reg.unique_name("red-block") == "red-block"
+    finally:
+        store.close()
+
+
 def test_calibration_subtracts_the_weighted_prior():
     from core.language.restate import calibrated
 

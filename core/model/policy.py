@@ -62,11 +62,12 @@ class VLMPolicy:
                  subtask_lists: Sequence[str] | None = None, lock: threading.Lock | None = None,
                  follow_plan: bool = True, rank_subtasks: bool = True, camera: str = "front",
                  robot_state: bool = False, grounded: bool = False, grounder: Any = None,
-                 restater: str | None = None) -> None:
+                 restater: str | None = None, restate_prior: dict[str, float] | None = None) -> None:
         self.loaded = loaded
         self.restater = restater  # name of a loaded restater adapter (None: commands go to the subtasks as typed)
         self.last_restatement: list[Ranked] = []
-        self._restate_prior: dict[str, float] | None = None  # per restater, computed on first use
+        # the restater's calibration prior (`core.model.restate.restate_prior`): given, or computed on first use
+        self._restate_prior: dict[str, float] | None = restate_prior
         self.camera = camera  # the camera the active adapter was trained on: the loop shows it this one
         self.robot_state = robot_state  # the adapter was trained with the robot's state in its questions
         # an adapter trained with grounding lines: `grounder` (core.model.grounding.Grounder) writes them;

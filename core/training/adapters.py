@@ -44,6 +44,9 @@ ALLOWED_SUFFIXES = (".json", ".md", ".txt", ".safetensors")
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".joblib", ".npy", ".npz")
 MAX_ADAPTER_BYTES = 4 * 1024**3
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+# names of side adapters the app loads on the model itself (core.training.restater.NAME): a user adapter
+# of the same name would replace them on the model, so registering one gets a numbered name instead
+RESERVED_NAMES = frozenset({"builtin-restater"})
 
 
 def adapters_dir(path: str | Path | None = None) -> Path:
@@ -260,7 +263,7 @@ class AdapterRegistry:
 
     def unique_name(self, name: str) -> str:
         base = safe_name(name)
-        taken = {a.name for a in self.list()}
+        taken = {a.name for a in self.list()} | RESERVED_NAMES
         if base not in taken and not (self.root / base).exists():
             return base
         for i in range(2, 10_000):

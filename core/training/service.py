@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from core.model.worker import run
 from core.training.adapters import AdapterInfo, AdapterRegistry, activate_adapter, deactivate_adapters
 from core.training.config import PRESETS, TrainConfig, preset
 from core.training.jobs import JobManager, JobProgress
@@ -106,11 +107,8 @@ class TrainingService:
         if lock is not None:
             lock.acquire()
         try:
-            if info is None:
-                deactivate_adapters(loaded)
-                active = None
-            else:
-                active = activate_adapter(loaded, info)
+            # on the model thread, where the model's kernels run (core.model.worker)
+            active = run(deactivate_adapters, loaded) if info is None else run(activate_adapter, loaded, info)
         finally:
             if lock is not None:
                 lock.release()
