@@ -86,13 +86,16 @@ def test_loads_a_second_real_class_without_chat_template(paligemma_dir: Path) ->
     assert isinstance(answer(loaded, IMAGE, "answer en what is this?", max_new_tokens=4), str)
 
 
-@pytest.mark.parametrize("precision", ["bf16", "int8-head", "int8-weight", "int8-dynamic"])
+@pytest.mark.parametrize("precision", ["bf16", "int8-head", "fp32-int8-head", "int8-weight", "int8-dynamic"])
 def test_cpu_precisions_run(gemma_dir: Path, precision: str) -> None:
     loaded = load_model(gemma_dir, precision=precision)
     assert loaded.precision == precision
     assert isinstance(answer(loaded, IMAGE, "Is there a red block?", max_new_tokens=3), str)
-    if precision.startswith("int8-") and precision != "int8-dynamic":
+    if "int8-" in precision and precision != "int8-dynamic":
         assert isinstance(loaded.model.lm_head, Int8Linear)
+    if precision == "fp32-int8-head":  # the body stays fp32; only the head is int8
+        body = loaded.model.get_input_embeddings().weight
+        assert body.dtype == torch.float32 and loaded.model.lm_head.weight_int8.dtype == torch.int8
 
 
 def test_missing_weights_raise_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -113,6 +116,9 @@ def test_precision_selection_per_device() -> None:
         choose_precision("cpu", "nf4")
     with pytest.raises(PrecisionError):
         choose_precision("cuda", "int8-head")
+    with pytest.raises(PrecisionError):
+        choose_precision("cuda", "fp32-int8-head")
+    assert load_kwargs("fp32-int8-head", "cpu")["dtype"] == torch.float32
     with pytest.raises(PrecisionError):
         choose_precision("cpu", "fp8")
     kw = load_kwargs("nf4", "cuda")
