@@ -238,7 +238,7 @@ def main() -> int:
                     "targets": {"cycle_s_p50": 1.5, "pick_en": 0.8, "put_in_en": 0.6,
                                 "other_language_over_english": 0.8, "malformed_rate": 0.0}}
     if not args.skip_speed:
-        prompts = action_prompts(args.speed_prompts, shipped_inputs(args.adapter or ASSET_DIR))
+        prompts = run(action_prompts, args.speed_prompts, shipped_inputs(args.adapter or ASSET_DIR))  # the locator
         speed, quantized = run(decode_speed, loaded, prompts)
         result.update(speed)
         result.update(run(quantized_speed, prompts, quantized, args.adapter))
