@@ -23,6 +23,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--db-url", default=None, help="SQLAlchemy URL (default: SQLite under recordings/)")
     ap.add_argument("--recordings", type=Path, default=None, help="recordings folder")
     ap.add_argument("--model", default=None, help="HF id or local dir of an image-text-to-text model")
+    from core.model.quantize import PRECISIONS
+
+    ap.add_argument("--precision", default=None, choices=("auto", *PRECISIONS),
+                    help="inference precision (default auto: NF4 on CUDA, bf16 + int8 LM head on CPU)")
     ap.add_argument("--no-spacemouse", action="store_true", help="do not look for a server-side SpaceMouse")
     ap.add_argument("--no-model", action="store_true", help="do not load the VLM at start-up")
     ap.add_argument("--no-default-adapter", action="store_true",
@@ -53,6 +57,7 @@ def main(argv: list[str] | None = None) -> None:
         db_url=args.db_url,
         recordings_dir=args.recordings,
         model=args.model,
+        precision=args.precision,
         spacemouse=not args.no_spacemouse,
         load_model=not args.no_model,
         default_adapter=not args.no_default_adapter,

@@ -39,6 +39,7 @@ class AppConfig:
     recordings_dir: Path = ROOT / "recordings"
     db_url: str | None = None
     model: str | None = None  # HF id or local dir; None = the embedded default
+    precision: str = "auto"  # core.model.quantize.PRECISIONS or "auto" (NF4 on CUDA, the measured CPU default)
     spacemouse: bool = True  # try the server-side SpaceMouse
     load_model: bool = True  # load the VLM in the background at start-up
     default_adapter: bool = True  # activate the shipped action adapter (assets/adapter) on the default model
@@ -51,6 +52,8 @@ class AppConfig:
             base["db_url"] = env["VLM2VLA_DB_URL"]
         if "VLM2VLA_MODEL" in env:
             base["model"] = env["VLM2VLA_MODEL"]
+        if "VLM2VLA_PRECISION" in env:
+            base["precision"] = env["VLM2VLA_PRECISION"]
         if "VLM2VLA_RECORDINGS" in env:
             base["recordings_dir"] = Path(env["VLM2VLA_RECORDINGS"])
         base.update({k: v for k, v in overrides.items() if v is not None})
@@ -110,7 +113,7 @@ class App:
         from core.model.service import ModelService
         from core.training.service import TrainingService
 
-        model = ModelService(config.model)
+        model = ModelService(config.model, precision=config.precision)
         training = TrainingService(store)
         if config.model is None and config.default_adapter:
             from core.training.default_adapter import install_default
