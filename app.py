@@ -27,6 +27,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
     ap.add_argument("--precision", default=None, choices=("auto", *PRECISIONS),
                     help="inference precision (default auto: NF4 on CUDA, bf16 + int8 LM head on CPU)")
+    ap.add_argument("--model-threads", type=int, default=None,
+                    help="CPU threads for the model (default: one fewer than the machine's cores, at least 1)")
     ap.add_argument("--no-spacemouse", action="store_true", help="do not look for a server-side SpaceMouse")
     ap.add_argument("--no-model", action="store_true", help="do not load the VLM at start-up")
     ap.add_argument("--no-default-adapter", action="store_true",
@@ -35,7 +37,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                     help="allow running without user accounts (no login) while listening beyond this machine; "
                          "accounts: python -m core.auth create-user NAME --role admin")
     ap.add_argument("--log-level", default="INFO")
-    return ap.parse_args(argv)
+    args = ap.parse_args(argv)
+    if args.model_threads is not None and args.model_threads < 1:
+        ap.error("--model-threads must be at least 1")
+    return args
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -58,6 +63,7 @@ def main(argv: list[str] | None = None) -> None:
         recordings_dir=args.recordings,
         model=args.model,
         precision=args.precision,
+        model_threads=args.model_threads,
         spacemouse=not args.no_spacemouse,
         load_model=not args.no_model,
         default_adapter=not args.no_default_adapter,

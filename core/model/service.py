@@ -58,8 +58,10 @@ class ModelStatus:
 
 
 class ModelService:
-    def __init__(self, source: str | None = None, device: str = "auto", precision: str = "auto") -> None:
+    def __init__(self, source: str | None = None, device: str = "auto", precision: str = "auto",
+                 threads: int | None = None) -> None:
         self.source, self.device, self.precision = source, device, precision
+        self.threads = threads  # CPU threads for the model's kernels (None: torch's default)
         self._loaded: LoadedModel | None = None
         self._status = ModelStatus("idle", "not loaded (the app was started with --no-model)")
         self._thread: threading.Thread | None = None
@@ -93,6 +95,10 @@ class ModelService:
         """Loading and the on-ready hooks (adapters) run on the model thread (`core.model.worker`), where
         all of the model's later work runs too."""
         try:
+            if self.threads:
+                import torch
+
+                run(torch.set_num_threads, self.threads)
             loaded = run(load_model, self.source, self.device, self.precision)
         except Exception as exc:  # noqa: BLE001 - reported through status(), shown by the UI
             log.exception("model load failed")
