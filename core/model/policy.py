@@ -124,6 +124,11 @@ class VLMPolicy:
             return state_text(ee_pos, gripper)
         return None
 
+    def _call(self, fn: Callable[[], Any]) -> Any:
+        """`fn()` on the model thread (`core.model.worker`), one generation at a time on this model."""
+        with self.lock:
+            return run(fn)
+
     def _grounding_line(self, image: Any, subtask: str, ee_pos: Any, gripper: float, seen: dict | None) -> str:
         if self.grounder is None:
             from core.model.grounding import sim_grounder
@@ -141,8 +146,7 @@ class VLMPolicy:
                                         max_new_tokens=max_new_tokens, restrict_head=self.restrict_head,
                                         on_text=on_text, constraint=c, prior=self._prior.get(kind, ()))
 
-        with self.lock:
-            res = run(work)
+        res = self._call(work)
         self.last[kind] = res
         self._prior[kind] = res.token_ids
         return res.text
@@ -160,8 +164,7 @@ class VLMPolicy:
                     self._restate_prior = restate_prior(model, proc)
                 return restate(model, proc, instruction, self._restate_prior)
 
-        with self.lock:
-            ranked = run(work)
+        ranked = self._call(work)
         self.last_restatement = ranked
         log.info("restated %r as %r (%.2f) over %r (%.2f)", instruction, ranked[0].text, ranked[0].logprob,
                  ranked[1].text if len(ranked) > 1 else "-", ranked[1].logprob if len(ranked) > 1 else 0.0)
@@ -170,12 +173,12 @@ class VLMPolicy:
     def subtasks(self, image: Any, instruction: str, on_text: Callable[[str], None] | None = None) -> str:
         if not self.rank_subtasks:
             return self._gen("subtasks", image, subtasks_prompt(instruction), 48, on_text)
+
         def work() -> tuple[list[Ranked], float]:
             inputs = prepare_inputs(self.loaded, image, subtasks_prompt(instruction))
             return rank_answers(self.loaded.model, self.tokenizer, inputs, self.subtask_lists)
 
-        with self.lock:
-            ranked, seconds = run(work)
+        ranked, seconds = self._call(work)
         self.last_ranking = ranked
         log.info("subtasks ranked in %.2f s: %s (%.2f) over %s (%.2f)", seconds, ranked[0].text.replace("\n", " / "),
                  ranked[0].logprob, ranked[1].text.replace("\n", " / ") if len(ranked) > 1 else "-",
