@@ -1,14 +1,14 @@
 """Precision modes for inference and how each is applied.
 
-| mode          | where | what                                                                        |
-|---------------|-------|-----------------------------------------------------------------------------|
-| `fp32`        | CPU   | as loaded                                                                   |
-| `bf16`        | both  | all weights bf16                                                            |
-| `int8-head`   | CPU   | bf16 body + weight-only int8 (per-row scale) LM head (the 262k-row matrix)  |
-| `fp32-int8-head` | CPU | fp32 body + the same int8 LM head                                         |
-| `int8-weight` | CPU   | weight-only int8 on every language-model linear and the head, bf16 compute  |
-| `int8-dynamic`| CPU   | torch.ao dynamic int8 (activations quantized per tensor) on every linear    |
-| `nf4`         | CUDA  | bitsandbytes 4-bit NF4 at load time, bf16 compute                           |
+| mode             | where | what                                                                       |
+|------------------|-------|----------------------------------------------------------------------------|
+| `fp32`           | CPU   | as loaded                                                                  |
+| `bf16`           | both  | all weights bf16                                                           |
+| `int8-head`      | CPU   | bf16 body + weight-only int8 (per-row scale) LM head (the 262k-row matrix) |
+| `fp32-int8-head` | CPU   | fp32 body + the same int8 LM head                                          |
+| `int8-weight`    | CPU   | weight-only int8 on every language-model linear and the head, bf16 compute |
+| `int8-dynamic`   | CPU   | torch.ao dynamic int8 (activations quantized per tensor) on every linear   |
+| `nf4`            | CUDA  | bitsandbytes 4-bit NF4 at load time, bf16 compute                          |
 
 `choose_precision` picks `nf4` on CUDA and `CPU_DEFAULT` on CPU (chosen by `bench/model.py`:
 fastest mode whose greedy answers agree with fp32 on the scene-VQA set). On a CPU without native bf16
