@@ -22,11 +22,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import torch  # noqa: E402
 
+from core.language.layout import with_layout  # noqa: E402
 from core.model.chat import answer  # noqa: E402
+from core.model.layout import SceneLayout  # noqa: E402
 from core.model.loader import default_model_dir, load_model  # noqa: E402
 from core.model.quantize import CPU_DEFAULT  # noqa: E402
 from core.model.scene_qa import normalize_answer  # noqa: E402
 from core.model.vqa import evaluate, make_vqa_set  # noqa: E402
+from core.model.worker import run  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results" / "model.json"
 MULTILINGUAL = {
@@ -44,9 +47,10 @@ def default_path_rss_mb() -> float:
         "import resource, numpy as np, torch\n"
         f"torch.set_num_threads({torch.get_num_threads()})\n"
         "from core.model.loader import load_model\nfrom core.model.chat import answer\n"
-        "m = load_model()\nimg = np.zeros((224, 224, 3), np.uint8)\n"
+        "from core.model.layout import SceneLayout\nfrom core.language.layout import with_layout\n"
+        "m = load_model()\nlay = SceneLayout.load()\nimg = np.zeros((224, 224, 3), np.uint8)\n"
         "for q in ('How many blocks are there?', 'What is in the bowl?', 'Describe the scene.'):\n"
-        "    answer(m, img, q, max_new_tokens=24)\n"
+        "    answer(m, img, with_layout(q, lay.line(img) if lay else None), max_new_tokens=24)\n"
         "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)\n"
     )
     root = Path(__file__).resolve().parents[1]
@@ -85,7 +89,7 @@ def main() -> None:
     ap.add_argument("--agreement-questions", type=int, default=120)
     ap.add_argument("--gguf", action="store_true", help="also time the one-off GGUF -> safetensors conversion")
     args = ap.parse_args()
-    torch.set_num_threads(args.threads)
+    run(torch.set_num_threads, args.threads)  # on the model thread, where all the torch work runs
     out: dict = {"threads": args.threads, "cpu_default_precision": CPU_DEFAULT}
 
     if args.gguf:  # first start on a fresh machine: dequantize the GGUF into an empty cache
@@ -106,42 +110,53 @@ def main() -> None:
     path = default_model_dir()
     shutil.rmtree(path)
     t = time.perf_counter()
-    default_model_dir()
+    run(default_model_dir)
     out["assemble_s"] = time.perf_counter() - t
-    loaded = load_model()
+    loaded = run(load_model)
     out["load_s_cold"] = out["assemble_s"] + loaded.load_s
-    loaded = load_model()
+    loaded = run(load_model)
     out["load_s_warm"] = loaded.load_s
     out["precision"] = loaded.precision
+
+    # the app's chat path: the object locator's layout line, then the question (`core.model.layout`)
+    # (all torch work on the model thread, as in the app: a second thread's OpenMP team slows every kernel)
+    layout = run(SceneLayout.load)
+    out["layout_line"] = layout is not None
+
+    def ask(lm, img, q: str) -> str:  # noqa: ANN001
+        return answer(lm, img, with_layout(q, run(layout.line, img) if layout else None), max_new_tokens=12)
 
     times: list[float] = []
 
     def timed(img, q: str, lm=loaded) -> str:  # noqa: ANN001
         t0 = time.perf_counter()
-        a = answer(lm, img, q, max_new_tokens=12)
+        a = ask(lm, img, q)
         times.append(time.perf_counter() - t0)
         return a
 
     res = evaluate(timed, vqa)
     out["vqa_accuracy"] = res.accuracy
     out["vqa_per_kind"] = res.per_kind
+    plain = evaluate(lambda img, q, lm=loaded: answer(lm, img, q, max_new_tokens=12), vqa)
+    out["vqa_accuracy_without_layout"] = plain.accuracy  # image and question only
+    out["vqa_per_kind_without_layout"] = plain.per_kind
     out["answer_s_p50"] = statistics.median(times)
     out["peak_rss_mb"] = default_path_rss_mb()
     default_preds = [normalize_answer(p) for p in res.predictions]
-    out["multilingual_default"] = continuations(loaded)
+    out["multilingual_default"] = run(continuations, loaded)
     loaded = None
 
     per: dict[str, dict] = {}
     fp32_preds: list[str] = []
     n_agree = min(args.agreement_questions, len(vqa.items))
     for prec in args.precisions.split(","):
-        lm = load_model(precision=prec)
-        r = evaluate(lambda img, q, lm=lm: answer(lm, img, q, max_new_tokens=12), vqa, limit=n_agree)
+        lm = run(load_model, precision=prec)
+        r = evaluate(lambda img, q, lm=lm: ask(lm, img, q), vqa, limit=n_agree)
         preds = [normalize_answer(p) for p in r.predictions]
         if prec == "fp32":
             fp32_preds = preds
-            out["multilingual_fp32"] = continuations(lm)
-        per[prec] = {"load_s": lm.load_s, "tokens_per_s": tokens_per_s(lm, image), "vqa_accuracy_subset": r.accuracy,
+            out["multilingual_fp32"] = run(continuations, lm)
+        per[prec] = {"load_s": lm.load_s, "tokens_per_s": run(tokens_per_s, lm, image), "vqa_accuracy_subset": r.accuracy,
                      "answer_s_mean": r.seconds / max(1, r.n)}
         if fp32_preds:
             per[prec]["match_rate_vs_fp32"] = sum(a == b for a, b in zip(preds, fp32_preds, strict=False)) / len(preds)
@@ -154,7 +169,8 @@ def main() -> None:
             / len(fp32_preds)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(out, indent=2, ensure_ascii=False))
-    print(f"model: vqa {out['vqa_accuracy']:.3f} | warm load {out['load_s_warm']:.1f}s cold {out['load_s_cold']:.1f}s"
+    print(f"model: vqa {out['vqa_accuracy']:.3f} (without the layout line {out['vqa_accuracy_without_layout']:.3f})"
+          f" | warm load {out['load_s_warm']:.1f}s cold {out['load_s_cold']:.1f}s"
           f" | answer p50 {out['answer_s_p50']:.2f}s | tok/s fp32 {out['tokens_per_s']['fp32'] or 0:.1f}"
           f" {CPU_DEFAULT} {out['tokens_per_s'][CPU_DEFAULT] or 0:.1f} | match {out.get('quantized_match_rate', 0):.2f}"
           f" | rss {out['peak_rss_mb']:.0f} MB")

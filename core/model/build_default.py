@@ -29,6 +29,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from core.language.layout import with_layout
 from core.model.assemble import VisionSpec, build_processor, build_vlm, new_tower
 from core.model.cache import ASSETS_DIR, build_dir
 from core.model.scene_qa import COLORS, DESCRIBE_QUESTION, QA, QUESTION_KINDS, describe, questions, scene_facts
@@ -423,13 +424,14 @@ def answer_cells(scene, qas: list[QA], grid: int = 4) -> list[int]:  # noqa: ANN
 
 
 def chat_sample(processor, scene, rng: random.Random, where: bool = False,  # noqa: ANN001
-                reach: bool = False, focus: bool = False) -> tuple[dict, list[str]]:
+                reach: bool = False, focus: bool = False, layout: str | None = None) -> tuple[dict, list[str]]:
     """All questions about one image as one multi-turn chat -> (processor inputs + labels, kinds).
     With `where`, the "Where is the X block?" turns come last: placed first, the model learned that the
     first answer after an image is a position ("middle left" to "How many blocks are there?"), and their
     teacher-forced answers would hand the later relational questions each block's place in text.
     With `focus`, a short chat of one or two relational questions (`focus_questions`) instead, if the
-    scene supports any."""
+    scene supports any. With `layout`, the first question starts with that layout line
+    (`core.language.layout`), as the chat path asks it."""
     qas = focus_questions(scene, rng) if focus else []
     if not qas:
         qas = questions(scene.state, rng)
@@ -441,7 +443,8 @@ def chat_sample(processor, scene, rng: random.Random, where: bool = False,  # no
             qas = qas + reach_questions(scene, rng)
     messages = []
     for i, qa in enumerate(qas):
-        content = [{"type": "image"}, {"type": "text", "text": qa.question}] if i == 0 else qa.question
+        content = ([{"type": "image"}, {"type": "text", "text": with_layout(qa.question, layout)}] if i == 0
+                   else qa.question)
         messages.append({"role": "user", "content": content})
         messages.append({"role": "assistant", "content": qa.answer})
     text = processor.apply_chat_template(messages, tokenize=False)
@@ -608,7 +611,21 @@ def render_card(card: dict, bench: dict | None = None) -> str:
         chats += (f"; an attention loss (weight {bc['s2_attn_weight']}) points {len(S2_ATTN_HEADS)} heads at the "
                   "grid token of the block each answer is about")
     gen = ""
-    if bench and "vqa_per_kind" in bench:
+    if bench and "vqa_per_kind" in bench and "vqa_per_kind_without_layout" in bench:
+        plain = bench["vqa_per_kind_without_layout"]
+        gen_rows = "\n".join(f"| {k} | {v:.3f} | {plain.get(k, 0):.3f} |" for k, v in bench["vqa_per_kind"].items())
+        gen = f"""
+## Held-out scene VQA, generated answers (`bench/model.py`, {bench.get('vqa_questions')} questions, {bench.get('precision')})
+
+The app's chat path asks each question after the object locator's layout line (`core.model.layout`);
+"image only" asks the same model the bare question.
+
+| question type | with the layout line | image only |
+|---|---|---|
+{gen_rows}
+| **all** | **{bench['vqa_accuracy']:.3f}** | {bench['vqa_accuracy_without_layout']:.3f} |
+"""
+    elif bench and "vqa_per_kind" in bench:
         gen_rows = "\n".join(f"| {k} | {v:.3f} |" for k, v in bench["vqa_per_kind"].items())
         gen = f"""
 ## Held-out scene VQA, generated answers (`bench/model.py`, {bench.get('vqa_questions')} questions, {bench.get('precision')})
@@ -636,17 +653,33 @@ A `Gemma3ForConditionalGeneration`: text = Gemma-3-270M (base, from the PyPI pac
   - last held-out evaluation: {s1_rows}
 - Stage 2 (alignment through the LM): {card.get('stage2_steps', '?')} steps x {card['build_config']['s2_batch']} images
   ({chats}), {card.get('stage2_minutes', 0):.1f} min{s2_changes}
-- Machine: CPU, {card['build_config']['threads']} torch thread(s), shared with other work
+{stage3_text(card.get("stage3"))}- Machine: CPU, {card['build_config']['threads']} torch thread(s), shared with other work
 
-## Held-out accuracy per question type (teacher-forced exact match, {card['build_config']['s2_eval_images']} scenes)
+## Held-out accuracy per question type after stage 2 (teacher-forced exact match, {card['build_config']['s2_eval_images']} scenes, no layout line)
 
 | question type | accuracy |
 |---|---|
 {rows}
 {gen}
-Limitations: simulator scenes only; the text model is a 270M base (not instruction-tuned) model;
-spatial relations (leftmost, nearest, closest to the bowl) are the weakest question types.
+Limitations: simulator scenes only; the text model is a 270M base (not instruction-tuned) model.
+From the image alone, spatial relations (leftmost, nearest, side of the bowl) stay near chance; with the
+layout line, which block is closest to the bowl and whether a block is in a container are the weakest
+(the line orders objects, it does not measure distances between them).
 """
+
+
+def stage3_text(s3: dict | None) -> str:
+    """The card's line for stage 3 (`core.model.build_layout`), or nothing before it ran."""
+    if not s3:
+        return ""
+    before, with_line = s3.get("before", {}), s3.get("heldout_with_line", {})
+    changes = "".join(f" (at step {c['step']}: {c['change']})" for c in s3.get("changes", []))
+    return (f"- Stage 3 (reading the layout line, `python -m core.model.build_layout`): {s3['steps']} steps x "
+            f"{s3['batch']} images, {s3['minutes']:.1f} min, lr {s3['lr']}, {s3['plain_share']:.0%} of the chats "
+            f"without the line, {s3.get('focus_share', 0.0):.0%} of the batches short relational chats{changes}; "
+            "tower and projector frozen, the alignment LoRA continued. Held-out teacher-forced "
+            f"accuracy with the line {before.get('line_all', 0):.3f} -> {with_line.get('all', 0):.3f}, without it "
+            f"{before.get('plain_all', 0):.3f} -> {s3.get('heldout_without_line', {}).get('all', 0):.3f}\n")
 
 
 def rerender_card(out_dir: Path, bench_file: Path | None = None) -> None:

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from core.language.layout import with_layout
 from core.model.chat import Message, answer, stream_answer
 from core.model.loader import LoadedModel, load_model
 from core.model.worker import run
@@ -59,8 +60,12 @@ class ModelStatus:
 
 class ModelService:
     def __init__(self, source: str | None = None, device: str = "auto", precision: str = "auto",
-                 threads: int | None = None) -> None:
+                 threads: int | None = None, layout: bool = True) -> None:
         self.source, self.device, self.precision = source, device, precision
+        # the embedded default reads a layout line with each question (`core.model.layout`); it is loaded
+        # with the model (None: another model, no locator for this vision build, or turned off)
+        self.use_layout = layout
+        self.layout: Any = None
         self.threads = threads  # CPU threads for the model's kernels (None: torch's default)
         self._loaded: LoadedModel | None = None
         self._status = ModelStatus("idle", "not loaded (the app was started with --no-model)")
@@ -104,6 +109,10 @@ class ModelService:
             log.exception("model load failed")
             self._status = ModelStatus("error", f"{type(exc).__name__}: {exc}")
             return
+        if self.use_layout and self.source is None:
+            from core.model.layout import SceneLayout
+
+            self.layout = run(SceneLayout.load)
         self._loaded = loaded
         for fn in self._on_ready:
             try:
@@ -135,28 +144,35 @@ class ModelService:
 
     def answer_route(self) -> tuple[bool, str]:
         """(answer with the adapter off?, who answers) for scene questions."""
+        line = ", reading the object locator's layout line" if self.layout is not None else ""
         if self.adapter == "none":
-            return False, "the base model (no action adapter active)"
+            return False, f"the base model (no action adapter active){line}"
         r = self.adapter_retention
         if r is not None and r < MIN_RETENTION:
             return True, (f"the base model with adapter {self.adapter} switched off for this answer "
-                          f"(its VQA retention {r:.0%} < {MIN_RETENTION:.0%})")
+                          f"(its VQA retention {r:.0%} < {MIN_RETENTION:.0%}){line}")
         kept = f"VQA retention {r:.0%}" if r is not None else "VQA retention not measured"
-        return False, f"the action adapter {self.adapter} ({kept})"
+        return False, f"the action adapter {self.adapter} ({kept}){line}"
+
+    def _question(self, image: np.ndarray, question: str) -> str:
+        """The question as the model reads it: after the frame's layout line when the model reads one."""
+        if self.layout is None:
+            return question
+        return with_layout(question, run(self.layout.line, image))  # the locator is a torch model
 
     def answer(self, image: np.ndarray, question: str, history: Sequence[Message] | None = None,
                max_new_tokens: int = 48) -> str:
         loaded = self.loaded
         off, _ = self.answer_route()
         with self.lock, _adapters_off(loaded.model, off):
-            return answer(loaded, image, question, history, max_new_tokens)
+            return answer(loaded, image, self._question(image, question), history, max_new_tokens)
 
     def stream(self, image: np.ndarray, question: str, history: Sequence[Message] | None = None,
                max_new_tokens: int = 128) -> Iterator[str]:
         loaded = self.loaded
         off, _ = self.answer_route()
         with self.lock, _adapters_off(loaded.model, off):
-            yield from stream_answer(loaded, image, question, history, max_new_tokens)
+            yield from stream_answer(loaded, image, self._question(image, question), history, max_new_tokens)
 
     def policy(self):  # noqa: ANN201 - VLMPolicy, imported lazily
         """The autonomous loop's policy on the loaded model (shares the generation lock)."""
