@@ -24,9 +24,10 @@ import torch  # noqa: E402
 
 from core.language.layout import with_layout  # noqa: E402
 from core.model.chat import answer  # noqa: E402
-from core.model.layout import SceneLayout  # noqa: E402
+from core.model.layout import READER, SceneLayout, load_reader  # noqa: E402
 from core.model.loader import default_model_dir, load_model  # noqa: E402
 from core.model.quantize import CPU_DEFAULT  # noqa: E402
+from core.model.restate import adapter_switched  # noqa: E402
 from core.model.scene_qa import normalize_answer  # noqa: E402
 from core.model.vqa import evaluate, make_vqa_set  # noqa: E402
 from core.model.worker import run  # noqa: E402
@@ -47,10 +48,13 @@ def default_path_rss_mb() -> float:
         "import resource, numpy as np, torch\n"
         f"torch.set_num_threads({torch.get_num_threads()})\n"
         "from core.model.loader import load_model\nfrom core.model.chat import answer\n"
-        "from core.model.layout import SceneLayout\nfrom core.language.layout import with_layout\n"
-        "m = load_model()\nlay = SceneLayout.load()\nimg = np.zeros((224, 224, 3), np.uint8)\n"
+        "from core.model.layout import SceneLayout, load_reader\nfrom core.language.layout import with_layout\n"
+        "from core.model.restate import adapter_switched\n"
+        "m = load_model()\nlay = SceneLayout.load()\nname = load_reader(m.model)\n"
+        "img = np.zeros((224, 224, 3), np.uint8)\n"
         "for q in ('How many blocks are there?', 'What is in the bowl?', 'Describe the scene.'):\n"
-        "    answer(m, img, with_layout(q, lay.line(img) if lay else None), max_new_tokens=24)\n"
+        "    with adapter_switched(m.model, name):\n"
+        "        answer(m, img, with_layout(q, lay.line(img)), max_new_tokens=24)\n"
         "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)\n"
     )
     root = Path(__file__).resolve().parents[1]
@@ -118,13 +122,18 @@ def main() -> None:
     out["load_s_warm"] = loaded.load_s
     out["precision"] = loaded.precision
 
-    # the app's chat path: the object locator's layout line, then the question (`core.model.layout`)
-    # (all torch work on the model thread, as in the app: a second thread's OpenMP team slows every kernel)
+    # the app's chat path: the scene reader answers after the object locator's layout line
+    # (`core.model.layout`); all torch work on the model thread, as in the app (a second thread's OpenMP
+    # team slows every kernel)
     layout = run(SceneLayout.load)
-    out["layout_line"] = layout is not None
+    out["layout_line"] = layout is not None and run(load_reader, loaded.model) is not None
 
     def ask(lm, img, q: str) -> str:  # noqa: ANN001
-        return answer(lm, img, with_layout(q, run(layout.line, img) if layout else None), max_new_tokens=12)
+        if READER not in (getattr(lm.model, "peft_config", None) or {}):  # no reader (e.g. int8 layers): bare
+            return answer(lm, img, q, max_new_tokens=12)
+        line = run(layout.line, img)
+        with adapter_switched(lm.model, READER):
+            return answer(lm, img, with_layout(q, line), max_new_tokens=12)
 
     times: list[float] = []
 
@@ -138,7 +147,7 @@ def main() -> None:
     out["vqa_accuracy"] = res.accuracy
     out["vqa_per_kind"] = res.per_kind
     plain = evaluate(lambda img, q, lm=loaded: answer(lm, img, q, max_new_tokens=12), vqa)
-    out["vqa_accuracy_without_layout"] = plain.accuracy  # image and question only
+    out["vqa_accuracy_without_layout"] = plain.accuracy  # the default model itself: image and question only
     out["vqa_per_kind_without_layout"] = plain.per_kind
     out["answer_s_p50"] = statistics.median(times)
     out["peak_rss_mb"] = default_path_rss_mb()
@@ -151,12 +160,13 @@ def main() -> None:
     n_agree = min(args.agreement_questions, len(vqa.items))
     for prec in args.precisions.split(","):
         lm = run(load_model, precision=prec)
+        reader = out["layout_line"] and run(load_reader, lm.model) is not None  # not on int8 layers
         r = evaluate(lambda img, q, lm=lm: ask(lm, img, q), vqa, limit=n_agree)
         preds = [normalize_answer(p) for p in r.predictions]
         if prec == "fp32":
             fp32_preds = preds
             out["multilingual_fp32"] = run(continuations, lm)
-        per[prec] = {"load_s": lm.load_s, "tokens_per_s": run(tokens_per_s, lm, image), "vqa_accuracy_subset": r.accuracy,
+        per[prec] = {"scene_reader": reader, "load_s": lm.load_s, "tokens_per_s": run(tokens_per_s, lm, image), "vqa_accuracy_subset": r.accuracy,
                      "answer_s_mean": r.seconds / max(1, r.n)}
         if fp32_preds:
             per[prec]["match_rate_vs_fp32"] = sum(a == b for a, b in zip(preds, fp32_preds, strict=False)) / len(preds)

@@ -118,6 +118,9 @@ class Assistant:
                     text += piece
                     self.conversation.update(idx, text)
                 self.last_path = f"answered by {who} in {time.perf_counter() - t0:.1f} s"
+                line = getattr(self.model, "last_layout", None)  # set when the scene reader answered
+                if line:
+                    self.last_path += f"; it read: “{line}”"
                 self.conversation.update(idx, text or "(no answer)", seconds=time.perf_counter() - t0)
             except Exception as exc:
                 log.exception("answer failed")

@@ -80,22 +80,72 @@ def test_shipped_lora_names_load_into_a_peft_model():
     assert torch.equal(fresh.state_dict()["base_model.model.0.lora_A.default.weight"], shipped["0.lora_A.weight"] + 1)
 
 
-def test_the_service_asks_after_the_frames_layout_line(gemma_dir: Path, monkeypatch: pytest.MonkeyPatch):
+def tiny_adapter(model_dir: Path, out: Path) -> Path:
+    """A PEFT LoRA folder for the tiny Gemma-3 (random weights; it stands in for the scene reader)."""
+    from peft import LoraConfig, get_peft_model
+    from transformers import Gemma3ForConditionalGeneration
+
+    model = Gemma3ForConditionalGeneration.from_pretrained(model_dir)
+    get_peft_model(model, LoraConfig(r=2, lora_alpha=4, target_modules=["q_proj", "v_proj"])).save_pretrained(out)
+    return out
+
+
+def test_the_scene_reader_answers_after_the_frames_layout_line(gemma_dir: Path, tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch):
     import core.model.service as service
+    from core.model.layout import READER, SceneLayout
+    from core.model.restate import _active, load_side_adapter
 
     svc = service.ModelService(str(gemma_dir), precision="fp32")
     svc.start()
     assert svc.wait(60).state == "ready"
-    assert svc.layout is None  # a model other than the embedded default reads no line
-    assert "layout line" not in svc.answer_route()[1]
-    asked: list[str] = []
-    monkeypatch.setattr(service, "answer", lambda lm, image, q, history, n: asked.append(q) or "red")
-    from core.model.layout import SceneLayout
-
-    svc.layout = SceneLayout(FakeLocator())
+    assert svc.layout is None and svc.reader is None  # a model other than the embedded default reads no line
+    assert svc.answer_route()[1] == "the base model (no action adapter active)"
+    model = svc.loaded.model
+    load_side_adapter(model, tiny_adapter(gemma_dir, tmp_path / "reader"), READER)
+    svc.layout, svc.reader = SceneLayout(FakeLocator()), READER
+    asked: list[tuple[str, tuple]] = []
+    monkeypatch.setattr(service, "answer", lambda lm, image, q, history, n: asked.append((q, _active(lm.model))) or "red")
     assert svc.answer(IMAGE, "Which block is furthest to the right?") == "red"
-    assert asked == ["Left to right: bowl, red block. Near to far: bowl, red block.\nWhich block is furthest to the right?"]
-    assert "layout line" in svc.answer_route()[1]
+    line = "Left to right: bowl, red block. Near to far: bowl, red block."
+    assert asked == [(f"{line}\nWhich block is furthest to the right?", ([READER], True))]  # the reader, switched in
+    assert _active(model)[1] is False and svc.last_layout == line  # and out again afterwards
+    assert "scene reader" in svc.answer_route()[1]
+
+    # an action adapter that keeps its VQA answers itself: the bare question, no reader
+    load_side_adapter(model, tiny_adapter(gemma_dir, tmp_path / "action"), "act")
+    model.set_adapter("act")
+    model.enable_adapters()
+    svc.adapter, svc.adapter_retention = "act", 0.99
+    svc.answer(IMAGE, "What is in the bowl?")
+    assert asked[-1] == ("What is in the bowl?", (["act"], True)) and svc.last_layout is None
+    svc.adapter_retention = 0.5  # one that forgets: the reader answers, and the action adapter comes back after
+    svc.answer(IMAGE, "What is in the bowl?")
+    assert asked[-1] == (f"{line}\nWhat is in the bowl?", ([READER], True)) and _active(model) == (["act"], True)
+    assert "switched off" in svc.answer_route()[1]
+
+
+def test_the_reader_is_the_continued_lora_minus_the_shipped_one():
+    from core.model.build_layout import reader_tensors
+
+    torch.manual_seed(0)
+    p = "layers.0.q_proj"
+    trained = {f"{p}.lora_A.weight": torch.randn(2, 5), f"{p}.lora_B.weight": torch.randn(4, 2)}
+    shipped = {f"{p}.lora_A.weight": torch.randn(2, 5), f"{p}.lora_B.weight": torch.randn(4, 2)}
+    r = reader_tensors(trained, shipped)
+    a, b = r[f"base_model.model.{p}.lora_A.weight"], r[f"base_model.model.{p}.lora_B.weight"]
+    assert a.shape == (4, 5) and b.shape == (4, 4)  # twice the rank
+    want = trained[f"{p}.lora_B.weight"] @ trained[f"{p}.lora_A.weight"] - shipped[f"{p}.lora_B.weight"] @ shipped[f"{p}.lora_A.weight"]
+    assert torch.allclose(b @ a, want, atol=1e-5)
+
+
+def test_no_reader_no_line(tmp_path: Path):
+    from core.model.layout import load_reader
+
+    assert load_reader(object(), tmp_path) is None  # nothing shipped there
+    (tmp_path / "adapter_model.safetensors").write_bytes(b"x")
+    (tmp_path / "card.json").write_text('{"base_fingerprint": "another-build"}')
+    assert load_reader(object(), tmp_path) is None  # trained on another build of the default model
 
 
 @pytest.fixture(scope="module")
@@ -103,3 +153,33 @@ def gemma_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from tests.model_fixtures import tiny_gemma3
 
     return tiny_gemma3(tmp_path_factory.mktemp("gemma"))
+
+
+def test_the_autonomous_tab_says_which_line_the_model_read():
+    from core.assistant import Assistant
+    from core.control.loop import ControlLoop, LoopConfig
+    from core.conversation import Conversation
+    from core.robot.sim import SimConfig, SimRobot
+
+    class LineReader:  # a ModelService stand-in that reads a layout line
+        loaded = object()
+        layout = object()
+        last_layout = None
+
+        def stream(self, image, question, history):
+            self.last_layout = "Left to right: bowl, red block. Near to far: red block, bowl."
+            yield "red"
+
+        def answer_route(self):
+            return False, "the base model (no action adapter active), reading the object locator's layout line"
+
+    loop = ControlLoop(lambda: SimRobot(SimConfig(image_size=32)), LoopConfig(hz=30))
+    loop.start(seed=0)
+    try:
+        conv = Conversation()
+        assistant = Assistant(loop, LineReader(), conv)  # type: ignore[arg-type]
+        assistant.ask("Which block is furthest to the right?").join(5)
+        assert conv.messages()[-1]["content"] == "red"
+        assert assistant.last_path.endswith("it read: “Left to right: bowl, red block. Near to far: red block, bowl.”")
+    finally:
+        loop.close()

@@ -40,21 +40,25 @@ def test_default_model_is_a_gemma3_vlm_with_its_card(loaded) -> None:  # noqa: A
     assert loaded.processor.tokenizer.convert_tokens_to_ids("<image_soft_token>") == 262144
 
 
-def test_with_the_layout_line_it_answers_where_blocks_are(loaded) -> None:  # noqa: ANN001
-    """The app's chat path: the locator's layout line, then the question. Image-only, these relational kinds
-    were answered right about 4 times in 10 (bench/results/model.json)."""
+def test_the_scene_reader_answers_where_blocks_are(loaded) -> None:  # noqa: ANN001
+    """The app's chat path: the scene reader, after the locator's layout line. Image-only, the default model
+    answers these relational kinds right about 4 times in 10 (bench/results/model.json)."""
     from core.language.layout import with_layout
     from core.model.chat import answer
-    from core.model.layout import SceneLayout
+    from core.model.layout import SceneLayout, load_reader
+    from core.model.restate import adapter_switched
     from core.model.vqa import make_vqa_set
 
     layout = SceneLayout.load()
     assert layout is not None, "the shipped object locator does not fit the shipped vision weights"
+    reader = load_reader(loaded.model)
+    assert reader is not None, "assets/reader is missing or was trained on another build of the default model"
     vqa = make_vqa_set(n_scenes=12)
     picked = [it for it in vqa.items if it.kind in ("leftmost", "rightmost", "nearest")]
     assert len(picked) >= 10
-    preds = [answer(loaded, vqa.images[it.scene], with_layout(it.question, layout.line(vqa.images[it.scene])),
-                    max_new_tokens=12) for it in picked]
+    with adapter_switched(loaded.model, reader):
+        preds = [answer(loaded, vqa.images[it.scene], with_layout(it.question, layout.line(vqa.images[it.scene])),
+                        max_new_tokens=12) for it in picked]
     correct = sum(is_correct(p, it.answer) for p, it in zip(preds, picked, strict=True))
     assert correct >= 0.8 * len(picked), list(zip([it.question for it in picked], preds, [it.answer for it in picked],
                                                   strict=True))

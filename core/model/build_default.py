@@ -617,10 +617,10 @@ def render_card(card: dict, bench: dict | None = None) -> str:
         gen = f"""
 ## Held-out scene VQA, generated answers (`bench/model.py`, {bench.get('vqa_questions')} questions, {bench.get('precision')})
 
-The app's chat path asks each question after the object locator's layout line (`core.model.layout`);
-"image only" asks the same model the bare question.
+The app's chat path: the scene reader answers each question after the object locator's layout line
+(`core.model.layout`); "image only": the default model itself, asked the bare question.
 
-| question type | with the layout line | image only |
+| question type | scene reader, layout line | image only |
 |---|---|---|
 {gen_rows}
 | **all** | **{bench['vqa_accuracy']:.3f}** | {bench['vqa_accuracy_without_layout']:.3f} |
@@ -662,8 +662,8 @@ A `Gemma3ForConditionalGeneration`: text = Gemma-3-270M (base, from the PyPI pac
 {rows}
 {gen}
 Limitations: simulator scenes only; the text model is a 270M base (not instruction-tuned) model.
-From the image alone, spatial relations (leftmost, nearest, side of the bowl) stay near chance; with the
-layout line, which block is closest to the bowl and whether a block is in a container are the weakest
+From the image alone, spatial relations (leftmost, nearest, side of the bowl) stay near chance; through the
+scene reader, which block is closest to the bowl and whether a block is in a container are the weakest
 (the line orders objects, it does not measure distances between them).
 """
 
@@ -677,7 +677,8 @@ def stage3_text(s3: dict | None) -> str:
     return (f"- Stage 3 (reading the layout line, `python -m core.model.build_layout`): {s3['steps']} steps x "
             f"{s3['batch']} images, {s3['minutes']:.1f} min, lr {s3['lr']}, {s3['plain_share']:.0%} of the chats "
             f"without the line, {s3.get('focus_share', 0.0):.0%} of the batches short relational chats{changes}; "
-            "tower and projector frozen, the alignment LoRA continued. Held-out teacher-forced "
+            "tower and projector frozen, the alignment LoRA continued and shipped as its difference to the merged "
+            "one, the scene reader (`assets/reader/`, switched in for scene questions). Held-out teacher-forced "
             f"accuracy with the line {before.get('line_all', 0):.3f} -> {with_line.get('all', 0):.3f}, without it "
             f"{before.get('plain_all', 0):.3f} -> {s3.get('heldout_without_line', {}).get('all', 0):.3f}\n")
 

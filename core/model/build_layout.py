@@ -2,11 +2,14 @@
 
 Continues the shipped alignment LoRA on stage-2 chats (`core.model.build_default.chat_sample`) whose
 first question starts with the layout line (`core.language.layout`) that the object locator writes for
-that image, as the chat path asks it (`core.model.layout`). A share of the chats (`--plain`) have no
-line, so prompts without one (the action adapter's, a custom question path) keep what stage 2 taught.
-The tower and projector stay frozen: `vision.safetensors` is unchanged, so the object locator (trained
-on it) still fits. Only `alignment_lora.safetensors` and the card's `stage3` entry are rewritten, at every
-improved held-out evaluation (teacher-forced exact match, chats with the line).
+that image, as the chat path asks it (`core.model.layout`); a share of the chats (`--plain`) have no line.
+The tower and projector stay frozen. The result is shipped as a side adapter, the scene reader
+(`assets/reader/`: the continued LoRA minus the shipped one, `reader_tensors`), which the app switches in
+for scene questions only. The default model itself (vision weights, merged alignment LoRA) is unchanged,
+so the object locator, the action adapter and the restater trained on it still fit: merged into the base
+instead, the change cost the action adapter pick-up episodes (en 5/5 -> 4/5, fr and de 4/5 -> 3/5).
+The reader and the card's `stage3` entry are written at every improved held-out evaluation
+(teacher-forced exact match, chats with the line).
 
 Seeded and resumable (checkpoint `stage3.pt` in `$VLM2VLA_CACHE/build/layout-seed<N>`).
 """
@@ -37,7 +40,7 @@ from core.model.build_default import (
     trainable_state,
 )
 from core.model.cache import ASSETS_DIR, build_dir
-from core.model.layout import SceneLayout
+from core.model.layout import READER, READER_DIR, SceneLayout
 from core.model.locator import Locator
 from core.model.scenes import HELDOUT, TRAIN, SceneMaker
 from core.model.text_lm import ensure_text_lm
@@ -75,18 +78,51 @@ def load_shipped(assets: Path, spec: VisionSpec, text_dir: Path, meta: dict):  #
     return model
 
 
-def export(model, assets: Path, info: dict) -> None:  # noqa: ANN001
-    from safetensors.torch import save_file
+def reader_tensors(trained: dict[str, torch.Tensor], shipped: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """The continued LoRA (`trained`) minus the shipped one (merged into the default model), as one PEFT
+    LoRA of twice the rank: A = [A_trained; A_shipped], B = [B_trained, -B_shipped], so B @ A is exactly
+    B_trained @ A_trained - B_shipped @ A_shipped (same alpha / r scale with alpha and r both doubled)."""
+    out = {}
+    for key in trained:
+        if not key.endswith(".lora_A.weight"):
+            continue
+        path = key[: -len(".lora_A.weight")]
+        a = torch.cat([trained[key], shipped[key].to(trained[key].dtype)], 0)
+        b = torch.cat([trained[f"{path}.lora_B.weight"], -shipped[f"{path}.lora_B.weight"].to(trained[key].dtype)], 1)
+        out[f"base_model.model.{path}.lora_A.weight"] = a
+        out[f"base_model.model.{path}.lora_B.weight"] = b
+    return out
 
-    lora = trainable_state(model)["lora"]
-    tmp = assets / "alignment_lora.safetensors.tmp"
-    save_file({k: v.to(torch.bfloat16).contiguous() for k, v in lora.items()}, str(tmp))
-    os.replace(tmp, assets / "alignment_lora.safetensors")
-    card = json.loads((assets / "card.json").read_text())
-    card["stage3"] = info
-    (assets / "card.json").write_text(json.dumps(card, indent=2))
-    (assets / "CARD.md").write_text(render_card(card))
-    log.info("exported the alignment LoRA and the card to %s", assets)
+
+def export(model, assets: Path, reader_dir: Path, meta: dict, info: dict) -> None:  # noqa: ANN001
+    """Write the scene reader (`reader_dir`: a PEFT adapter folder and its card) and the model card's entry."""
+    write_reader({k: v.to(torch.bfloat16) for k, v in trainable_state(model)["lora"].items()}, assets, reader_dir,
+                 meta, info)
+
+
+def write_reader(trained: dict[str, torch.Tensor], assets: Path, reader_dir: Path, meta: dict, info: dict) -> None:
+    """`export` from the continued LoRA's tensors (keyed as in `alignment_lora.safetensors`)."""
+    from safetensors.torch import load_file, save_file
+
+    from core.training.default_adapter import base_fingerprint
+
+    shipped = load_file(str(assets / "alignment_lora.safetensors"))
+    reader_dir.mkdir(parents=True, exist_ok=True)
+    tmp = reader_dir / "adapter_model.safetensors.tmp"
+    save_file({k: v.contiguous() for k, v in reader_tensors(trained, shipped).items()}, str(tmp), metadata={"format": "pt"})
+    os.replace(tmp, reader_dir / "adapter_model.safetensors")
+    config = {"peft_type": "LORA", "base_model_name_or_path": "default", "r": 2 * meta["lora"]["r"],
+              "lora_alpha": 2 * meta["lora"]["alpha"], "lora_dropout": 0.0, "target_modules": meta["lora"]["targets"],
+              "bias": "none", "inference_mode": True, "task_type": None}
+    (reader_dir / "adapter_config.json").write_text(json.dumps(config, indent=2))
+    card = {"name": READER, "purpose": "reads the layout line before scene questions (the chat path)",
+            "base_fingerprint": base_fingerprint(), **info}
+    (reader_dir / "card.json").write_text(json.dumps(card, indent=2))
+    model_card = json.loads((assets / "card.json").read_text())
+    model_card["stage3"] = info
+    (assets / "card.json").write_text(json.dumps(model_card, indent=2))
+    (assets / "CARD.md").write_text(render_card(model_card))
+    log.info("exported the scene reader to %s and the card to %s", reader_dir, assets)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -103,7 +139,8 @@ def main(argv: list[str] | None = None) -> None:
                          "bowl...): a few of ~15 answers in a full chat, they are learned slowly otherwise")
     ap.add_argument("--eval-every", type=int, default=30)
     ap.add_argument("--eval-images", type=int, default=48)
-    ap.add_argument("--assets", type=Path, default=ASSETS_DIR, help="the shipped build to continue and rewrite")
+    ap.add_argument("--assets", type=Path, default=ASSETS_DIR, help="the shipped build to continue (its card is updated)")
+    ap.add_argument("--out", type=Path, default=READER_DIR, help="where the scene reader adapter goes")
     ap.add_argument("--work-dir", type=Path, default=None)
     ap.add_argument("--fresh", action="store_true", help="ignore the checkpoint (default: resume)")
     args = ap.parse_args(argv)
@@ -183,7 +220,7 @@ def main(argv: list[str] | None = None) -> None:
                      acc["plain"]["all"], " ".join(f"{q}={a:.2f}" for q, a in acc["line"].items() if q != "all"))
             if acc["line"]["all"] > state["best"]:
                 state["best"] = acc["line"]["all"]
-                export(model, args.assets, {
+                export(model, args.assets, args.out, meta, {
                     "steps": step, "minutes": minutes, "batch": args.batch, "lr": args.lr, "plain_share": args.plain,
                     "focus_share": args.focus, "changes": state.get("changes", []), "seed": args.seed, "threads": args.threads, "heldout_with_line": acc["line"],
                     "heldout_without_line": acc["plain"], "before": state["history"][0]})

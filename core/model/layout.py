@@ -1,8 +1,9 @@
-"""Layout lines for camera frames: the object locator's sightings written by `core.language.layout`.
+"""Layout lines for camera frames (the object locator's sightings written by `core.language.layout`) and
+the scene reader, the side adapter that reads them (`core.model.build_layout`).
 
 `SceneLayout.load()` gives None (and logs why) when the shipped locator is missing or was trained on
-another vision build; questions are then asked without a line. Only the embedded default model was
-trained to read the line (`core.model.build_layout`).
+another vision build; `load_reader(model)` gives None when the reader is missing or was trained on another
+build. Questions get a line only when both are there (a model without the reader reads it worse than none).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -17,6 +19,8 @@ from core.language.layout import layout_text
 from core.model.locator import Locator, LocatorError
 
 log = logging.getLogger(__name__)
+READER = "scene-reader"
+READER_DIR = Path(__file__).resolve().parents[2] / "assets" / "reader"
 
 
 class SceneLayout:
@@ -39,4 +43,26 @@ class SceneLayout:
         return self.lines([image])[0]
 
 
-__all__ = ["SceneLayout"]
+def load_reader(model: Any, reader_dir: Path = READER_DIR) -> str | None:
+    """Load the scene reader beside the model's adapters (not active: it is switched in per question).
+    Its name, or None with a logged reason."""
+    from core.model.restate import load_side_adapter
+    from core.training.adapters import AdapterError, read_card
+    from core.training.default_adapter import base_fingerprint
+
+    if not (reader_dir / "adapter_model.safetensors").is_file():
+        log.info("no scene reader shipped: scene questions are asked without a layout line")
+        return None
+    if read_card(reader_dir).get("base_fingerprint") != base_fingerprint():
+        log.warning("the shipped scene reader was trained on another build of the default model; not loaded "
+                    "(rebuild it: python -m core.model.build_layout)")
+        return None
+    try:
+        load_side_adapter(model, reader_dir, READER)
+    except (AdapterError, OSError, ValueError, KeyError) as exc:
+        log.warning("cannot load the scene reader: %s", exc)
+        return None
+    return READER
+
+
+__all__ = ["READER", "READER_DIR", "SceneLayout", "load_reader"]

@@ -66,6 +66,8 @@ class ModelService:
         # with the model (None: another model, no locator for this vision build, or turned off)
         self.use_layout = layout
         self.layout: Any = None
+        self.reader: str | None = None  # the side adapter that reads the line (`core.model.layout.load_reader`)
+        self.last_layout: str | None = None  # the line the last question was asked with (shown in the UI)
         self.threads = threads  # CPU threads for the model's kernels (None: torch's default)
         self._loaded: LoadedModel | None = None
         self._status = ModelStatus("idle", "not loaded (the app was started with --no-model)")
@@ -110,9 +112,12 @@ class ModelService:
             self._status = ModelStatus("error", f"{type(exc).__name__}: {exc}")
             return
         if self.use_layout and self.source is None:
-            from core.model.layout import SceneLayout
+            from core.model.layout import SceneLayout, load_reader
 
-            self.layout = run(SceneLayout.load)
+            layout = run(SceneLayout.load)
+            reader = run(load_reader, loaded.model) if layout is not None else None
+            if reader is not None:  # a line helps only the reader (the bare model read it worse than none)
+                self.layout, self.reader = layout, reader
         self._loaded = loaded
         for fn in self._on_ready:
             try:
@@ -143,36 +148,46 @@ class ModelService:
         return self.loaded
 
     def answer_route(self) -> tuple[bool, str]:
-        """(answer with the adapter off?, who answers) for scene questions."""
-        line = ", reading the object locator's layout line" if self.layout is not None else ""
+        """(answer with the action adapter off?, who answers) for scene questions. With the adapter off (or
+        none), the scene reader answers when it is loaded, after the frame's layout line."""
+        base = ("the scene reader, after the object locator's layout line" if self.reader is not None
+                else "the base model")
         if self.adapter == "none":
-            return False, f"the base model (no action adapter active){line}"
+            return False, f"{base} (no action adapter active)"
         r = self.adapter_retention
         if r is not None and r < MIN_RETENTION:
-            return True, (f"the base model with adapter {self.adapter} switched off for this answer "
-                          f"(its VQA retention {r:.0%} < {MIN_RETENTION:.0%}){line}")
+            return True, (f"{base}, with adapter {self.adapter} switched off for this answer "
+                          f"(its VQA retention {r:.0%} < {MIN_RETENTION:.0%})")
         kept = f"VQA retention {r:.0%}" if r is not None else "VQA retention not measured"
-        return False, f"the action adapter {self.adapter} ({kept}){line}"
+        return False, f"the action adapter {self.adapter} ({kept})"
 
-    def _question(self, image: np.ndarray, question: str) -> str:
-        """The question as the model reads it: after the frame's layout line when the model reads one."""
-        if self.layout is None:
-            return question
-        return with_layout(question, run(self.layout.line, image))  # the locator is a torch model
+    @contextlib.contextmanager
+    def _answering(self, image: np.ndarray, question: str) -> Iterator[tuple[LoadedModel, str]]:
+        """Under the generation lock, the weights that answer (`answer_route`) -> (model, the question as
+        it reads it: after the layout line when the scene reader answers)."""
+        loaded = self.loaded
+        off, _ = self.answer_route()
+        with self.lock:
+            if self.reader is not None and (off or self.adapter == "none"):
+                from core.model.restate import adapter_switched
+
+                self.last_layout = run(self.layout.line, image)  # the locator is a torch model
+                with adapter_switched(loaded.model, self.reader):
+                    yield loaded, with_layout(question, self.last_layout)
+            else:
+                self.last_layout = None
+                with _adapters_off(loaded.model, off):
+                    yield loaded, question
 
     def answer(self, image: np.ndarray, question: str, history: Sequence[Message] | None = None,
                max_new_tokens: int = 48) -> str:
-        loaded = self.loaded
-        off, _ = self.answer_route()
-        with self.lock, _adapters_off(loaded.model, off):
-            return answer(loaded, image, self._question(image, question), history, max_new_tokens)
+        with self._answering(image, question) as (loaded, asked):
+            return answer(loaded, image, asked, history, max_new_tokens)
 
     def stream(self, image: np.ndarray, question: str, history: Sequence[Message] | None = None,
                max_new_tokens: int = 128) -> Iterator[str]:
-        loaded = self.loaded
-        off, _ = self.answer_route()
-        with self.lock, _adapters_off(loaded.model, off):
-            yield from stream_answer(loaded, image, self._question(image, question), history, max_new_tokens)
+        with self._answering(image, question) as (loaded, asked):
+            yield from stream_answer(loaded, image, asked, history, max_new_tokens)
 
     def policy(self):  # noqa: ANN201 - VLMPolicy, imported lazily
         """The autonomous loop's policy on the loaded model (shares the generation lock)."""
