@@ -177,6 +177,7 @@ def test_on_ready_hooks_run_after_loading_and_a_failing_hook_keeps_the_model(mon
     ms.start()
     st = ms.wait(5)
     assert st.state == "ready" and seen == ["fake"]
+    assert ms.reader is None and ms.layout is None  # the scene reader could not attach: questions go bare
 
 
 def test_cycle_times_span_from_the_request_to_the_parsed_chunk():

@@ -112,12 +112,7 @@ class ModelService:
             self._status = ModelStatus("error", f"{type(exc).__name__}: {exc}")
             return
         if self.use_layout and self.source is None:
-            from core.model.layout import SceneLayout, load_reader
-
-            layout = run(SceneLayout.load)
-            reader = run(load_reader, loaded.model) if layout is not None else None
-            if reader is not None:  # a line helps only the reader (the bare model read it worse than none)
-                self.layout, self.reader = layout, reader
+            self._load_reader(loaded)
         self._loaded = loaded
         for fn in self._on_ready:
             try:
@@ -125,6 +120,20 @@ class ModelService:
             except Exception:  # noqa: BLE001 - a failing hook (e.g. an adapter) leaves the base model usable
                 log.exception("model on-ready hook failed")
         self._status = ModelStatus("ready", f"{loaded.name} loaded in {loaded.load_s:.1f} s", loaded.precision_label)
+
+    def _load_reader(self, loaded: LoadedModel) -> None:
+        """The layout line's locator and the scene reader; without either, questions go bare (the bare
+        model read a line worse than none). A failure here leaves the model usable."""
+        from core.model.layout import SceneLayout, load_reader
+
+        try:
+            layout = run(SceneLayout.load)
+            reader = run(load_reader, loaded.model) if layout is not None else None
+        except Exception:  # noqa: BLE001 - chat still works, without the line
+            log.exception("could not load the scene reader; questions are asked without a layout line")
+            return
+        if reader is not None:
+            self.layout, self.reader = layout, reader
 
     def wait(self, timeout: float | None = None) -> ModelStatus:
         if self._thread is not None:
