@@ -46,23 +46,10 @@ class SceneLayout:
 def load_reader(model: Any, reader_dir: Path = READER_DIR) -> str | None:
     """Load the scene reader beside the model's adapters (not active: it is switched in per question).
     Its name, or None with a logged reason."""
-    from core.model.restate import load_side_adapter
-    from core.training.adapters import AdapterError, read_card
-    from core.training.default_adapter import base_fingerprint
+    from core.model.restate import load_shipped_side
 
-    if not (reader_dir / "adapter_model.safetensors").is_file():
-        log.info("no scene reader shipped: scene questions are asked without a layout line")
-        return None
-    if read_card(reader_dir).get("base_fingerprint") != base_fingerprint():
-        log.warning("the shipped scene reader was trained on another build of the default model; not loaded "
-                    "(rebuild it: python -m core.model.build_layout)")
-        return None
-    try:
-        load_side_adapter(model, reader_dir, READER)
-    except (AdapterError, OSError, ValueError, KeyError) as exc:
-        log.warning("cannot load the scene reader: %s", exc)
-        return None
-    return READER
+    return load_shipped_side(model, reader_dir, READER, "scene reader", "python -m core.model.build_layout",
+                             "scene questions are asked without a layout line")
 
 
 __all__ = ["READER", "READER_DIR", "SceneLayout", "load_reader"]

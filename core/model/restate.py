@@ -8,12 +8,15 @@ and puts back whatever was active before (another adapter, or adapters off), als
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from core.language.restate import NEUTRAL_COMMAND, calibrated, instructions, restate_prompt
 from core.model.rank import Ranked, rank_answers
+
+log = logging.getLogger(__name__)
 
 
 def text_messages(prompt: str, answer: str | None = None) -> list[dict]:
@@ -49,6 +52,29 @@ def restate(model: Any, processor: Any, command: str, prior: dict[str, float] | 
     """The calibrated ranking (`core.language.restate.calibrated`): best restatement of `command` first."""
     scores = {r.text: r.logprob for r in rank_instructions(model, processor, command)}
     return [Ranked(a, s) for a, s in calibrated(scores, prior)]
+
+
+def load_shipped_side(model: Any, folder: Path, name: str, what: str, rebuild: str, missing: str) -> str | None:
+    """Load a side adapter shipped for the default model (the restater, the scene reader) beside the model's
+    adapters, not active. `name`, or None with a logged reason: not shipped (`missing` says what happens
+    then), trained on another build of the default model (`rebuild`: the command that rebuilds it), or not
+    loadable on this model (e.g. int8 layers that take no LoRA)."""
+    from core.training.adapters import AdapterError, read_card
+    from core.training.default_adapter import base_fingerprint
+
+    if not (Path(folder) / "adapter_model.safetensors").is_file():
+        log.info("no %s shipped: %s", what, missing)
+        return None
+    if read_card(folder).get("base_fingerprint") != base_fingerprint():
+        log.warning("the shipped %s was trained on another build of the default model; not loaded (rebuild it: %s)",
+                    what, rebuild)
+        return None
+    try:
+        load_side_adapter(model, folder, name)
+    except (AdapterError, OSError, ValueError, KeyError) as exc:
+        log.warning("cannot load the shipped %s: %s", what, exc)
+        return None
+    return name
 
 
 def _active(model: Any) -> tuple[list[str], bool]:

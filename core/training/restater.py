@@ -153,23 +153,10 @@ def load_shipped(model: Any, restater_dir: Path = ASSET_DIR) -> str | None:
     """Load the shipped restater beside the model's live adapter (not activated: the policy switches it in
     per restatement). Returns its name, or None with a logged reason (not shipped, trained on another
     build of the default model, or not loadable on this model)."""
-    from core.model.restate import load_side_adapter
-    from core.training.adapters import AdapterError, read_card
-    from core.training.default_adapter import base_fingerprint
+    from core.model.restate import load_shipped_side
 
-    if not (restater_dir / WEIGHTS).is_file():
-        log.info("no restater shipped: commands go to the subtask step as typed")
-        return None
-    if read_card(restater_dir).get("base_fingerprint") != base_fingerprint():
-        log.warning("the shipped restater was trained on another build of the default model; not loaded "
-                    "(rebuild it: python -m core.training.restater)")
-        return None
-    try:
-        load_side_adapter(model, restater_dir, NAME)
-    except (AdapterError, OSError, ValueError, KeyError) as exc:
-        log.warning("cannot load the shipped restater: %s", exc)
-        return None
-    return NAME
+    return load_shipped_side(model, restater_dir, NAME, "restater", "python -m core.training.restater",
+                             "commands go to the subtask step as typed")
 
 
 def install_restater(model_service: Any, restater_dir: Path = ASSET_DIR) -> str | None:
