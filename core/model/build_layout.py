@@ -222,8 +222,9 @@ def main(argv: list[str] | None = None) -> None:
                 state["best"] = acc["line"]["all"]
                 export(model, args.assets, args.out, meta, {
                     "steps": step, "minutes": minutes, "batch": args.batch, "lr": args.lr, "plain_share": args.plain,
-                    "focus_share": args.focus, "changes": state.get("changes", []), "seed": args.seed, "threads": args.threads, "heldout_with_line": acc["line"],
-                    "heldout_without_line": acc["plain"], "before": state["history"][0]})
+                    "focus_share": args.focus, "changes": state.get("changes", []), "seed": args.seed,
+                    "threads": args.threads, "heldout_with_line": acc["line"], "heldout_without_line": acc["plain"],
+                    "before": state["history"][0]})
             state["elapsed"] = time.time() - t_start
             save_atomic({"trainable": {n: p.detach() for n, p in model.named_parameters() if p.requires_grad},
                          "opt": opt.state_dict(), "state": state}, ckpt)

@@ -60,11 +60,10 @@ class ModelStatus:
 
 class ModelService:
     def __init__(self, source: str | None = None, device: str = "auto", precision: str = "auto",
-                 threads: int | None = None, layout: bool = True) -> None:
+                 threads: int | None = None) -> None:
         self.source, self.device, self.precision = source, device, precision
-        # the embedded default reads a layout line with each question (`core.model.layout`); it is loaded
-        # with the model (None: another model, no locator for this vision build, or turned off)
-        self.use_layout = layout
+        # the embedded default's scene reader answers questions after a layout line (`core.model.layout`);
+        # both are loaded with the model (None: another model, or no locator / reader for this build)
         self.layout: Any = None
         self.reader: str | None = None  # the side adapter that reads the line (`core.model.layout.load_reader`)
         self.last_layout: str | None = None  # the line the last question was asked with (shown in the UI)
@@ -111,7 +110,7 @@ class ModelService:
             log.exception("model load failed")
             self._status = ModelStatus("error", f"{type(exc).__name__}: {exc}")
             return
-        if self.use_layout and self.source is None:
+        if self.source is None:
             self._load_reader(loaded)
         self._loaded = loaded
         for fn in self._on_ready:
