@@ -22,12 +22,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import torch  # noqa: E402
 
-from core.language.layout import with_layout  # noqa: E402
 from core.model.chat import answer  # noqa: E402
-from core.model.layout import READER, SceneLayout, load_reader  # noqa: E402
+from core.model.layout import READER, SceneLayout, answer_reading, load_reader  # noqa: E402
 from core.model.loader import default_model_dir, load_model  # noqa: E402
 from core.model.quantize import CPU_DEFAULT  # noqa: E402
-from core.model.restate import adapter_switched  # noqa: E402
 from core.model.scene_qa import normalize_answer  # noqa: E402
 from core.model.vqa import evaluate, make_vqa_set  # noqa: E402
 from core.model.worker import run  # noqa: E402
@@ -48,13 +46,11 @@ def default_path_rss_mb() -> float:
         "import resource, numpy as np, torch\n"
         f"torch.set_num_threads({torch.get_num_threads()})\n"
         "from core.model.loader import load_model\nfrom core.model.chat import answer\n"
-        "from core.model.layout import SceneLayout, load_reader\nfrom core.language.layout import with_layout\n"
-        "from core.model.restate import adapter_switched\n"
+        "from core.model.layout import SceneLayout, answer_reading, load_reader\n"
         "m = load_model()\nlay = SceneLayout.load()\nname = load_reader(m.model)\n"
         "img = np.zeros((224, 224, 3), np.uint8)\n"
         "for q in ('How many blocks are there?', 'What is in the bowl?', 'Describe the scene.'):\n"
-        "    with adapter_switched(m.model, name):\n"
-        "        answer(m, img, with_layout(q, lay.line(img)), max_new_tokens=24)\n"
+        "    answer_reading(m, lay, name, img, q, max_new_tokens=24)\n"
         "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)\n"
     )
     root = Path(__file__).resolve().parents[1]
@@ -131,9 +127,7 @@ def main() -> None:
     def ask(lm, img, q: str) -> str:  # noqa: ANN001
         if READER not in (getattr(lm.model, "peft_config", None) or {}):  # no reader (e.g. int8 layers): bare
             return answer(lm, img, q, max_new_tokens=12)
-        line = run(layout.line, img)
-        with adapter_switched(lm.model, READER):
-            return answer(lm, img, with_layout(q, line), max_new_tokens=12)
+        return answer_reading(lm, layout, READER, img, q)
 
     times: list[float] = []
 
@@ -166,8 +160,8 @@ def main() -> None:
         if prec == "fp32":
             fp32_preds = preds
             out["multilingual_fp32"] = run(continuations, lm)
-        per[prec] = {"scene_reader": reader, "load_s": lm.load_s, "tokens_per_s": run(tokens_per_s, lm, image), "vqa_accuracy_subset": r.accuracy,
-                     "answer_s_mean": r.seconds / max(1, r.n)}
+        per[prec] = {"scene_reader": reader, "load_s": lm.load_s, "tokens_per_s": run(tokens_per_s, lm, image),
+                     "vqa_accuracy_subset": r.accuracy, "answer_s_mean": r.seconds / max(1, r.n)}
         if fp32_preds:
             per[prec]["match_rate_vs_fp32"] = sum(a == b for a, b in zip(preds, fp32_preds, strict=False)) / len(preds)
         del lm

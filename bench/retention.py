@@ -29,10 +29,8 @@ def main() -> int:
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args()
 
-    from core.language.layout import with_layout
     from core.model.chat import answer
-    from core.model.layout import SceneLayout, load_reader
-    from core.model.restate import adapter_switched
+    from core.model.layout import SceneLayout, answer_reading, load_reader
     from core.model.service import MIN_RETENTION
     from core.model.vqa import evaluate, make_vqa_set
     from core.model.worker import run
@@ -50,9 +48,7 @@ def main() -> int:
         return answer(loaded, img, q, max_new_tokens=12)
 
     def read(img, q: str) -> str:  # noqa: ANN001
-        line = run(layout.line, img)
-        with adapter_switched(model, reader):
-            return answer(loaded, img, with_layout(q, line), max_new_tokens=12)
+        return answer_reading(loaded, layout, reader, img, q)
 
     run(model.disable_adapters)
     off = evaluate(bare, vqa)

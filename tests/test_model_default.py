@@ -43,10 +43,7 @@ def test_default_model_is_a_gemma3_vlm_with_its_card(loaded) -> None:  # noqa: A
 def test_the_scene_reader_answers_where_blocks_are(loaded) -> None:  # noqa: ANN001
     """The app's chat path: the scene reader, after the locator's layout line. Image-only, the default model
     answers these relational kinds right about 4 times in 10 (bench/results/model.json)."""
-    from core.language.layout import with_layout
-    from core.model.chat import answer
-    from core.model.layout import SceneLayout, load_reader
-    from core.model.restate import adapter_switched
+    from core.model.layout import SceneLayout, answer_reading, load_reader
     from core.model.vqa import make_vqa_set
 
     layout = SceneLayout.load()
@@ -56,9 +53,7 @@ def test_the_scene_reader_answers_where_blocks_are(loaded) -> None:  # noqa: ANN
     vqa = make_vqa_set(n_scenes=12)
     picked = [it for it in vqa.items if it.kind in ("leftmost", "rightmost", "nearest")]
     assert len(picked) >= 10
-    with adapter_switched(loaded.model, reader):
-        preds = [answer(loaded, vqa.images[it.scene], with_layout(it.question, layout.line(vqa.images[it.scene])),
-                        max_new_tokens=12) for it in picked]
+    preds = [answer_reading(loaded, layout, reader, vqa.images[it.scene], it.question) for it in picked]
     correct = sum(is_correct(p, it.answer) for p, it in zip(preds, picked, strict=True))
     assert correct >= 0.8 * len(picked), list(zip([it.question for it in picked], preds, [it.answer for it in picked],
                                                   strict=True))

@@ -17,12 +17,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-PREFIXES = ("Left to right:", "Near to far:")
-
-
-def _words(names: list[str]) -> str:
-    return ", ".join(names)
-
 
 def layout_text(places: Mapping[str, tuple[float, float]]) -> str | None:
     """`places`: object name -> its (u, v) pixel in the image, for the objects in view. None: nothing in view."""
@@ -31,7 +25,7 @@ def layout_text(places: Mapping[str, tuple[float, float]]) -> str | None:
         return None
     across = sorted(names, key=lambda n: (places[n][0], n))
     depth = sorted(names, key=lambda n: (-places[n][1], n))
-    return f"{PREFIXES[0]} {_words(across)}. {PREFIXES[1]} {_words(depth)}."
+    return f"Left to right: {', '.join(across)}. Near to far: {', '.join(depth)}."
 
 
 def with_layout(question: str, layout: str | None) -> str:
@@ -39,4 +33,4 @@ def with_layout(question: str, layout: str | None) -> str:
     return f"{layout}\n{question}" if layout else question
 
 
-__all__ = ["PREFIXES", "layout_text", "with_layout"]
+__all__ = ["layout_text", "with_layout"]

@@ -8,14 +8,15 @@ build. Questions get a line only when both are there (a model without the reader
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from core.language.layout import layout_text
+from core.language.layout import layout_text, with_layout
 from core.model.locator import Locator, LocatorError
 
 log = logging.getLogger(__name__)
@@ -52,4 +53,26 @@ def load_reader(model: Any, reader_dir: Path = READER_DIR) -> str | None:
                              "scene questions are asked without a layout line")
 
 
-__all__ = ["READER", "READER_DIR", "SceneLayout", "load_reader"]
+@contextlib.contextmanager
+def reading(model: Any, layout: SceneLayout, reader: str, image: np.ndarray,
+            question: str) -> Iterator[tuple[str, str | None]]:
+    """The scene reader switched in for the calls inside -> (the question as it reads it, after the frame's
+    layout line; the line). The locator runs on the model thread, where the model's kernels run."""
+    from core.model.restate import adapter_switched
+    from core.model.worker import run
+
+    line = run(layout.line, image)
+    with adapter_switched(model, reader):
+        yield with_layout(question, line), line
+
+
+def answer_reading(loaded: Any, layout: SceneLayout, reader: str, image: np.ndarray, question: str,
+                   max_new_tokens: int = 12) -> str:
+    """The scene reader's answer to `question` about `image` (`reading` + `core.model.chat.answer`)."""
+    from core.model.chat import answer
+
+    with reading(loaded.model, layout, reader, image, question) as (asked, _):
+        return answer(loaded, image, asked, max_new_tokens=max_new_tokens)
+
+
+__all__ = ["READER", "READER_DIR", "SceneLayout", "answer_reading", "load_reader", "reading"]

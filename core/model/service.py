@@ -22,7 +22,6 @@ from typing import Any
 
 import numpy as np
 
-from core.language.layout import with_layout
 from core.model.chat import Message, answer, stream_answer
 from core.model.loader import LoadedModel, load_model
 from core.model.worker import run
@@ -177,11 +176,11 @@ class ModelService:
         off, _ = self.answer_route()
         with self.lock:
             if self.reader is not None and (off or self.adapter == "none"):
-                from core.model.restate import adapter_switched
+                from core.model.layout import reading
 
-                self.last_layout = run(self.layout.line, image)  # the locator is a torch model
-                with adapter_switched(loaded.model, self.reader):
-                    yield loaded, with_layout(question, self.last_layout)
+                with reading(loaded.model, self.layout, self.reader, image, question) as (asked, line):
+                    self.last_layout = line
+                    yield loaded, asked
             else:
                 self.last_layout = None
                 with _adapters_off(loaded.model, off):
