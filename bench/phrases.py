@@ -37,13 +37,42 @@ TEMPLATES = {
 }
 
 
-def command(task: Task, lang: str) -> str:
-    """The task's command in `lang` ("en": the canonical English instruction)."""
+# A second wording of every kind (other verbs and nouns: "cube", "Würfel", "tazón"), used only to choose
+# the restatement's settings (`core.language.restate.GLOSS_WEIGHT`); the benchmark reports TEMPLATES.
+DEV_TEMPLATES = {
+ "es": {"pick": "agarra el bloque {c}", "put_in": "coloca el bloque {c} dentro del tazón",
+        "put_on": "deja el bloque {c} sobre el plato", "push_left": "mueve el bloque {c} hacia la izquierda",
+        "push_right": "desplaza el bloque {c} hacia la derecha", "push_forward": "empuja hacia delante el bloque {c}",
+        "stack": "pon el bloque {c} encima del bloque {t}"},
+ "fr": {"pick": "attrape le cube {c}", "put_in": "place le cube {c} dans le bol", "put_on": "pose le cube {c} sur l'assiette",
+        "push_left": "pousse le cube {c} à gauche", "push_right": "décale le cube {c} à droite",
+        "push_forward": "pousse le cube {c} en avant", "stack": "pose le cube {c} sur le cube {t}"},
+ "de": {"pick": "nimm den {c} Würfel", "put_in": "tu den {c} Würfel in die Schale", "put_on": "stell den {c} Würfel auf den Teller",
+        "push_left": "schiebe den {c} Würfel nach links", "push_right": "drück den {c} Würfel nach rechts",
+        "push_forward": "schiebe den {c} Würfel nach vorn", "stack": "setz den {c} Würfel auf den {t} Würfel"},
+ "zh": {"pick": "把{c}方块拿起来", "put_in": "将{c}方块放到碗里", "put_on": "将{c}方块放到盘子上", "push_left": "向左推{c}方块",
+        "push_right": "向右推{c}方块", "push_forward": "向前推{c}方块", "stack": "把{c}方块放在{t}方块上面"},
+ "ja": {"pick": "{c}ブロックを取って", "put_in": "{c}ブロックをボウルの中に入れてください", "put_on": "{c}ブロックを皿の上に置いてください",
+        "push_left": "{c}ブロックを左へ押してください", "push_right": "{c}ブロックを右へ押してください",
+        "push_forward": "{c}ブロックを前へ押してください", "stack": "{c}ブロックを{t}ブロックに重ねてください"},
+}
+DEV_COLORS = {**COLORS, "zh": {"red": "红色", "green": "绿色", "blue": "蓝色", "yellow": "黄色"}}
+WORDINGS = ("main", "dev")
+
+
+def command(task: Task, lang: str, wording: str = "main") -> str:
+    """The task's command in `lang` ("en": the canonical English instruction); `wording` "dev": the second
+    wording (no English one)."""
+    if wording not in WORDINGS:
+        raise ValueError(f"unknown wording {wording!r}; wordings: {', '.join(WORDINGS)}")
+    templates, colors = (TEMPLATES, COLORS) if wording == "main" else (DEV_TEMPLATES, DEV_COLORS)
     if lang == "en":
+        if wording == "dev":
+            raise ValueError("the dev wording has no English commands")
         return task.instruction
     try:
-        template = TEMPLATES[lang][task.kind]
+        template = templates[lang][task.kind]
     except KeyError:
         raise ValueError(f"no {lang!r} wording for {task.kind!r} tasks; languages: {', '.join(LANGUAGES)}") from None
-    colors = COLORS[lang]
-    return template.format(c=colors[task.obj.split()[0]], t=colors[task.target.split()[0]] if task.kind == "stack" else "")
+    names = colors[lang]
+    return template.format(c=names[task.obj.split()[0]], t=names[task.target.split()[0]] if task.kind == "stack" else "")

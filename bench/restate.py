@@ -3,8 +3,10 @@ canonical English instructions (bench/results/restate.json).
 
 Every canonical task (36: 7 kinds x colours x targets) is worded in en, es, fr, de, zh and ja
 (`bench.phrases`, hand-written; the restater is trained on English only) and restated by ranking the
-36 instructions, calibrated as in the app (and, for comparison, uncalibrated). Reported per language and
-task kind: accuracy, and non-English over English. With
+36 instructions, calibrated and with each word's colour gloss added as in the app (for comparison also
+without the glosses, and uncalibrated). Reported per language and task kind: accuracy, and non-English
+over English. `--wording dev` measures a second set of wordings instead (the one the gloss weight was
+chosen on; `--gloss-weight` to try others). With
 --baseline, the same prompt is also ranked by the model with adapters off (what the restater adds).
 Seconds per restatement are wall time on this machine.
 """
@@ -20,7 +22,7 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import write_result  # noqa: E402
-from bench.phrases import LANGUAGES, command  # noqa: E402
+from bench.phrases import LANGUAGES, WORDINGS, command  # noqa: E402
 
 
 def main() -> int:
@@ -29,36 +31,45 @@ def main() -> int:
     ap.add_argument("--languages", default=",".join(LANGUAGES))
     ap.add_argument("--baseline", action="store_true", help="also rank with adapters off")
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--name", default="restate", help="result file name in bench/results")
+    ap.add_argument("--name", default=None, help="result file name in bench/results (default: restate, or "
+                                                     "restate-dev for the dev wording)")
+    ap.add_argument("--wording", choices=WORDINGS, default="main",
+                    help="dev: the second wording, on which the settings were chosen (no English)")
+    ap.add_argument("--gloss-weight", type=float, default=None, help="weight of the colour glosses "
+                    "(default: the app's, core.language.restate.GLOSS_WEIGHT)")
     args = ap.parse_args()
 
     import torch
 
-    from core.language.restate import calibrated
+    from core.language.restate import GLOSS_WEIGHT, calibrated, with_colors
     from core.model.loader import load_model
-    from core.model.restate import adapter_switched, load_side_adapter, rank_instructions, restate_prior
+    from core.model.restate import adapter_switched, gloss_evidence, load_side_adapter, rank_instructions, restate_prior
     from core.model.service import _adapters_off
     from core.robot.tasks import all_tasks
     from core.training.restater import ASSET_DIR, NAME
 
     torch.set_num_threads(args.threads)
-    langs = [x for x in args.languages.split(",") if x]
+    langs = [x for x in args.languages.split(",") if x and not (x == "en" and args.wording == "dev")]
+    weight = GLOSS_WEIGHT if args.gloss_weight is None else args.gloss_weight
     loaded = load_model(None, "cpu", "auto")
     load_side_adapter(loaded.model, args.restater or ASSET_DIR, NAME)
     model, proc = loaded.model, loaded.processor
     with adapter_switched(model, NAME):
         prior = restate_prior(model, proc)
-    variants = ["restater", "uncalibrated"] + (["adapters_off"] if args.baseline else [])
+    variants = ["restater", "without_gloss", "uncalibrated"] + (["adapters_off"] if args.baseline else [])
     rows, seconds = [], []
     for lang in langs:
         for task in all_tasks():
-            cmd = command(task, lang)
+            cmd = command(task, lang, args.wording)
             row = {"lang": lang, "kind": task.kind, "command": cmd, "gold": task.instruction}
             t0 = time.perf_counter()
             with adapter_switched(model, NAME):
                 scores = {r.text: r.logprob for r in rank_instructions(model, proc, cmd)}
-            row["restater"] = calibrated(scores, prior)[0][0]
+                evidence = gloss_evidence(model, proc, cmd, prior)
+            ranked = calibrated(scores, prior.instructions)
+            row["restater"] = with_colors(ranked, evidence, weight)[0][0]  # the app's restatement
             seconds.append(time.perf_counter() - t0)
+            row["without_gloss"] = ranked[0][0]
             row["uncalibrated"] = max(scores, key=scores.get)
             if args.baseline:
                 with _adapters_off(model, True):
@@ -71,7 +82,8 @@ def main() -> int:
         return round(sum(r[v] == r["gold"] for r in sel) / len(sel), 3)
 
     result = {"commands_per_language": len(all_tasks()), "precision": loaded.precision_label,
-              "restate_s_p50": round(sorted(seconds)[len(seconds) // 2], 3), "threads": args.threads}
+              "restate_s_p50": round(sorted(seconds)[len(seconds) // 2], 3), "threads": args.threads,
+              "wording": args.wording, "gloss_weight": weight}
     kinds = sorted({r["kind"] for r in rows})
     for v in variants:
         result[v] = {lang: acc(v, lang=lang) for lang in langs}
@@ -81,7 +93,7 @@ def main() -> int:
                                            for lang in langs if lang != "en"}
     result["errors"] = [{k: r[k] for k in ("lang", "command", "restater", "gold")}
                         for r in rows if r["restater"] != r["gold"]]
-    path = write_result(args.name, result)
+    path = write_result(args.name or ("restate" if args.wording == "main" else "restate-dev"), result)
     print(f"restate: accuracy {result['restater']}, p50 {result['restate_s_p50']} s -> {path}")
     return 0
 

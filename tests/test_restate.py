@@ -4,6 +4,7 @@ an action adapter without disturbing which adapter is live, and the policy's res
 from __future__ import annotations
 
 import json
+import math
 
 import pytest
 import torch
@@ -141,7 +142,7 @@ def test_the_policy_restates_only_what_is_not_canonical(loaded_two):
     policy = VLMPolicy(loaded_two, restater="restate")
     text = policy.restate("recoge el bloque rojo")
     assert text == policy.last_restatement[0].text and text in instructions()
-    assert policy._restate_prior is not None and sorted(policy._restate_prior) == instructions()
+    assert policy._restate_prior is not None and sorted(policy._restate_prior.instructions) == instructions()
     assert policy.restate("pick up the red block") is None
     assert VLMPolicy(loaded_two).restate("recoge el bloque rojo") is None  # no restater: as typed
 
@@ -175,7 +176,7 @@ def test_installing_the_restater_computes_its_prior_once_for_the_app(tiny, resta
     loaded = load_model(tiny, precision="fp32")
     service = SimpleNamespace(require=lambda: loaded, lock=threading.Lock(), restater=None, restater_prior=None)
     assert install_restater(service, restater_dir) == NAME
-    assert service.restater == NAME and sorted(service.restater_prior) == instructions()
+    assert service.restater == NAME and sorted(service.restater_prior.instructions) == instructions()
     policy = VLMPolicy(loaded, restater=NAME, restate_prior=service.restater_prior)
     assert policy.restate("recoge el bloque rojo") in instructions()
     assert policy._restate_prior is service.restater_prior  # used as given, not computed again
@@ -205,3 +206,80 @@ def test_calibration_subtracts_the_weighted_prior():
     assert calibrated(scores, prior, 0.5) == [("push the red block forward", 0.0), ("pick up the red block", -1.5)]
     with pytest.raises(ValueError, match="other answers"):
         calibrated(scores, {"pick up the red block": -1.0})
+
+
+def test_gloss_words_split_at_spaces_and_apostrophes_and_skip_unspaced_scripts():
+    from core.language.restate import gloss_words
+
+    assert gloss_words("mets le bloc vert sur l'assiette.") == ["mets", "le", "bloc", "vert", "sur", "l", "assiette"]
+    assert gloss_words("¡Pon el bloque rojo en el cuenco!") == ["Pon", "el", "bloque", "rojo", "en", "cuenco"]
+    assert gloss_words("把红色的方块放进碗里") == []  # no spaces: no word boundaries to gloss at
+    assert gloss_words("rouge") == []
+
+
+def test_color_evidence_takes_each_colours_best_calibrated_word():
+    from core.language.restate import color_evidence
+
+    prior = {"red": -1.0, "green": -2.0, "blue": -1.0, "yellow": -3.0}
+    glosses = {"le": {"red": -1.0, "green": -2.0, "blue": -1.0, "yellow": -3.0},  # as content-free as the prior
+               "vert": {"red": -1.5, "green": -0.5, "blue": -2.5, "yellow": -3.5}}
+    ev = color_evidence(glosses, prior)
+    assert max(ev, key=ev.get) == "green"
+    assert sum(math.exp(v) for v in ev.values()) == pytest.approx(1.0)
+    # best calibrated scores: red 0, green 1.5, blue 0, yellow 0 -> softmax
+    z = math.log(3 + math.exp(1.5))
+    assert ev == pytest.approx({"red": -z, "green": 1.5 - z, "blue": -z, "yellow": -z})
+    with pytest.raises(ValueError, match="no glossed"):
+        color_evidence({}, prior)
+
+
+def test_colour_evidence_moves_the_ranking_by_the_moved_blocks_colour():
+    from core.language.restate import GLOSS_WEIGHT, block_color, with_colors
+
+    assert block_color("stack the red block on the green block") == "red"
+    assert block_color("put the blue block in the bowl") == "blue"
+    ranked = [("put the blue block in the bowl", 5.8), ("put the green block in the bowl", 3.2)]
+    ev = {"red": -3.0, "green": -0.1, "blue": -2.0, "yellow": -4.0}
+    assert with_colors(ranked, None) == ranked
+    out = with_colors(ranked, ev)
+    assert out[0] == ("put the green block in the bowl", pytest.approx(3.2 - 0.1 * GLOSS_WEIGHT))
+    assert out[1] == ("put the blue block in the bowl", pytest.approx(5.8 - 2.0 * GLOSS_WEIGHT))
+    assert with_colors(ranked, ev, 0.0) == ranked
+
+
+def test_restate_adds_the_word_glosses_to_the_calibrated_ranking(loaded_two):
+    from core.language.restate import calibrated, color_evidence, colors, with_colors
+    from core.model.restate import adapter_switched, rank_colors, rank_instructions, restate, restate_prior
+
+    model, proc = loaded_two.model, loaded_two.processor
+    with adapter_switched(model, "restate"):
+        prior = restate_prior(model, proc)
+        assert sorted(prior.instructions) == instructions() and sorted(prior.colors) == sorted(colors())
+        command = "mets le bloc vert dans le bol"
+        got = [(r.text, r.logprob) for r in restate(model, proc, command, prior)]
+        scores = {r.text: r.logprob for r in rank_instructions(model, proc, command)}
+        glosses = {w: rank_colors(model, proc, w) for w in command.split()}
+        want = with_colors(calibrated(scores, prior.instructions), color_evidence(glosses, prior.colors))
+        bare = [(r.text, r.logprob) for r in restate(model, proc, command, prior, gloss=False)]
+        unspaced = [(r.text, r.logprob) for r in restate(model, proc, "把绿色的方块放进碗里", prior)]
+        unspaced_bare = [(r.text, r.logprob) for r in restate(model, proc, "把绿色的方块放进碗里", prior, gloss=False)]
+    assert [a for a, _ in got] == [a for a, _ in want]
+    assert [s for _, s in got] == pytest.approx([s for _, s in want], abs=1e-4)
+    calib = calibrated(scores, prior.instructions)
+    assert [a for a, _ in bare] == [a for a, _ in calib]
+    assert [s for _, s in bare] == pytest.approx([s for _, s in calib], abs=1e-4)
+    assert got != bare  # the glosses moved the scores
+    assert unspaced == unspaced_bare  # nothing to gloss without spaces
+
+
+def test_the_dev_wording_is_a_second_wording_of_every_task():
+    from bench.phrases import LANGUAGES, command
+
+    for lang in LANGUAGES[1:]:
+        main = {command(t, lang) for t in all_tasks()}
+        dev = {command(t, lang, "dev") for t in all_tasks()}
+        assert len(dev) == len(all_tasks()) and not main & dev
+    with pytest.raises(ValueError, match="no English"):
+        command(all_tasks()[0], "en", "dev")
+    with pytest.raises(ValueError, match="unknown wording"):
+        command(all_tasks()[0], "fr", "third")

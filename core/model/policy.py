@@ -44,7 +44,7 @@ from core.model.chat import prepare_inputs
 from core.model.constrained import DecodeResult, TokenConstraint, constrained_generate, make_constraint
 from core.model.loader import LoadedModel
 from core.model.rank import Ranked, rank_answers
-from core.model.restate import adapter_switched, restate, restate_prior
+from core.model.restate import RestatePrior, adapter_switched, restate, restate_prior
 from core.model.worker import run
 from core.robot.tasks import all_tasks
 
@@ -62,12 +62,12 @@ class VLMPolicy:
                  subtask_lists: Sequence[str] | None = None, lock: threading.Lock | None = None,
                  follow_plan: bool = True, rank_subtasks: bool = True, camera: str = "front",
                  robot_state: bool = False, grounded: bool = False, grounder: Any = None,
-                 restater: str | None = None, restate_prior: dict[str, float] | None = None) -> None:
+                 restater: str | None = None, restate_prior: RestatePrior | None = None) -> None:
         self.loaded = loaded
         self.restater = restater  # name of a loaded restater adapter (None: commands go to the subtasks as typed)
         self.last_restatement: list[Ranked] = []
         # the restater's calibration prior (`core.model.restate.restate_prior`): given, or computed on first use
-        self._restate_prior: dict[str, float] | None = restate_prior
+        self._restate_prior: RestatePrior | None = restate_prior
         self.camera = camera  # the camera the active adapter was trained on: the loop shows it this one
         self.robot_state = robot_state  # the adapter was trained with the robot's state in its questions
         # an adapter trained with grounding lines: `grounder` (core.model.grounding.Grounder) writes them;

@@ -10,10 +10,22 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from core.language.restate import NEUTRAL_COMMAND, calibrated, instructions, restate_prompt
+from core.language.restate import (
+    NEUTRAL_COMMAND,
+    NEUTRAL_WORD,
+    calibrated,
+    color_evidence,
+    colors,
+    gloss_prompt,
+    gloss_words,
+    instructions,
+    restate_prompt,
+    with_colors,
+)
 from core.model.rank import Ranked, rank_answers
 
 log = logging.getLogger(__name__)
@@ -42,16 +54,46 @@ def rank_instructions(model: Any, processor: Any, command: str) -> list[Ranked]:
     return ranked
 
 
-def restate_prior(model: Any, processor: Any) -> dict[str, float]:
-    """Each instruction's log-probability for a content-free command (the calibration's prior; it does not
-    depend on the command, so compute it once per loaded restater)."""
-    return {r.text: r.logprob for r in rank_instructions(model, processor, NEUTRAL_COMMAND)}
+@dataclass(frozen=True)
+class RestatePrior:
+    """The scores of content-free inputs (the calibration; they do not depend on the command, so they are
+    computed once per loaded restater): each instruction for a content-free command, each colour for a
+    content-free word."""
+    instructions: dict[str, float]
+    colors: dict[str, float]
 
 
-def restate(model: Any, processor: Any, command: str, prior: dict[str, float] | None) -> list[Ranked]:
-    """The calibrated ranking (`core.language.restate.calibrated`): best restatement of `command` first."""
+def rank_colors(model: Any, processor: Any, word: str) -> dict[str, float]:
+    """Each block colour's log-probability as the English meaning of `word` (with the active weights)."""
+    tok = getattr(processor, "tokenizer", processor)
+    ranked, _ = rank_answers(model, tok, text_inputs(model, processor, gloss_prompt(word)), colors())
+    return {r.text: r.logprob for r in ranked}
+
+
+def restate_prior(model: Any, processor: Any) -> RestatePrior:
+    return RestatePrior({r.text: r.logprob for r in rank_instructions(model, processor, NEUTRAL_COMMAND)},
+                        rank_colors(model, processor, NEUTRAL_WORD))
+
+
+def restate(model: Any, processor: Any, command: str, prior: RestatePrior | None, gloss: bool = True
+            ) -> list[Ranked]:
+    """The calibrated ranking (`core.language.restate.calibrated`), plus each word's colour gloss
+    (`with_colors`; skipped with `gloss` False, without a prior, or for a command without spaces):
+    best restatement of `command` first."""
     scores = {r.text: r.logprob for r in rank_instructions(model, processor, command)}
-    return [Ranked(a, s) for a, s in calibrated(scores, prior)]
+    ranked = calibrated(scores, prior.instructions if prior is not None else None)
+    if gloss and prior is not None:
+        ranked = with_colors(ranked, gloss_evidence(model, processor, command, prior))
+    return [Ranked(a, s) for a, s in ranked]
+
+
+def gloss_evidence(model: Any, processor: Any, command: str, prior: RestatePrior) -> dict[str, float] | None:
+    """`core.language.restate.color_evidence` from glossing each word of `command` alone; None for a
+    command without spaces between words."""
+    words = gloss_words(command)
+    if not words:
+        return None
+    return color_evidence({w: rank_colors(model, processor, w) for w in words}, prior.colors)
 
 
 def load_shipped_side(model: Any, folder: Path, name: str, what: str, rebuild: str, missing: str) -> str | None:

@@ -82,7 +82,7 @@ class ModelService:
         self.adapter_robot_state = False  # the active adapter's questions carry the robot's state
         self.adapter_grounded = False  # ... or a grounding line (where the subtask's object is)
         self.restater: str | None = None  # a loaded side adapter that restates commands in English
-        self.restater_prior: dict[str, float] | None = None  # its calibration prior, computed when it was loaded
+        self.restater_prior = None  # core.model.restate.RestatePrior  # its calibration prior, computed when it was loaded
 
     def on_ready(self, fn: Callable[[], None]) -> None:
         """Call `fn` on the model thread once the model is loaded (before the status says ready)."""

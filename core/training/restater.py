@@ -162,7 +162,7 @@ def load_shipped(model: Any, restater_dir: Path = ASSET_DIR) -> str | None:
 def install_restater(model_service: Any, restater_dir: Path = ASSET_DIR) -> str | None:
     """`load_shipped` on the app's loaded default model, under its generation lock; tells the service. Also
     computes the calibration prior now (a few seconds), so the first restated command does not wait for it."""
-    from core.model.restate import adapter_switched, restate_prior
+    from core.model.restate import RestatePrior, adapter_switched, restate_prior
     from core.model.worker import run
 
     loaded = model_service.require()
@@ -170,7 +170,7 @@ def install_restater(model_service: Any, restater_dir: Path = ASSET_DIR) -> str 
     with model_service.lock:
         name = run(load_shipped, loaded.model, restater_dir)
         if name:
-            def compute() -> dict[str, float]:
+            def compute() -> RestatePrior:
                 with adapter_switched(loaded.model, name):
                     return restate_prior(loaded.model, loaded.processor)
 
