@@ -2,7 +2,9 @@
 
 Text only (the command's meaning does not depend on the frame), answered with the restater adapter
 (`core.training.restater`) switched in for this call: `adapter_switched` activates it on the shared model
-and puts back whatever was active before (another adapter, or adapters off), also on error.
+and puts back whatever was active before (another adapter, or adapters off), also on error. The ranking is
+calibrated and gets the colour glosses of the command's words (`core.language.restate`), each one more
+short ranking with the same adapter.
 """
 
 from __future__ import annotations
