@@ -59,6 +59,35 @@ def test_front_camera_left_is_robot_left(sim):
         assert (cols.mean() < 112) == (side == "left")
 
 
+def test_frames_are_rendered_again_only_when_something_moved(sim):
+    obs = sim.reset(2)
+    hold = Command(obs.ee_pos, obs.ee_yaw, obs.gripper)
+    n = sim.renders
+    for _ in range(5):  # holding still: the same picture, not drawn again
+        sim.apply(hold)
+        still = sim.observe()
+    assert sim.renders == n
+    assert all(np.array_equal(still.images[c], obs.images[c]) for c in sim.cameras)
+    x, y, z = obs.ee_pos
+    for _ in range(5):
+        sim.apply(Command((x, y, z + 0.05), obs.ee_yaw, obs.gripper))
+    moved = sim.observe()
+    assert sim.renders == n + len(sim.cameras)
+    assert not np.array_equal(moved.images["front"], obs.images["front"])
+    settle = Command(moved.ee_pos, moved.ee_yaw, moved.gripper)
+    for _ in range(60):  # the arm settles; then it holds still again
+        sim.apply(settle)
+        sim.observe()
+    m = sim.renders
+    for _ in range(3):
+        sim.apply(settle)
+        again = sim.observe()
+    assert sim.renders == m
+    assert all(np.array_equal(again.images[c], sim.render(c)) for c in sim.cameras)  # what a render draws now
+    sim.reset(3)  # a new scene is drawn
+    assert sim.renders == m + len(sim.cameras)
+
+
 def test_apply_moves_gripper_and_grasp_marks_held(sim):
     obs = sim.reset(0)
     x, y, _ = obs.scene.get("red block").pos

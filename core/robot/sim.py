@@ -31,6 +31,9 @@ OBJ_X = (0.38, 0.64)
 OBJ_Y = (-0.22, 0.22)
 HOME_EE = (0.34, 0.0, 0.18)
 HELD_MIN_FINGER = 0.01  # finger travel from the centre (m); a 5 cm block keeps each finger at 0.025
+# A pose change under this (m, rad) between two observations draws the same pixels (one pixel is a few mm
+# on the table); a robot holding still drifts ~1e-8 m.
+STILL = 1e-5
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,7 @@ class SimConfig:
     cameras: tuple[str, ...] = ("front", "wrist")
     control_hz: float = 30.0
     render: bool = True
+    reuse_still_frames: bool = True  # False: render every observation (bench/still_frames.py compares)
 
 
 @dataclass
@@ -85,6 +89,8 @@ class SimRobot:
         self._held: str | None = None
         self._t0 = 0.0
         self.seed: int | None = None
+        self._drawn: tuple[np.ndarray, dict[str, np.ndarray]] | None = None  # (pose, frames) last rendered
+        self.renders = 0  # frames actually rendered (the rest were reused while nothing moved)
 
     # ---- Robot contract -------------------------------------------------------------------------
     def reset(self, seed: int | None = None) -> Observation:
@@ -94,10 +100,7 @@ class SimRobot:
 
     def observe(self) -> Observation:
         self._check()
-        images = {}
-        if self.config.render:
-            for cam in self.cameras:
-                images[cam] = self.render(cam)
+        images = self._frames() if self.config.render else {}
         return Observation(
             t=float(self.data.time),
             ee_pos=tuple(float(v) for v in self.data.xpos[self._gripper_body]),
@@ -234,6 +237,19 @@ class SimRobot:
         return self._renderer.render().copy()
 
     # ---- internals ------------------------------------------------------------------------------
+    def _frames(self) -> dict[str, np.ndarray]:
+        """Each camera's frame; the last ones again while nothing has moved by `STILL`. The control loop
+        observes 30 times a second, and while the robot holds (waiting for the model) re-rendering the same
+        picture took CPU the model needed."""
+        pose = np.concatenate([self.data.qpos, self.data.mocap_pos.ravel(), self.data.mocap_quat.ravel()])
+        if (self.config.reuse_still_frames and self._drawn is not None
+                and np.max(np.abs(pose - self._drawn[0])) < STILL):
+            return dict(self._drawn[1])
+        frames = {cam: self.render(cam) for cam in self.cameras}
+        self.renders += len(frames)
+        self._drawn = (pose, frames)
+        return dict(frames)
+
     def _update_held(self) -> None:
         """A block is held when both fingers touch it with something between them (not closed shut:
         closed fingers pushing a block touch it too, but do not hold it)."""
