@@ -88,6 +88,16 @@ def test_frames_are_rendered_again_only_when_something_moved(sim):
     assert sim.renders == m + len(sim.cameras)
 
 
+def test_moving_only_the_bowl_draws_the_scene_again(sim):
+    from core.robot.sim import Layout
+
+    layout = Layout(blocks={"red block": (0.5, 0.0, 0.025, 0.0)}, bowl=(0.45, 0.15), plate=(0.55, -0.15))
+    first = sim.set_layout(layout)
+    moved = sim.set_layout(Layout(blocks=layout.blocks, bowl=(0.6, 0.2), plate=layout.plate))
+    assert not np.array_equal(first.images["front"], moved.images["front"])
+    assert np.array_equal(moved.images["front"], sim.render("front"))
+
+
 def test_apply_moves_gripper_and_grasp_marks_held(sim):
     obs = sim.reset(0)
     x, y, _ = obs.scene.get("red block").pos

@@ -169,6 +169,7 @@ class SimRobot:
         self._check()
         m, d = self.model, self.data
         mujoco.mj_resetData(m, d)
+        self._drawn = None  # the bowl and plate move in the model, not in the pose `_frames` compares
         m.body_pos[m.body("bowl").id][:2] = layout.bowl
         m.body_pos[m.body("plate").id][:2] = layout.plate
         for i, name in enumerate(BLOCKS):
