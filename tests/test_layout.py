@@ -45,6 +45,16 @@ def test_scene_layout_writes_only_what_is_in_view(tmp_path: Path):
     assert SceneLayout.load(tmp_path) is None  # no locator there: questions go without a line
 
 
+def test_the_loops_grounder_can_share_an_already_loaded_locator():
+    from core.model.grounding import sim_grounder
+
+    loc = FakeLocator()
+    grounder = sim_grounder(image_size=32, locator=loc)
+    assert grounder.locator is loc
+    line = grounder.line(IMAGE, "grasp the red block", (0.4, 0.0, 0.2), 1.0)
+    assert "Red block:" in line  # placed from the shared locator's sighting
+
+
 def test_stage3_chats_put_the_line_before_the_first_question(gemma_dir: Path):
     from transformers import AutoProcessor
 
@@ -123,6 +133,7 @@ def test_the_scene_reader_answers_after_the_frames_layout_line(gemma_dir: Path, 
     svc.answer(IMAGE, "What is in the bowl?")
     assert asked[-1] == (f"{line}\nWhat is in the bowl?", ([READER], True)) and _active(model) == (["act"], True)
     assert "switched off" in svc.answer_route()[1]
+    assert svc.policy().locator is svc.layout.locator  # the loop's grounding lines use the same locator
 
 
 def test_the_reader_is_the_continued_lora_minus_the_shipped_one():

@@ -67,8 +67,9 @@ class Grounder:
         return self.lines([frame], [subtask], [(ee_pos, gripper)], seen)[0]
 
 
-def sim_grounder(image_size: int = 224, camera: str = "front") -> Grounder:
-    """The shipped locator with the simulator camera's calibration (the sim's cameras do not move)."""
+def sim_grounder(image_size: int = 224, camera: str = "front", locator: Locator | None = None) -> Grounder:
+    """`locator` (default: the shipped one, loaded now) with the simulator camera's calibration (the sim's
+    cameras do not move)."""
     from core.robot.sim import SimConfig, SimRobot
 
     robot = SimRobot(SimConfig(image_size=image_size, cameras=(camera,)))
@@ -76,7 +77,7 @@ def sim_grounder(image_size: int = 224, camera: str = "front") -> Grounder:
         cam = robot.camera_model(camera)
     finally:
         robot.close()
-    return Grounder(Locator.load(), cam)
+    return Grounder(locator or Locator.load(), cam)
 
 
 __all__ = ["Grounder", "sim_grounder"]

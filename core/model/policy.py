@@ -62,7 +62,8 @@ class VLMPolicy:
                  subtask_lists: Sequence[str] | None = None, lock: threading.Lock | None = None,
                  follow_plan: bool = True, rank_subtasks: bool = True, camera: str = "front",
                  robot_state: bool = False, grounded: bool = False, grounder: Any = None,
-                 restater: str | None = None, restate_prior: RestatePrior | None = None) -> None:
+                 restater: str | None = None, restate_prior: RestatePrior | None = None,
+                 locator: Any = None) -> None:
         self.loaded = loaded
         self.restater = restater  # name of a loaded restater adapter (None: commands go to the subtasks as typed)
         self.last_restatement: list[Ranked] = []
@@ -74,6 +75,7 @@ class VLMPolicy:
         # without one, the simulator camera's calibration is used (a real camera needs its own grounder)
         self.grounded = grounded or grounder is not None
         self.grounder = grounder
+        self.locator = locator  # an already loaded object locator for the default grounder (None: load one)
         self.name = loaded.name
         self.restrict_head = restrict_head
         self.max_entries = max_entries
@@ -133,7 +135,7 @@ class VLMPolicy:
         if self.grounder is None:
             from core.model.grounding import sim_grounder
 
-            self.grounder = sim_grounder(camera=self.camera)
+            self.grounder = sim_grounder(camera=self.camera, locator=self.locator)
         return self.grounder.line(image, subtask, ee_pos, gripper, seen)
 
     def _gen(self, kind: str, image: Any, prompt: str, max_new_tokens: int,

@@ -82,7 +82,7 @@ class ModelService:
         self.adapter_robot_state = False  # the active adapter's questions carry the robot's state
         self.adapter_grounded = False  # ... or a grounding line (where the subtask's object is)
         self.restater: str | None = None  # a loaded side adapter that restates commands in English
-        self.restater_prior = None  # core.model.restate.RestatePrior  # its calibration prior, computed when it was loaded
+        self.restater_prior: Any = None  # its calibration prior (core.model.restate.RestatePrior), computed on load
 
     def on_ready(self, fn: Callable[[], None]) -> None:
         """Call `fn` on the model thread once the model is loaded (before the status says ready)."""
@@ -207,5 +207,6 @@ class ModelService:
                 or p.restater != self.restater):
             self._policy = VLMPolicy(lm, lock=self.lock, camera=self.adapter_camera,
                                      robot_state=self.adapter_robot_state, grounded=self.adapter_grounded,
-                                     restater=self.restater, restate_prior=self.restater_prior)
+                                     restater=self.restater, restate_prior=self.restater_prior,
+                                     locator=self.layout.locator if self.layout is not None else None)
         return self._policy
