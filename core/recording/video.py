@@ -10,6 +10,7 @@ mp4 with the index in front (`faststart`) so browsers can start playing before t
 from __future__ import annotations
 
 import logging
+import math
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -169,18 +170,57 @@ def finalize_mp4(src: Path, dst: Path, max_frames: int | None = None) -> int:
     return n
 
 
-def iter_frames(path: Path, start_s: float = 0.0, end_s: float | None = None) -> Iterator[tuple[float, np.ndarray]]:
-    """Decoded RGB frames with their time in seconds, for `start_s <= t < end_s` (small tolerance)."""
+@dataclass
+class DecodeCount:
+    """How many frames a decode produced (skipped ones included): what seeking saves is visible here."""
+
+    frames: int = 0
+
+
+def _decode(path: Path, seek_s: float | None, count: DecodeCount | None) -> Iterator[tuple[float, av.VideoFrame]]:
+    with av.open(str(path)) as c:
+        stream = _video_stream(c, path)
+        if seek_s is not None and stream.time_base:
+            # the keyframe at or before `seek_s` (offsets are in the stream's time base)
+            c.seek(int(math.floor(seek_s / stream.time_base)), stream=stream, backward=True, any_frame=False)
+        for frame in c.decode(stream):
+            if count is not None:
+                count.frames += 1
+            yield (float(frame.time) if frame.time is not None else 0.0), frame
+
+
+def iter_frames(
+    path: Path, start_s: float = 0.0, end_s: float | None = None, *, count: DecodeCount | None = None
+) -> Iterator[tuple[float, np.ndarray]]:
+    """Decoded RGB frames with their time in seconds, for `start_s <= t < end_s` (small tolerance).
+
+    A clip that starts later than the file's start is reached by seeking to the keyframe before it,
+    so only that keyframe interval is decoded and skipped, not everything before the clip. When the
+    seek lands past `start_s` (a file without a usable index), the file is decoded from its start.
+    """
     tol = 1e-4
+    seek = start_s - tol if start_s > tol else None
     try:
-        with av.open(str(path)) as c:
-            stream = _video_stream(c, path)
-            for frame in c.decode(stream):
-                t = float(frame.time) if frame.time is not None else 0.0
-                if t < start_s - tol:
-                    continue
-                if end_s is not None and t >= end_s - tol:
-                    break
-                yield t, frame.to_ndarray(format="rgb24")
+        while True:
+            first = True
+            restart = False
+            frames = _decode(path, seek, count)
+            try:
+                for t, frame in frames:
+                    if first and seek is not None and t > start_s + tol:
+                        log.debug("%s: seek to %.3f s landed at %.3f s; decoding from the start", path, start_s, t)
+                        restart = True
+                        break
+                    first = False
+                    if t < start_s - tol:
+                        continue
+                    if end_s is not None and t >= end_s - tol:
+                        return
+                    yield t, frame.to_ndarray(format="rgb24")
+            finally:
+                frames.close()
+            if not restart:
+                return
+            seek = None
     except av.FFmpegError as exc:
         raise VideoError(f"cannot decode {path}: {exc}") from exc

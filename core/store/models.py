@@ -162,6 +162,9 @@ class Step(Base):
     cmd_yaw: Mapped[float | None] = mapped_column(Float)
     cmd_gripper: Mapped[float | None] = mapped_column(Float)
     joints: Mapped[list[float] | None] = mapped_column(JSON)
+    # a joint-space command (e.g. an imported LeRobot dataset's `action`); the cmd_* pose columns hold
+    # the same command as an end-effector pose when the robot's kinematics are known
+    cmd_joints: Mapped[list[float] | None] = mapped_column(JSON)
     scene: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 

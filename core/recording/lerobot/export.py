@@ -1,4 +1,15 @@
-"""Export episodes from the store as a LeRobotDataset v3.0 folder."""
+"""Export episodes from the store as a LeRobotDataset v3.0 folder, laid out as LeRobot 0.6.1 lays it out.
+
+- `data/chunk-XXX/file-YYY.parquet`: the frames of consecutive episodes, one row group per episode,
+  a new file when `data_files_size_in_mb` would be reached, a new chunk folder after `chunks_size` files;
+- `videos/<key>/chunk-XXX/file-YYY.mp4`: each camera's episodes concatenated (H.264 remuxed, not
+  re-encoded) until `video_files_size_in_mb`; each episode's clip is `[from_timestamp, to_timestamp)`;
+- `meta/episodes/...parquet`: one row per episode with exactly LeRobot's columns, including the
+  per-episode stats of every feature (`stats/<feature>/{min,max,mean,std,count,q01,q10,q50,q90,q99}`,
+  the five index/time features too), so `LeRobotDataset.resume` can append episodes;
+- `language_persistent` / `language_events` columns with the verbalization (`language.py`);
+- `meta/vlm2vla/episodes.json`: our own facts per episode (operator, success, seed, ...).
+"""
 
 from __future__ import annotations
 
@@ -11,20 +22,18 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 
 from core.recording.errors import DatasetError
+from core.recording.lerobot import language as LANG
 from core.recording.lerobot import layout as L
+from core.recording.lerobot.episode_source import SourceEpisode, load_episodes
+from core.recording.lerobot.files import FileSettings, TableFiles, VideoFiles
 from core.recording.paths import check_name, safe_join
 from core.recording.video import iter_frames, probe
 from core.store import Store
-from core.store.models import Episode, EpisodeStatus, Step, VideoStatus
 
 log = logging.getLogger(__name__)
 
-EXPORTABLE = (EpisodeStatus.SAVED.value, EpisodeStatus.RECOVERED.value, EpisodeStatus.IMPORTED.value)
 STATS_FRAMES_PER_EPISODE = 24
 
 
@@ -35,69 +44,10 @@ class ExportResult:
     frames: int
     episode_ids: tuple[int, ...]
     skipped: tuple[tuple[int, str], ...] = field(default_factory=tuple)
-
-
-@dataclass
-class _Ep:
-    id: int
-    task: str
-    steps: list[Step]
-    videos: dict[str, Path]  # camera -> absolute path
-    extras: dict[str, Any]
-
-
-def _load(store: Store, episode_ids: Sequence[int]) -> tuple[list[_Ep], list[tuple[int, str]]]:
-    eps, skipped = [], []
-    with store.session() as s:
-        rows = {
-            e.id: e
-            for e in s.scalars(
-                select(Episode).where(Episode.id.in_(list(episode_ids))).options(selectinload(Episode.videos))
-            )
-        }
-        for eid in episode_ids:
-            e = rows.get(eid)
-            if e is None:
-                skipped.append((eid, "does not exist"))
-                continue
-            if e.status not in EXPORTABLE:
-                skipped.append((eid, f"status is {e.status!r}"))
-                continue
-            steps = list(
-                s.scalars(select(Step).where(Step.episode_id == eid, Step.frame_index.is_not(None)).order_by(Step.idx))
-            )
-            if not e.videos:
-                steps = list(s.scalars(select(Step).where(Step.episode_id == eid).order_by(Step.idx)))
-            if not steps:
-                skipped.append((eid, "has no steps with frames"))
-                continue
-            if e.videos and [st.frame_index for st in steps] != list(range(len(steps))):
-                skipped.append((eid, "frame indices are not 0..n-1"))
-                continue
-            videos, why = {}, None
-            for v in e.videos:
-                path = store.abspath(v.path)
-                if v.status not in (VideoStatus.OK.value, VideoStatus.RECOVERED.value) or not path.is_file():
-                    why = f"video {v.camera!r} is {v.status} / missing"
-                elif v.frame_count != len(steps):
-                    why = f"video {v.camera!r} has {v.frame_count} frames for {len(steps)} steps"
-                videos[v.camera] = path
-            if why:
-                skipped.append((eid, why))
-                continue
-            extras = {
-                "uid": e.uid,
-                "task": e.task,
-                "success": e.success,
-                "operator": e.operator.name if e.operator else None,
-                "seed": e.seed,
-                "robot": e.robot,
-                "started_at": e.started_at.isoformat() if e.started_at else None,
-                "fps": e.fps,
-            }
-            task = e.instruction.text if e.instruction else (e.task or "")
-            eps.append(_Ep(eid, task, steps, videos, extras))
-    return eps, skipped
+    data_files: int = 0
+    video_files: int = 0
+    language_episodes: int = 0  # episodes whose verbalization is in the language columns
+    notes: tuple[str, ...] = ()
 
 
 def _vec(values: list[list[float]], width: int) -> pa.Array:
@@ -105,33 +55,67 @@ def _vec(values: list[list[float]], width: int) -> pa.Array:
     return pa.FixedSizeListArray.from_arrays(pa.array(flat, type=pa.float32()), width)
 
 
-def _rows(ep: _Ep, joints_width: int | None) -> dict[str, list]:
-    state, action, twist, joints = [], [], [], []
+def _vectors(ep: SourceEpisode, widths: dict[str, int]) -> dict[str, list[list[float]]]:
+    out: dict[str, list[list[float]]] = {k: [] for k in widths}
     for st in ep.steps:
-        state.append([L.finite(st.x), L.finite(st.y), L.finite(st.z), L.finite(st.yaw), L.finite(st.gripper)])
-        action.append(
-            [L.finite(st.cmd_x), L.finite(st.cmd_y), L.finite(st.cmd_z), L.finite(st.cmd_yaw), L.finite(st.cmd_gripper)]
-        )
+        out["observation.state"].append([L.finite(st.x), L.finite(st.y), L.finite(st.z), L.finite(st.yaw),
+                                         L.finite(st.gripper)])
+        out["action"].append([L.finite(st.cmd_x), L.finite(st.cmd_y), L.finite(st.cmd_z), L.finite(st.cmd_yaw),
+                              L.finite(st.cmd_gripper)])
         tw = list(st.twist or [0.0] * 6)[:6]
-        twist.append([*tw, L.finite(st.twist_gripper, L.TWIST_GRIPPER_NONE)])
-        if joints_width:
-            joints.append(list(st.joints or []))
-    out = {"observation.state": state, "action": action, "action.twist": twist}
-    if joints_width:
-        out["observation.joints"] = joints
+        out["action.twist"].append([*tw, L.finite(st.twist_gripper, L.TWIST_GRIPPER_NONE)])
+        if "observation.joints" in widths:
+            out["observation.joints"].append(list(st.joints or []))
+        if "action.joints" in widths:
+            out["action.joints"].append(list(st.cmd_joints or []))
     return out
 
 
-def _image_stats(path: Path, n_frames: int) -> tuple[np.ndarray, int]:
+def _common_width(eps: list[SourceEpisode], attr: str) -> int | None:
+    widths = {len(getattr(st, attr)) if getattr(st, attr) else 0 for ep in eps for st in ep.steps}
+    return widths.pop() if len(widths) == 1 and 0 not in widths else None
+
+
+def _sample_frames(path: Path, n_frames: int) -> np.ndarray:
     step = max(1, n_frames // STATS_FRAMES_PER_EPISODE)
-    frames = [f for i, (_, f) in enumerate(iter_frames(path)) if i % step == 0]
-    return np.stack(frames), len(frames)
+    return np.stack([f for i, (_, f) in enumerate(iter_frames(path)) if i % step == 0])
 
 
-def _image_feature_stats(samples: list[np.ndarray]) -> dict[str, list]:
-    x = np.concatenate(samples).astype(np.float64).transpose(0, 3, 1, 2) / 255.0  # N,C,H,W in [0, 1]
-    st = L.array_stats(x, axis=(0, 2, 3), keepdims=True)
-    return {k: (np.asarray(v)[0].tolist() if k != "count" else v) for k, v in st.items()}
+def _features(eps: list[SourceEpisode], cams: list[str], fps: int, language: bool) -> dict[str, Any]:
+    features: dict[str, Any] = {
+        "observation.state": {"dtype": "float32", "shape": [5], "names": L.STATE_NAMES},
+        "action": {"dtype": "float32", "shape": [5], "names": L.ACTION_NAMES},
+        "action.twist": {"dtype": "float32", "shape": [7], "names": L.TWIST_NAMES},
+    }
+    for key, attr in (("observation.joints", "joints"), ("action.joints", "cmd_joints")):
+        w = _common_width(eps, attr)
+        if w:
+            features[key] = {"dtype": "float32", "shape": [w], "names": [f"joint_{i}" for i in range(w)]}
+    for cam in cams:
+        p = probe(eps[0].videos[cam])
+        for ep in eps[1:]:
+            q = probe(ep.videos[cam])
+            if (q.width, q.height) != (p.width, p.height):
+                raise DatasetError(f"episode {ep.id} camera {cam!r} is {q.width}x{q.height}, not {p.width}x{p.height}")
+        features[L.IMAGE_PREFIX + cam] = {
+            "dtype": "video",
+            "shape": [p.height, p.width, 3],
+            "names": ["height", "width", "channels"],
+            "info": {
+                "video.height": p.height,
+                "video.width": p.width,
+                "video.codec": p.codec,
+                "video.pix_fmt": "yuv420p",
+                "video.fps": fps,
+                "video.channels": 3,
+                "has_audio": False,
+                "is_depth_map": False,
+            },
+        }
+    features.update({k: dict(v) for k, v in L.DEFAULT_FEATURES.items()})
+    if language:
+        features.update(LANG.feature_info())
+    return features
 
 
 def export_lerobot(
@@ -141,17 +125,22 @@ def export_lerobot(
     *,
     robot_type: str = "vlm2vla_sim",
     skip_invalid: bool = False,
+    settings: FileSettings | None = None,
+    language: bool = True,
 ) -> ExportResult:
     """Write `episode_ids` (in that order) as a LeRobotDataset v3.0 folder at `dest`.
 
     `dest` must not exist yet (use `paths.resolve_export_dir(base, name)` to build it from a
     user-typed name). Episodes that cannot be exported (still recording, missing or mismatched
     video) raise `DatasetError` unless `skip_invalid`, in which case they are listed in `skipped`.
+    `settings` sets chunks_size / data_files_size_in_mb / video_files_size_in_mb (LeRobot's defaults
+    otherwise); `language=False` leaves out the language columns.
     """
     dest = Path(dest)
+    settings = settings or FileSettings()
     if dest.exists():
         raise DatasetError(f"{dest} already exists; choose a new dataset name")
-    eps, skipped = _load(store, list(dict.fromkeys(int(i) for i in episode_ids)))
+    eps, skipped = load_episodes(store, list(dict.fromkeys(int(i) for i in episode_ids)), language)
     if skipped and not skip_invalid:
         raise DatasetError("cannot export: " + "; ".join(f"episode {i} {why}" for i, why in skipped))
     if not eps:
@@ -166,164 +155,140 @@ def export_lerobot(
     if len(fps_set) != 1:
         raise DatasetError(f"episodes have different rates {sorted(fps_set)}; export them separately")
     fps = fps_set.pop()
-    jw = {len(st.joints) if st.joints else 0 for ep in eps for st in ep.steps}
-    joints_width = jw.pop() if len(jw) == 1 and 0 not in jw else None
-
-    video_info: dict[str, Any] = {}
-    for cam in cams:
-        p = probe(eps[0].videos[cam])
-        video_info[cam] = p
-        for ep in eps[1:]:
-            q = probe(ep.videos[cam])
-            if (q.width, q.height) != (p.width, p.height):
-                raise DatasetError(f"episode {ep.id} camera {cam!r} is {q.width}x{q.height}, not {p.width}x{p.height}")
-
-    features: dict[str, Any] = {
-        "observation.state": {"dtype": "float32", "shape": [5], "names": L.STATE_NAMES},
-        "action": {"dtype": "float32", "shape": [5], "names": L.ACTION_NAMES},
-        "action.twist": {"dtype": "float32", "shape": [7], "names": L.TWIST_NAMES},
-    }
-    if joints_width:
-        names = [f"joint_{i}" for i in range(joints_width)]
-        features["observation.joints"] = {"dtype": "float32", "shape": [joints_width], "names": names}
-    for cam in cams:
-        p = video_info[cam]
-        features[L.IMAGE_PREFIX + cam] = {
-            "dtype": "video",
-            "shape": [p.height, p.width, 3],
-            "names": ["height", "width", "channels"],
-            "info": {
-                "video.height": p.height,
-                "video.width": p.width,
-                "video.codec": p.codec,
-                "video.pix_fmt": "yuv420p",
-                "video.is_depth_map": False,
-                "video.fps": fps,
-                "video.channels": 3,
-                "has_audio": False,
-            },
-        }
-    features.update(L.DEFAULT_FEATURES)
+    features = _features(eps, cams, fps, language)
 
     tmp = dest.with_name(dest.name + ".partial")
     if tmp.exists():
         shutil.rmtree(tmp)
     tmp.mkdir(parents=True)
     try:
-        total = _write(tmp, eps, cams, features, fps, joints_width, robot_type)
+        res = _Writer(tmp, features, fps, settings).write(eps, cams, robot_type)
         tmp.rename(dest)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    log.info("exported %d episodes (%d frames) to %s", len(eps), total, dest)
-    return ExportResult(dest, len(eps), total, tuple(e.id for e in eps), tuple(skipped))
+    log.info("exported %d episodes (%d frames) to %s", len(eps), res["frames"], dest)
+    return ExportResult(
+        dest, len(eps), res["frames"], tuple(e.id for e in eps), tuple(skipped), res["data_files"],
+        res["video_files"], res["language_episodes"], tuple(res["notes"]),
+    )
 
 
-def _write(
-    root: Path,
-    eps: list[_Ep],
-    cams: list[str],
-    features: dict[str, Any],
-    fps: int,
-    joints_width: int | None,
-    robot_type: str,
-) -> int:
-    import pandas as pd  # LeRobot reads tasks.parquet with pandas (task strings are the index)
+class _Writer:
+    def __init__(self, root: Path, features: dict[str, Any], fps: int, settings: FileSettings) -> None:
+        self.root = root
+        self.features = features
+        self.fps = fps
+        self.settings = settings
+        self.language = LANG.LANGUAGE_PERSISTENT in features
 
-    tasks: dict[str, int] = {}
-    for ep in eps:
-        tasks.setdefault(ep.task, len(tasks))
-    tasks_path = safe_join(root, L.TASKS_PATH)
-    tasks_path.parent.mkdir(parents=True, exist_ok=True)
-    pd.DataFrame({"task_index": list(tasks.values())}, index=list(tasks)).to_parquet(tasks_path)
+    def write(self, eps: list[SourceEpisode], cams: list[str], robot_type: str) -> dict[str, Any]:
+        import pandas as pd  # LeRobot reads tasks.parquet with pandas (task strings are the index)
 
-    vec_cols = ["observation.state", "action", "action.twist"] + (["observation.joints"] if joints_width else [])
-    data: dict[str, list] = {c: [] for c in vec_cols}
-    scal: dict[str, list] = {"timestamp": [], "frame_index": [], "episode_index": [], "index": [], "task_index": []}
-    ep_rows: list[dict[str, Any]] = []
-    img_samples: dict[str, list[np.ndarray]] = {c: [] for c in cams}
-    start = 0
-    for ei, ep in enumerate(eps):
-        n = len(ep.steps)
-        vecs = _rows(ep, joints_width)
-        for c in vec_cols:
-            data[c].extend(vecs[c])
-        scal["timestamp"].extend(i / fps for i in range(n))
-        scal["frame_index"].extend(range(n))
-        scal["episode_index"].extend([ei] * n)
-        scal["index"].extend(range(start, start + n))
-        scal["task_index"].extend([tasks[ep.task]] * n)
-        row: dict[str, Any] = {
-            "episode_index": ei,
-            "tasks": [ep.task],
-            "length": n,
-            "data/chunk_index": 0,
-            "data/file_index": 0,
-            "dataset_from_index": start,
-            "dataset_to_index": start + n,
+        root, features, s = self.root, self.features, self.settings
+        tasks: dict[str, int] = {}
+        for ep in eps:
+            tasks.setdefault(ep.task, len(tasks))
+        tasks_path = safe_join(root, L.TASKS_PATH)
+        tasks_path.parent.mkdir(parents=True, exist_ok=True)
+        pd.DataFrame({"task_index": list(tasks.values())}, index=pd.Index(list(tasks), name="task")).to_parquet(
+            tasks_path
+        )
+        data = TableFiles(root, L.DATA_PATH, s.data_files_size_in_mb, s.chunks_size)
+        meta = TableFiles(root, L.EPISODES_PATH, s.data_files_size_in_mb, s.chunks_size)
+        videos = {cam: VideoFiles(root, L.IMAGE_PREFIX + cam, s) for cam in cams}
+        all_stats: list[dict[str, dict[str, list]]] = []
+        sidecar: list[dict[str, Any]] = []
+        notes: list[str] = []
+        start = n_language = 0
+        try:
+            for ei, ep in enumerate(eps):
+                n = len(ep.steps)
+                table, ep_stats, rows = self._episode_table(ep, ei, start, tasks[ep.task])
+                n_language += bool(rows)
+                if self.language and not rows:
+                    notes.append(f"episode {ep.id}: no language rows ({ep.language_note or 'no verbalization'})")
+                chunk, file = data.add(table)
+                row: dict[str, Any] = {
+                    "episode_index": ei,
+                    "tasks": [ep.task],
+                    "length": n,
+                    "data/chunk_index": chunk,
+                    "data/file_index": file,
+                    "dataset_from_index": start,
+                    "dataset_to_index": start + n,
+                }
+                for cam in cams:
+                    row.update(videos[cam].add(ep.videos[cam], self.fps, n))
+                    ep_stats[L.IMAGE_PREFIX + cam] = L.image_stats(_sample_frames(ep.videos[cam], n))
+                for key in features:  # LeRobot's order: features order, language columns have none
+                    for k, v in ep_stats.get(key, {}).items():
+                        row[f"stats/{key}/{k}"] = v
+                row["meta/episodes/chunk_index"], row["meta/episodes/file_index"] = meta.target(1)
+                meta.add(pa.Table.from_pylist([row]))
+                all_stats.append(ep_stats)
+                sidecar.append({"episode_index": ei, "length": n, "dataset_from_index": start, **ep.extras})
+                start += n
+        finally:
+            data.close()
+            meta.close()
+            for v in videos.values():
+                v.close()
+        stats = {k: L.merge_stats([st[k] for st in all_stats]) for k in all_stats[0]}
+        L.write_json(safe_join(root, L.STATS_PATH), stats)
+        L.write_json(safe_join(root, L.SIDECAR_PATH), {"episodes": sidecar})
+        info = {
+            "codebase_version": L.CODEBASE_VERSION,
+            "fps": self.fps,
+            "features": features,
+            "total_episodes": len(eps),
+            "total_frames": start,
+            "total_tasks": len(tasks),
+            "chunks_size": s.chunks_size,
+            "data_files_size_in_mb": s.data_files_size_in_mb,
+            "video_files_size_in_mb": s.video_files_size_in_mb,
+            "data_path": L.DATA_PATH,
+            "video_path": L.VIDEO_PATH if cams else None,
+            "robot_type": robot_type,
+            "splits": {"train": f"0:{len(eps)}"},
         }
-        ci, fi = L.chunk_file(ei)
-        for cam in cams:
-            key = L.IMAGE_PREFIX + cam
-            out = safe_join(root, L.VIDEO_PATH.format(video_key=key, chunk_index=ci, file_index=fi))
-            out.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(ep.videos[cam], out)
-            row[f"videos/{key}/chunk_index"] = ci
-            row[f"videos/{key}/file_index"] = fi
-            row[f"videos/{key}/from_timestamp"] = 0.0
-            row[f"videos/{key}/to_timestamp"] = n / fps
-            frames, _ = _image_stats(out, n)
-            img_samples[cam].append(frames)
-            for k, v in _image_feature_stats([frames]).items():
-                row[f"stats/{key}/{k}"] = v
-        for c in vec_cols:
-            for k, v in L.array_stats(np.asarray(vecs[c], dtype=np.float64)).items():
-                row[f"stats/{c}/{k}"] = v
-        row["meta/episodes/chunk_index"] = 0
-        row["meta/episodes/file_index"] = 0
-        for k, v in ep.extras.items():
-            row[L.EXTRA_PREFIX + k] = v
-        ep_rows.append(row)
-        start += n
+        L.write_json(safe_join(root, L.INFO_PATH), info)
+        return {
+            "frames": start,
+            "data_files": len(data.paths),
+            "video_files": sum(v.files for v in videos.values()),
+            "language_episodes": n_language,
+            "notes": notes,
+        }
 
-    cols: dict[str, pa.Array] = {}
-    for c in vec_cols:
-        cols[c] = _vec(data[c], features[c]["shape"][0])
-    cols["timestamp"] = pa.array(scal["timestamp"], type=pa.float32())
-    for c in ("frame_index", "episode_index", "index", "task_index"):
-        cols[c] = pa.array(scal[c], type=pa.int64())
-    path = safe_join(root, L.DATA_PATH.format(chunk_index=0, file_index=0))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    pq.write_table(pa.table(cols), path, compression="snappy")
-
-    ep_path = safe_join(root, L.EPISODES_PATH.format(chunk_index=0, file_index=0))
-    ep_path.parent.mkdir(parents=True, exist_ok=True)
-    keys = list(dict.fromkeys(k for r in ep_rows for k in r))
-    pq.write_table(pa.table({k: [r.get(k) for r in ep_rows] for k in keys}), ep_path, compression="snappy")
-
-    stats: dict[str, Any] = {}
-    for c in vec_cols:
-        stats[c] = L.array_stats(np.asarray(data[c], dtype=np.float64))
-    for cam in cams:
-        stats[L.IMAGE_PREFIX + cam] = _image_feature_stats(img_samples[cam])
-    for c in ("timestamp", "frame_index", "episode_index", "index", "task_index"):
-        stats[c] = L.array_stats(np.asarray(scal[c], dtype=np.float64).reshape(-1, 1))
-    L.write_json(safe_join(root, L.STATS_PATH), stats)
-
-    info = {
-        "codebase_version": L.CODEBASE_VERSION,
-        "robot_type": robot_type,
-        "total_episodes": len(eps),
-        "total_frames": start,
-        "total_tasks": len(tasks),
-        "chunks_size": L.CHUNKS_SIZE,
-        "data_files_size_in_mb": L.DATA_FILES_SIZE_MB,
-        "video_files_size_in_mb": L.VIDEO_FILES_SIZE_MB,
-        "fps": fps,
-        "splits": {"train": f"0:{len(eps)}"},
-        "data_path": L.DATA_PATH,
-        "video_path": L.VIDEO_PATH if cams else None,
-        "features": features,
-    }
-    L.write_json(safe_join(root, L.INFO_PATH), info)
-    return start
+    def _episode_table(
+        self, ep: SourceEpisode, ei: int, start: int, task_index: int
+    ) -> tuple[pa.Table, dict[str, dict[str, list]], list[dict[str, Any]]]:
+        n = len(ep.steps)
+        widths = {
+            k: f["shape"][0] for k, f in self.features.items() if f["dtype"] == "float32" and k not in L.DEFAULT_FEATURES
+        }
+        vecs = _vectors(ep, widths)
+        scal = {
+            "timestamp": np.arange(n, dtype=np.float64) / self.fps,
+            "frame_index": np.arange(n),
+            "episode_index": np.full(n, ei),
+            "index": np.arange(start, start + n),
+            "task_index": np.full(n, task_index),
+        }
+        cols: dict[str, pa.Array] = {}
+        stats: dict[str, dict[str, list]] = {}
+        for key, f in self.features.items():
+            if key in vecs:
+                cols[key] = _vec(vecs[key], widths[key])
+                stats[key] = L.vector_stats(np.asarray(vecs[key], dtype=np.float32))
+            elif key in scal:
+                arr = scal[key].astype(np.float32 if key == "timestamp" else np.int64)
+                cols[key] = pa.array(arr)
+                stats[key] = L.vector_stats(arr)
+        rows: list[dict[str, Any]] = []
+        if self.language:
+            if ep.verbalization is not None:
+                rows = LANG.persistent_rows(ep.verbalization, ep.positions, self.fps)
+            cols.update(LANG.columns(rows, n))
+        return pa.table(cols), stats, rows
