@@ -1,4 +1,4 @@
-"""LeRobotDataset v3.0 export / import round trip and path safety."""
+"""LeRobotDataset v3.0 export as LeRobot 0.6.1 lays it out (stats, chunked files, language columns),\nour own round trip, and path safety."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from core.recording import DatasetError, Recorder, RecorderConfig, UnsafePath
-from core.recording.lerobot import export_lerobot, import_lerobot
+from core.recording.lerobot import FileSettings, export_lerobot, import_lerobot
 from core.recording.paths import resolve_export_dir, safe_join
 from core.recording.synthetic import frame_bar_row, synthetic_frame, synthetic_tick
 from core.store import StoreConfig, open_store
@@ -55,13 +55,31 @@ def _decode_at(path: Path, timestamps: list[float], tol: float = 1e-4) -> list[n
     return out
 
 
+STAT_KEYS = ["min", "max", "mean", "std", "count", "q01", "q10", "q50", "q90", "q99"]
+
+
+def _episodes(root: Path) -> list[dict]:
+    rows = []
+    for f in sorted((root / "meta/episodes").rglob("*.parquet")):
+        rows.extend(pq.read_table(f).to_pylist())
+    return rows
+
+
+def _data(root: Path):
+    import pandas as pd
+
+    return pd.concat([pq.read_table(f).to_pandas() for f in sorted((root / "data").rglob("*.parquet"))],
+                     ignore_index=True)
+
+
 def test_export_layout(store, two_episodes, tmp_path):
     root = resolve_export_dir(tmp_path / "exports", "demo_set")
     res = export_lerobot(store, two_episodes, root)
-    assert (res.episodes, res.frames) == (2, 54)
+    assert (res.episodes, res.frames, res.data_files, res.video_files) == (2, 54, 1, 2)
     info = json.loads((root / "meta/info.json").read_text())
     assert info["codebase_version"] == "v3.0"
     assert (info["fps"], info["total_episodes"], info["total_frames"], info["total_tasks"]) == (30, 2, 54, 2)
+    assert (info["chunks_size"], info["data_files_size_in_mb"], info["video_files_size_in_mb"]) == (1000, 100, 200)
     assert info["splits"] == {"train": "0:2"}
     assert info["data_path"] == "data/chunk-{chunk_index:03d}/file-{file_index:03d}.parquet"
     assert info["video_path"] == "videos/{video_key}/chunk-{chunk_index:03d}/file-{file_index:03d}.mp4"
@@ -71,17 +89,20 @@ def test_export_layout(store, two_episodes, tmp_path):
     assert feats["observation.images.front"]["shape"] == [64, 64, 3]
     assert feats["observation.images.front"]["info"]["video.codec"] == "h264"
     assert feats["observation.joints"]["shape"] == [2]
+    assert feats["language_persistent"] == {"dtype": "language", "shape": [1], "names": None}
     for key in ("timestamp", "frame_index", "episode_index", "index", "task_index"):
         assert key in feats
-    for rel in (
+    files = sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
+    assert files == [
+        "data/chunk-000/file-000.parquet",
+        "meta/episodes/chunk-000/file-000.parquet",
+        "meta/info.json",
         "meta/stats.json",
         "meta/tasks.parquet",
-        "meta/episodes/chunk-000/file-000.parquet",
-        "data/chunk-000/file-000.parquet",
-        "videos/observation.images.front/chunk-000/file-000.mp4",
-        "videos/observation.images.wrist/chunk-000/file-001.mp4",
-    ):
-        assert (root / rel).is_file(), rel
+        "meta/vlm2vla/episodes.json",
+        "videos/observation.images.front/chunk-000/file-000.mp4",  # both episodes in one file
+        "videos/observation.images.wrist/chunk-000/file-000.mp4",
+    ]
     assert not (tmp_path / "exports" / "demo_set.partial").exists()
 
     import pandas as pd
@@ -91,17 +112,41 @@ def test_export_layout(store, two_episodes, tmp_path):
     assert tasks.iloc[0].name == "pick up the red block"
 
     stats = json.loads((root / "meta/stats.json").read_text())
-    assert set(stats["observation.state"]) >= {"min", "max", "mean", "std", "count", "q01", "q99"}
+    assert list(stats["observation.state"]) == STAT_KEYS
     assert np.array(stats["observation.images.front"]["mean"]).shape == (3, 1, 1)
+    assert stats["index"]["max"] == [53.0] and stats["index"]["count"] == [54]
 
-    data = pq.read_table(root / "data/chunk-000/file-000.parquet").to_pandas()
-    eps = pq.read_table(root / "meta/episodes/chunk-000/file-000.parquet").to_pylist()
+    data = _data(root)
+    eps = _episodes(root)
     assert [e["length"] for e in eps] == [23, 31]
     assert [(e["dataset_from_index"], e["dataset_to_index"]) for e in eps] == [(0, 23), (23, 54)]
-    assert eps[1]["vlm2vla/success"] is False and eps[0]["vlm2vla/operator"] == "ana"
     assert list(data["index"]) == list(range(54))
     assert data["timestamp"].dtype == np.float32
+    # exactly LeRobot's columns (what LeRobotDataset.resume appends), stats for every feature but language
+    stat_features = [k for k, f in feats.items() if f["dtype"] != "language"]
+    expected = ["episode_index", "tasks", "length", "data/chunk_index", "data/file_index", "dataset_from_index",
+                "dataset_to_index"]
+    for cam in ("front", "wrist"):
+        key = f"observation.images.{cam}"
+        expected += [f"videos/{key}/{k}" for k in ("chunk_index", "file_index", "from_timestamp", "to_timestamp")]
+    expected += [f"stats/{f}/{k}" for f in stat_features for k in STAT_KEYS]
+    expected += ["meta/episodes/chunk_index", "meta/episodes/file_index"]
+    assert list(eps[0]) == expected
+    second = eps[1]
+    assert second["stats/frame_index/max"] == [30.0] and second["stats/frame_index/count"] == [31]
+    assert second["stats/index/min"] == [23.0] and second["stats/episode_index/mean"] == [1.0]
+    assert second["stats/timestamp/max"] == [pytest.approx(30 / 30)] and second["stats/task_index/max"] == [1.0]
+    assert np.array(second["stats/observation.images.front/mean"]).shape == (3, 1, 1)
+    sa = E.step_arrays(store, two_episodes[1])
+    assert second["stats/observation.state/min"][0] == pytest.approx(float(np.min(sa.x)), abs=1e-6)
+    # our own facts are beside LeRobot's metadata
+    side = json.loads((root / "meta/vlm2vla/episodes.json").read_text())["episodes"]
+    assert side[1]["success"] is False and side[0]["operator"] == "ana" and side[1]["dataset_from_index"] == 23
     # every data row finds its frame, as LeRobotDataset.__getitem__ would look it up
+    _check_frames(root, info, data, eps)
+
+
+def _check_frames(root, info, data, eps) -> None:
     for ep in eps:
         rows = data[data.episode_index == ep["episode_index"]]
         key = "observation.images.front"
@@ -112,6 +157,87 @@ def test_export_layout(store, two_episodes, tmp_path):
         frames = _decode_at(video, ts)
         for fi, img in zip(rows.frame_index, frames, strict=True):
             assert frame_bar_row(img) == frame_bar_row(synthetic_frame(int(fi), 64))
+
+
+def test_files_roll_over_by_size_and_chunk(store, tmp_path):
+    ids = [_episode(store, n, "pick up the red block", True) for n in (20, 25, 30, 22)]
+    tiny = FileSettings(chunks_size=2, data_files_size_in_mb=0.001, video_files_size_in_mb=0.001)
+    root = tmp_path / "tiny"
+    res = export_lerobot(store, ids, root, settings=tiny)
+    eps = _episodes(root)
+    # every episode overflows the limits: one file each, two files per chunk folder
+    where = [(e["data/chunk_index"], e["data/file_index"]) for e in eps]
+    assert where == [(0, 0), (0, 1), (1, 0), (1, 1)]
+    assert [(e["videos/observation.images.front/chunk_index"], e["videos/observation.images.front/file_index"])
+            for e in eps] == where
+    assert all(e["videos/observation.images.front/from_timestamp"] == 0.0 for e in eps)
+    assert res.data_files == 4 and res.video_files == 8
+    info = json.loads((root / "meta/info.json").read_text())
+    assert (info["chunks_size"], info["data_files_size_in_mb"]) == (2, 0.001)
+    for e in eps:
+        f = root / info["data_path"].format(chunk_index=e["data/chunk_index"], file_index=e["data/file_index"])
+        assert set(pq.read_table(f, columns=["episode_index"]).column(0).to_pylist()) == {e["episode_index"]}
+    _check_frames(root, info, _data(root), eps)
+
+    roomy = tmp_path / "roomy"
+    export_lerobot(store, ids, roomy, settings=FileSettings(video_files_size_in_mb=0.05))
+    eps = _episodes(roomy)
+    key = "videos/observation.images.front"
+    files = [e[f"{key}/file_index"] for e in eps]
+    assert files[0] == 0 and files == sorted(files) and len(set(files)) < 4  # several episodes per file
+    for a, b in zip(eps, eps[1:], strict=False):
+        if a[f"{key}/file_index"] == b[f"{key}/file_index"]:
+            assert b[f"{key}/from_timestamp"] == pytest.approx(a[f"{key}/to_timestamp"])
+        else:
+            assert b[f"{key}/from_timestamp"] == 0.0
+    _check_frames(roomy, json.loads((roomy / "meta/info.json").read_text()), _data(roomy), eps)
+    with pytest.raises(DatasetError, match="chunks_size"):
+        FileSettings(chunks_size=0)
+
+
+def test_language_columns(store, two_episodes, tmp_path):
+    from core.language.verbalize import Verbalization
+    from core.recording.lerobot import language as LANG
+    from core.store.verbalizations import add_verbalization, latest_verbalization
+
+    # a correction of episode 1's first subtask is what gets exported
+    stored = latest_verbalization(store, two_episodes[0])
+    v = Verbalization.from_dict(stored.payload) if stored else None
+    if v is None:
+        from core.recording.lerobot.episode_source import load_episodes
+
+        v = load_episodes(store, [two_episodes[0]])[0][0].verbalization
+    corrected = v.corrected(0, text="grab the red cube")
+    add_verbalization(store, two_episodes[0], corrected.spec_version, corrected.to_dict())
+    root = tmp_path / "lang"
+    res = export_lerobot(store, two_episodes, root)
+    assert res.language_episodes == 2
+    t = pq.read_table(root / "data/chunk-000/file-000.parquet")
+    assert t.schema.field("language_persistent").type == LANG.PERSISTENT_TYPE
+    assert t.schema.field("language_events").type == LANG.EVENTS_TYPE
+    data = t.to_pylist()
+    first = [r for r in data if r["episode_index"] == 0]
+    rows = first[0]["language_persistent"]
+    assert all(r["language_persistent"] == rows and r["language_events"] == [] for r in first)
+    assert {r["style"] for r in rows} == {"subtask", "plan", "motion"}
+    assert all(r["role"] == "assistant" and r["camera"] is None and r["tool_calls"] is None for r in rows)
+    stamps = {float(r["timestamp"]) for r in first}
+    assert all(float(r["timestamp"]) in stamps for r in rows)  # frame timestamps exactly
+    keys = [(r["style"], r["timestamp"]) for r in rows]
+    assert len(keys) == len(set(keys))  # LeRobot's resolvers refuse two rows of a style at one time
+    assert rows == sorted(rows, key=lambda r: (r["timestamp"], r["style"], r["role"]))
+    for sub in corrected.subtasks:
+        at = LANG.frame_time(sub.steps[0], 30)
+        assert LANG.active(rows, "subtask", at)["content"] == sub.text
+        assert LANG.active(rows, "plan", at)["content"] == sub.plan
+    assert LANG.active(rows, "subtask", 0.0)["content"] == "grab the red cube"
+    chunks = [c for s in corrected.subtasks for c in s.chunks]
+    motion = [json.loads(r["content"]) for r in rows if r["style"] == "motion"]
+    assert [e for m in motion for e in m] == [c.as_list() for c in chunks]
+
+    plain = tmp_path / "plain"
+    export_lerobot(store, two_episodes, plain, language=False)
+    assert "language_persistent" not in pq.read_schema(plain / "data/chunk-000/file-000.parquet").names
 
 
 def test_round_trip(store, two_episodes, tmp_path):

@@ -1,7 +1,7 @@
 """Episodes tab: filter and list recorded episodes, play their videos, plot the end-effector path,
 see the episode as language on a timeline aligned with the video (click an entry to seek), correct
 subtask / plan text (saved as a new verbalization version), tag, edit, delete with confirmation,
-bulk actions, LeRobot v3 export, and replay the language on a separate simulator.
+bulk actions, LeRobot v3 export and import, and replay the language on a separate simulator.
 
 Only wiring: the logic lives in `core.review` and `core.store.episodes`.
 """
@@ -24,7 +24,7 @@ from core.review.replay import ReplayRunner, replay_stored
 from core.store import episodes as E
 from core.store.errors import EpisodeBusy, StoreError
 from core.store.lookup import InvalidValue
-from ui import guard
+from ui import episodes_import, guard
 
 log = logging.getLogger(__name__)
 
@@ -232,6 +232,7 @@ def build(app: App) -> None:
             ex_name = gr.Textbox(label="Dataset name", placeholder="red_block_demos", scale=2)
             ex_btn = gr.Button("Export selected (LeRobot v3)", scale=1)
         ex_md = gr.Markdown("")
+        im_btn = episodes_import.build(store)
     with gr.Group(visible=False) as confirm_box:
         confirm_md = gr.Markdown("")
         with gr.Row():
@@ -551,6 +552,8 @@ def build(app: App) -> None:
         return out
 
     ex_btn.click(do_export, inputs=[bulk, ex_root, ex_name], outputs=ex_md)
+
+    im_btn.success(do_refresh, inputs=list_inputs, outputs=list_outputs)  # imported episodes appear in the list
 
     # ---- replay ------------------------------------------------------------------------------
     def do_replay(eid: Any, request: gr.Request):

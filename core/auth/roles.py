@@ -46,6 +46,7 @@ class Action(enum.StrEnum):
     EDIT = "edit"  # tag, correct, rename episodes; clear the shared chat
     DELETE = "delete"
     EXPORT = "export"
+    IMPORT = "import"  # import a dataset (e.g. LeRobot) into the store
     REPLAY = "replay"  # replay an episode on a separate simulator (costs CPU)
     TRAIN = "train"  # start / cancel / resume training jobs
     ADAPTER = "adapter"  # switch, import or delete adapters

@@ -299,7 +299,7 @@ class AuthService:
 def _verb(action: Action) -> str:
     return {
         Action.RECORD: "record episodes", Action.EDIT: "edit episodes", Action.DELETE: "delete episodes",
-        Action.EXPORT: "export episodes", Action.REPLAY: "replay episodes", Action.TRAIN: "train models",
+        Action.EXPORT: "export episodes", Action.IMPORT: "import episodes", Action.REPLAY: "replay episodes", Action.TRAIN: "train models",
         Action.ADAPTER: "switch or import adapters", Action.SETTINGS: "change settings",
         Action.AUDIT: "read the audit log", Action.USERS: "manage accounts", Action.CONTROL: "drive the robot",
     }.get(action, action.value)

@@ -199,7 +199,7 @@ def iter_frames(
     seek lands past `start_s` (a file without a usable index), the file is decoded from its start.
     """
     tol = 1e-4
-    seek = start_s - tol if start_s > tol else None
+    seek = start_s + tol if start_s > tol else None  # the keyframe at or before the clip's first frame
     try:
         while True:
             first = True

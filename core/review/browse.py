@@ -1,5 +1,5 @@
 """Store-facing helpers of the Episodes tab: filters from form values, table rows, plot data, the
-current verbalization of an episode, corrections saved as new versions, and LeRobot export.
+current verbalization of an episode, corrections saved as new versions, LeRobot export and import.
 
 Nothing here raises because an episode is damaged: broken data comes back as a `problem` text.
 Bad user input raises `ReviewError` with a message fit for the page.
@@ -20,7 +20,7 @@ import pandas as pd
 
 from core.language.verbalize import Verbalization, verbalize
 from core.recording.errors import DatasetError, UnsafePath
-from core.recording.lerobot import ExportResult, export_lerobot
+from core.recording.lerobot import ExportResult, ImportResult, export_lerobot, import_lerobot
 from core.recording.paths import resolve_export_dir
 from core.review.errors import ReviewError, StaleVerbalization
 from core.store.db import Store
@@ -347,6 +347,39 @@ def export_selection(store: Store, episode_ids: Sequence[int], root: Path, name:
         raise ReviewError(f"Export failed: {exc}") from exc
     except OSError as exc:
         raise ReviewError(f"Export failed, cannot write {dest}: {exc.strerror or exc}") from exc
+
+
+def import_dataset(store: Store, recordings_dir: Path, typed: str | None, *, joint_space: bool = False,
+                   operator: str | None = None) -> ImportResult:
+    """Import the LeRobot dataset folder the user typed (relative = inside the recordings folder).
+
+    Refusals (not a dataset, actions that would be lost, unreadable cameras) raise ReviewError with the
+    importer's message; nothing is written then."""
+    text = (typed or "").strip()
+    if not text:
+        raise ReviewError("Type the folder of a LeRobot dataset (the one holding meta/info.json).")
+    path = Path(text).expanduser()
+    if not path.is_absolute():
+        path = Path(recordings_dir) / path
+    if not path.is_dir():
+        raise ReviewError(f"{path} is not a folder.")
+    try:
+        return import_lerobot(store, path, joint_space=joint_space, operator=operator)
+    except (DatasetError, UnsafePath) as exc:
+        raise ReviewError(f"Import refused: {exc}") from exc
+    except OSError as exc:
+        raise ReviewError(f"Import failed, cannot read {path}: {exc.strerror or exc}") from exc
+
+
+def import_summary(res: ImportResult) -> str:
+    """Markdown for the page: what was imported, what was noted, what is flagged."""
+    ids = ", ".join(map(str, res.episode_ids)) or "none"
+    out = f"Imported **{len(res.episode_ids)}** episode(s), {res.frames} frames: ids {ids}."
+    if not res.trainable:
+        out += "  \nJoint-space episodes: kept with their joint actions, not usable for training here."
+    out += "".join(f"  \nNote: {n}" for n in res.notes)
+    out += "".join(f"  \n⚠️ {p}" for p in res.problems)
+    return out
 
 
 def fmt_seconds(value: float | None) -> str:
