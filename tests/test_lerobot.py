@@ -361,3 +361,29 @@ def test_loads_with_lerobot_dataset(store, tmp_path):
     item = ds[3]
     assert item["task"] == "pick up the red block"
     assert tuple(item["observation.images.front"].shape) == (3, 64, 64)
+
+
+def test_our_facts_come_back_only_for_the_episodes_they_describe(store, two_episodes, tmp_path):
+    import pyarrow as pa
+
+    root = tmp_path / "ds"
+    export_lerobot(store, two_episodes, root)
+    side = root / "meta/vlm2vla/episodes.json"
+    data = json.loads(side.read_text())
+    data["episodes"][1]["length"] = 99  # no longer the same episode (e.g. a LeRobot tool edited the dataset)
+    side.write_text(json.dumps(data))
+    other = open_store(StoreConfig(recordings_dir=tmp_path / "a"))
+    a, b = (E.get_episode(other, i) for i in import_lerobot(other, root).episode_ids)
+    assert (a.operator, a.success) == ("ana", True) and (b.operator, b.success) == (None, None)
+    other.close()
+    # exports made before the sidecar kept these facts as vlm2vla/* columns of the episodes table
+    side.unlink()
+    f = root / "meta/episodes/chunk-000/file-000.parquet"
+    t = pq.read_table(f)
+    t = t.append_column("vlm2vla/operator", pa.array(["old", "older"])).append_column(
+        "vlm2vla/success", pa.array([False, True]))
+    pq.write_table(t, f)
+    legacy = open_store(StoreConfig(recordings_dir=tmp_path / "b"))
+    a, b = (E.get_episode(legacy, i) for i in import_lerobot(legacy, root).episode_ids)
+    assert (a.operator, a.success, b.operator, b.success) == ("old", False, "older", True)
+    legacy.close()

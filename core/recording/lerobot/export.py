@@ -278,7 +278,7 @@ class _Writer:
         }
         cols: dict[str, pa.Array] = {}
         stats: dict[str, dict[str, list]] = {}
-        for key, f in self.features.items():
+        for key in self.features:
             if key in vecs:
                 cols[key] = _vec(vecs[key], widths[key])
                 stats[key] = L.vector_stats(np.asarray(vecs[key], dtype=np.float32))
