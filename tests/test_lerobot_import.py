@@ -167,6 +167,7 @@ def test_cli_import_check_and_export(tmp_path, capsys):
     assert "exported 1 episodes (7 frames)" in capsys.readouterr().out
     info = json.loads((tmp_path / "out/meta/info.json").read_text())
     assert info["video_files_size_in_mb"] == 0.5 and info["features"]["action.joints"]["shape"] == [6]
+    assert info["robot_type"] == "so100_follower"  # the imported episodes' robot
     assert cli(["--recordings", str(rec), "export", str(tmp_path / "out"), "--episodes", "1"]) == 2  # exists
 
 

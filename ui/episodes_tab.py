@@ -546,7 +546,8 @@ def build(app: App) -> None:
         except DB_ERRORS as exc:
             raise gr.Error(f"Export failed: {exc}") from exc
         guard.audit(who, "episode.export", str(res.root)[-300:], episodes=res.episodes)
-        out = f"Exported **{res.episodes}** episode(s), {res.frames} frames, to `{res.root}` (LeRobot v3.0)."
+        out = (f"Exported **{res.episodes}** episode(s), {res.frames} frames, to `{res.root}` (LeRobot v3.0: "
+               f"{res.data_files} data / {res.video_files} video file(s), language for {res.language_episodes}).")
         if res.skipped:
             out += "  \nSkipped: " + "; ".join(f"episode {i}: {esc(why)}" for i, why in res.skipped)
         return out

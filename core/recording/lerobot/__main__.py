@@ -61,7 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
     which = ex.add_mutually_exclusive_group(required=True)
     which.add_argument("--episodes", type=_ids, help="store episode ids, e.g. 1,2,5")
     which.add_argument("--all", action="store_true", help="every exportable episode")
-    ex.add_argument("--robot-type", default="vlm2vla_sim")
+    ex.add_argument("--robot-type", default=None, help="default: the episodes' robot if they share one, else "
+                    "vlm2vla_sim")
     ex.add_argument("--chunks-size", type=int, default=FileSettings.chunks_size)
     ex.add_argument("--data-mb", type=float, default=FileSettings.data_files_size_in_mb)
     ex.add_argument("--video-mb", type=float, default=FileSettings.video_files_size_in_mb)

@@ -35,6 +35,7 @@ from core.store import Store
 log = logging.getLogger(__name__)
 
 STATS_FRAMES_PER_EPISODE = 24
+DEFAULT_ROBOT_TYPE = "vlm2vla_sim"
 
 
 @dataclass(frozen=True)
@@ -123,7 +124,7 @@ def export_lerobot(
     episode_ids: Sequence[int],
     dest: Path,
     *,
-    robot_type: str = "vlm2vla_sim",
+    robot_type: str | None = None,
     skip_invalid: bool = False,
     settings: FileSettings | None = None,
     language: bool = True,
@@ -134,7 +135,8 @@ def export_lerobot(
     user-typed name). Episodes that cannot be exported (still recording, missing or mismatched
     video) raise `DatasetError` unless `skip_invalid`, in which case they are listed in `skipped`.
     `settings` sets chunks_size / data_files_size_in_mb / video_files_size_in_mb (LeRobot's defaults
-    otherwise); `language=False` leaves out the language columns.
+    otherwise); `language=False` leaves out the language columns. `robot_type` defaults to the
+    episodes' robot when they share one (e.g. imported so100_follower episodes), else "vlm2vla_sim".
     """
     dest = Path(dest)
     settings = settings or FileSettings()
@@ -155,6 +157,9 @@ def export_lerobot(
     if len(fps_set) != 1:
         raise DatasetError(f"episodes have different rates {sorted(fps_set)}; export them separately")
     fps = fps_set.pop()
+    if robot_type is None:
+        robots = {ep.extras["robot"] for ep in eps}
+        robot_type = robots.pop() if len(robots) == 1 and None not in robots else DEFAULT_ROBOT_TYPE
     features = _features(eps, cams, fps, language)
 
     tmp = dest.with_name(dest.name + ".partial")
