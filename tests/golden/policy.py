@@ -45,17 +45,17 @@ def _ranked(items: Any, n: int = 3) -> list[list[Any]]:
 def load_stack(folder: Path) -> tuple[Any, Any]:
     """The app's model service with the shipped stack installed, as `core.context.App.build` does; and the
     training service that registered the adapter (its store lives in `folder`)."""
-    from core.model.service import ModelService
+    from core.policy.service import ModelService
+    from core.policy.shipped import install_shipped
     from core.store import StoreConfig, open_store
-    from core.training.default_adapter import install_default
-    from core.training.restater import install_restater
+    from core.training.default_adapter import register_shipped
     from core.training.service import TrainingService
 
     store = open_store(StoreConfig(db_url=f"sqlite:///{folder / 'golden.db'}", recordings_dir=folder / "recordings"))
     training = TrainingService(store, jobs_root=folder / "jobs", adapters_root=folder / "adapters", monitor=False)
     service = ModelService(None, precision="auto", threads=1)
-    service.on_ready(lambda: install_default(training, service))
-    service.on_ready(lambda: install_restater(service))
+    service.on_ready(lambda: install_shipped(service))
+    service.on_ready(lambda: register_shipped(training))
     service.start()
     status = service.wait()
     if status.state != "ready":
@@ -65,16 +65,16 @@ def load_stack(folder: Path) -> tuple[Any, Any]:
 
 def collect(service: Any) -> dict[str, Any]:
     from bench.phrases import command
-    from core.control.servo import servo_entry
     from core.language.grounding import is_placing
+    from core.policy.rollout import run_sim_episodes
+    from core.policy.servo import servo_entry
     from core.robot.episodes import draw_task
     from core.robot.sim import SimConfig, SimRobot
-    from core.training.evaluate import run_sim_episodes
 
     policy = service.policy()
     out: dict[str, Any] = {
         "stack": {"adapter": service.status().adapter, "precision": service.status().precision,
-                  "restater": policy.restater, "reader": service.reader, "camera": policy.camera,
+                  "restater": policy.restater.name if policy.restater else None, "reader": service.reader, "camera": policy.camera,
                   "grounded": policy.grounded, "robot_state": policy.robot_state},
         "scenes": [],
     }
