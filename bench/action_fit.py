@@ -28,7 +28,7 @@ if __package__ in (None, ""):  # `python bench/action_fit.py` from the repositor
 from bench.common import write_result  # noqa: E402
 
 
-def first_actions(seeds: range, kind: str, inputs: dict) -> list[tuple]:
+def first_actions(seeds: range, kind: str, inputs) -> list[tuple]:  # noqa: ANN001
     """(image, prompt, subtask, plan, expert target, first line or None) of each demo's first action
     question (`inputs`: the adapter's, see `bench.common.question_lines`)."""
     from bench.common import question_lines
@@ -36,7 +36,7 @@ def first_actions(seeds: range, kind: str, inputs: dict) -> list[tuple]:
     from core.training.sources import expert_episodes
 
     out = []
-    for rec in expert_episodes(seeds, kind=kind, camera=inputs.get("camera", "front")):
+    for rec in expert_episodes(seeds, kind=kind, camera=inputs.camera):
         lines = question_lines(rec, inputs, CHUNK_ENTRIES)
         turns = episode_samples(rec.verbalization, rec.instruction, max_entries=CHUNK_ENTRIES, lines=lines)
         plans = {t.step: t.target for t in turns if t.kind == "plan"}
@@ -48,7 +48,7 @@ def first_actions(seeds: range, kind: str, inputs: dict) -> list[tuple]:
 
 
 def main() -> int:
-    from bench.autonomous import held_out_args, load_shipped, result_name
+    from bench.autonomous import adapter_inputs, held_out_args, load_shipped, result_name
 
     args = held_out_args(__doc__)
     loaded = load_shipped("action_fit", "fp32", args.threads, args.adapter)
@@ -57,13 +57,13 @@ def main() -> int:
     from core.language import parse
     from core.language.prompts import actions_prompt
     from core.model.chat import prepare_inputs
-    from core.model.policy import VLMPolicy
     from core.model.rank import rank_answers
-    from core.training.default_adapter import ASSET_DIR, shipped_inputs
+    from core.policy.config import PolicyConfig
+    from core.policy.vlm import VLMPolicy
 
-    inputs = shipped_inputs(args.adapter or ASSET_DIR)
-    policy = VLMPolicy(loaded, follow_plan=False, **inputs)  # the adapter's own first entry, not the grammar's rule
-    loop_policy = VLMPolicy(loaded, **inputs)
+    inputs = adapter_inputs(args.adapter)
+    policy = VLMPolicy(loaded, PolicyConfig(inputs, follow_plan=False))  # the adapter's own first entry, not the grammar's rule
+    loop_policy = VLMPolicy(loaded, PolicyConfig(inputs))
     tok = getattr(loaded.processor, "tokenizer", loaded.processor)
     rows = []
     for i, kind in enumerate(("pick", "put_in")):  # own seeds per kind: both tasks start "grasp the X block"

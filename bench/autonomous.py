@@ -40,15 +40,15 @@ def pct(values: list[float], q: float) -> float | None:
     return round(v[min(len(v) - 1, int(round(q * (len(v) - 1))))], 3)
 
 
-def action_prompts(n: int, inputs: dict, seed: int = 5000) -> list[tuple]:
+def action_prompts(n: int, inputs, seed: int = 5000) -> list[tuple]:  # noqa: ANN001
     """(image, prompt) of held-out action questions: expert demos on seeds the adapter never saw
-    (`inputs`: the adapter's, see `bench.common.question_lines`)."""
+    (`inputs`: the adapter's `PolicyInputs`, see `bench.common.question_lines`)."""
     from bench.common import question_lines
     from core.language.prompts import CHUNK_ENTRIES, episode_samples
     from core.training.sources import expert_episodes
 
     out = []
-    for rec in expert_episodes(range(seed, seed + n), kind="put_in", camera=inputs.get("camera", "front")):
+    for rec in expert_episodes(range(seed, seed + n), kind="put_in", camera=inputs.camera):
         lines = question_lines(rec, inputs, CHUNK_ENTRIES)
         turns = [t for t in episode_samples(rec.verbalization, rec.instruction, max_entries=CHUNK_ENTRIES,
                                             lines=lines) if t.kind == "actions"]
@@ -154,44 +154,42 @@ def result_name(bench: str, adapter: Path | None) -> str:
     return bench if adapter is None else f"{bench}-{adapter.resolve().name}"
 
 
-def load_shipped(bench: str, precision: str, threads: int, adapter: Path | None = None):  # noqa: ANN201
-    """The default model with the shipped adapter (or `adapter`) active, or None (said why) when there
-    is no such adapter for this model build."""
-    import torch
+def adapter_inputs(adapter: Path | None = None):  # noqa: ANN201 - core.policy.config.PolicyInputs
+    """What the shipped adapter (or the one in `adapter`) reads besides the frame, from its card."""
+    from core.policy.config import PolicyInputs
+    from core.policy.shipped import ADAPTER_DIR
+    from core.training.adapters import read_card
 
+    return PolicyInputs.from_card(read_card(adapter or ADAPTER_DIR))
+
+
+def load_shipped(bench: str, precision: str, threads: int | None, adapter: Path | None = None):  # noqa: ANN201
+    """The default model with the shipped adapter (or `adapter`) active, without the side adapters
+    (`core.policy.shipped.load_shipped`), or None (said why) when there is no such adapter for this model
+    build. The model's work runs on the model thread."""
     from core.model.loader import assets_present
-    from core.training.default_adapter import ASSET_DIR, matches_base
+    from core.policy.shipped import ADAPTER_DIR, matches_base
+    from core.policy.shipped import load_shipped as load_stack
 
     if not assets_present():
         print(f"{bench}: the default model is not built; nothing measured")
         return None
-    if adapter is None and not matches_base(ASSET_DIR):
-        print(f"{bench}: no shipped adapter for this model build; nothing measured")
+    if not matches_base(adapter or ADAPTER_DIR):
+        print(f"{bench}: no {'such' if adapter else 'shipped'} adapter for this model build; nothing measured")
         return None
-    torch.set_num_threads(threads)
-    return load_with_adapter(precision, adapter)
+    return load_stack(precision, threads=threads, adapter_dir=adapter, restater=False, reader=False).loaded
 
 
-def load_with_adapter(precision: str, adapter: Path | None = None):  # noqa: ANN201
-    from core.model.loader import load_model
-    from core.training.adapters import activate_adapter
-    from core.training.default_adapter import ASSET_DIR, NAME
-
-    loaded = load_model(None, "cpu", precision)
-    activate_adapter(loaded, adapter or ASSET_DIR, NAME if adapter is None else None)
-    return loaded
-
-
-def quantized_speed(prompts: list[tuple], quantized: list, adapter: Path | None = None, grammar=None) -> dict:  # noqa: ANN001
-    """The same constrained decoding on an fp32 copy of the model: speed and identical outputs (`grammar`:
-    the one `decode_speed` warmed; the fp32 copy gets an untimed warm-up pass of its own)."""
-    model = load_with_adapter("fp32", adapter)
-    grammar = grammar or action_grammar(model)
-    constrained_actions(model, prompts[:1], grammar=grammar)
-    fp32 = constrained_actions(model, prompts, grammar=grammar)
-    return {"fp32_tokens_per_s": round(tokens_per_s(fp32), 2),
-            "speedup": round(tokens_per_s(quantized) / tokens_per_s(fp32), 2),
-            "quantized_match_rate": round(sum(a.text == b.text for a, b in zip(quantized, fp32)) / len(prompts), 3)}
+def quantized_speed(prompts: list[tuple], quantized: list, fp32, grammar=None) -> dict:  # noqa: ANN001
+    """The same constrained decoding on an fp32 copy of the model (`fp32`, loaded with the same adapter):
+    speed and identical outputs (`grammar`: the one `decode_speed` warmed; the fp32 copy gets an untimed
+    warm-up pass of its own)."""
+    grammar = grammar or action_grammar(fp32)
+    constrained_actions(fp32, prompts[:1], grammar=grammar)
+    out = constrained_actions(fp32, prompts, grammar=grammar)
+    return {"fp32_tokens_per_s": round(tokens_per_s(out), 2),
+            "speedup": round(tokens_per_s(quantized) / tokens_per_s(out), 2),
+            "quantized_match_rate": round(sum(a.text == b.text for a, b in zip(quantized, out)) / len(prompts), 3)}
 
 
 def main() -> int:
@@ -211,30 +209,28 @@ def main() -> int:
     args = ap.parse_args()
 
     from core.model.loader import assets_present
-    from core.training.default_adapter import ASSET_DIR, matches_base, shipped_inputs
+    from core.policy.shipped import ADAPTER_DIR, load_shipped, matches_base
 
     if not assets_present():
         print("autonomous: the default model is not built (python -m core.model.build_default); nothing measured")
         return 2
-    if not matches_base(args.adapter or ASSET_DIR):
+    if not matches_base(args.adapter or ADAPTER_DIR):
         print("autonomous: no default adapter for this model build in "
               f"{'the given folder' if args.adapter else 'assets'} (python -m core.training.default_adapter); "
               "nothing measured")
         return 2
 
-    from core.model.policy import VLMPolicy
     from core.model.worker import run
-    from core.training.evaluate import run_sim_episodes
-    from core.training.restater import load_shipped
+    from core.policy.rollout import run_sim_episodes
 
     # every model computation runs on the model thread, as in the app (core.model.worker: a second
     # thread running torch kernels would slow both down)
-    loaded = run(load_with_adapter, "auto", args.adapter)
-    restater = None if args.no_restater else run(load_shipped, loaded.model)
+    service = load_shipped("auto", adapter_dir=args.adapter, restater=not args.no_restater, reader=False)
+    loaded, restater = service.loaded, service.restater.name if service.restater else None
     if restater is None and not args.no_restater:
         print("autonomous: no restater for this model build in assets (python -m core.training.restater); "
               "commands go to the subtask step as typed")
-    policy = VLMPolicy(loaded, **shipped_inputs(args.adapter or ASSET_DIR), restater=restater)
+    policy = service.policy()
     name = result_name("autonomous", args.adapter) + ("-no-restater" if args.no_restater else "")
     result: dict = {"precision": loaded.precision_label, "adapter": "default-sim" if args.adapter is None else args.adapter.name,
                     "restater": restater, "camera": policy.camera, "robot_state": policy.robot_state, "grounded": policy.grounded,
@@ -243,11 +239,13 @@ def main() -> int:
                     "targets": {"cycle_s_p50": 1.5, "pick_en": 0.8, "put_in_en": 0.6,
                                 "other_language_over_english": 0.8, "malformed_rate": 0.0}}
     if not args.skip_speed:
-        prompts = run(action_prompts, args.speed_prompts, shipped_inputs(args.adapter or ASSET_DIR))  # the locator
+        prompts = run(action_prompts, args.speed_prompts, policy.config.inputs)  # the locator
         grammar = run(action_grammar, loaded)
         speed, quantized = run(decode_speed, loaded, prompts, grammar)
         result.update(speed)
-        result.update(run(quantized_speed, prompts, quantized, args.adapter, grammar))
+        fp32 = load_shipped("fp32", adapter_dir=args.adapter, restater=False, reader=False).loaded
+        result.update(run(quantized_speed, prompts, quantized, fp32, grammar))
+        del fp32
         write_result(name, {**result, "partial": True})
 
     kinds = [k for k in args.kinds.split(",") if k]

@@ -1,5 +1,5 @@
-"""The ceiling of grounded servoing, without the language model: a fixed rule (`core.control.servo`) reads
-each cycle's grounding line (the shipped object locator + the camera calibration, `core.model.grounding`)
+"""The ceiling of grounded servoing, without the language model: a fixed rule (`core.policy.servo`) reads
+each cycle's grounding line (the shipped object locator + the camera calibration, `core.policy.grounding`)
 and writes one action entry the way the direct-style expert moves (`core.robot.expert.Expert`, long
 entries). The same closed loop (`core.control.autonomous.AutonomousRun`) executes it and the simulator
 judges the tasks.
@@ -22,7 +22,7 @@ if __package__ in (None, ""):  # `python bench/grounded_oracle.py` from the repo
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import write_result  # noqa: E402
-from core.control.servo import ServoPolicy  # noqa: E402
+from core.policy.servo import ServoPolicy  # noqa: E402
 
 
 def main() -> int:
@@ -32,7 +32,7 @@ def main() -> int:
     ap.add_argument("--kinds", nargs="+", default=["pick", "put_in"])
     args = ap.parse_args()
 
-    from core.model.grounding import sim_grounder
+    from core.policy.grounding import sim_grounder
     from core.training.evaluate import run_sim_episodes
 
     grounder = sim_grounder()

@@ -1,6 +1,6 @@
 """How well the default model's vision tower places objects (bench/results/locator.json).
 
-The shipped object locator (`core.model.locator`, a small head on the tower's 16 x 16 patch grid) on
+The shipped object locator (`core.policy.locator`, a small head on the tower's 16 x 16 patch grid) on
 seeded sim scenes from a stream neither the locator nor the vision build trained on (half with the
 gripper where it is during a grasp): per object, the median and 90th-percentile error in pixels and on
 the table in cm (through the front camera's calibration), and how often it says right whether the
@@ -33,8 +33,8 @@ def main() -> int:
 
     from core.model.build_locator import SCENE_SEED, render, score
     from core.model.cache import assets_dir
-    from core.model.locator import OBJECTS, Locator, LocatorError
     from core.model.scenes import TEST
+    from core.policy.locator import OBJECTS, Locator, LocatorError
 
     torch.set_num_threads(args.threads)
     try:

@@ -23,12 +23,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import torch  # noqa: E402
 
 from core.model.chat import answer  # noqa: E402
-from core.model.layout import READER, SceneLayout, answer_reading, load_reader  # noqa: E402
 from core.model.loader import default_model_dir, load_model  # noqa: E402
 from core.model.quantize import CPU_DEFAULT  # noqa: E402
 from core.model.scene_qa import normalize_answer  # noqa: E402
 from core.model.vqa import evaluate, make_vqa_set  # noqa: E402
 from core.model.worker import run  # noqa: E402
+from core.policy.reader import SceneLayout, answer_reading  # noqa: E402
+from core.policy.shipped import READER_NAME as READER  # noqa: E402
+from core.policy.shipped import load_reader  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results" / "model.json"
 MULTILINGUAL = {
@@ -46,7 +48,7 @@ def default_path_rss_mb() -> float:
         "import resource, numpy as np, torch\n"
         f"torch.set_num_threads({torch.get_num_threads()})\n"
         "from core.model.loader import load_model\nfrom core.model.chat import answer\n"
-        "from core.model.layout import SceneLayout, answer_reading, load_reader\n"
+        "from core.policy.reader import SceneLayout, answer_reading\nfrom core.policy.shipped import load_reader\n"
         "m = load_model()\nlay = SceneLayout.load()\nname = load_reader(m.model)\n"
         "img = np.zeros((224, 224, 3), np.uint8)\n"
         "for q in ('How many blocks are there?', 'What is in the bowl?', 'Describe the scene.'):\n"
@@ -119,7 +121,7 @@ def main() -> None:
     out["precision"] = loaded.precision
 
     # the app's chat path: the scene reader answers after the object locator's layout line
-    # (`core.model.layout`); all torch work on the model thread, as in the app (a second thread's OpenMP
+    # (`core.policy.reader`); all torch work on the model thread, as in the app (a second thread's OpenMP
     # team slows every kernel)
     layout = run(SceneLayout.load)
     out["layout_line"] = layout is not None and run(load_reader, loaded.model) is not None

@@ -40,7 +40,7 @@ def signs(plan: str) -> tuple[int, int, int] | None:
     return tuple(1 if a in ("+", "++") else -1 if a in ("-", "--") else 0 for a in rule[0])  # type: ignore[return-value]
 
 
-def plan_questions(seeds: range, kind: str, inputs: dict) -> list[tuple]:
+def plan_questions(seeds: range, kind: str, inputs) -> list[tuple]:  # noqa: ANN001
     """(image, subtask, expert plan, first line or None) of every cycle of each demo (`inputs`: the
     adapter's, see `bench.common.question_lines`)."""
     from bench.common import question_lines
@@ -48,7 +48,7 @@ def plan_questions(seeds: range, kind: str, inputs: dict) -> list[tuple]:
     from core.training.sources import expert_episodes
 
     out = []
-    for rec in expert_episodes(seeds, kind=kind, camera=inputs.get("camera", "front")):
+    for rec in expert_episodes(seeds, kind=kind, camera=inputs.camera):
         lines = question_lines(rec, inputs, CHUNK_ENTRIES)
         turns = [t for t in episode_samples(rec.verbalization, rec.instruction, max_entries=CHUNK_ENTRIES)
                  if t.kind == "plan"]
@@ -77,17 +77,17 @@ def ratio(hits: int, total: int) -> float | None:
 
 
 def main() -> int:
-    from bench.autonomous import held_out_args, load_shipped, result_name
+    from bench.autonomous import adapter_inputs, held_out_args, load_shipped, result_name
 
     args = held_out_args(__doc__)
     loaded = load_shipped("plan_fit", "auto", args.threads, args.adapter)
     if loaded is None:
         return 2
-    from core.model.policy import VLMPolicy
-    from core.training.default_adapter import ASSET_DIR, shipped_inputs
+    from core.policy.config import PolicyConfig
+    from core.policy.vlm import VLMPolicy
 
-    inputs = shipped_inputs(args.adapter or ASSET_DIR)
-    policy = VLMPolicy(loaded, **inputs)
+    inputs = adapter_inputs(args.adapter)
+    policy = VLMPolicy(loaded, PolicyConfig(inputs))
     rows = []
     for i, kind in enumerate(("pick", "put_in")):
         seeds = range(args.seed + 100 * i, args.seed + 100 * i + args.episodes)

@@ -42,11 +42,12 @@ def main() -> int:
     import torch
 
     from core.language.restate import GLOSS_WEIGHT, calibrated, with_colors
+    from core.model.adapters import adapter_switched, adapters_off, load_side_adapter
     from core.model.loader import load_model
-    from core.model.restate import adapter_switched, gloss_evidence, load_side_adapter, rank_instructions, restate_prior
-    from core.model.service import _adapters_off
+    from core.policy.restate import gloss_evidence, rank_instructions, restate_prior
+    from core.policy.shipped import RESTATER_DIR as ASSET_DIR
+    from core.policy.shipped import RESTATER_NAME as NAME
     from core.robot.tasks import all_tasks
-    from core.training.restater import ASSET_DIR, NAME
 
     torch.set_num_threads(args.threads)
     langs = [x for x in args.languages.split(",") if x and not (x == "en" and args.wording == "dev")]
@@ -72,7 +73,7 @@ def main() -> int:
             row["without_gloss"] = ranked[0][0]
             row["uncalibrated"] = max(scores, key=scores.get)
             if args.baseline:
-                with _adapters_off(model, True):
+                with adapters_off(model, True):
                     row["adapters_off"] = rank_instructions(model, proc, cmd)[0].text
             rows.append(row)
         print(lang, {v: sum(r[v] == r["gold"] for r in rows if r["lang"] == lang) for v in variants}, flush=True)

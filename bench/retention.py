@@ -4,8 +4,8 @@
 
 Asks the held-out scene-VQA set (`core.model.vqa`) three ways: the default model with adapters off and
 with the shipped action adapter on (the bare question: the paper's forgetting measure, `retention` =
-on / off, which the app compares with 95%, `core.model.service.MIN_RETENTION`), and the scene reader after
-the object locator's layout line (`core.model.layout`: what the app answers with when the adapter is off
+on / off, which the app compares with 95%, `core.policy.service.MIN_RETENTION`), and the scene reader after
+the object locator's layout line (`core.policy.reader`: what the app answers with when the adapter is off
 or forgets). Writes bench/results/retention.json and prints one summary line.
 """
 
@@ -30,14 +30,15 @@ def main() -> int:
     args = ap.parse_args()
 
     from core.model.chat import answer
-    from core.model.layout import SceneLayout, answer_reading, load_reader
-    from core.model.service import MIN_RETENTION
     from core.model.vqa import evaluate, make_vqa_set
     from core.model.worker import run
-    from core.training.default_adapter import NAME
+    from core.policy.reader import SceneLayout, answer_reading
+    from core.policy.service import MIN_RETENTION
+    from core.policy.shipped import ADAPTER_NAME as NAME
+    from core.policy.shipped import load_reader
 
     vqa = make_vqa_set(args.scenes)
-    loaded = run(load_shipped, "retention", "auto", args.threads)  # all torch work on the model thread
+    loaded = load_shipped("retention", "auto", args.threads)  # all torch work on the model thread
     if loaded is None:
         return 2
     layout = run(SceneLayout.load)

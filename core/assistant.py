@@ -12,7 +12,7 @@ from typing import Any
 from core.control.autonomous import AutoEvent, AutonomousRun, RunConfig
 from core.control.loop import ControlLoop
 from core.conversation import Conversation, looks_like_question
-from core.model.service import ModelNotReadyError, ModelService
+from core.policy.service import ModelNotReadyError, ModelService
 
 log = logging.getLogger(__name__)
 CAMERA = "front"
@@ -118,7 +118,7 @@ class Assistant:
                     text += piece
                     self.conversation.update(idx, text)
                 self.last_path = f"answered by {who} in {time.perf_counter() - t0:.1f} s"
-                line = getattr(self.model, "last_layout", None)  # set when the scene reader answered
+                line = self.model.last_layout  # set when the scene reader answered
                 if line:
                     self.last_path += f"; it read: “{line}”"
                 self.conversation.update(idx, text or "(no answer)", seconds=time.perf_counter() - t0)

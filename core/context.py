@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from core.assistant import Assistant
     from core.auth import AuthService
     from core.conversation import Conversation
-    from core.model.service import ModelService
+    from core.policy.service import ModelService
     from core.recording.live import LiveRecording
     from core.store import Store
     from core.training.service import TrainingService
@@ -116,17 +116,20 @@ class App:
             loop.add_source(spacemouse)
         from core.assistant import Assistant
         from core.conversation import Conversation
-        from core.model.service import ModelService
+        from core.policy.service import ModelService
         from core.training.service import TrainingService
 
         model = ModelService(config.model, precision=config.precision, threads=config.model_threads)
         training = TrainingService(store)
-        if config.model is None and config.default_adapter:
-            from core.training.default_adapter import install_default
-            from core.training.restater import install_restater
+        if config.model is None:  # the embedded default: the shipped stack (core.policy.shipped)
+            from core.policy.shipped import install_shipped
 
-            model.on_ready(lambda: install_default(training, model))
-            model.on_ready(lambda: install_restater(model))
+            shipped = config.default_adapter
+            model.on_ready(lambda: install_shipped(model, adapter=shipped, restater=shipped))
+            if shipped:
+                from core.training.default_adapter import register_shipped
+
+                model.on_ready(lambda: register_shipped(training))
         conversation = Conversation()
         app = App(config=config, loop=loop, browser_input=browser, spacemouse=spacemouse,
                   store=store, recording=recording, model=model, conversation=conversation,

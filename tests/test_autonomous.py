@@ -11,6 +11,7 @@ import pytest
 
 from core.control.autonomous import AutonomousRun, RunConfig, verifier_agreement
 from core.control.loop import ControlLoop, LoopConfig
+from core.control.policy import PolicyBase
 from core.control.verify import sim_verify
 from core.robot.sim import SimConfig, SimRobot
 from core.teleop.base import SourceStatus
@@ -22,7 +23,7 @@ def split(dx, dy, dz, cut=2.5):
     return [(round(dx / n, 1), round(dy / n, 1), round(dz / n, 1))] * n
 
 
-class GroundTruthPolicy:
+class GroundTruthPolicy(PolicyBase):
     """Writes the action language from simulator state (stands in for a trained model)."""
 
     name = "ground truth"
@@ -192,7 +193,8 @@ def test_a_policy_that_reads_the_robot_state_gets_the_live_state(loop):
     from core.language.prompts import state_text
 
     class Stateful(GroundTruthPolicy):
-        robot_state = True
+        def context(self, image, subtask, ee_pos, gripper, seen):  # an adapter trained with the robot's state
+            return state_text(ee_pos, gripper)
 
         def plan(self, image, instruction, subtask, on_text=None, state=None):
             obs = self.loop.observation  # the robot holds still while the model thinks

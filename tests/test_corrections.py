@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from core.control.servo import servo_entry
 from core.language.grounding import is_placing
 from core.language.parse import parse
+from core.policy.servo import servo_entry
 from core.training.errors import JobError
 from core.training.jobspec import SERVO_DATA, DataSpec, JobConfig
 

@@ -5,13 +5,13 @@ Tiny random Gemma-3 model of `tests.test_training_tiny`; no real weights."""
 from __future__ import annotations
 
 import json
-import threading
 from pathlib import Path
 
 import pytest
 import torch
 
-from core.training.adapters import AdapterInfo, policy_inputs, read_card, validate_adapter_dir, write_card
+from core.policy.config import PolicyConfig, PolicyInputs
+from core.training.adapters import AdapterInfo, read_card, validate_adapter_dir, write_card
 from core.training.config import TrainConfig
 from core.training.data import DataConfig, build_dataset
 from core.training.trainer import train
@@ -79,27 +79,23 @@ def test_export_halves_the_weights_and_drops_machine_paths(trained, tmp_path):
     card = read_card(out)
     assert card["name"] == NAME and card["base_fingerprint"] == "abc123" and "training_job_id" not in card
     assert card["data"] == {**read_card(src).get("data", {}), "camera": "wrist"}  # merged into the job's data
-    assert AdapterInfo(NAME, out, "default", card=card).camera == "wrist"
-    assert AdapterInfo(NAME, out, "default").camera == "front"  # cards from before the field
-    assert not AdapterInfo(NAME, out, "default", card=card).robot_state  # the job was trained without it
-    assert policy_inputs({"data": {"camera": "wrist", "robot_state": True}}) == {
-        "camera": "wrist", "robot_state": True, "grounded": False}
-    assert policy_inputs({}) == {"camera": "front", "robot_state": False, "grounded": False}
+    assert AdapterInfo(NAME, out, "default", card=card).inputs.camera == "wrist"
+    assert AdapterInfo(NAME, out, "default").inputs.camera == "front"  # cards from before the field
+    assert not AdapterInfo(NAME, out, "default", card=card).inputs.robot_state  # the job was trained without it
+    assert PolicyConfig.from_card({"data": {"camera": "wrist", "robot_state": True}}).inputs == PolicyInputs(
+        camera="wrist", robot_state=True)
+    assert PolicyConfig.from_card({}) == PolicyConfig()
     assert "/some/build" not in (out / "README.md").read_text() and "/some/build" not in json.dumps(card)
     assert json.loads((out / "adapter_config.json").read_text())["base_model_name_or_path"] == "default"
     assert not (tmp_path / "adapter.tmp").exists()
 
 
-class FakeModelService:  # the fields of core.model.service.ModelService that TrainingService uses
-    def __init__(self, model):
-        self.loaded, self.lock, self.adapter, self.adapter_retention = model, threading.Lock(), "none", None
-        self.adapter_camera, self.adapter_robot_state, self.adapter_grounded = "front", False, False
-
-    def require(self):
-        return self.loaded
-
-
-def test_install_default_registers_and_activates_only_a_matching_build(trained, processor, tmp_path, monkeypatch):
+def test_the_shipped_adapter_is_activated_and_registered_only_for_a_matching_build(trained, processor, tmp_path,
+                                                                                    monkeypatch):
+    from core.model import adapters
+    from core.model.loader import LoadedModel
+    from core.policy.service import ModelService
+    from core.policy.shipped import install_adapter
     from core.store import StoreConfig, open_store
     from core.training import default_adapter as da
     from core.training.service import TrainingService
@@ -110,38 +106,44 @@ def test_install_default_registers_and_activates_only_a_matching_build(trained, 
     store = open_store(StoreConfig(recordings_dir=tmp_path / "rec"))
     svc = TrainingService(store, jobs_root=tmp_path / "jobs", adapters_root=tmp_path / "adapters", monitor=False)
     try:
-        app = FakeModelService(tiny_model(processor))
-        monkeypatch.setattr(da, "base_fingerprint", lambda: "build-B")
-        assert da.install_default(svc, app, shipped) is None and app.adapter == "none"  # another vision build
-        assert da.install_default(svc, app, tmp_path / "nothing-here") is None
+        app = ModelService.ready(LoadedModel(tiny_model(processor), processor, "tiny", "cpu", "fp32", 0.0))
+        monkeypatch.setattr(adapters, "base_fingerprint", lambda: "build-B")
+        assert install_adapter(app, shipped) is None and app.adapter == "none"  # another vision build
+        assert not da.register_shipped(svc, shipped) and svc.list_adapters() == []
+        assert install_adapter(app, tmp_path / "nothing-here") is None
 
-        monkeypatch.setattr(da, "base_fingerprint", lambda: "build-A")
-        base = logits(app.loaded, processor, split.val[0])
-        assert da.install_default(svc, app, shipped) == da.NAME and app.adapter == da.NAME
+        monkeypatch.setattr(adapters, "base_fingerprint", lambda: "build-A")
+        base = logits(app.loaded.model, processor, split.val[0])
+        assert install_adapter(app, shipped) == da.NAME and app.adapter == da.NAME
         assert app.adapter_retention == 0.5  # from the card's evaluation
-        assert app.adapter_camera == "wrist"  # the loop shows the model the camera it was trained on
-        assert app.adapter_robot_state  # ... and gives it the robot's state when it was trained with it
-        assert not torch.allclose(logits(app.loaded, processor, split.val[0]), base)
-        assert da.install_default(svc, app, shipped) == da.NAME  # a second start: registered once
+        assert app.config.camera == "wrist"  # the loop shows the model the camera it was trained on
+        assert app.config.robot_state  # ... and gives it the robot's state when it was trained with it
+        assert not torch.allclose(logits(app.loaded.model, processor, split.val[0]), base)
+        assert da.register_shipped(svc, shipped) and da.register_shipped(svc, shipped)  # a second start: once
         assert [a.name for a in svc.list_adapters()] == [da.NAME]
+        assert svc.activate_adapter(app, None) is None and app.adapter == "none" and app.config == PolicyConfig()
+        assert svc.activate_adapter(app, da.NAME) == da.NAME and app.config.camera == "wrist"  # through the registry
 
         # a new version ships other weights and card: the registered copy is replaced, not kept
         newer = da.export(src, tmp_path / "assets-adapter-2",
                           {"base_fingerprint": "build-A", "data": {"camera": "front", "grounded": True}})
         weights = newer / da.WEIGHTS
         weights.write_bytes(weights.read_bytes()[:-1] + bytes([weights.read_bytes()[-1] ^ 1]))
-        assert da.install_default(svc, app, newer) == da.NAME
+        assert da.register_shipped(svc, newer)
         assert [a.name for a in svc.list_adapters()] == [da.NAME]
-        assert app.adapter_grounded and app.adapter_camera == "front"
         assert (Path(svc.list_adapters()[0].path) / da.WEIGHTS).read_bytes() == weights.read_bytes()
+        assert install_adapter(app, newer) == da.NAME
+        assert app.config.grounded and app.config.camera == "front"
+        assert not app.lock.locked()
     finally:
         svc.close()
         store.close()
 
 
 def test_questions_use_the_adapter_off_path_when_retention_is_low(trained, processor):
+    from core.model.adapters import adapters_off
     from core.model.loader import LoadedModel
-    from core.model.service import ModelService, _adapters_off
+    from core.policy.service import ModelService
     from core.training.adapters import activate_adapter
 
     src, split = trained
@@ -150,12 +152,11 @@ def test_questions_use_the_adapter_off_path_when_retention_is_low(trained, proce
     base = logits(model, processor, sample)
     activate_adapter(model, src, "tiny")
     tuned = logits(model, processor, sample)
-    with _adapters_off(model, True):
+    with adapters_off(model, True):
         assert torch.allclose(logits(model, processor, sample), base, atol=1e-6)
     assert torch.allclose(logits(model, processor, sample), tuned, atol=1e-6)  # back on after the call
 
-    ms = ModelService()
-    ms._loaded = LoadedModel(model, processor, "tiny", "cpu", "fp32", 0.0)
+    ms = ModelService.ready(LoadedModel(model, processor, "tiny", "cpu", "fp32", 0.0))
     assert ms.answer_route() == (False, "the base model (no action adapter active)")
     ms.adapter, ms.adapter_retention = "tiny", 0.5
     off, who = ms.answer_route()
@@ -166,7 +167,7 @@ def test_questions_use_the_adapter_off_path_when_retention_is_low(trained, proce
 
 
 def test_on_ready_hooks_run_after_loading_and_a_failing_hook_keeps_the_model(monkeypatch):
-    from core.model import service as svc_mod
+    from core.policy import service as svc_mod
 
     monkeypatch.setattr(svc_mod, "load_model", lambda *a, **k: type("L", (), {
         "name": "fake", "load_s": 0.1, "precision_label": "fp32"})())
@@ -177,12 +178,12 @@ def test_on_ready_hooks_run_after_loading_and_a_failing_hook_keeps_the_model(mon
     ms.start()
     st = ms.wait(5)
     assert st.state == "ready" and seen == ["fake"]
-    assert ms.reader is None and ms.layout is None  # the scene reader could not attach: questions go bare
+    assert ms.reader is None and ms.layout is None  # no scene reader was installed: questions go bare
 
 
 def test_cycle_times_span_from_the_request_to_the_parsed_chunk():
     from core.control.autonomous import AutoEvent
-    from core.training.evaluate import cycle_times
+    from core.policy.rollout import cycle_times
 
     ev = [AutoEvent("subtasks", "", 1.0), AutoEvent("plan", "", 1.5), AutoEvent("actions", "", 3.0),
           AutoEvent("verify", "", 5.0), AutoEvent("retry", "", 5.1), AutoEvent("plan", "", 5.4),

@@ -97,7 +97,7 @@ def test_placing_subtasks_go_down_to_the_release_height_and_grasps_to_the_grasp_
 
 
 def test_the_locator_head_gives_a_pixel_and_a_presence_per_object():
-    from core.model.locator import OBJECTS, LocatorHead
+    from core.policy.locator import OBJECTS, LocatorHead
 
     head = LocatorHead(width=32, grid=4, patch=14)
     pix, logit = head(torch.randn(3, 16, 32))
@@ -106,7 +106,7 @@ def test_the_locator_head_gives_a_pixel_and_a_presence_per_object():
 
 
 def test_a_missing_or_stale_locator_is_a_clear_error(tmp_path):
-    from core.model.locator import HEAD_FILE, META_FILE, Locator, LocatorError
+    from core.policy.locator import HEAD_FILE, META_FILE, Locator, LocatorError
 
     (tmp_path / "vision.safetensors").write_bytes(b"weights of one build")
     with pytest.raises(LocatorError, match="build_locator"):
@@ -167,10 +167,10 @@ def test_grounded_questions_carry_the_line_of_their_own_frame_and_subtask(record
 
 
 def test_a_grounded_card_makes_a_grounded_policy():
-    from core.training.adapters import policy_inputs
+    from core.policy.config import PolicyConfig, PolicyInputs
 
-    assert policy_inputs({"data": {"grounded": True}}) == {"camera": "front", "robot_state": False, "grounded": True}
-    assert policy_inputs({})["grounded"] is False  # older cards
+    assert PolicyConfig.from_card({"data": {"grounded": True}}).inputs == PolicyInputs(grounded=True)
+    assert PolicyConfig.from_card({}).grounded is False  # older cards
     from core.training.errors import JobError
     from core.training.jobspec import DataSpec
 
@@ -200,8 +200,8 @@ def test_demos_can_start_beside_the_object_they_grasp():
 
 
 def test_an_object_the_arm_hides_is_placed_where_it_was_last_seen():
-    from core.model.grounding import Grounder
-    from core.model.locator import Sighting
+    from core.policy.grounding import Grounder
+    from core.policy.locator import Sighting
 
     class Blinking:  # sees the red block in the first frame only
         calls = 0
@@ -227,8 +227,8 @@ def test_an_object_the_arm_hides_is_placed_where_it_was_last_seen():
 
 
 def test_sightings_next_to_the_gripper_do_not_replace_one_from_farther_away():
-    from core.model.grounding import NEAR_M, Grounder
-    from core.model.locator import Sighting
+    from core.policy.grounding import NEAR_M, Grounder
+    from core.policy.locator import Sighting
 
     class Drifting:  # the object seems to move by 10 pixels once the gripper is over it
         def __init__(self):

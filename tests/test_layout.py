@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from core.language.layout import layout_text, with_layout
-from core.model.locator import Sighting
+from core.policy.locator import Sighting
 
 IMAGE = np.zeros((32, 32, 3), np.uint8)
 
@@ -38,7 +38,7 @@ class FakeLocator:
 
 
 def test_scene_layout_writes_only_what_is_in_view(tmp_path: Path):
-    from core.model.layout import SceneLayout
+    from core.policy.reader import SceneLayout
 
     lay = SceneLayout(FakeLocator())
     assert lay.lines([IMAGE, IMAGE]) == ["Left to right: bowl, red block. Near to far: bowl, red block."] * 2
@@ -46,7 +46,7 @@ def test_scene_layout_writes_only_what_is_in_view(tmp_path: Path):
 
 
 def test_the_loops_grounder_can_share_an_already_loaded_locator():
-    from core.model.grounding import sim_grounder
+    from core.policy.grounding import sim_grounder
 
     loc = FakeLocator()
     grounder = sim_grounder(image_size=32, locator=loc)
@@ -102,9 +102,10 @@ def tiny_adapter(model_dir: Path, out: Path) -> Path:
 
 def test_the_scene_reader_answers_after_the_frames_layout_line(gemma_dir: Path, tmp_path: Path,
                                                                 monkeypatch: pytest.MonkeyPatch):
-    import core.model.service as service
-    from core.model.layout import READER, SceneLayout
-    from core.model.restate import _active, load_side_adapter
+    import core.policy.service as service
+    from core.model.adapters import adapter_state, load_side_adapter
+    from core.policy.reader import SceneLayout
+    from core.policy.shipped import READER_NAME as READER
 
     svc = service.ModelService(str(gemma_dir), precision="fp32")
     svc.start()
@@ -113,13 +114,13 @@ def test_the_scene_reader_answers_after_the_frames_layout_line(gemma_dir: Path, 
     assert svc.answer_route()[1] == "the base model (no action adapter active)"
     model = svc.loaded.model
     load_side_adapter(model, tiny_adapter(gemma_dir, tmp_path / "reader"), READER)
-    svc.layout, svc.reader = SceneLayout(FakeLocator()), READER
+    svc.use_reader(SceneLayout(FakeLocator()), READER)
     asked: list[tuple[str, tuple]] = []
-    monkeypatch.setattr(service, "answer", lambda lm, image, q, history, n: asked.append((q, _active(lm.model))) or "red")
+    monkeypatch.setattr(service, "answer", lambda lm, image, q, history, n: asked.append((q, adapter_state(lm.model))) or "red")
     assert svc.answer(IMAGE, "Which block is furthest to the right?") == "red"
     line = "Left to right: bowl, red block. Near to far: bowl, red block."
     assert asked == [(f"{line}\nWhich block is furthest to the right?", ([READER], True))]  # the reader, switched in
-    assert _active(model)[1] is False and svc.last_layout == line  # and out again afterwards
+    assert adapter_state(model)[1] is False and svc.last_layout == line  # and out again afterwards
     assert "scene reader" in svc.answer_route()[1]
 
     # an action adapter that keeps its VQA answers itself: the bare question, no reader
@@ -131,7 +132,7 @@ def test_the_scene_reader_answers_after_the_frames_layout_line(gemma_dir: Path, 
     assert asked[-1] == ("What is in the bowl?", (["act"], True)) and svc.last_layout is None
     svc.adapter_retention = 0.5  # one that forgets: the reader answers, and the action adapter comes back after
     svc.answer(IMAGE, "What is in the bowl?")
-    assert asked[-1] == (f"{line}\nWhat is in the bowl?", ([READER], True)) and _active(model) == (["act"], True)
+    assert asked[-1] == (f"{line}\nWhat is in the bowl?", ([READER], True)) and adapter_state(model) == (["act"], True)
     assert "switched off" in svc.answer_route()[1]
     assert svc.policy().locator is svc.layout.locator  # the loop's grounding lines use the same locator
 
@@ -151,7 +152,7 @@ def test_the_reader_is_the_continued_lora_minus_the_shipped_one():
 
 
 def test_no_reader_no_line(tmp_path: Path):
-    from core.model.layout import load_reader
+    from core.policy.shipped import load_reader
 
     assert load_reader(object(), tmp_path) is None  # nothing shipped there
     (tmp_path / "adapter_model.safetensors").write_bytes(b"x")

@@ -295,7 +295,7 @@ def test_attention_loss_points_at_the_answers_block_token(gemma_dir: Path) -> No
 
 
 def test_service_loads_in_background_and_reports_errors(gemma_dir: Path, tmp_path: Path) -> None:
-    from core.model.service import ModelNotReadyError, ModelService
+    from core.policy.service import ModelNotReadyError, ModelService
 
     svc = ModelService(str(gemma_dir), precision="fp32")
     with pytest.raises(ModelNotReadyError):

@@ -43,8 +43,9 @@ def test_default_model_is_a_gemma3_vlm_with_its_card(loaded) -> None:  # noqa: A
 def test_the_scene_reader_answers_where_blocks_are(loaded) -> None:  # noqa: ANN001
     """The app's chat path: the scene reader, after the locator's layout line. Image-only, the default model
     answers these relational kinds right about 4 times in 10 (bench/results/model.json)."""
-    from core.model.layout import SceneLayout, answer_reading, load_reader
     from core.model.vqa import make_vqa_set
+    from core.policy.reader import SceneLayout, answer_reading
+    from core.policy.shipped import load_reader
 
     layout = SceneLayout.load()
     assert layout is not None, "the shipped object locator does not fit the shipped vision weights"

@@ -12,7 +12,8 @@ from core.control.loop import ControlLoop, LoopConfig
 from core.language.grammar import LexiconAcceptor, accepts, plan_lexicon
 from core.language.parse import parse, parse_subtasks
 from core.model.loader import load_model
-from core.model.policy import VLMPolicy, valid_subtask_lists
+from core.policy.config import PolicyConfig, PolicyInputs
+from core.policy.vlm import VLMPolicy, valid_subtask_lists
 from core.robot.sim import SimConfig, SimRobot
 from tests.model_fixtures import tiny_gemma3
 
@@ -22,7 +23,7 @@ torch.set_num_threads(1)
 @pytest.fixture(scope="module")
 def policy(tmp_path_factory):
     loaded = load_model(tiny_gemma3(tmp_path_factory.mktemp("g3")), precision="fp32")
-    return VLMPolicy(loaded, max_entries=3)
+    return VLMPolicy(loaded, PolicyConfig(max_entries=3))
 
 
 def test_each_question_gives_valid_language(policy):
@@ -69,22 +70,22 @@ def test_action_chunk_starts_the_way_the_plan_says(policy, plan):
 
 def test_follow_plan_can_be_switched_off(tmp_path):
     loaded = load_model(tiny_gemma3(tmp_path), precision="fp32")
-    free = VLMPolicy(loaded, max_entries=3, follow_plan=False)
+    free = VLMPolicy(loaded, PolicyConfig(max_entries=3, follow_plan=False))
     assert free._action_constraint("move up") == "actions"
-    assert VLMPolicy(loaded, max_entries=3)._action_constraint("move up") == "actions('small', 'small', '++') same gripper"
-    assert VLMPolicy(loaded, max_entries=3)._action_constraint("move up, then close the gripper") == (
+    assert VLMPolicy(loaded, PolicyConfig(max_entries=3))._action_constraint("move up") == "actions('small', 'small', '++') same gripper"
+    assert VLMPolicy(loaded, PolicyConfig(max_entries=3))._action_constraint("move up, then close the gripper") == (
         "actions('small', 'small', '++')")
 
 
 def test_the_state_line_reaches_only_an_adapter_trained_with_it(policy, monkeypatch):
-    import core.model.policy as pol
+    import core.policy.vlm as pol
 
     asked = []
     real = pol.prepare_inputs
     monkeypatch.setattr(pol, "prepare_inputs", lambda loaded, image, prompt: asked.append(prompt) or real(loaded, image, prompt))
     img = np.zeros((64, 64, 3), dtype=np.uint8)
     state = "Gripper: x 34.0, y 0.0, z 18.0 cm, open."
-    with_state = VLMPolicy(policy.loaded, max_entries=3, robot_state=True)
+    with_state = VLMPolicy(policy.loaded, PolicyConfig(PolicyInputs(robot_state=True), max_entries=3))
     for p in (policy, with_state):
         plan = p.plan(img, "x", "grasp the red block", state=state)
         p.actions(img, "x", "grasp the red block", plan, state=state)
@@ -102,7 +103,7 @@ def test_a_grounded_policy_writes_its_line_with_its_grounder(policy):
             return f"Gripper {100 * ee_pos[2]:.1f} cm above the table. Going to: {subtask}."
 
     img = np.zeros((64, 64, 3), dtype=np.uint8)
-    grounded = VLMPolicy(policy.loaded, max_entries=3, grounder=Grounder())
+    grounded = VLMPolicy(policy.loaded, PolicyConfig(max_entries=3), grounder=Grounder())
     assert grounded.grounded and not grounded.robot_state
     line = grounded.context(img, "grasp the red block", (0.34, 0.0, 0.18), 1.0)
     assert line == "Gripper 18.0 cm above the table. Going to: grasp the red block."
@@ -111,5 +112,5 @@ def test_a_grounded_policy_writes_its_line_with_its_grounder(policy):
     assert memory == {"grasp the red block": (0.34, 0.0, 0.18)}  # the run's memory reaches the grounder
     assert grounded._state(line) == line  # its questions carry the line
     assert policy.context(img, "grasp the red block", (0.34, 0.0, 0.18), 1.0) is None  # plain adapter: no line
-    stateful = VLMPolicy(policy.loaded, max_entries=3, robot_state=True)
+    stateful = VLMPolicy(policy.loaded, PolicyConfig(PolicyInputs(robot_state=True), max_entries=3))
     assert stateful.context(img, "x", (0.34, 0.0, 0.18), 1.0) == "Gripper: x 34.0, y 0.0, z 18.0 cm, open."

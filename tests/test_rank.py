@@ -10,8 +10,9 @@ import torch
 from core.model.chat import prepare_inputs
 from core.model.constrained import end_ids
 from core.model.loader import load_model
-from core.model.policy import VLMPolicy, valid_subtask_lists
 from core.model.rank import rank_answers
+from core.policy.config import PolicyConfig
+from core.policy.vlm import VLMPolicy, valid_subtask_lists
 from tests.model_fixtures import tiny_gemma3
 
 torch.set_num_threads(1)
@@ -64,7 +65,7 @@ def test_batched_scores_equal_one_candidate_at_a_time(loaded):
 
 
 def test_policy_returns_the_best_ranked_subtask_list(loaded):
-    policy = VLMPolicy(loaded, max_entries=3)
+    policy = VLMPolicy(loaded, PolicyConfig(max_entries=3))
     seen = []
     text = policy.subtasks(np.zeros((64, 64, 3), dtype=np.uint8), "pon el bloque rojo en el cuenco", seen.append)
     assert text == policy.last_ranking[0].text and text in valid_subtask_lists() and seen == [text]

@@ -23,6 +23,7 @@ from bench.common import app_process as common_app_process
 from core.assistant import Assistant, format_run
 from core.auth.audit import AuditLog
 from core.control.loop import ControlLoop, LoopConfig
+from core.control.policy import PolicyBase
 from core.conversation import Conversation
 from core.recording import Recorder, RecorderConfig
 from core.recording.synthetic import synthetic_tick
@@ -132,13 +133,13 @@ def test_input_loss_holds_the_robot_within_250ms_through_the_control_loop():
 
 
 # ---- a crashing model worker -----------------------------------------------------------------------
-class CrashingPolicy:
+class CrashingPolicy(PolicyBase):
     name = "crashing"
 
     def subtasks(self, image, instruction, on_text=None):
         return "1. grasp the red block"
 
-    def plan(self, image, instruction, subtask, on_text=None):
+    def plan(self, image, instruction, subtask, on_text=None, state=None):
         raise RuntimeError("model worker crashed: CUDA error: device-side assert triggered")
 
     def actions(self, image, instruction, subtask, plan, on_text=None):  # pragma: no cover - never reached
@@ -153,6 +154,7 @@ class FlakyModel:
 
     def __init__(self) -> None:
         self.loaded = object()
+        self.last_layout = None  # no scene reader
 
     def policy(self):
         return CrashingPolicy()

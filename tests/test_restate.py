@@ -100,8 +100,8 @@ def test_the_answer_labels_cover_only_the_answer(tiny):
 @pytest.fixture
 def loaded_two(tiny, restater_dir, tmp_path):
     """The tiny model with an action adapter active and the restater loaded beside it."""
+    from core.model.adapters import load_side_adapter
     from core.model.loader import load_model
-    from core.model.restate import load_side_adapter
     from core.training.adapters import activate_adapter
 
     loaded = load_model(tiny, precision="fp32")
@@ -116,33 +116,35 @@ def loaded_two(tiny, restater_dir, tmp_path):
 
 
 def test_the_restater_is_switched_in_for_one_call_and_the_live_adapter_comes_back(loaded_two):
-    from core.model.restate import _active, adapter_switched, rank_instructions
+    from core.model.adapters import adapter_state, adapter_switched
+    from core.policy.restate import rank_instructions
 
     model, proc = loaded_two.model, loaded_two.processor
-    assert _active(model) == (["action"], True)
+    assert adapter_state(model) == (["action"], True)
     live = {r.text: r.logprob for r in rank_instructions(model, proc, "recoge el bloque rojo")}
     with adapter_switched(model, "restate"):
-        assert _active(model) == (["restate"], True)
+        assert adapter_state(model) == (["restate"], True)
         side = {r.text: r.logprob for r in rank_instructions(model, proc, "recoge el bloque rojo")}
-    assert _active(model) == (["action"], True)
+    assert adapter_state(model) == (["action"], True)
     assert sorted(live) == sorted(side) == instructions()
     assert any(abs(live[k] - side[k]) > 1e-4 for k in live)  # a different adapter answered
     model.disable_adapters()  # "no adapter" in the app: stays off after a restatement
     with adapter_switched(model, "restate"):
-        assert _active(model)[1]
-    assert _active(model) == (["action"], False)
+        assert adapter_state(model)[1]
+    assert adapter_state(model) == (["action"], False)
     with pytest.raises(KeyError, match="not loaded"):
         with adapter_switched(model, "nope"):
             pass
 
 
 def test_the_policy_restates_only_what_is_not_canonical(loaded_two):
-    from core.model.policy import VLMPolicy
+    from core.policy.restate import Restater
+    from core.policy.vlm import VLMPolicy
 
-    policy = VLMPolicy(loaded_two, restater="restate")
+    policy = VLMPolicy(loaded_two, restater=Restater("restate"))
     text = policy.restate("recoge el bloque rojo")
     assert text == policy.last_restatement[0].text and text in instructions()
-    assert policy._restate_prior is not None and sorted(policy._restate_prior.instructions) == instructions()
+    assert policy.restater.prior is not None and sorted(policy.restater.prior.instructions) == instructions()
     assert policy.restate("pick up the red block") is None
     assert VLMPolicy(loaded_two).restate("recoge el bloque rojo") is None  # no restater: as typed
 
@@ -150,42 +152,42 @@ def test_the_policy_restates_only_what_is_not_canonical(loaded_two):
 def test_the_shipped_restater_loads_only_for_its_model_build(tiny, restater_dir, tmp_path):
     import shutil
 
+    from core.model.adapters import adapter_state
     from core.model.loader import load_model
-    from core.model.restate import _active
+    from core.policy.shipped import RESTATER_NAME as NAME
+    from core.policy.shipped import load_restater
     from core.training.adapters import read_card, write_card
-    from core.training.restater import NAME, load_shipped
 
     loaded = load_model(tiny, precision="fp32")
-    assert load_shipped(loaded.model, tmp_path / "missing") is None
+    assert load_restater(loaded.model, tmp_path / "missing") is None
     other = tmp_path / "other-build"
     shutil.copytree(restater_dir, other)
     write_card(other, {**read_card(other), "base_fingerprint": "0" * 16})
-    assert load_shipped(loaded.model, other) is None
-    assert load_shipped(loaded.model, restater_dir) == NAME  # the card names this checkout's build
-    assert NAME in loaded.model.peft_config and _active(loaded.model)[1] is False  # loaded, not live
+    assert load_restater(loaded.model, other) is None
+    assert load_restater(loaded.model, restater_dir) == NAME  # the card names this checkout's build
+    assert NAME in loaded.model.peft_config and adapter_state(loaded.model)[1] is False  # loaded, not live
 
 
 def test_installing_the_restater_computes_its_prior_once_for_the_app(tiny, restater_dir):
-    import threading
-    from types import SimpleNamespace
-
     from core.model.loader import load_model
-    from core.model.policy import VLMPolicy
-    from core.training.restater import NAME, install_restater
+    from core.policy.service import ModelService
+    from core.policy.shipped import RESTATER_NAME as NAME
+    from core.policy.shipped import install_restater
 
-    loaded = load_model(tiny, precision="fp32")
-    service = SimpleNamespace(require=lambda: loaded, lock=threading.Lock(), restater=None, restater_prior=None)
+    service = ModelService.ready(load_model(tiny, precision="fp32"))
     assert install_restater(service, restater_dir) == NAME
-    assert service.restater == NAME and sorted(service.restater_prior.instructions) == instructions()
-    policy = VLMPolicy(loaded, restater=NAME, restate_prior=service.restater_prior)
+    prior = service.restater.prior
+    assert service.restater.name == NAME and sorted(prior.instructions) == instructions()
+    policy = service.policy()
+    assert policy.restater is service.restater
     assert policy.restate("recoge el bloque rojo") in instructions()
-    assert policy._restate_prior is service.restater_prior  # used as given, not computed again
+    assert policy.restater.prior is prior  # used as given, not computed again
 
 
 def test_user_adapters_cannot_take_the_restaters_name(tmp_path):
+    from core.policy.shipped import RESTATER_NAME as NAME
     from core.store import StoreConfig, open_store
     from core.training.adapters import RESERVED_NAMES, AdapterRegistry
-    from core.training.restater import NAME
 
     assert NAME in RESERVED_NAMES
     store = open_store(StoreConfig(recordings_dir=tmp_path / "recordings"))
@@ -249,7 +251,8 @@ def test_colour_evidence_moves_the_ranking_by_the_moved_blocks_colour():
 
 def test_restate_adds_the_word_glosses_to_the_calibrated_ranking(loaded_two):
     from core.language.restate import calibrated, color_evidence, colors, with_colors
-    from core.model.restate import adapter_switched, rank_colors, rank_instructions, restate, restate_prior
+    from core.model.adapters import adapter_switched
+    from core.policy.restate import rank_colors, rank_instructions, restate, restate_prior
 
     model, proc = loaded_two.model, loaded_two.processor
     with adapter_switched(model, "restate"):

@@ -1,11 +1,11 @@
-"""The fixed servoing rule on grounding lines (core.control.servo) and the policy that follows it."""
+"""The fixed servoing rule on grounding lines (core.policy.servo) and the policy that follows it."""
 
 import random
 
 import pytest
 
-from core.control.servo import CLAMP_CM, TRAVEL_CM, ServoPolicy, perturbed, servo_entry
 from core.language.parse import parse
+from core.policy.servo import CLAMP_CM, TRAVEL_CM, ServoPolicy, perturbed, servo_entry
 
 
 def test_far_objects_are_approached_sideways_with_each_axis_clamped():

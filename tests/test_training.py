@@ -344,8 +344,8 @@ def test_sim_rollout_hook_runs_the_closed_loop(processor):
 
 
 def test_service_switches_the_apps_model_between_adapters(split, processor, store, tmp_path):
-    import threading
-
+    from core.model.loader import LoadedModel
+    from core.policy.service import ModelService
     from core.training.service import TrainingService
 
     result = train(small_config(max_steps=3, lr=1e-2), split.train, tmp_path / "run", model=tiny_model(processor),
@@ -354,20 +354,14 @@ def test_service_switches_the_apps_model_between_adapters(split, processor, stor
     info = svc.adapters.add(result.adapter_dir, "first", base_model="tiny")
     assert [a.name for a in svc.list_adapters()] == ["first"]
 
-    class FakeModelService:  # the fields of core.model.service.ModelService that are used
-        def __init__(self):
-            self.loaded, self.lock, self.adapter = tiny_model(processor), threading.Lock(), "none"
-
-        def require(self):
-            return self.loaded
-
-    app = FakeModelService()
+    app = ModelService.ready(LoadedModel(tiny_model(processor), processor, "tiny", "cpu", "fp32", 0.0))
+    model = app.loaded.model
     sample = split.val[0]
-    base = logits(app.loaded, processor, sample)
+    base = logits(model, processor, sample)
     assert svc.activate_adapter(app, info.name) == "first" and app.adapter == "first"
-    assert not torch.allclose(logits(app.loaded, processor, sample), base)
+    assert not torch.allclose(logits(model, processor, sample), base)
     assert svc.activate_adapter(app, None) is None and app.adapter == "none"
-    assert torch.allclose(logits(app.loaded, processor, sample), base, atol=1e-6)
+    assert torch.allclose(logits(model, processor, sample), base, atol=1e-6)
     assert not app.lock.locked()
     svc.close()
 

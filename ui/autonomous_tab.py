@@ -18,17 +18,17 @@ Any keyboard or SpaceMouse motion, *Stop*, or Esc takes over at once."""
 def model_line(app: App) -> str:
     st = app.model.status()
     run = app.assistant.run
-    reads = f"acts from the {getattr(app.model, 'adapter_camera', 'front')} camera"
-    if getattr(app.model, "adapter_robot_state", False):
+    inputs = app.model.config.inputs  # what the live adapter reads (its card)
+    reads = f"acts from the {inputs.camera} camera"
+    if inputs.robot_state:
         reads += " and the gripper's state"
-    if getattr(app.model, "adapter_grounded", False):
+    if inputs.grounded:
         reads += (", told where the subtask's object is by the object locator with the simulator camera's "
                   "calibration")
     parts = [f"**Model:** {st.message}" + (f" · {st.precision}" if st.precision else ""),
              f"**Adapter:** {st.adapter}" + (f" ({reads})" if st.adapter != "none" else "")]
-    restater = getattr(app.model, "restater", None)
     parts.append("**Commands:** " + ("other wordings and languages are first restated in English by the restater"
-                                    if restater else "read as typed (no restater loaded: English commands work best)"))
+                                    if app.model.restater is not None else "read as typed (no restater loaded: English commands work best)"))
     if app.assistant.last_path:
         parts.append(f"**Last answer:** {app.assistant.last_path}")
     if run is not None:
@@ -74,7 +74,7 @@ def build(app: App, presenter: bool = False) -> None:
         def run(text: str, request: gr.Request):
             from core.assistant import AssistantBusy
             from core.control.loop import ControlError
-            from core.model.service import ModelNotReadyError
+            from core.policy.service import ModelNotReadyError
 
             # a question is open to everyone signed in; a command needs control (or the open floor)
             kind = action or ("ask" if looks_like_question(text) else "command")

@@ -181,7 +181,7 @@ def build(app: App) -> None:
         return show(jid)
 
     def do_activate(name_, request: gr.Request):
-        from core.model.service import ModelNotReadyError
+        from core.policy.service import ModelNotReadyError
         from core.training.errors import TrainingError
 
         who = guard.require(request, "adapter")

@@ -1,6 +1,6 @@
 """The closed loop of the paper, made safe: subtasks -> (plan + actions -> parse -> execute -> verify)*.
 
-An `AutonomousRun` is an `AutonomousDriver` for the control loop. The model (`Policy`) runs on the
+An `AutonomousRun` is an `AutonomousDriver` for the control loop. The model (`core.control.policy.Policy`) runs on the
 run's own worker thread; the control thread only calls `next_twist`, which never waits: while the model
 thinks the robot holds still, while entries execute it follows them. Everything the model writes is
 recorded as an event (and so shown) before the robot moves. Malformed output is retried, then the robot
@@ -14,47 +14,18 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from core.control.follower import ChunkFollower, commanded_gripper
+from core.control.policy import Policy
 from core.control.safety import Limits
 from core.control.verify import grasp_before, sim_verify, subject
 from core.language.grounding import is_placing
 from core.language.parse import ParseError, parse, parse_subtasks
-from core.language.prompts import state_text
 from core.language.spec import GRIPPER_CLOSED, GRIPPER_OPEN
 from core.types import Observation, SceneState, Twist
 
 log = logging.getLogger(__name__)
-
-
-class Policy(Protocol):
-    """What the autonomous loop asks of a model. Each call returns the generated text.
-
-    `image` is the camera frame (HxWx3 uint8) the model looks at. `on_text` receives the text as it is
-    generated (for streaming to the page); implementations may call it once at the end instead.
-    `is_done` answers whether the subtask is complete in the frame, or None if it cannot say.
-    A policy with `robot_state` True (an adapter trained with the robot's state) also gets `state=`, the
-    gripper's place and opening at that frame in words (`core.language.prompts.state_text`), in
-    `plan`, `actions` and `is_done`. A policy with a `context(image, subtask, ee_pos, gripper, seen)`
-    method writes that line itself (None: no line), e.g. a grounding line (`core.language.grounding`);
-    `seen` is a dict the run keeps from start to end (where objects were last seen). A policy with a
-    `restate(instruction)` method first restates the command (e.g. typed in Spanish) as the English
-    instruction its subtask step knows, or returns None to keep it as typed.
-    """
-
-    name: str
-    camera: str  # optional: the camera the model was trained on (default "front")
-    robot_state: bool  # optional (default False): pass `state=` to plan / actions / is_done
-
-    def subtasks(self, image: Any, instruction: str, on_text: Callable[[str], None] | None = None) -> str: ...
-
-    def plan(self, image: Any, instruction: str, subtask: str, on_text: Callable[[str], None] | None = None) -> str: ...
-
-    def actions(self, image: Any, instruction: str, subtask: str, plan: str,
-                on_text: Callable[[str], None] | None = None) -> str: ...
-
-    def is_done(self, image: Any, subtask: str) -> bool | None: ...
 
 
 LIMIT_NOTE_CM = 1.0  # a chunk whose entries the workspace limit shortens by this much gets a note
@@ -65,7 +36,7 @@ class RunConfig:
     max_retries: int = 2  # per model call that produced unusable text
     max_cycles: int = 12  # plan + action chunk cycles per subtask before the run gives up and holds
     time_limit_s: float = 180.0  # per command
-    camera: str | None = None  # None: the policy's own camera (`Policy.camera`, else "front")
+    camera: str | None = None  # None: the policy's own camera (`Policy.camera`)
     ask_model_to_verify: bool = True  # also ask the model when the simulator can judge (agreement stats)
     max_regrasps: int = 1  # a release that misses goes back to the grasp before it this many times per command
 
@@ -79,9 +50,9 @@ class AutoEvent:
     data: dict = field(default_factory=dict)
 
 
-def policy_camera(policy: Any, configured: str | None = None) -> str:
-    """The camera a run shows the model: the configured one, else the policy's own, else "front"."""
-    return configured or getattr(policy, "camera", None) or "front"
+def policy_camera(policy: Policy, configured: str | None = None) -> str:
+    """The camera a run shows the model: the configured one, else the policy's own."""
+    return configured or policy.camera
 
 
 Judge = Callable[[str, SceneState, SceneState, "str | None"], "bool | None"]
@@ -186,15 +157,8 @@ class AutonomousRun:
             raise RuntimeError(f"the robot has no camera {self.camera!r} (the model looks at it)") from None
 
     def _state(self, obs: Observation, subtask: str) -> dict[str, str]:
-        """`state=` for a policy whose adapter reads a first line (see `Policy`), else nothing: its own
-        `context` (e.g. a grounding line), or the robot-state line."""
-        context = getattr(self.policy, "context", None)
-        if context is not None:
-            line = context(self._image(obs), subtask, obs.ee_pos, obs.gripper, self._seen)
-        elif getattr(self.policy, "robot_state", False):
-            line = state_text(obs.ee_pos, obs.gripper)
-        else:
-            line = None
+        """`state=` for a policy whose adapter reads a first line (its `context`, see `Policy`), else nothing."""
+        line = self.policy.context(self._image(obs), subtask, obs.ee_pos, obs.gripper, self._seen)
         return {"state": line} if line else {}
 
     def _ask(self, what: str, fn: Callable[[], str], check: Callable[[str], Any], subtask: str | None,
@@ -231,14 +195,11 @@ class AutonomousRun:
             self._finish("error", f"model or loop error: {exc}")
 
     def _restated(self) -> str:
-        """The instruction in the robot's English: the policy's restatement (its optional `restate`, None
-        when it has nothing to restate) or the instruction as typed."""
-        restate = getattr(self.policy, "restate", None)
-        if restate is None:
-            return self.instruction
+        """The instruction in the robot's English: the policy's restatement (None when it has nothing to
+        restate) or the instruction as typed."""
         self.state = "restating the command"
         t0 = time.perf_counter()
-        english = restate(self.instruction)
+        english = self.policy.restate(self.instruction)
         if not english or english == self.instruction:
             return self.instruction
         self._emit("restate", english, None, seconds=time.perf_counter() - t0, command=self.instruction)

@@ -2,9 +2,9 @@
 
 The default model's language model sees 16 pooled image tokens, which keep which 4 x 4 cell each block
 is in, and a 270M model with a small LoRA did not learn to compare those cells ("which block is furthest
-to the left?" stayed near chance through every vision build). The object locator (`core.model.locator`)
+to the left?" stayed near chance through every vision build). The object locator (`core.policy.locator`)
 reads each object's pixel off the same tower's patch grid to about a pixel; this line writes what it
-found as two orderings, which the model reads with the question (`core.model.layout`):
+found as two orderings, which the model reads with the question (`core.policy.reader`):
 
     Left to right: plate, green block, bowl, red block. Near to far: red block, plate, bowl, green block.
 

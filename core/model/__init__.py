@@ -4,7 +4,6 @@ precision, answer questions about a frame, and score scene VQA.
 Public API (import from the submodules; this package imports nothing heavy):
 - `core.model.loader.load_model(source=None, device="auto", precision="auto") -> LoadedModel`
   (`ModelNotAvailableError` when weights are missing offline)
-- `core.model.service.ModelService` - background loading + serialised answer/stream for the app
 - `core.model.chat.answer(loaded, image, question, history)` / `stream_answer(...)` (generator)
 - `core.model.quantize.choose_precision / PRECISIONS / describe`
 - `core.model.vqa.make_vqa_set / evaluate / score`, `core.model.scene_qa.is_correct`

@@ -618,7 +618,7 @@ def render_card(card: dict, bench: dict | None = None) -> str:
 ## Held-out scene VQA, generated answers (`bench/model.py`, {bench.get('vqa_questions')} questions, {bench.get('precision')})
 
 The app's chat path: the scene reader answers each question after the object locator's layout line
-(`core.model.layout`); "image only": the default model itself, asked the bare question.
+(`core.policy.reader`); "image only": the default model itself, asked the bare question.
 
 | question type | scene reader, layout line | image only |
 |---|---|---|

@@ -2,7 +2,7 @@
 
 Continues the shipped alignment LoRA on stage-2 chats (`core.model.build_default.chat_sample`) whose
 first question starts with the layout line (`core.language.layout`) that the object locator writes for
-that image, as the chat path asks it (`core.model.layout`); a share of the chats (`--plain`) have no line.
+that image, as the chat path asks it (`core.policy.reader`); a share of the chats (`--plain`) have no line.
 The tower and projector stay frozen. The result is shipped as a side adapter, the scene reader
 (`assets/reader/`: the continued LoRA minus the shipped one, `reader_tensors`), which the app switches in
 for scene questions only. The default model itself (vision weights, merged alignment LoRA) is unchanged,
@@ -40,10 +40,12 @@ from core.model.build_default import (
     trainable_state,
 )
 from core.model.cache import ASSETS_DIR, build_dir
-from core.model.layout import READER, READER_DIR, SceneLayout
-from core.model.locator import Locator
 from core.model.scenes import HELDOUT, TRAIN, SceneMaker
 from core.model.text_lm import ensure_text_lm
+from core.policy.locator import Locator
+from core.policy.reader import SceneLayout
+from core.policy.shipped import READER_DIR
+from core.policy.shipped import READER_NAME as READER
 
 log = logging.getLogger("build_layout")
 SCENE_OFFSET = 3_000_000  # training scene indices: disjoint from stage 1 and stage 2
@@ -104,7 +106,7 @@ def write_reader(trained: dict[str, torch.Tensor], assets: Path, reader_dir: Pat
     """`export` from the continued LoRA's tensors (keyed as in `alignment_lora.safetensors`)."""
     from safetensors.torch import load_file, save_file
 
-    from core.training.default_adapter import base_fingerprint
+    from core.model.adapters import base_fingerprint
 
     shipped = load_file(str(assets / "alignment_lora.safetensors"))
     reader_dir.mkdir(parents=True, exist_ok=True)

@@ -27,6 +27,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from core.policy.config import PolicyInputs
+from core.policy.shipped import SIDE_NAMES
 from core.training.errors import AdapterError, AdapterNotFound
 
 if TYPE_CHECKING:
@@ -44,9 +46,10 @@ ALLOWED_SUFFIXES = (".json", ".md", ".txt", ".safetensors")
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".joblib", ".npy", ".npz")
 MAX_ADAPTER_BYTES = 4 * 1024**3
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
-# names of side adapters the app loads on the model itself (core.training.restater.NAME): a user adapter
-# of the same name would replace them on the model, so registering one gets a numbered name instead
-RESERVED_NAMES = frozenset({"builtin-restater"})
+# names of side adapters the app loads on the model itself (`core.policy.shipped.SIDE_NAMES`: the restater,
+# the scene reader): a user adapter of the same name would be mistaken for them on the model, so registering
+# one gets a numbered name instead
+RESERVED_NAMES = SIDE_NAMES
 
 
 def adapters_dir(path: str | Path | None = None) -> Path:
@@ -79,41 +82,9 @@ class AdapterInfo:
         return str(self.card.get("action_format", "language"))
 
     @property
-    def camera(self) -> str:
-        """The camera the adapter was trained on (the autonomous loop shows it the same one)."""
-        return card_camera(self.card)
-
-    @property
-    def robot_state(self) -> bool:
-        """Whether the adapter was trained with the robot's state in its questions (the loop then gives it)."""
-        return card_robot_state(self.card)
-
-
-    @property
-    def grounded(self) -> bool:
-        """Whether the adapter was trained with grounding lines (the loop then writes them with the locator)."""
-        return card_grounded(self.card)
-
-
-def card_grounded(card: dict[str, Any]) -> bool:
-    """Whether an adapter card says its questions carried a grounding line (False for older cards)."""
-    return bool((card.get("data") or {}).get("grounded"))
-
-
-def card_robot_state(card: dict[str, Any]) -> bool:
-    """Whether an adapter card says its questions carried the robot's state (False for older cards)."""
-    return bool((card.get("data") or {}).get("robot_state"))
-
-
-def policy_inputs(card: dict[str, Any]) -> dict[str, Any]:
-    """What an adapter reads besides its questions, as `VLMPolicy` keyword arguments: the camera it was
-    trained on, whether it gets the robot's state, and whether it gets a grounding line."""
-    return {"camera": card_camera(card), "robot_state": card_robot_state(card), "grounded": card_grounded(card)}
-
-
-def card_camera(card: dict[str, Any]) -> str:
-    """The camera an adapter card says it was trained on ("front" for cards from before the field)."""
-    return str((card.get("data") or {}).get("camera") or "front")
+    def inputs(self) -> PolicyInputs:
+        """What the adapter reads besides the frame (its card): the camera, the robot's state, a grounding line."""
+        return PolicyInputs.from_card(self.card)
 
 
 # ---- checking a folder ------------------------------------------------------------------------------

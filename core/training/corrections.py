@@ -2,7 +2,7 @@
 
 An adapter trained only on the expert's demos sees the states on the expert's path. In closed loop it
 strays from them (a grasp 2-4 cm beside the block, too high over the bowl) and has no demo of what to do
-there. As in DART (Laskey et al., 2017), a teacher is rolled out with noise: `core.control.servo.ServoPolicy`
+there. As in DART (Laskey et al., 2017), a teacher is rolled out with noise: `core.policy.servo.ServoPolicy`
 executes a perturbed entry in a share of its cycles, the simulator and the real object locator run as in
 the loop, and every cycle is written as a plan and an action question whose answer is the rule's own
 entry for that frame's grounding line. The questions and their wording are the loop's
@@ -27,9 +27,9 @@ KEY_PREFIX = "servo"
 
 
 def visit_samples(key: str, visits: Sequence[Any], image_size: int) -> list[Any]:
-    """A plan and an action sample per `core.control.servo.Visit`, answered with the rule's entry."""
-    from core.control.servo import entry_plan
+    """A plan and an action sample per `core.policy.servo.Visit`, answered with the rule's entry."""
     from core.language.spec import Chunk
+    from core.policy.servo import entry_plan
     from core.training.data import TrainSample
 
     out = []
@@ -48,11 +48,11 @@ def correction_samples(seeds: Sequence[int], line: Callable[..., str], *, noise:
     """Samples from one noisy rollout of the servo rule per seed (task kinds taken in turn from `kinds`);
     `noise` and `noise_cm` as in `ServoPolicy` (a job's come from `DataSpec.servo_noise` / `servo_noise_cm`).
 
-    `line` writes a cycle's grounding line (`core.model.grounding.Grounder.line`). Each rollout is an
+    `line` writes a cycle's grounding line (`core.policy.grounding.Grounder.line`). Each rollout is an
     episode of its own (`servo-<seed>`) for the train/validation split.
     """
-    from core.control.servo import ServoPolicy
-    from core.training.evaluate import run_sim_episodes
+    from core.policy.rollout import run_sim_episodes
+    from core.policy.servo import ServoPolicy
 
     out: list[Any] = []
     ok = 0

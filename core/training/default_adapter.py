@@ -12,8 +12,9 @@ measured. The adapter belongs to the base model it was trained on: rebuilding th
 side means rebuilding this adapter (the card records the base model's fingerprint; the app refuses a
 mismatch, see `matches_base`).
 
-In the app the shipped adapter is registered as `default-sim` and activated once the default model has
-loaded (`install_default`).
+In the app the shipped adapter is activated once the default model has loaded
+(`core.policy.shipped.install_shipped`) and registered as `default-sim` (`register_shipped`), so the Train tab
+lists it.
 """
 
 from __future__ import annotations
@@ -30,35 +31,21 @@ from pathlib import Path
 from typing import Any
 
 from core.language.prompts import CHUNK_ENTRIES
+from core.model.adapters import base_fingerprint
+from core.policy.shipped import ADAPTER_DIR, ADAPTER_NAME, WEIGHTS, matches_base
 from core.training.config import TrainConfig
 from core.training.jobspec import DataSpec, EvalSpec, JobConfig, servo_seeds
 
 log = logging.getLogger(__name__)
 
-ROOT = Path(__file__).resolve().parents[2]
-ASSET_DIR = ROOT / "assets" / "adapter"
-NAME = "default-sim"
+ASSET_DIR, NAME = ADAPTER_DIR, ADAPTER_NAME
 WORK_DIR = Path.home() / ".cache" / "vlm2vla" / "default-adapter"
 # Pick-up and put-in are the tasks visitors ask for most: they get 3 of every 11 demos each.
 KIND_MIX = ("pick", "put_in", "pick", "put_in", "put_on", "stack", "pick", "put_in",
             "push_left", "push_right", "push_forward")
-WEIGHTS = "adapter_model.safetensors"
 # The loop's questions. The paper's movement-direction augmentation is left out of this CPU build: its
 # prompts carry a whole action list (the longest samples) for a few answer tokens.
 KINDS = ("subtasks", "plan", "actions", "done")
-
-
-def base_fingerprint() -> str:
-    """A short hash of the default model's own weights (the vision side and the alignment LoRA): an
-    adapter trained on one vision build does not fit another."""
-    from core.model.loader import assets_dir
-
-    h = hashlib.sha256()
-    for name in ("vision.safetensors", "alignment_lora.safetensors"):
-        path = assets_dir() / name
-        if path.is_file():
-            h.update(path.read_bytes())
-    return h.hexdigest()[:16]
 
 
 def job_config(demos: int, max_steps: int | None, epochs: float, lr: float, threads: int | None,
@@ -143,49 +130,19 @@ def export(adapter_dir: Path, out: Path, extra: dict[str, Any]) -> Path:
     return out
 
 
-def matches_base(adapter_dir: Path = ASSET_DIR) -> bool:
-    """True when the shipped adapter was trained on the default model's current vision build."""
-    from core.training.adapters import read_card
-
-    try:
-        card = read_card(adapter_dir)
-    except Exception:  # noqa: BLE001 - an unreadable card is a mismatch, reported by the caller
-        return False
-    return bool(card) and card.get("base_fingerprint") == base_fingerprint()
-
-
-def shipped_camera(adapter_dir: Path = ASSET_DIR) -> str:
-    """The camera the shipped adapter was trained on ("front" for cards from before the field)."""
-    return str(shipped_inputs(adapter_dir)["camera"])
-
-
-def shipped_inputs(adapter_dir: Path = ASSET_DIR) -> dict[str, Any]:
-    """`VLMPolicy` keyword arguments for the shipped adapter (its camera; whether it reads the robot's state)."""
-    from core.training.adapters import policy_inputs, read_card
-
-    return policy_inputs(read_card(adapter_dir))
-
-
 def _same_file(a: Path, b: Path) -> bool:
     return a.is_file() and a.stat().st_size == b.stat().st_size and a.read_bytes() == b.read_bytes()
 
 
-def install_default(training: Any, model_service: Any, adapter_dir: Path = ASSET_DIR) -> str | None:
-    """Register the shipped adapter and activate it on the loaded default model. A registered copy with
-    other weights (the shipped adapter of an earlier version) is replaced.
-
-    Returns the active adapter's name, or None (with a logged reason) when there is no shipped adapter
-    or it was trained on another vision build of the default model.
-    """
+def register_shipped(training: Any, adapter_dir: Path = ASSET_DIR) -> bool:
+    """Register the shipped adapter as `default-sim` in the app's adapter registry (so the Train tab lists it;
+    activating it is `core.policy.shipped.install_shipped`'s work). A registered copy with other weights (the
+    shipped adapter of an earlier version) is replaced. False (with a logged reason) when there is no shipped
+    adapter, it was trained on another build of the default model, or the copy failed."""
     from core.training.adapters import AdapterError, read_card
 
-    if not (adapter_dir / WEIGHTS).is_file():
-        log.info("no shipped default adapter in %s: autonomous mode runs the base model", adapter_dir.name)
-        return None
-    if not matches_base(adapter_dir):
-        log.warning("the shipped default adapter was trained on another build of the default model; "
-                    "not activated (rebuild it: python -m core.training.default_adapter)")
-        return None
+    if not (adapter_dir / WEIGHTS).is_file() or not matches_base(adapter_dir):
+        return False  # install_shipped says why
     registered = {a.name: a for a in training.list_adapters()}
     try:
         old = registered.get(NAME)
@@ -196,10 +153,10 @@ def install_default(training: Any, model_service: Any, adapter_dir: Path = ASSET
         if old is None:
             training.adapters.add(adapter_dir, NAME, base_model="default",
                                   metrics=read_card(adapter_dir).get("metrics", {}))
-        return training.activate_adapter(model_service, NAME)
+        return True
     except (AdapterError, OSError, ValueError) as exc:
-        log.warning("cannot activate the shipped default adapter: %s", exc)
-        return None
+        log.warning("cannot register the shipped default adapter: %s", exc)
+        return False
 
 
 def main(argv: list[str] | None = None) -> int:

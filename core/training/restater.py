@@ -6,8 +6,9 @@
 Trained on English only (`core.language.restate.restate_pairs`): the canonical instructions and their
 English rewordings, asked as "Say this robot command in English ...", the answer being the canonical
 instruction (loss on the answer only). The build is seeded and measured on held-out English rewordings
-by ranking (`core.model.restate.rank_instructions`), and writes a PEFT adapter folder (fp16 weights) with
-a card. It loads next to the action adapter and is switched in only for the restatement call.
+by ranking (`core.policy.restate.rank_instructions`), and writes a PEFT adapter folder (fp16 weights) with
+a card. The app loads it next to the action adapter (`core.policy.shipped`) and switches it in only for the
+restatement call.
 """
 
 from __future__ import annotations
@@ -25,21 +26,19 @@ from typing import Any
 import torch
 
 from core.language.restate import NEUTRAL_COMMAND, PRIOR_WEIGHT, PROMPT, restate_pairs, restate_prompt
+from core.policy.shipped import RESTATER_DIR, RESTATER_NAME
 from core.training.collate import IGNORE, collate
 from core.training.config import TrainConfig
 
 log = logging.getLogger(__name__)
 
-ROOT = Path(__file__).resolve().parents[2]
-ASSET_DIR = ROOT / "assets" / "restate"
-NAME = "builtin-restater"  # the side adapter's name on the loaded model
-WEIGHTS = "adapter_model.safetensors"
+ASSET_DIR, NAME = RESTATER_DIR, RESTATER_NAME  # the side adapter's folder and its name on the loaded model
 
 
 def encode_pair(processor: Any, command: str, instruction: str) -> dict[str, torch.Tensor]:
     """input_ids, attention_mask and labels of one text-only exchange; labels only on the answer and its
     end of turn (the format `core.training.collate.collate` pads into a batch)."""
-    from core.model.restate import text_messages
+    from core.policy.restate import text_messages
 
     tok = getattr(processor, "tokenizer", processor)
     p = processor.apply_chat_template(text_messages(restate_prompt(command)), add_generation_prompt=True,
@@ -90,7 +89,7 @@ def train_restater(model: Any, processor: Any, pairs: list[tuple[str, str]], *, 
 
 def held_out_accuracy(model: Any, processor: Any, held: list[tuple[str, str]]) -> float | None:
     """Share of held-out English rewordings restated right, with the app's calibrated ranking."""
-    from core.model.restate import restate, restate_prior
+    from core.policy.restate import restate, restate_prior
 
     if not held:
         return None
@@ -103,8 +102,9 @@ def build(out: Path, *, base: str | None = None, steps: int = 150, batch_size: i
           r: int = 16, seed: int = 0, threads: int | None = None) -> dict[str, Any]:
     """Train, measure and write the restater to `out` (weights in fp16, with card.json). `base`: the model
     to train on (default: the embedded default model)."""
+    from core.model.adapters import base_fingerprint
     from core.training.adapters import write_card
-    from core.training.default_adapter import base_fingerprint, write_fp16_adapter
+    from core.training.default_adapter import write_fp16_adapter
     from core.training.model_io import add_lora, load_base
 
     if threads:
@@ -147,39 +147,6 @@ def build(out: Path, *, base: str | None = None, steps: int = 150, batch_size: i
     tmp.replace(out)
     log.info("restater written to %s: held-out English accuracy %s, %.0f s", out, acc, time.perf_counter() - t0)
     return card
-
-
-def load_shipped(model: Any, restater_dir: Path = ASSET_DIR) -> str | None:
-    """Load the shipped restater beside the model's live adapter (not activated: the policy switches it in
-    per restatement). Returns its name, or None with a logged reason (not shipped, trained on another
-    build of the default model, or not loadable on this model)."""
-    from core.model.restate import load_shipped_side
-
-    return load_shipped_side(model, restater_dir, NAME, "restater", "python -m core.training.restater",
-                             "commands go to the subtask step as typed")
-
-
-def install_restater(model_service: Any, restater_dir: Path = ASSET_DIR) -> str | None:
-    """`load_shipped` on the app's loaded default model, under its generation lock; tells the service. Also
-    computes the calibration prior now (a few seconds), so the first restated command does not wait for it."""
-    from core.model.restate import RestatePrior, adapter_switched, restate_prior
-    from core.model.worker import run
-
-    loaded = model_service.require()
-    prior = None
-    with model_service.lock:
-        name = run(load_shipped, loaded.model, restater_dir)
-        if name:
-            def compute() -> RestatePrior:
-                with adapter_switched(loaded.model, name):
-                    return restate_prior(loaded.model, loaded.processor)
-
-            prior = run(compute)
-    model_service.restater_prior = prior
-    model_service.restater = name
-    if name:
-        log.info("restater loaded: commands in other words or languages are restated in English first")
-    return name
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -216,7 +216,7 @@ def build_job_data(cfg: JobConfig, image_size: int, store: Store | None) -> Data
                                        start_near=spec.expert_start_near, direct=spec.expert_direct))
     if not spec.grounded:
         return build_dataset(records, dc)
-    from core.model.grounding import sim_grounder
+    from core.policy.grounding import sim_grounder
 
     grounder = sim_grounder(image_size)
     samples = build_samples(records, dc, grounder.lines) if records else []

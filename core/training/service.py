@@ -14,15 +14,15 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from core.model.worker import run
-from core.training.adapters import AdapterInfo, AdapterRegistry, activate_adapter, deactivate_adapters
+from core.training.adapters import AdapterInfo, AdapterRegistry
 from core.training.config import PRESETS, TrainConfig, preset
 from core.training.jobs import JobManager, JobProgress
 from core.training.jobspec import JobConfig
 
 if TYPE_CHECKING:
+    from core.policy.service import ModelService
     from core.store import Store
 
 log = logging.getLogger(__name__)
@@ -92,34 +92,18 @@ class TrainingService:
     def delete_adapter(self, name: str) -> None:
         self.adapters.remove(name)
 
-    def activate_adapter(self, model_service: Any, name: str | None) -> str | None:
-        """Switch the app's loaded model to adapter `name` (None: back to the base model), without a reload.
-
-        `model_service` is the app's `core.model.service.ModelService` (its generation lock is held
-        while switching) or a `LoadedModel`. Returns the active adapter name (None for the base model).
-        """
-        loaded = model_service.require() if hasattr(model_service, "require") else model_service
-        lock = getattr(model_service, "lock", None)
+    def activate_adapter(self, model_service: ModelService, name: str | None) -> str | None:
+        """Switch the app's running model (`core.policy.service.ModelService`) to the registered adapter
+        `name` (None: back to the base model), without a reload. Returns the active adapter name (None for
+        the base model)."""
         info = self.adapters.get(name) if name else None
-        if info is not None and info.action_format != "language":
+        if info is None:
+            model_service.deactivate_adapter()
+            return None
+        if info.action_format != "language":
             log.warning("adapter %s writes actions as tokens (the baseline): the autonomous loop cannot use it; "
                         "it is meant for the forgetting comparison in chat", name)
-        if lock is not None:
-            lock.acquire()
-        try:
-            # on the model thread, where the model's kernels run (core.model.worker)
-            active = run(deactivate_adapters, loaded) if info is None else run(activate_adapter, loaded, info)
-        finally:
-            if lock is not None:
-                lock.release()
-        if hasattr(model_service, "adapter"):
-            model_service.adapter = active or "none"
-            r = (info.metrics or {}).get("vqa_retention") if info is not None else None
-            model_service.adapter_retention = float(r) if isinstance(r, (int, float)) else None
-            model_service.adapter_camera = info.camera if info is not None else "front"
-            model_service.adapter_robot_state = info.robot_state if info is not None else False
-            model_service.adapter_grounded = info.grounded if info is not None else False
-        return active
+        return model_service.activate_adapter(info.path, info.name, card=info.card, metrics=info.metrics)
 
     def close(self) -> None:
         self.jobs.close()

@@ -53,16 +53,14 @@ class EpisodeRecord:
 
 
 def resize(image: np.ndarray, size: int) -> np.ndarray:
-    """Square `size` x `size` RGB uint8 (bilinear), unchanged if it already is."""
-    arr = np.asarray(image)
-    if arr.ndim != 3 or arr.shape[2] < 3:
-        raise DataError(f"expected an HxWx3 frame, got shape {arr.shape}")
-    arr = arr[..., :3]
-    if arr.shape[0] == size and arr.shape[1] == size and arr.dtype == np.uint8:
-        return arr
-    from PIL import Image
+    """Square `size` x `size` RGB uint8 (bilinear), unchanged if it already is (`DataError` for a frame that
+    is not HxWx3)."""
+    from core.model.images import resize_square
 
-    return np.asarray(Image.fromarray(arr.astype(np.uint8)).resize((size, size), Image.BILINEAR))
+    try:
+        return resize_square(image, size)
+    except ValueError as exc:
+        raise DataError(str(exc)) from exc
 
 
 # ---- scripted expert in the simulator ---------------------------------------------------------------

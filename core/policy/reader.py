@@ -1,9 +1,11 @@
-"""Layout lines for camera frames (the object locator's sightings written by `core.language.layout`) and
-the scene reader, the side adapter that reads them (`core.model.build_layout`).
+"""The scene reader: scene questions asked after the frame's layout line, with the reader side adapter on.
 
-`SceneLayout.load()` gives None (and logs why) when the shipped locator is missing or was trained on
-another vision build; `load_reader(model)` gives None when the reader is missing or was trained on another
-build. Questions get a line only when both are there (a model without the reader reads it worse than none).
+The *layout line* lists the objects the object locator (`core.policy.locator`) sees in the frame, ordered
+left to right and near to far (`core.language.layout`). The 270M language model never learned to compare the
+pooled image tokens, but it learned to read that line: the *scene reader* is a side adapter (stage 3 of the
+default model's build, `python -m core.model.build_layout`) switched in for each scene question. Loading it
+and the locator: `core.policy.shipped.load_reader` / `SceneLayout.load`; a model without the reader reads the
+line worse than none, so questions get a line only when both are there.
 """
 
 from __future__ import annotations
@@ -17,19 +19,21 @@ from typing import Any
 import numpy as np
 
 from core.language.layout import layout_text, with_layout
-from core.model.locator import Locator, LocatorError
+from core.policy.locator import Locator, LocatorError
 
 log = logging.getLogger(__name__)
-READER = "scene-reader"
-READER_DIR = Path(__file__).resolve().parents[2] / "assets" / "reader"
 
 
 class SceneLayout:
+    """Layout lines of camera frames, written from the object locator's sightings."""
+
     def __init__(self, locator: Locator) -> None:
         self.locator = locator
 
     @classmethod
     def load(cls, assets: Path | None = None) -> SceneLayout | None:
+        """With the shipped locator; None (and the reason logged) when it is missing or was trained on
+        another vision build."""
         try:
             return cls(Locator.load(assets))
         except (LocatorError, OSError, ValueError) as exc:
@@ -44,21 +48,12 @@ class SceneLayout:
         return self.lines([image])[0]
 
 
-def load_reader(model: Any, reader_dir: Path = READER_DIR) -> str | None:
-    """Load the scene reader beside the model's adapters (not active: it is switched in per question).
-    Its name, or None with a logged reason."""
-    from core.model.restate import load_shipped_side
-
-    return load_shipped_side(model, reader_dir, READER, "scene reader", "python -m core.model.build_layout",
-                             "scene questions are asked without a layout line")
-
-
 @contextlib.contextmanager
 def reading(model: Any, layout: SceneLayout, reader: str, image: np.ndarray,
             question: str) -> Iterator[tuple[str, str | None]]:
     """The scene reader switched in for the calls inside -> (the question as it reads it, after the frame's
     layout line; the line). The locator runs on the model thread, where the model's kernels run."""
-    from core.model.restate import adapter_switched
+    from core.model.adapters import adapter_switched
     from core.model.worker import run
 
     line = run(layout.line, image)
@@ -75,4 +70,4 @@ def answer_reading(loaded: Any, layout: SceneLayout, reader: str, image: np.ndar
         return answer(loaded, image, asked, max_new_tokens=max_new_tokens)
 
 
-__all__ = ["READER", "READER_DIR", "SceneLayout", "answer_reading", "load_reader", "reading"]
+__all__ = ["SceneLayout", "answer_reading", "reading"]

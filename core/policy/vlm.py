@@ -1,6 +1,6 @@
 """The VLM as a policy for the autonomous loop: the paper's three questions, each decoded under a grammar.
 
-- restate (with a restater adapter loaded, `core.model.restate`): a command in other words or another
+- restate (with a restater side adapter loaded, `core.policy.restate`): a command in other words or another
   language -> the canonical English instruction the restater ranks first (text only, restater switched
   in for this one call);
 - subtasks: one of the valid subtask lists of the known tasks, the one the model finds most likely as
@@ -11,8 +11,11 @@
   along each "slightly" one, under 1 cm along the others, the gripper it opens or closes), so the chunk
   cannot contradict the plan just written;
 - is the subtask done: "yes" or "no".
+- context: the first line of a cycle's questions when the adapter was trained with one (`PolicyConfig.inputs`):
+  a grounding line (`core.policy.grounding`) or the robot's state.
 Prompts are the training templates of `core.language.prompts`, so the fine-tuned adapter sees the same
-questions at run time as in training.
+questions at run time as in training. `VLMPolicy(loaded, PolicyConfig.from_card(card))` is the policy for an
+adapter; the app builds it in `core.policy.service.ModelService.policy`.
 """
 
 from __future__ import annotations
@@ -31,7 +34,6 @@ from core.language.grammar import (
 )
 from core.language.plan import first_entry_rule
 from core.language.prompts import (
-    CHUNK_ENTRIES,
     actions_prompt,
     done_prompt,
     plan_prompt,
@@ -44,8 +46,9 @@ from core.model.chat import prepare_inputs
 from core.model.constrained import DecodeResult, TokenConstraint, constrained_generate, make_constraint
 from core.model.loader import LoadedModel
 from core.model.rank import Ranked, rank_answers
-from core.model.restate import RestatePrior, adapter_switched, restate, restate_prior
 from core.model.worker import run
+from core.policy.config import PolicyConfig
+from core.policy.restate import Restater
 from core.robot.tasks import all_tasks
 
 log = logging.getLogger(__name__)
@@ -56,31 +59,35 @@ def valid_subtask_lists() -> list[str]:
 
 
 class VLMPolicy:
-    """Implements `core.control.autonomous.Policy` with a loaded VLM (and its active adapter)."""
+    """Implements `core.control.policy.Policy` with a loaded VLM (and its active adapter).
 
-    def __init__(self, loaded: LoadedModel, *, max_entries: int = CHUNK_ENTRIES, restrict_head: bool = True,
-                 subtask_lists: Sequence[str] | None = None, lock: threading.Lock | None = None,
-                 follow_plan: bool = True, rank_subtasks: bool = True, camera: str = "front",
-                 robot_state: bool = False, grounded: bool = False, grounder: Any = None,
-                 restater: str | None = None, restate_prior: RestatePrior | None = None,
-                 locator: Any = None) -> None:
+    `config`: what the adapter reads and how to decode (`PolicyConfig`). `lock`: one generation at a time on
+    this model (the app's generation lock). `restater`: a restater side adapter loaded on the model (None:
+    commands go to the subtask step as typed). `grounder` writes the grounding lines of a grounded adapter
+    (`core.policy.grounding.Grounder`; giving one makes the policy grounded); without one, the simulator
+    camera's calibration with `locator` (an already loaded object locator; None: the shipped one, loaded on
+    first use). `subtask_lists`: the answers the subtask step ranks (default: those of the known tasks).
+    """
+
+    def __init__(self, loaded: LoadedModel, config: PolicyConfig | None = None, *,
+                 lock: threading.Lock | None = None, restater: Restater | None = None, grounder: Any = None,
+                 locator: Any = None, subtask_lists: Sequence[str] | None = None) -> None:
         self.loaded = loaded
-        self.restater = restater  # name of a loaded restater adapter (None: commands go to the subtasks as typed)
+        self.config = config or PolicyConfig()
+        self.restater = restater
         self.last_restatement: list[Ranked] = []
-        # the restater's calibration prior (`core.model.restate.restate_prior`): given, or computed on first use
-        self._restate_prior: RestatePrior | None = restate_prior
-        self.camera = camera  # the camera the active adapter was trained on: the loop shows it this one
-        self.robot_state = robot_state  # the adapter was trained with the robot's state in its questions
-        # an adapter trained with grounding lines: `grounder` (core.model.grounding.Grounder) writes them;
-        # without one, the simulator camera's calibration is used (a real camera needs its own grounder)
-        self.grounded = grounded or grounder is not None
+        self.camera = self.config.camera  # the camera the active adapter was trained on: the loop shows it this one
+        self.robot_state = self.config.robot_state  # the adapter was trained with the robot's state in its questions
+        # an adapter trained with grounding lines: `grounder` writes them; without one, the simulator camera's
+        # calibration is used (a real camera needs its own grounder)
+        self.grounded = self.config.grounded or grounder is not None
         self.grounder = grounder
-        self.locator = locator  # an already loaded object locator for the default grounder (None: load one)
+        self.locator = locator
         self.name = loaded.name
-        self.restrict_head = restrict_head
-        self.max_entries = max_entries
-        self.follow_plan = follow_plan
-        self.rank_subtasks = rank_subtasks
+        self.restrict_head = self.config.restrict_head
+        self.max_entries = max_entries = self.config.max_entries
+        self.follow_plan = self.config.follow_plan
+        self.rank_subtasks = self.config.rank_subtasks
         self.subtask_lists = list(subtask_lists or valid_subtask_lists())
         self.last_ranking: list[Ranked] = []
         self.lock = lock or threading.Lock()  # one generation at a time on this model
@@ -133,7 +140,7 @@ class VLMPolicy:
 
     def _grounding_line(self, image: Any, subtask: str, ee_pos: Any, gripper: float, seen: dict | None) -> str:
         if self.grounder is None:
-            from core.model.grounding import sim_grounder
+            from core.policy.grounding import sim_grounder
 
             self.grounder = sim_grounder(camera=self.camera, locator=self.locator)
         return self.grounder.line(image, subtask, ee_pos, gripper, seen)
@@ -158,15 +165,8 @@ class VLMPolicy:
         content-free command); None when there is no restater or the instruction already is canonical."""
         if self.restater is None or canonical(instruction) is not None:
             return None
-        model, proc = self.loaded.model, self.loaded.processor
-
-        def work() -> list[Ranked]:
-            with adapter_switched(model, self.restater):
-                if self._restate_prior is None:
-                    self._restate_prior = restate_prior(model, proc)
-                return restate(model, proc, instruction, self._restate_prior)
-
-        ranked = self._call(work)
+        restater, model, proc = self.restater, self.loaded.model, self.loaded.processor
+        ranked = self._call(lambda: restater.rank(model, proc, instruction))
         self.last_restatement = ranked
         log.info("restated %r as %r (%.2f) over %r (%.2f)", instruction, ranked[0].text, ranked[0].logprob,
                  ranked[1].text if len(ranked) > 1 else "-", ranked[1].logprob if len(ranked) > 1 else 0.0)

@@ -1,13 +1,16 @@
-"""Background loading and serialised use of one model, for the app.
+"""The running model as the app uses it: background loading, the generation lock, the live action adapter,
+the side parts of the policy stack, chat answers and the autonomous policy.
 
     service = ModelService(source=None)   # None = the embedded default
-    service.start()                       # returns at once; loads in a worker thread
+    service.start()                       # returns at once; loads on the model thread
     service.status()                      # ModelStatus(state="idle" | "loading" | "ready" | "error", message, ...)
+    service.activate_adapter(folder, name, card, metrics)   # or deactivate_adapter(); the Train tab's switch
     for piece in service.stream(frame, "What is in the bowl?", history): ...
     service.policy()                      # the VLM as the autonomous loop's policy (same weights, same lock)
 
-Generation is serialised with a lock (one model, one request at a time); it never runs on the
-control thread.
+The shipped stack (action adapter, restater, scene reader and locator) is installed by
+`core.policy.shipped.install_shipped` once the model has loaded. Generation is serialised with a lock (one
+model, one request at a time); it never runs on the control thread.
 """
 
 from __future__ import annotations
@@ -18,31 +21,23 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from core.model.adapters import adapters_off
 from core.model.chat import Message, answer, stream_answer
 from core.model.loader import LoadedModel, load_model
 from core.model.worker import run
+from core.policy.config import PolicyConfig
+from core.policy.reader import SceneLayout
+from core.policy.restate import Restater
 
 log = logging.getLogger(__name__)
 
 
 MIN_RETENTION = 0.95
-
-
-@contextlib.contextmanager
-def _adapters_off(model: Any, off: bool) -> Iterator[None]:
-    """Run the base weights for one call (PEFT adapters stay loaded and come back on afterwards)."""
-    if not off or not getattr(model, "_hf_peft_config_loaded", False):
-        yield
-        return
-    model.disable_adapters()
-    try:
-        yield
-    finally:
-        model.enable_adapters()
 
 
 class ModelNotReadyError(RuntimeError):
@@ -61,11 +56,6 @@ class ModelService:
     def __init__(self, source: str | None = None, device: str = "auto", precision: str = "auto",
                  threads: int | None = None) -> None:
         self.source, self.device, self.precision = source, device, precision
-        # the embedded default's scene reader answers questions after a layout line (`core.model.layout`);
-        # both are loaded with the model (None: another model, or no locator / reader for this build)
-        self.layout: Any = None
-        self.reader: str | None = None  # the side adapter that reads the line (`core.model.layout.load_reader`)
-        self.last_layout: str | None = None  # the line the last question was asked with (shown in the UI)
         self.threads = threads  # CPU threads for the model's kernels (None: torch's default)
         self._loaded: LoadedModel | None = None
         self._status = ModelStatus("idle", "not loaded (the app was started with --no-model)")
@@ -73,16 +63,27 @@ class ModelService:
         self._t0 = 0.0
         self.lock = threading.Lock()
         self._policy: Any = None
-        self.adapter = "none"
         self._on_ready: list[Callable[[], None]] = []
-        # VQA after / before of the active adapter (from its evaluation); below MIN_RETENTION, questions
-        # are answered with the adapter switched off for that call (the paper's claim, checked per adapter)
+        # the live action adapter ("none": the base model), what it reads (its card's `PolicyConfig`) and its
+        # VQA after / before (from its evaluation): below MIN_RETENTION, scene questions are answered with it
+        # switched off for that call (the paper's claim, checked per adapter)
+        self.adapter = "none"
+        self.config = PolicyConfig()
         self.adapter_retention: float | None = None
-        self.adapter_camera = "front"  # the camera the active adapter was trained on: the loop uses it
-        self.adapter_robot_state = False  # the active adapter's questions carry the robot's state
-        self.adapter_grounded = False  # ... or a grounding line (where the subtask's object is)
-        self.restater: str | None = None  # a loaded side adapter that restates commands in English
-        self.restater_prior: Any = None  # its calibration prior (core.model.restate.RestatePrior), computed on load
+        # side parts (`use_restater`, `use_reader`): the restater for commands in other words or languages;
+        # the embedded default's scene reader, which answers questions after a layout line
+        self.restater: Restater | None = None
+        self.layout: SceneLayout | None = None
+        self.reader: str | None = None  # the reader side adapter's name on the model
+        self.last_layout: str | None = None  # the line the last question was asked with (shown in the UI)
+
+    @classmethod
+    def ready(cls, loaded: LoadedModel) -> ModelService:
+        """A ready service around a model loaded elsewhere (on the model thread), e.g. by a benchmark."""
+        service = cls(source=loaded.name, device=loaded.device, precision=loaded.precision)
+        service._loaded = loaded
+        service._status = ModelStatus("ready", f"{loaded.name} loaded in {loaded.load_s:.1f} s", loaded.precision_label)
+        return service
 
     def on_ready(self, fn: Callable[[], None]) -> None:
         """Call `fn` on the model thread once the model is loaded (before the status says ready)."""
@@ -109,8 +110,6 @@ class ModelService:
             log.exception("model load failed")
             self._status = ModelStatus("error", f"{type(exc).__name__}: {exc}")
             return
-        if self.source is None:
-            self._load_reader(loaded)
         self._loaded = loaded
         for fn in self._on_ready:
             try:
@@ -119,19 +118,40 @@ class ModelService:
                 log.exception("model on-ready hook failed")
         self._status = ModelStatus("ready", f"{loaded.name} loaded in {loaded.load_s:.1f} s", loaded.precision_label)
 
-    def _load_reader(self, loaded: LoadedModel) -> None:
-        """The layout line's locator and the scene reader; without either, questions go bare (the bare
-        model read a line worse than none). A failure here leaves the model usable."""
-        from core.model.layout import SceneLayout, load_reader
+    # ---- the policy stack on this model ------------------------------------------------------------
+    def activate_adapter(self, path: str | Path, name: str, card: dict[str, Any] | None = None,
+                         metrics: dict[str, Any] | None = None) -> str:
+        """Make the adapter folder `path` (loaded once, as `name`) the live action adapter, under the
+        generation lock on the model thread. The policy then reads what its `card` says (default: the
+        folder's card.json) and scene questions follow its measured VQA retention (`metrics`, default: the
+        card's). Raises `AdapterError` when it cannot be activated (the previous state stays)."""
+        from core.training.adapters import activate_adapter, read_card
 
-        try:
-            layout = run(SceneLayout.load)
-            reader = run(load_reader, loaded.model) if layout is not None else None
-        except Exception:  # noqa: BLE001 - chat still works, without the line
-            log.exception("could not load the scene reader; questions are asked without a layout line")
-            return
-        if reader is not None:
-            self.layout, self.reader = layout, reader
+        loaded = self.loaded
+        card = read_card(path) if card is None else card
+        with self.lock:
+            active = run(activate_adapter, loaded, Path(path), name)
+        r = (card.get("metrics", {}) if metrics is None else metrics).get("vqa_retention")
+        self.adapter, self.config = active, PolicyConfig.from_card(card)
+        self.adapter_retention = float(r) if isinstance(r, (int, float)) else None
+        return active
+
+    def deactivate_adapter(self) -> None:
+        """Back to the base model (adapters stay loaded for a quick switch back)."""
+        from core.training.adapters import deactivate_adapters
+
+        loaded = self.loaded
+        with self.lock:
+            run(deactivate_adapters, loaded)
+        self.adapter, self.config, self.adapter_retention = "none", PolicyConfig(), None
+
+    def use_restater(self, restater: Restater | None) -> None:
+        """The restater side adapter the policy restates commands with (None: commands go as typed)."""
+        self.restater = restater
+
+    def use_reader(self, layout: SceneLayout | None, reader: str | None) -> None:
+        """The layout line's locator and the scene reader side adapter (both, or questions go bare)."""
+        self.layout, self.reader = (layout, reader) if layout is not None and reader is not None else (None, None)
 
     def wait(self, timeout: float | None = None) -> ModelStatus:
         if self._thread is not None:
@@ -176,14 +196,14 @@ class ModelService:
         off, _ = self.answer_route()
         with self.lock:
             if self.reader is not None and (off or self.adapter == "none"):
-                from core.model.layout import reading
+                from core.policy.reader import reading
 
                 with reading(loaded.model, self.layout, self.reader, image, question) as (asked, line):
                     self.last_layout = line
                     yield loaded, asked
             else:
                 self.last_layout = None
-                with _adapters_off(loaded.model, off):
+                with adapters_off(loaded.model, off):
                     yield loaded, question
 
     def answer(self, image: np.ndarray, question: str, history: Sequence[Message] | None = None,
@@ -197,16 +217,13 @@ class ModelService:
             yield from stream_answer(loaded, image, asked, history, max_new_tokens)
 
     def policy(self):  # noqa: ANN201 - VLMPolicy, imported lazily
-        """The autonomous loop's policy on the loaded model (shares the generation lock)."""
-        from core.model.policy import VLMPolicy
+        """The autonomous loop's policy on the loaded model for the live adapter (shares the generation lock;
+        its grounding lines use the layout line's locator when one is loaded)."""
+        from core.policy.vlm import VLMPolicy
 
         lm = self.loaded
         p = self._policy
-        if (p is None or p.loaded is not lm or p.camera != self.adapter_camera
-                or p.robot_state != self.adapter_robot_state or p.grounded != self.adapter_grounded
-                or p.restater != self.restater):
-            self._policy = VLMPolicy(lm, lock=self.lock, camera=self.adapter_camera,
-                                     robot_state=self.adapter_robot_state, grounded=self.adapter_grounded,
-                                     restater=self.restater, restate_prior=self.restater_prior,
+        if p is None or p.loaded is not lm or p.config != self.config or p.restater is not self.restater:
+            self._policy = VLMPolicy(lm, self.config, lock=self.lock, restater=self.restater,
                                      locator=self.layout.locator if self.layout is not None else None)
         return self._policy

@@ -64,9 +64,9 @@ class Sighting:
 
 def to_pixels(images: list[np.ndarray], size: int) -> torch.Tensor:
     """Frames -> the tower's input (resized square, scaled to [-1, 1] as the Gemma-3 processor does)."""
-    from core.training.sources import resize
+    from core.model.images import resize_square
 
-    arr = np.stack([resize(np.asarray(im), size) for im in images]).astype(np.float32)
+    arr = np.stack([resize_square(np.asarray(im), size) for im in images]).astype(np.float32)
     return torch.from_numpy(arr).permute(0, 3, 1, 2) / 127.5 - 1.0
 
 

@@ -5,7 +5,7 @@ where the subtask's object is relative to it) and writes the next action entry t
 expert moves (`core.robot.expert.Expert`, long entries): sideways at travel height until the object is
 close, then down to it, then close (or open, when placing).
 
-`ServoPolicy` is a `core.control.autonomous.Policy` that writes that entry every cycle. Two uses:
+`ServoPolicy` is a `core.control.policy.Policy` that writes that entry every cycle. Two uses:
 - the ceiling of grounded servoing (`bench/grounded_oracle.py`): what the locator, the calibration and the
   loop allow, without a learned model;
 - a DART-style teacher for training (`core.training.corrections`): with `noise` > 0 it executes, in that
@@ -23,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from core.control.policy import PolicyBase
 from core.robot.expert import DIRECT_Z
 
 _GRIPPER = re.compile(r"Gripper (?P<h>[\d.]+) cm above the table, (?P<g>open|closed)\.")
@@ -102,10 +103,10 @@ class Visit:
 
 
 @dataclass
-class ServoPolicy:
-    """A `core.control.autonomous.Policy` writing `servo_entry` for each cycle's grounding line.
+class ServoPolicy(PolicyBase):
+    """A `core.control.policy.Policy` writing `servo_entry` for each cycle's grounding line.
 
-    `line(image, subtask, ee_pos, gripper, seen)` writes the line (e.g. `core.model.grounding.Grounder.line`).
+    `line(image, subtask, ee_pos, gripper, seen)` writes the line (e.g. `core.policy.grounding.Grounder.line`).
     `noise`: the share of cycles that execute `perturbed` (up to `noise_cm` per axis) instead; `seed`
     makes them reproducible. Every cycle is appended to `visits`. Subtasks come from the task's canonical
     English instruction (`instructions`: extra wordings -> the canonical one).

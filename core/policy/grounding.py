@@ -1,9 +1,9 @@
 """Grounding lines for grounded adapters: the object locator + the camera's calibration + the robot's state.
 
 `Grounder.line(frame, subtask, ee_pos, gripper, seen)` locates the objects in the frame
-(`core.model.locator`), puts the subtask's object on the table through the camera
+(`core.policy.locator`), puts the subtask's object on the table through the camera
 (`core.robot.camera.PinholeCamera`) and writes the line (`core.language.grounding.grounding_text`).
-Training (`core.training.data`) and the autonomous loop (`core.model.policy.VLMPolicy.context`) use the
+Training (`core.training.data`) and the autonomous loop (`core.policy.vlm.VLMPolicy.context`) use the
 same code, so the adapter reads at run time what it was trained on.
 """
 
@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from core.language.grounding import grounding_text, is_placing, target_object
-from core.model.locator import Locator, Sighting
+from core.policy.locator import Locator, Sighting
 from core.robot.camera import PinholeCamera
 from core.robot.expert import reach_height
 from core.robot.tasks import BLOCK_HALF

@@ -1,0 +1,122 @@
+"""The restater: a command in any language -> the canonical English instruction the model ranks first.
+
+Text only (the command's meaning does not depend on the frame), answered with the restater side adapter
+(built by `python -m core.training.restater`) switched in for this call (`core.model.adapters.adapter_switched`). The
+ranking is calibrated against a content-free command (the *restate prior*) and gets the *colour glosses* of
+the command's words (`core.language.restate`), each one more short ranking with the same adapter.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from core.language.restate import (
+    NEUTRAL_COMMAND,
+    NEUTRAL_WORD,
+    calibrated,
+    color_evidence,
+    colors,
+    gloss_prompt,
+    gloss_words,
+    instructions,
+    restate_prompt,
+    with_colors,
+)
+from core.model.adapters import adapter_switched
+from core.model.rank import Ranked, rank_answers
+
+log = logging.getLogger(__name__)
+
+
+def text_messages(prompt: str, answer: str | None = None) -> list[dict]:
+    """A text-only user turn (and the assistant's answer), in the Hugging Face chat format."""
+    msgs: list[dict] = [{"role": "user", "content": [{"type": "text", "text": prompt}]}]
+    if answer is not None:
+        msgs.append({"role": "assistant", "content": [{"type": "text", "text": answer}]})
+    return msgs
+
+
+def text_inputs(model: Any, processor: Any, prompt: str) -> dict[str, Any]:
+    """Chat-templated, text-only inputs for one user turn (no image)."""
+    tok = getattr(processor, "tokenizer", processor)
+    text = processor.apply_chat_template(text_messages(prompt), add_generation_prompt=True, tokenize=False)
+    device = next(model.parameters()).device
+    return {k: v.to(device) for k, v in tok(text, add_special_tokens=False, return_tensors="pt").items()}
+
+
+def rank_instructions(model: Any, processor: Any, command: str) -> list[Ranked]:
+    """The canonical instructions, most likely restatement of `command` first (with the active weights)."""
+    tok = getattr(processor, "tokenizer", processor)
+    ranked, _ = rank_answers(model, tok, text_inputs(model, processor, restate_prompt(command)), instructions())
+    return ranked
+
+
+@dataclass(frozen=True)
+class RestatePrior:
+    """The scores of content-free inputs (the calibration; they do not depend on the command, so they are
+    computed once per loaded restater): each instruction for a content-free command, each colour for a
+    content-free word."""
+    instructions: dict[str, float]
+    colors: dict[str, float]
+
+
+def rank_colors(model: Any, processor: Any, word: str) -> dict[str, float]:
+    """Each block colour's log-probability as the English meaning of `word` (with the active weights)."""
+    tok = getattr(processor, "tokenizer", processor)
+    ranked, _ = rank_answers(model, tok, text_inputs(model, processor, gloss_prompt(word)), colors())
+    return {r.text: r.logprob for r in ranked}
+
+
+def restate_prior(model: Any, processor: Any) -> RestatePrior:
+    return RestatePrior({r.text: r.logprob for r in rank_instructions(model, processor, NEUTRAL_COMMAND)},
+                        rank_colors(model, processor, NEUTRAL_WORD))
+
+
+def restate(model: Any, processor: Any, command: str, prior: RestatePrior | None, gloss: bool = True
+            ) -> list[Ranked]:
+    """The calibrated ranking (`core.language.restate.calibrated`), plus each word's colour gloss
+    (`with_colors`; skipped with `gloss` False, without a prior, or for a command without spaces):
+    best restatement of `command` first."""
+    scores = {r.text: r.logprob for r in rank_instructions(model, processor, command)}
+    ranked = calibrated(scores, prior.instructions if prior is not None else None)
+    if gloss and prior is not None:
+        ranked = with_colors(ranked, gloss_evidence(model, processor, command, prior))
+    return [Ranked(a, s) for a, s in ranked]
+
+
+def gloss_evidence(model: Any, processor: Any, command: str, prior: RestatePrior) -> dict[str, float] | None:
+    """`core.language.restate.color_evidence` from glossing each word of `command` alone; None for a
+    command without spaces between words."""
+    words = gloss_words(command)
+    if not words:
+        return None
+    return color_evidence({w: rank_colors(model, processor, w) for w in words}, prior.colors)
+
+
+@dataclass
+class Restater:
+    """A restater side adapter loaded on a model (`name`) and its calibration prior (computed on first use
+    when not given; it depends only on the adapter, so once per loaded restater)."""
+
+    name: str
+    prior: RestatePrior | None = None
+
+    def prepare(self, model: Any, processor: Any) -> RestatePrior:
+        """Compute the prior now (a few seconds), so the first restated command does not wait for it."""
+        with adapter_switched(model, self.name):
+            if self.prior is None:
+                self.prior = restate_prior(model, processor)
+        return self.prior
+
+    def rank(self, model: Any, processor: Any, command: str) -> list[Ranked]:
+        """`restate` with this adapter switched in for the call: best restatement of `command` first."""
+        with adapter_switched(model, self.name):
+            if self.prior is None:
+                self.prior = restate_prior(model, processor)
+            return restate(model, processor, command, self.prior)
+
+
+__all__ = ["Restater", "RestatePrior", "gloss_evidence", "rank_colors", "rank_instructions", "restate",
+           "restate_prior", "text_inputs", "text_messages"]

@@ -1,0 +1,1 @@
+"""Golden outputs of the shipped policy stack (`tests/golden/policy.py`)."""
