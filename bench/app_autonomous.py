@@ -23,7 +23,6 @@ after every command, so a killed run keeps what it measured (`--resume` continue
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
@@ -72,7 +71,11 @@ def chromium_cpu_s() -> float | None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
-    cfg, cells, items = plan_of(args)
+    try:
+        cfg, cells, items = plan_of(args)
+    except ValueError as exc:
+        print(f"app_autonomous: {exc}", file=sys.stderr)
+        return 2
     out: Path = args.out
     records: list[dict] = []
     if args.resume and details_path(out).is_file():

@@ -12,8 +12,8 @@ from bench.appbench import metrics
 from bench.appbench.cli import parse, plan_of, refusal_items, word
 from bench.data import render, slots
 from bench.data.dev_commands import DEV_LANGUAGES, DEV_WORDINGS, dev_refusal_items
-from bench.data.held_out_commands import COLOURS, DEV_LANGUAGES as TEST_DEV_LANGUAGES
-from bench.data.held_out_commands import HELD_OUT_LANGUAGES, LANGUAGES, WORDINGS
+from bench.data.held_out_commands import COLOURS, HELD_OUT_LANGUAGES, LANGUAGES, WORDINGS
+from bench.data.held_out_commands import DEV_LANGUAGES as TEST_DEV_LANGUAGES
 from bench.data.held_out_refusal import items as held_out_items
 from core.language.paraphrase import all_wordings
 from core.robot.tasks import BLOCK_COLORS, TASK_KINDS, Task, all_tasks
@@ -162,7 +162,13 @@ def test_episode_plan():
     en = [c for c in cells if c.lang == "en"]
     assert len(en) == len(TASK_KINDS) * 3 * 2
     others = [c for c in cells if c.lang != "en"]
-    assert len(others) == len(TASK_KINDS) * 3 and {c.seed for c in others} == {7000}
+    assert len(others) == len(TASK_KINDS) * 3
+    # each (kind, start) has its own scene, shared by every language; base seeds stay below the refusal scenes
+    assert len({(c.kind, c.start, c.seed) for c in en}) == len({c.seed for c in en}) == len(en)
+    assert all((c.kind, c.start, c.seed) in {(e.kind, e.start, e.seed) for e in en} for c in others)
+    assert max(c.seed for c in cells) < 9000 and min(c.seed for c in cells) >= 7000
+    with pytest.raises(ValueError, match="within"):
+        metrics.plan_episodes(TASK_KINDS, ["en"], metrics.STARTS, (7000, 7050), 1)
     for kind in TASK_KINDS:  # across the other languages each kind meets every start state
         assert {c.start for c in others if c.kind == kind} == set(metrics.STARTS)
     assert len({c.key for c in cells}) == len(cells)

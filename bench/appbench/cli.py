@@ -16,7 +16,9 @@ from core.robot.tasks import TASK_KINDS, Task
 
 ROOT = Path(__file__).resolve().parents[2]
 RESULTS = ROOT / "bench" / "results"
-TEST_SEED0, DEV_SEED0, REFUSAL_SEED0, DEV_REFUSAL_SEED0 = 7000, 6000, 8000, 6500  # scene seeds (demos use 0..)
+# base scene seeds (demos use 0..119, servo corrections 500.., other benchmarks 1000..): task cells use
+# base + 0..1049 (`metrics.scene_seed`), so test scenes are 7000..8099, dev 5000..6099, refusal items 9000.. / 6500..
+TEST_SEED0, DEV_SEED0, REFUSAL_SEED0, DEV_REFUSAL_SEED0 = 7000, 5000, 9000, 6500
 DEFAULT = {"kinds": TASK_KINDS, "starts": metrics.STARTS, "seeds": 2, "other_seeds": 1, "refusal": "all",
            "prompts": 24}
 QUICK = {"kinds": ("pick",), "langs": ("en", "es"), "starts": metrics.STARTS, "seeds": 1,
@@ -60,7 +62,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
                     help=f"default: all ({','.join(LANGUAGES)}); --dev: {','.join(DEV_LANGUAGES)}")
     ap.add_argument("--kinds", type=_csv(TASK_KINDS, "task kind"), default=None, help="default: all seven")
     ap.add_argument("--starts", type=_csv(metrics.STARTS, "start state"), default=None, help="default: all three")
-    ap.add_argument("--seeds", default=None, help="scene seeds: a count (default 2), a range a-b or a list a,b,c")
+    ap.add_argument("--seeds", default=None, help="base scene seeds: a count (default 2), a range a-b or a list a,b,c (within 50)")
     ap.add_argument("--other-seeds", type=int, default=None,
                     help="how many of the seeds the non-English languages run (default 1; English runs all)")
     ap.add_argument("--refusal", default=None, help="refusal items: all (default), none, or N per category")

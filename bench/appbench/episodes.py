@@ -167,7 +167,11 @@ def send_and_watch(h: Harness, text: str, *, refusal: bool, timeout_s: float) ->
 def task_episode(h: Harness, cell: metrics.Cell, command_for) -> dict:  # noqa: ANN001 - (task, cell) -> (text, i)
     """One task episode of `cell`; `command_for(task, cell)` words the command (text, wording index)."""
     obs = prepare(h, cell.seed)
-    task = draw_task(cell.seed, obs.scene, cell.kind)
+    try:
+        task = draw_task(cell.seed, obs.scene, cell.kind)
+    except ValueError as exc:  # no block can be pushed that way in this layout
+        return {"type": "setup_failed", "kind": cell.kind, "lang": cell.lang, "start": cell.start, "seed": cell.seed,
+                "key": cell.key, "setup": {"ok": False, "reason": str(exc)}}
     rng = random.Random(metrics.stable_index(2**31, "start", cell.key))
     h.ra.instrument()
     h.driver.log = DriveLog()

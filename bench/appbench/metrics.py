@@ -61,23 +61,37 @@ class Cell:
         return f"{self.kind}/{self.lang}/{self.start}/{self.seed}"
 
 
+SCENE_STRIDE = 50  # base seeds of one run lie within this span, so that no two cells share a scene
+
+
+def scene_seed(seed: int, kind: str, start: str) -> int:
+    """The scene of a cell: each (kind, start state) gets its own layout from one base seed, the same in
+    every language (so languages are compared on the same scenes): base seed + 50 x (7 x start + kind)."""
+    return seed + SCENE_STRIDE * (len(TASK_KINDS) * STARTS.index(start) + TASK_KINDS.index(kind))
+
+
 def plan_episodes(kinds: Sequence[str], langs: Sequence[str], starts: Sequence[str], seeds: Sequence[int],
                   other_seeds: int) -> list[Cell]:
-    """English: every kind x start x seed (its success is pooled over the start states and reported per
-    start). Every other language: every kind on the first `other_seeds` seeds, each from one start state,
-    rotated over kinds, languages and seeds so that each start state is used about equally often."""
+    """English: every kind x start x base seed (its success is pooled over the start states and reported
+    per start). Every other language: every kind on the first `other_seeds` base seeds, each from one start
+    state, rotated over kinds, languages and seeds so that each start state is used about equally often.
+    A cell's scene is `scene_seed(base seed, kind, start)`."""
     bad = [k for k in kinds if k not in TASK_KINDS] + [s for s in starts if s not in STARTS]
     if bad:
         raise ValueError(f"unknown task kind or start state: {', '.join(bad)} (kinds: {', '.join(TASK_KINDS)}; "
                          f"starts: {', '.join(STARTS)})")
     if not (kinds and langs and starts and seeds):
         raise ValueError("need at least one kind, language, start state and seed")
-    cells = [Cell(k, "en", s, seed) for seed in seeds for k in kinds for s in starts] if "en" in langs else []
+    if max(seeds) - min(seeds) >= SCENE_STRIDE or len(set(seeds)) != len(seeds):
+        raise ValueError(f"base seeds must be distinct and within {SCENE_STRIDE} of each other")
+    cells = [Cell(k, "en", s, scene_seed(seed, k, s)) for seed in seeds for k in kinds for s in starts] \
+        if "en" in langs else []
     others = [x for x in langs if x != "en"]
     for j, seed in enumerate(list(seeds)[:max(0, other_seeds)]):
         for li, lang in enumerate(others):
             for ki, kind in enumerate(kinds):
-                cells.append(Cell(kind, lang, starts[(li + ki + j) % len(starts)], seed))
+                start = starts[(li + ki + j) % len(starts)]
+                cells.append(Cell(kind, lang, start, scene_seed(seed, kind, start)))
     return cells
 
 
@@ -168,10 +182,14 @@ def summarize(records: Sequence[dict], kinds: Sequence[str], langs: Sequence[str
 
 def extras(records: Sequence[dict]) -> dict:
     """Figures beside the result (in the details file): ambiguous commands asked back, refusal by
-    out-of-domain category, cycle time as the chat shows it (plan + actions), loop windows' 5th percentile."""
+    out-of-domain category, cycle time as the chat shows it (plan + actions), loop windows' 5th percentile,
+    success per language, English command time of successful commands only, failed setups."""
     refusals = [r for r in records if r.get("type") == "refusal"]
+    eps = [r for r in records if r.get("type") == "episode"]
     amb = [r for r in refusals if r["category"] == "ambiguous"]
     windows = sorted(w for r in records for w in r.get("hz_windows", []))
+    langs = sorted({r["lang"] for r in eps})
+    by_lang = {lang: _rate([r["success"] for r in eps if r["lang"] == lang]) for lang in langs}
     by_sub: dict[str, list[bool]] = {}
     for r in refusals:
         if r["category"] == "out":
@@ -184,4 +202,10 @@ def extras(records: Sequence[dict]) -> dict:
         "plan_plus_actions_s_p50": _p50([c for r in records for c in r.get("plan_actions_s", [])]),
         "loop_hz_p05": windows[int(0.05 * (len(windows) - 1))] if windows else None,
         "hz_windows": len(windows),
+        "success_by_lang": by_lang,  # pooled over kinds and start states
+        "command_s_p50_success_en": {k: _p50([r["command_s"] for r in eps if r["kind"] == k and r["lang"] == "en"
+                                              and r["success"] and r.get("command_s") is not None])
+                                     for k in sorted({r["kind"] for r in eps})},
+        "episodes": len(eps),
+        "setups_failed": sum(r.get("type") == "setup_failed" for r in records),
     }

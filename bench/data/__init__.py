@@ -14,6 +14,15 @@ from __future__ import annotations
 import string
 
 
+def refusal_items(ins: tuple, outs: tuple, ambiguous: tuple) -> list[dict]:
+    """Refusal items as {"category", "subcategory", "lang", "text"} from (lang, text) in-domain pairs,
+    (lang, subcategory, text) out-of-domain triples and (lang, text) ambiguous pairs, in that order."""
+    out = [{"category": "in", "subcategory": "task", "lang": lang, "text": t} for lang, t in ins]
+    out += [{"category": "out", "subcategory": sub, "lang": lang, "text": t} for lang, sub, t in outs]
+    out += [{"category": "ambiguous", "subcategory": "which block", "lang": lang, "text": t} for lang, t in ambiguous]
+    return out
+
+
 def slots(template: str) -> set[str]:
     return {name for _, name, _, _ in string.Formatter().parse(template) if name}
 

@@ -8,6 +8,8 @@ Same slots as the held-out wordings (`bench.data.render`), colour forms from `he
 
 from __future__ import annotations
 
+from bench.data import refusal_items
+
 DEV_LANGUAGES = ("en", "es", "fr", "de", "zh", "ja")
 
 DEV_WORDINGS: dict[str, dict[str, tuple[str, ...]]] = {
@@ -92,8 +94,4 @@ DEV_AMBIGUOUS: tuple[tuple[str, str], ...] = (
 
 def dev_refusal_items() -> list[dict]:
     """The dev refusal items in the format of `held_out_refusal.items()`."""
-    out = [{"category": "in", "subcategory": "task", "lang": lang, "text": t} for lang, t in DEV_IN]
-    out += [{"category": "out", "subcategory": sub, "lang": lang, "text": t} for lang, sub, t in DEV_OUT]
-    out += [{"category": "ambiguous", "subcategory": "which block", "lang": lang, "text": t}
-            for lang, t in DEV_AMBIGUOUS]
-    return out
+    return refusal_items(DEV_IN, DEV_OUT, DEV_AMBIGUOUS)

@@ -12,6 +12,8 @@ Commands for the refusal measurement, each sent with "Do it" from the home state
 
 from __future__ import annotations
 
+from bench.data import refusal_items
+
 IN_DOMAIN: tuple[tuple[str, str], ...] = (
     ("en", "pick up the yellow block"), ("en", "put the green cube into the bowl"),
     ("en", "push the blue block to the right"), ("en", "stack the red block on the yellow block"),
@@ -76,7 +78,4 @@ AMBIGUOUS: tuple[tuple[str, str], ...] = (
 
 def items() -> list[dict]:
     """Every item as {"category", "subcategory", "lang", "text"}: in-domain, out-of-domain, ambiguous."""
-    out = [{"category": "in", "subcategory": "task", "lang": lang, "text": t} for lang, t in IN_DOMAIN]
-    out += [{"category": "out", "subcategory": sub, "lang": lang, "text": t} for lang, sub, t in OUT_OF_DOMAIN]
-    out += [{"category": "ambiguous", "subcategory": "which block", "lang": lang, "text": t} for lang, t in AMBIGUOUS]
-    return out
+    return refusal_items(IN_DOMAIN, OUT_OF_DOMAIN, AMBIGUOUS)
