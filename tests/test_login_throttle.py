@@ -13,27 +13,10 @@ from core.auth import AuthService
 from core.auth import users as U
 from core.auth.service import LoginAttempt
 from core.auth.throttle import LoginRefused, LoginThrottle
-from core.store import StoreConfig, open_store
-
-PW = "correct horse battery"
+from tests.test_auth import PW, FakeClock, store  # noqa: F401 - the fixture
 
 
-class FakeClock:
-    def __init__(self) -> None:
-        self.t = 1000.0
-
-    def __call__(self) -> float:
-        return self.t
-
-
-@pytest.fixture
-def store(tmp_path):
-    s = open_store(StoreConfig(recordings_dir=tmp_path / "rec"))
-    yield s
-    s.close()
-
-
-def test_parallel_guesses_are_capped_and_other_sources_keep_access(store):
+def test_parallel_guesses_are_capped_and_other_sources_keep_access(store):  # noqa: F811
     U.create_user(store, "ann", "member", PW)
     auth = AuthService(store, refresh_s=0.0)
     try:
@@ -106,7 +89,7 @@ def test_source_budget_spans_accounts_and_backoff_doubles():
     t.end(t.begin("new-name", "x"), True)  # failures are forgotten after the window
 
 
-def test_an_unknown_name_costs_one_password_check(store, monkeypatch):
+def test_an_unknown_name_costs_one_password_check(store, monkeypatch):  # noqa: F811
     import core.auth.users as users_mod
 
     U.create_user(store, "ann", "member", PW)

@@ -207,6 +207,10 @@ def make_server(app: App, blocks: gr.Blocks, head: str, css: str) -> FastAPI:
                                  app_kwargs={"openapi_url": None})
     http.bind(server)  # Gradio's login is on exactly while accounts exist (open lab otherwise)
     files = FilePolicy.of([recordings, *gradio_folders()], protected=lambda: database_files(app))
+    inside = [f for f in database_files(app)[:1] if Path(f).is_relative_to(Path(recordings).resolve())]
+    if inside:
+        log.error("the database %s is inside the recordings folder, whose media the page loads: the file guard "
+                  "refuses it, but keep it elsewhere (by default it lives in %s-db/)", inside[0], recordings)
     server.add_middleware(RequestGuard, http=http, files=files)
     return server
 

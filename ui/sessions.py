@@ -5,17 +5,18 @@ token it sees issued (`add`) and checks it on every request (`check`): a session
 sign-in, or after `idle_s` without any request from the page (an open page polls every second, so this
 is a closed tab or a sleeping laptop). A token this registry never saw issued is not accepted.
 
-Settings: `$VLM2VLA_SESSION_MAX_S` (default 12 h) and `$VLM2VLA_SESSION_IDLE_S` (default 2 h). Pure.
+Settings: `$VLM2VLA_SESSION_MAX_S` (default 12 h) and `$VLM2VLA_SESSION_IDLE_S` (default 2 h).
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+
+from core.auth.wiring import env_float
 
 log = logging.getLogger(__name__)
 
@@ -25,13 +26,10 @@ DEFAULT_MAX_AGE_S = 12 * 3600.0
 DEFAULT_IDLE_S = 2 * 3600.0
 
 
-def _env_seconds(name: str, default: float) -> float:
-    try:
-        value = float(os.environ.get(name, default))
-    except ValueError:
-        log.error("$%s is not a number of seconds; using %s", name, default)
-        return default
-    return value if value > 0 else default
+def _span(seconds: float) -> str:
+    if seconds >= 3600:
+        return f"{seconds / 3600:g} h"
+    return f"{seconds / 60:g} min" if seconds >= 120 else f"{seconds:g} s"
 
 
 @dataclass
@@ -44,8 +42,8 @@ class _Session:
 class SessionRegistry:
     def __init__(self, max_age_s: float | None = None, idle_s: float | None = None,
                  clock: Callable[[], float] = time.monotonic) -> None:
-        self.max_age_s = max_age_s or _env_seconds(MAX_AGE_ENV, DEFAULT_MAX_AGE_S)
-        self.idle_s = idle_s or _env_seconds(IDLE_ENV, DEFAULT_IDLE_S)
+        self.max_age_s = max_age_s or env_float(MAX_AGE_ENV, DEFAULT_MAX_AGE_S)
+        self.idle_s = idle_s or env_float(IDLE_ENV, DEFAULT_IDLE_S)
         self.clock = clock
         self._lock = threading.Lock()
         self._sessions: dict[str, _Session] = {}
@@ -79,9 +77,9 @@ class SessionRegistry:
 
     def _expired(self, s: _Session, now: float) -> str | None:
         if now - s.issued >= self.max_age_s:
-            return f"signed in more than {self.max_age_s / 3600:g} h ago"
+            return f"signed in more than {_span(self.max_age_s)} ago"
         if now - s.seen >= self.idle_s:
-            return f"no request for {self.idle_s / 60:g} min"
+            return f"no request for {_span(self.idle_s)}"
         return None
 
     def __len__(self) -> int:
