@@ -114,6 +114,7 @@ def move_database(old: Path, new: Path) -> Path:
         if path.exists():
             try:
                 shutil.move(str(path), str(backup / path.name))
+                (backup / path.name).chmod(0o600)
             except OSError as exc:  # a read-only recordings folder: the copy is in place, say what is left
                 log.error("the database moved to %s, but its old file %s could not be moved away: %s. Delete "
                           "it by hand: the app refuses to serve it, but it should not stay in the recordings "
