@@ -13,6 +13,7 @@ from core.control.autonomous import AutoEvent, AutonomousRun, RunConfig
 from core.control.loop import ControlLoop
 from core.conversation import Conversation, looks_like_question
 from core.policy.service import ModelNotReadyError, ModelService
+from core.store.text import strip_controls
 
 log = logging.getLogger(__name__)
 CAMERA = "front"
@@ -98,7 +99,7 @@ class Assistant:
         return "command"
 
     def ask(self, question: str) -> threading.Thread:
-        question = question.strip()
+        question = strip_controls(question, multiline=False).strip()
         if not question:
             raise ValueError("type a question first")
         self.model.loaded  # noqa: B018 - raises ModelNotReadyError with the reason
@@ -131,7 +132,7 @@ class Assistant:
         return th
 
     def command(self, instruction: str) -> AutonomousRun:
-        instruction = instruction.strip()
+        instruction = strip_controls(instruction, multiline=False).strip()
         if not instruction:
             raise ValueError("type a command first")
         if self.run is not None and not self.run.finished:

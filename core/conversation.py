@@ -13,6 +13,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from core.store.text import strip_controls
+
 MAX_MESSAGES = 500
 
 _QUESTION_START = re.compile(
@@ -49,6 +51,8 @@ class Conversation:
     def add(self, role: str, content: str, **meta: Any) -> int:
         if role not in ("user", "assistant"):
             raise ValueError(f"role must be user or assistant, not {role!r}")
+        if role == "user":  # typed by anyone signed in, shown to every viewer: no control or bidi characters
+            content = strip_controls(content)
         with self._lock:
             self._messages.append(Message(role, content, dict(meta)))
             del self._messages[:-MAX_MESSAGES]

@@ -22,6 +22,7 @@ ROLES = {"root": "admin", "ann": "member", "ben": "member", "vic": "visitor"}
 TTL_S = 2.0
 TAKEOVER_S = 1.0
 PRESET = "quick"
+ZIP = {"Content-Type": "application/zip"}
 
 
 @pytest.fixture(scope="module")
@@ -84,16 +85,18 @@ def test_nothing_without_a_login(lab):
                      "/api/audit"):
             assert c.get(path).status_code == 401, path
         assert c.post("/api/teleop/input", json=event((1, 0, 0, 0, 0, 0))).status_code == 401
-        assert c.post("/api/record/start").status_code == 401
+        assert c.post("/api/record/start", json={}).status_code == 401
         assert gradio_call(c, "do_estop", []) == ("http", 401)
         assert c.post("/login", data={"username": "ann", "password": "wrong password"}).status_code == 400
         page = c.get("/")
         assert page.status_code == 200  # the login page
-    (rec / "probe.txt").write_text("visible")
-    with closing(client(base, "vic")) as c:  # the recordings folder is served to signed-in users, the database never
-        assert c.get(f"/gradio_api/file={rec / 'probe.txt'}").status_code == 200
-        for name in ("studio.db", "studio.db-wal"):
-            assert c.get(f"/gradio_api/file={rec / name}").status_code == 403, name
+    (rec / "probe.mp4").write_bytes(b"not really a video")
+    with closing(client(base, "vic")) as c:  # the recordings' media are served to signed-in users, the database never
+        assert c.get(f"/gradio_api/file={rec / 'probe.mp4'}").status_code == 200
+        db = rec.parent / "recordings-db" / "studio.db"
+        assert db.exists() and not (rec / "studio.db").exists()
+        for path in (db, f"{db}-wal", rec / "studio.db"):
+            assert c.get(f"/gradio_api/file={path}").status_code == 403, path
 
 
 def test_visitor_is_refused_everything_but_watching_asking_and_estop(lab):
@@ -104,14 +107,14 @@ def test_visitor_is_refused_everything_but_watching_asking_and_estop(lab):
         with c.stream("GET", "/stream/front.mjpg") as s:
             assert s.status_code == 200 and next(s.iter_bytes()).startswith(b"--frame")
         # /api routes
-        assert c.post("/api/record/start").status_code == 403
+        assert c.post("/api/record/start", json={}).status_code == 403
         r = c.post("/api/teleop/input", json=event((1, 0, 0, 0, 0, 0)))
         assert r.status_code == 403 and "visitors cannot drive" in r.json()["error"]
         r = c.post("/api/teleop/input", json=event())  # a heartbeat: answered, not applied
         assert r.status_code == 200 and r.json()["applied"] is False
-        assert c.post("/api/control/take").status_code == 403
+        assert c.post("/api/control/take", json={}).status_code == 403
         assert c.get("/api/audit").status_code == 403
-        assert c.post("/api/adapters/upload", content=b"PK").status_code == 403
+        assert c.post("/api/adapters/upload", content=b"PK", headers=ZIP).status_code == 403
         # Gradio handlers called directly
         refused = {
             "do_record": ["put the red block in the bowl", "vic"], "save_success": [], "do_discard": [],
@@ -133,7 +136,7 @@ def test_visitor_is_refused_everything_but_watching_asking_and_estop(lab):
         assert kind == "complete" and c.get("/api/status").json()["estop"]
     with closing(client(base, "ann")) as c:
         assert gradio_call(c, "do_reset_estop", [])[0] == "complete"
-        c.post("/api/control/release")
+        c.post("/api/control/release", json={})
     assert ("estop", "vic", None) in audit_actions(base)
 
 
@@ -152,25 +155,25 @@ def test_control_lock_between_members_admin_takeover_and_floor(lab):
         time.sleep(0.5)
         assert gradio_call(ann, "save_success", [])[0] == "complete"
         # a request, then a takeover once it went unanswered
-        assert ben.post("/api/control/request").json()["requests"] == ["ben"]
-        assert ben.post("/api/control/takeover").status_code == 403  # too early
+        assert ben.post("/api/control/request", json={}).json()["requests"] == ["ben"]
+        assert ben.post("/api/control/takeover", json={}).status_code == 403  # too early
         time.sleep(TAKEOVER_S + 0.2)
         ann.post("/api/teleop/input", json=event())  # ann's page is alive but did not answer
-        assert ben.post("/api/control/takeover").json()["holder"] == "ben"
+        assert ben.post("/api/control/takeover", json={}).json()["holder"] == "ben"
         assert ann.post("/api/teleop/input", json=event((0.5, 0, 0, 0, 0, 0))).status_code == 403
         # an admin takes over at once; the floor lets the visitor command
-        assert root.post("/api/control/takeover").json()["holder"] == "root"
+        assert root.post("/api/control/takeover", json={}).json()["holder"] == "root"
         kind, msg = gradio_call(vic, "run_3", ["put the red block in the bowl"])
         assert kind == "error" and "floor" in str(msg)
-        assert root.post("/api/control/floor-open").json()["floor_open"]
+        assert root.post("/api/control/floor-open", json={}).json()["floor_open"]
         kind, msg = gradio_call(vic, "run_3", ["put the red block in the bowl"])
         assert kind == "error" and "not ready" in str(msg)  # allowed; this app has no model
-        assert vic.post("/api/control/floor-open").status_code == 403
+        assert vic.post("/api/control/floor-open", json={}).status_code == 403
         # hand over to a requester, then release
-        ann.post("/api/control/request")
-        assert root.post("/api/control/handover").json()["holder"] == "ann"
+        ann.post("/api/control/request", json={})
+        assert root.post("/api/control/handover", json={}).json()["holder"] == "ann"
         assert not ann.get("/api/control").json()["floor_open"]  # the floor closes when control moves
-        assert ann.post("/api/control/release").json()["holder"] is None
+        assert ann.post("/api/control/release", json={}).json()["holder"] is None
     finally:
         for c in (ann, ben, root, vic):
             c.close()
@@ -193,7 +196,7 @@ def test_control_lock_between_members_admin_takeover_and_floor(lab):
 def test_control_is_released_when_the_holders_page_goes_silent(lab):
     base, _ = lab
     with closing(client(base, "ben")) as ben:
-        ben.post("/api/control/take")
+        ben.post("/api/control/take", json={})
         assert ben.get("/api/control").json()["holder"] == "ben"
         for _ in range(3):  # heartbeats keep it
             time.sleep(TTL_S / 2)
@@ -224,18 +227,18 @@ def _adapter_zip(extra: dict[str, bytes] | None = None) -> bytes:
 def test_adapter_upload_is_member_only_size_limited_and_safetensors_only(lab):
     base, _ = lab
     with closing(client(base, "ann")) as c:
-        r = c.post("/api/adapters/upload", params={"name": "../../etc/passwd"}, content=_adapter_zip())
+        r = c.post("/api/adapters/upload", params={"name": "../../etc/passwd"}, content=_adapter_zip(), headers=ZIP)
         assert r.status_code == 200, r.text
         assert "/" not in r.json()["name"] and ".." not in r.json()["name"]
-        r = c.post("/api/adapters/upload", content=_adapter_zip({"extra.bin": b"\x80\x04junk"}))
+        r = c.post("/api/adapters/upload", content=_adapter_zip({"extra.bin": b"\x80\x04junk"}), headers=ZIP)
         assert r.status_code == 400 and "pickle" in r.json()["detail"]
-        r = c.post("/api/adapters/upload", content=_adapter_zip({"../escape.json": b"{}"}))
+        r = c.post("/api/adapters/upload", content=_adapter_zip({"../escape.json": b"{}"}), headers=ZIP)
         assert r.status_code == 400 and "refusing entry" in r.json()["detail"]
-        r = c.post("/api/adapters/upload", content=b"not a zip at all")
+        r = c.post("/api/adapters/upload", content=b"not a zip at all", headers=ZIP)
         assert r.status_code == 400
-        r = c.post("/api/adapters/upload", content=b"\0" * (1024 * 1024 + 10))
+        r = c.post("/api/adapters/upload", content=b"\0" * (1024 * 1024 + 10), headers=ZIP)
         assert r.status_code == 413
-        r = c.post("/api/estop", headers={"Origin": "http://evil.example"})
+        r = c.post("/api/estop", json={}, headers={"Origin": "http://evil.example"})
         assert r.status_code == 403  # another site's page cannot post with the cookie
     rows = audit_actions(base)
     assert any(a == "adapter.import" and u == "ann" for a, u, _ in rows)

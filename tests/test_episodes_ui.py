@@ -215,10 +215,29 @@ def test_export_selection_skips_bad_episodes_and_refuses_bad_names(store, tmp_pa
         with pytest.raises(ReviewError, match=msg):
             export_selection(store, ids, root, name)
     assert not (root / "only_bad").exists()
-    with pytest.raises(ReviewError, match="does not exist"):
-        export_root(store.recordings_dir, str(tmp_path / "nowhere"))
-    (store.recordings_dir / "sub").mkdir()
-    assert export_root(store.recordings_dir, "sub") == store.recordings_dir / "sub"
+    assert export_root(store.recordings_dir, "sub") == root / "sub"  # a name is taken inside exports/
+    assert export_root(store.recordings_dir, str(root / "a" / "b")) == root / "a" / "b"
+
+
+def test_export_stays_inside_the_exports_area(store, tmp_path) -> None:
+    """`../outside`, another absolute folder and a symlink leading out are refused (a root-run app wrote
+    into /etc through a symlinked folder); nothing is written outside."""
+    a = _synthetic(store, 15, success=True)
+    area = export_root(store.recordings_dir, "")
+    area.mkdir(parents=True)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (area / "link").symlink_to(outside)
+    for typed in ("../outside", "../../outside", str(outside), str(area / "link"), str(area / "link" / "deeper"),
+                  "link", str(store.recordings_dir)):
+        with pytest.raises(ReviewError, match="exports area"):
+            export_root(store.recordings_dir, typed)
+    with pytest.raises(ReviewError):  # the dataset name cannot lead out either
+        export_selection(store, [a], area, "../outside")
+    assert list(outside.iterdir()) == []
+    (area / "file").write_text("x")
+    with pytest.raises(ReviewError, match="is a file"):
+        export_root(store.recordings_dir, "file")
 
 
 # ---- replay -------------------------------------------------------------------------------------

@@ -119,7 +119,8 @@ def test_sqlite_pragmas(tmp_path):
         assert c.execute(text("PRAGMA foreign_keys")).scalar() == 1
         assert c.execute(text("PRAGMA busy_timeout")).scalar() == 1234
         assert c.execute(text("PRAGMA synchronous")).scalar() == 1  # NORMAL
-    assert (tmp_path / "studio.db").exists()
+    assert not (tmp_path / "studio.db").exists()  # never inside the (served) recordings folder
+    assert (tmp_path.parent / f"{tmp_path.name}-db" / "studio.db").exists()
     s.close()
 
 
@@ -129,7 +130,7 @@ def test_config_from_env(monkeypatch, tmp_path):
     assert StoreConfig.from_env(db_url="sqlite:///cli.db").url == "sqlite:///cli.db"
     monkeypatch.delenv("VLM2VLA_DB_URL")
     cfg = StoreConfig.from_env(recordings_dir=tmp_path)
-    assert cfg.url == f"sqlite:///{tmp_path.resolve() / 'studio.db'}"
+    assert cfg.url == f"sqlite:///{tmp_path.resolve().parent / (tmp_path.name + '-db') / 'studio.db'}"
     monkeypatch.setenv("VLM2VLA_RECORDINGS", str(tmp_path / "env-rec"))
     assert StoreConfig.from_env().recordings_dir == tmp_path / "env-rec"
 

@@ -227,7 +227,7 @@ def build(app: App) -> None:
             b_untag = gr.Button("Untag")
             b_delete = gr.Button("Delete selected…", variant="stop")
         with gr.Row():
-            ex_root = gr.Textbox(value=default_export, label="Export folder (relative = inside the recordings folder)",
+            ex_root = gr.Textbox(value=default_export, label="Export folder (inside the recordings folder's exports/; a name is taken there)",
                                  scale=3)
             ex_name = gr.Textbox(label="Dataset name", placeholder="red_block_demos", scale=2)
             ex_btn = gr.Button("Export selected (LeRobot v3)", scale=1)

@@ -7,11 +7,23 @@ While no account exists (open lab) everything passes, as before accounts existed
 
 `bind()` also switches Gradio's own login on and off as accounts appear or disappear, so creating the
 first admin with `python -m core.auth` locks the running app within seconds.
+
+Every use of a login token goes through `session_user`: the token must have been issued by this app's
+login (`ui.sessions`), be younger than the session limits, and belong to an account that is still
+enabled; otherwise it is removed from Gradio's map too, so Gradio's own handlers and file routes stop
+accepting it at once (no restart).
+
+Cross-site requests: `origin_refusal` accepts a state-changing request only without an `Origin` header
+(not a browser) or with the page's own origin (the `Host` the request was sent to, or one listed in
+`$VLM2VLA_ALLOWED_ORIGINS`, comma-separated, for a reverse proxy that rewrites `Host`). `Origin: null`
+(sandboxed frames, file pages) and `Sec-Fetch-Site: cross-site` are refused.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -19,11 +31,36 @@ from fastapi import FastAPI, HTTPException, Request
 from starlette.routing import Mount
 
 from core.auth import OPEN_LAB, AccessDenied, Action, NotSignedIn, Principal
+from ui.sessions import SessionRegistry
 
 if TYPE_CHECKING:
     from core.auth import AuthService
 
 log = logging.getLogger(__name__)
+
+ALLOWED_ORIGINS_ENV = "VLM2VLA_ALLOWED_ORIGINS"
+
+
+def allowed_origins_from_env() -> frozenset[str]:
+    """Extra origins (scheme://host[:port]) the page may be served from, e.g. behind a reverse proxy."""
+    raw = os.environ.get(ALLOWED_ORIGINS_ENV, "")
+    return frozenset(urlsplit(o.strip()).netloc.lower() for o in raw.split(",") if o.strip())
+
+
+def origin_refusal(headers: Mapping[str, str], extra_hosts: frozenset[str] = frozenset()) -> str | None:
+    """Why a state-changing request looks sent by another site's page, or None."""
+    origin = headers.get("origin")
+    if origin is None:
+        if headers.get("sec-fetch-site") == "cross-site":
+            return "cross-site request refused"
+        return None  # not sent by a browser page (curl, scripts): they need the cookie anyway
+    if origin == "null":
+        return "request from an opaque origin (sandboxed frame or local file) refused"
+    netloc = urlsplit(origin).netloc.lower()
+    host = headers.get("host", "").lower()
+    if netloc and (netloc == host or netloc in extra_hosts):
+        return None
+    return f"cross-site request from {origin[:100]} refused"
 
 
 def find_gradio_app(api: FastAPI) -> Any:
@@ -37,8 +74,11 @@ def find_gradio_app(api: FastAPI) -> Any:
 
 
 class HttpAuth:
-    def __init__(self, service: AuthService | None) -> None:
+    def __init__(self, service: AuthService | None, sessions: SessionRegistry | None = None,
+                 extra_origins: frozenset[str] | None = None) -> None:
         self.service = service
+        self.sessions = sessions or SessionRegistry()
+        self.extra_origins = allowed_origins_from_env() if extra_origins is None else extra_origins
         self._gradio: Any = None
 
     def bind(self, api: FastAPI) -> None:
@@ -56,13 +96,51 @@ class HttpAuth:
         svc.on_mode_change(set_mode)
 
     # ---- who ----------------------------------------------------------------------------------------
-    def username(self, request: Request) -> str | None:
+    @property
+    def login_required(self) -> bool:
+        svc = self.service
+        return svc is not None and not svc.open_lab
+
+    @property
+    def cookie_names(self) -> tuple[str, str]:
+        """Gradio's login cookies: (the Secure one, the plain-http one); Gradio reads them in this order."""
+        cid = self._gradio.cookie_id if self._gradio is not None else ""
+        return f"access-token-{cid}", f"access-token-unsecure-{cid}"
+
+    def issued(self, token: str) -> str | None:
+        """Record a token Gradio's login just issued; returns its user (None if Gradio did not keep it)."""
+        user = self._gradio.tokens.get(token) if self._gradio is not None else None
+        if user is not None:
+            self.sessions.add(token, user)
+        return user
+
+    def session_user(self, cookies: Mapping[str, str], *, touch: bool = True) -> str | None:
+        """The user whose login cookie came with a request, or None. A session that is over (too old,
+        idle, unknown, account disabled or removed) is ended here, for Gradio's routes as well."""
         g = self._gradio
         if g is None:
             return None
-        token = request.cookies.get(f"access-token-{g.cookie_id}") or request.cookies.get(
-            f"access-token-unsecure-{g.cookie_id}")
-        return g.tokens.get(token) if token else None
+        secure, plain = self.cookie_names
+        token = cookies.get(secure) or cookies.get(plain)
+        if not token:
+            return None
+        user = g.tokens.get(token)
+        if user is None:
+            self.sessions.forget(token)
+            return None
+        reason = self.sessions.check(token, user, touch=touch)
+        svc = self.service
+        if reason is None and svc is not None and not svc.open_lab and svc.principal(user) is None:
+            reason = "the account is disabled or was removed"
+        if reason is None:
+            return user
+        g.tokens.pop(token, None)
+        self.sessions.forget(token)
+        log.info("session of %s ended: %s", user, reason)
+        return None
+
+    def username(self, request: Request) -> str | None:
+        return self.session_user(request.cookies)
 
     def principal(self, request: Request) -> Principal:
         """The signed-in principal (OPEN_LAB in the open lab); HTTP 401 if nobody usable is signed in."""
@@ -86,15 +164,12 @@ class HttpAuth:
         except AccessDenied as exc:
             raise HTTPException(403, str(exc)) from exc
 
-    @staticmethod
-    def check_origin(request: Request) -> None:
-        """Refuse a state-changing request sent by another site's page (the browser names it in Origin)."""
-        origin = request.headers.get("origin")
-        if not origin or origin == "null":
-            return
-        host = request.headers.get("host", "")
-        if urlsplit(origin).netloc.lower() != host.lower():
-            raise HTTPException(403, f"cross-site request from {origin} refused")
+    def check_origin(self, request: Request) -> None:
+        """Refuse a state-changing request sent by another site's page (the request guard does this for
+        every route already; routes call it too so that they stay safe on their own)."""
+        refused = origin_refusal(request.headers, self.extra_origins)
+        if refused:
+            raise HTTPException(403, refused)
 
     def teleop_gate(self, request: Request, is_input: bool) -> tuple[bool, str | None]:
         """Whether a page's teleop event may reach the robot: (forward, refusal message).

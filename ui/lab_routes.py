@@ -5,6 +5,9 @@
     GET  /api/audit?limit=&action=&user=   newest audit entries (lab members and admins)
     POST /api/adapters/upload?name=    body: a .zip of a PEFT adapter folder (safetensors only), at most
                                        $VLM2VLA_MAX_UPLOAD_MB (default 512) MB; lab members and admins
+
+Every POST needs a JSON content type (the upload: `application/zip` or `application/octet-stream`) and,
+from a browser, the page's own Origin (`ui.http_guard` refuses the rest before these routes run).
 """
 
 from __future__ import annotations

@@ -1,31 +1,69 @@
-"""FastAPI routes beside Gradio: MJPEG camera streams, teleop input from the page, a status probe."""
+"""FastAPI routes beside Gradio: MJPEG camera streams, teleop input from the page, a status probe.
+
+`make_server` also puts `ui.http_guard.RequestGuard` in front of everything (sessions, cross-site
+requests, the file routes, uploads, security headers) and keeps FastAPI's and Gradio's route listings
+(`/openapi.json`, `/docs`, `/redoc`) switched off.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from pathlib import Path
 
 import gradio as gr
 from fastapi import FastAPI, HTTPException, Request
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 
 from core.auth import Action
 from core.context import App
 from ui import guard
+from ui.file_guard import FilePolicy
 from ui.http_auth import HttpAuth
+from ui.http_guard import RequestGuard
 
 log = logging.getLogger(__name__)
 
 STATIC = Path(__file__).parent / "static"
 BOUNDARY = "frame"
 MAX_INPUT_BYTES = 4096
-MAX_UPLOAD = "1gb"  # Gradio's own uploads (the adapter upload route has its own limit)
+MAX_INT_DIGITS = 20  # a teleop event's numbers are small; a 400-digit integer is refused before any arithmetic
+# Gradio's own upload route: no widget on the page uploads through it (adapters use /api/adapters/upload,
+# with its own limit), so a small cap; visitors are refused outright (ui.http_guard).
+MAX_UPLOAD = "25mb"
+STREAM_RECHECK_S = 1.0  # an open camera stream notices an ended session or a disabled account this fast
+
+
+class BadInput(ValueError):
+    """A request body that is not a small, plain JSON value."""
+
+
+def _small_int(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_INT_DIGITS:
+        raise BadInput(f"number with more than {MAX_INT_DIGITS} digits")
+    return int(text)
+
+
+def _no_constant(text: str) -> float:
+    raise BadInput(f"{text} is not a number here")
+
+
+def parse_small_json(body: bytes) -> object:
+    """Decode a request body that must be small JSON; BadInput (a ValueError) says what is wrong."""
+    try:
+        return json.loads(body, parse_int=_small_int, parse_constant=_no_constant)
+    except RecursionError:
+        raise BadInput("JSON nested too deeply") from None
+    except UnicodeDecodeError:
+        raise BadInput("the body is not UTF-8 text") from None
+    except json.JSONDecodeError as exc:
+        raise BadInput(f"not JSON: {exc}") from None
 
 
 def make_server(app: App, blocks: gr.Blocks, head: str, css: str) -> FastAPI:
-    api = FastAPI(title="VLM2VLA Studio")
+    api = FastAPI(title="VLM2VLA Studio", docs_url=None, redoc_url=None, openapi_url=None)
     http = HttpAuth(app.auth)  # the Gradio login's cookie, for these routes too (open lab: no checks)
     guard.install(app.auth)
     api.mount("/studio-static", StaticFiles(directory=STATIC), name="studio-static")  # Gradio owns /static
@@ -34,7 +72,7 @@ def make_server(app: App, blocks: gr.Blocks, head: str, css: str) -> FastAPI:
 
     @api.get("/stream/{camera}.mjpg")
     async def stream(camera: str, request: Request, fps: float = 30.0) -> StreamingResponse:
-        http.authorize(request, Action.WATCH)
+        who = http.authorize(request, Action.WATCH)
         hub = app.loop.frames
         if camera not in hub.cameras:
             raise HTTPException(404, f"no camera {camera!r}; cameras: {hub.cameras}")
@@ -44,7 +82,13 @@ def make_server(app: App, blocks: gr.Blocks, head: str, css: str) -> FastAPI:
             seq = -1
             loop = asyncio.get_running_loop()
             last = 0.0
+            checked = loop.time()
             while not await request.is_disconnected():
+                if loop.time() - checked > STREAM_RECHECK_S:
+                    checked = loop.time()  # the session may have ended, the account been disabled, the lab closed
+                    if (http.login_required if who.open_lab
+                            else http.session_user(request.cookies, touch=False) != who.name):
+                        return
                 if hub.seq == seq or loop.time() - last < min_gap:
                     await new_frame.wait(0.25)
                     continue
@@ -71,23 +115,20 @@ def make_server(app: App, blocks: gr.Blocks, head: str, css: str) -> FastAPI:
         jpg = app.loop.frames.jpeg(camera)
         if jpg is None:
             raise HTTPException(404, f"no frame for camera {camera!r}")
-        from fastapi.responses import Response
-
         return Response(jpg, media_type="image/jpeg", headers={"Cache-Control": "no-store"})
 
     @api.post("/api/teleop/input")
     async def teleop_input(request: Request) -> JSONResponse:
         from core.teleop.base import TeleopInputError
+        from core.teleop.browser import parse_event
 
+        http.check_origin(request)
+        http.principal(request)  # 401 before the body is even read
         body = await request.body()
         if len(body) > MAX_INPUT_BYTES:
             return JSONResponse({"ok": False, "error": "input event too large"}, status_code=413)
         try:
-            import json
-
-            from core.teleop.browser import parse_event
-
-            payload = json.loads(body)
+            payload = parse_small_json(body)
             ev = parse_event(payload)
             forward, refused = http.teleop_gate(request, any(ev.axes) or ev.gripper is not None or any(ev.buttons))
             if refused:
@@ -157,13 +198,28 @@ def make_server(app: App, blocks: gr.Blocks, head: str, css: str) -> FastAPI:
     from ui.lab_routes import add_lab_routes, database_files
 
     add_lab_routes(api, app, http)
+    recordings = app.store.recordings_dir if app.store is not None else app.config.recordings_dir
     server = gr.mount_gradio_app(api, blocks, path="", head=head, css=css, theme=gr.themes.Soft(),
-                                 allowed_paths=[str(app.config.recordings_dir)],
-                                 blocked_paths=database_files(app),  # the database (password hashes) lives there
+                                 allowed_paths=[str(recordings)],
+                                 blocked_paths=database_files(app),  # kept elsewhere by default; never served
                                  auth=app.auth.gradio_auth if app.auth else None, max_file_size=MAX_UPLOAD,
-                                 auth_message="VLM2VLA Studio: sign in with your lab account.")
+                                 auth_message="VLM2VLA Studio: sign in with your lab account.",
+                                 app_kwargs={"openapi_url": None})
     http.bind(server)  # Gradio's login is on exactly while accounts exist (open lab otherwise)
+    files = FilePolicy.of([recordings, *gradio_folders()], protected=lambda: database_files(app))
+    inside = [f for f in database_files(app)[:1] if Path(f).is_relative_to(Path(recordings).resolve())]
+    if inside:
+        log.error("the database %s is inside the recordings folder, whose media the page loads: the file guard "
+                  "refuses it, but keep it elsewhere (by default it lives in %s-db/)", inside[0], recordings)
+    server.add_middleware(RequestGuard, http=http, files=files)
     return server
+
+
+def gradio_folders() -> list[Path]:
+    """Gradio's own folders that the page loads files from: the upload/output cache and the examples cache."""
+    from gradio import utils
+
+    return [Path(utils.get_upload_folder()), Path(utils.get_cache_folder()).resolve()]
 
 
 class FrameSignal:

@@ -20,22 +20,17 @@ def compare(app_model: Any, captured: list[Captured], progress=print) -> dict:  
     """`app_model`: the app's `ModelService` (its loaded model is the quantized path)."""
     import torch
 
-    from core.model.loader import load_model
-    from core.model.policy import VLMPolicy
     from core.model.worker import run
-    from core.training.adapters import activate_adapter
-    from core.training.default_adapter import ASSET_DIR, NAME
+    from core.policy.shipped import load_shipped
+    from core.policy.vlm import VLMPolicy
 
     if not captured:
         return {"type": "quantized", "n": 0, "speedup": None, "match_rate": None, "note": "no prompts captured"}
     quant = app_model.loaded
     t0 = time.perf_counter()
-    fp32 = run(load_model, None, "cpu", "fp32")
-    run(activate_adapter, fp32, ASSET_DIR, NAME)
+    fp32 = load_shipped("fp32", threads=app_model.threads, restater=False, reader=False).loaded
     progress(f"quantized: fp32 copy loaded in {time.perf_counter() - t0:.0f} s; {len(captured)} prompts")
-    kwargs = {"camera": app_model.adapter_camera, "robot_state": app_model.adapter_robot_state,
-              "grounded": app_model.adapter_grounded}
-    policies = {"quantized": VLMPolicy(quant, **kwargs), "fp32": VLMPolicy(fp32, **kwargs)}
+    policies = {"quantized": VLMPolicy(quant, app_model.config), "fp32": VLMPolicy(fp32, app_model.config)}
 
     def decode(pol: VLMPolicy, c: Captured) -> tuple[str, int, float]:
         text = pol.actions(c.image, c.instruction, c.subtask, c.plan, None, state=c.state)

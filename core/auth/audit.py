@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from core.store import Store
 from core.store.models import AuditEntry, utcnow
 from core.store.retry import write_with_retry
+from core.store.text import clean_json, strip_controls
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +75,8 @@ class AuditLog:
     def record(self, action: str, user_name: str | None = None, role: str | None = None, *,
                user_id: int | None = None, target: str | None = None, **detail: Any) -> AuditRecord:
         """Queue one entry (written in the background); returns it."""
-        entry = AuditRecord(action, user_name, role, user_id, target, _jsonable(detail))
+        entry = AuditRecord(action, user_name and strip_controls(user_name, multiline=False), role, user_id,
+                            target and strip_controls(target, multiline=False), clean_json(_jsonable(detail)))
         log.info("audit: %s", entry.line())
         if not self.background:
             self._write([entry])

@@ -4,7 +4,8 @@
   commands only while the operator has opened the floor.
 - member (lab member): everything a visitor may, plus driving the robot (taking the control lock),
   recording, training, switching adapters, editing / deleting / exporting episodes, settings.
-- operator: not a stored role: the member (or admin) who currently holds the control lock.
+- operator: not a stored role: the member (or admin) who currently holds the control lock; only the
+  operator changes the settings that shape motion (`NEEDS_CONTROL`).
 - admin: everything, including managing accounts.
 
 Stored role strings are `admin`, `member`, `visitor`; `operator` (the store's historical default for
@@ -65,8 +66,10 @@ PERMISSIONS: dict[Role, frozenset[Action]] = {
 }
 
 # Actions that need the control lock as well as the role (a visitor's command is allowed instead while
-# the operator has opened the floor).
-NEEDS_CONTROL = frozenset({Action.CONTROL, Action.COMMAND, Action.RECORD})
+# the operator has opened the floor). Settings shape the motion of every input device (sensitivity,
+# inversion, speed), so they belong to whoever drives: a member changing them while another drives
+# would turn the operator's "+x" into a move the other way.
+NEEDS_CONTROL = frozenset({Action.CONTROL, Action.COMMAND, Action.RECORD, Action.SETTINGS})
 
 
 def allowed(role: Role, action: Action) -> bool:

@@ -20,6 +20,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -29,12 +30,22 @@ from core.auth.audit import AuditLog
 from core.auth.errors import AccessDenied, ControlRequired, NotSignedIn
 from core.auth.lock import ControlLock, LockEvent, LockState
 from core.auth.roles import NEEDS_CONTROL, Action, Role, allowed
+from core.auth.throttle import LoginRefused, LoginThrottle
 from core.store import Store
 
 log = logging.getLogger(__name__)
 
-MAX_FAILED_LOGINS = 5
-LOGIN_LOCKOUT_S = 30.0
+
+@dataclass
+class LoginAttempt:
+    """What the web layer knows about a sign-in request (set around Gradio's /login; read by `gradio_auth`):
+    the client's address, and afterwards why it was refused without checking the password, if it was."""
+
+    source: str | None
+    refused: LoginRefused | None = None
+
+
+LOGIN_ATTEMPT: ContextVar[LoginAttempt | None] = ContextVar("vlm2vla_login_attempt", default=None)
 
 
 @dataclass(frozen=True)
@@ -59,7 +70,8 @@ OPEN_LAB = Principal(None, Role.ADMIN)
 
 class AuthService:
     def __init__(self, store: Store, *, lock: ControlLock | None = None, audit: AuditLog | None = None,
-                 refresh_s: float = 2.0, clock: Callable[[], float] = time.monotonic) -> None:
+                 refresh_s: float = 2.0, clock: Callable[[], float] = time.monotonic,
+                 throttle: LoginThrottle | None = None) -> None:
         self.store = store
         self.audit_log = audit or AuditLog(store)
         self.lock = lock or ControlLock()
@@ -69,7 +81,7 @@ class AuthService:
         self._cache_lock = threading.Lock()
         self._open_lab: tuple[float, bool] | None = None
         self._principals: dict[str, tuple[float, Principal | None]] = {}
-        self._failures: dict[str, tuple[int, float]] = {}
+        self.throttle = throttle or LoginThrottle(clock=clock)
         self._mode_listeners: list[Callable[[bool], None]] = []
         self._lock_listeners: list[Callable[[LockEvent], None]] = []
         self._stop = threading.Event()
@@ -80,6 +92,7 @@ class AuthService:
         """Background reaper: expires a silent lock holder and notices the lab opening or closing."""
         if self._thread is not None:
             return
+        users.dummy_hash()  # made now, so the first unknown name at the login page is not the fast one
         last = self.open_lab
 
         def run() -> None:
@@ -151,31 +164,37 @@ class AuthService:
             self._principals[username] = (now, p)
         return p
 
-    def check_login(self, username: str, password: str) -> bool:
-        """The password check behind the login page (with a short lockout after repeated failures)."""
+    def check_login(self, username: str, password: str, attempt: LoginAttempt | None = None) -> bool:
+        """The password check behind the login page. Attempts are limited per source address and per
+        account from each source (`core.auth.throttle`); a refused attempt is not checked at all and says
+        why in `attempt.refused`. Unknown names cost as much time as known ones."""
         name = (username or "").strip()[:120]
-        now = self.clock()
-        with self._cache_lock:
-            fails, since = self._failures.get(name, (0, 0.0))
-        if fails >= MAX_FAILED_LOGINS and now - since < LOGIN_LOCKOUT_S:
-            self.audit_log.record("login.refused", name, detail="too many failed attempts")
+        source = attempt.source if attempt is not None else None
+        try:
+            ticket = self.throttle.begin(name, source)
+        except LoginRefused as exc:
+            if attempt is not None:
+                attempt.refused = exc
+            if exc.first:  # one entry per block, not one per attempt of a flood
+                self.audit_log.record("login.refused", name, detail=str(exc), source=source)
             return False
-        account = users.authenticate(self.store, name, password)
-        with self._cache_lock:
-            if account is None:
-                self._failures[name] = (1 if now - since >= LOGIN_LOCKOUT_S else fails + 1, now)
-            else:
-                self._failures.pop(name, None)
-                self._principals.pop(name, None)
+        account = None
+        try:
+            account = users.authenticate(self.store, name, password)
+        finally:
+            self.throttle.end(ticket, account is not None)
         if account is None:
-            self.audit_log.record("login.failed", name)
+            self.audit_log.record("login.failed", name, source=source)
             return False
-        self.audit_log.record("login", account.name, account.role.value, user_id=account.id)
+        with self._cache_lock:
+            self._principals.pop(name, None)
+        self.audit_log.record("login", account.name, account.role.value, user_id=account.id, source=source)
         return True
 
     async def gradio_auth(self, username: str, password: str) -> bool:
-        """`auth=` for gr.mount_gradio_app: the scrypt check runs off the event loop."""
-        return await asyncio.to_thread(self.check_login, username, password)
+        """`auth=` for gr.mount_gradio_app: the scrypt check runs off the event loop. The web layer's
+        `LOGIN_ATTEMPT` (the client's address) travels with the call."""
+        return await asyncio.to_thread(self.check_login, username, password, LOGIN_ATTEMPT.get())
 
     # ---- may they -----------------------------------------------------------------------------------
     def authorize(self, username: str | None, action: Action | str) -> Principal:

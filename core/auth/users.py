@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
+import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -177,16 +178,28 @@ def remove_login(store: Store, name: str, *, force: bool = False) -> None:
     write_with_retry(store, write, what="remove login")
 
 
+_DUMMY_HASH: list[str] = []
+
+
+def dummy_hash() -> str:
+    """A hash of a random password, checked for names without an account so that they take as long."""
+    if not _DUMMY_HASH:
+        _DUMMY_HASH.append(hash_password(secrets.token_urlsafe(16)))
+    return _DUMMY_HASH[0]
+
+
 def authenticate(store: Store, name: str, password: str) -> Account | None:
-    """The account if `password` is right and it is enabled, else None. Updates the last login time."""
+    """The account if `password` is right and it is enabled, else None. Updates the last login time.
+    A name without an account costs the same password check (no telling names apart by timing)."""
     name = (name or "").strip()
-    if not NAME_PATTERN.match(name):
-        return None
-    with store.session() as s:
-        row = _row(s, name)
-        stored = row.password_hash if row is not None else None
-        disabled = bool(row.disabled) if row is not None else True
-    if not verify_password(password, stored) or disabled:
+    stored = None
+    disabled = True
+    if NAME_PATTERN.match(name):
+        with store.session() as s:
+            row = _row(s, name)
+            if row is not None:
+                stored, disabled = row.password_hash, bool(row.disabled)
+    if not verify_password(password, stored or dummy_hash()) or disabled or stored is None:
         return None
     rehash = hash_password(password) if stored and needs_rehash(stored) else None
 

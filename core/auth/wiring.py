@@ -24,7 +24,8 @@ TAKEOVER_AFTER_ENV = "VLM2VLA_TAKEOVER_AFTER_S"  # an unanswered request allows 
 STOP_RUN_ON = frozenset({"release", "expire", "takeover", "hand_over"})
 
 
-def _env_float(name: str, default: float) -> float:
+def env_float(name: str, default: float) -> float:
+    """A positive number from the environment variable `name` (`default` when unset, unparsable or not positive)."""
     try:
         value = float(os.environ.get(name, default))
     except ValueError:
@@ -51,8 +52,8 @@ def bootstrap_admin(auth: AuthService) -> None:
 def attach_auth(app: App) -> AuthService:
     """The app's AuthService: accounts from the store, the control lock stopping autonomous runs."""
     assert app.store is not None
-    auth = AuthService(app.store, lock=ControlLock(ttl_s=_env_float(CONTROL_TTL_ENV, 8.0),
-                                                   takeover_after_s=_env_float(TAKEOVER_AFTER_ENV, 15.0)))
+    auth = AuthService(app.store, lock=ControlLock(ttl_s=env_float(CONTROL_TTL_ENV, 8.0),
+                                                   takeover_after_s=env_float(TAKEOVER_AFTER_ENV, 15.0)))
     bootstrap_admin(auth)
 
     def on_lock(ev: LockEvent) -> None:

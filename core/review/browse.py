@@ -305,18 +305,29 @@ def save_correction(
 
 
 # ---- export -------------------------------------------------------------------------------------
+EXPORTS = "exports"
+
+
 def export_root(recordings_dir: Path, typed: str | None) -> Path:
-    """The export folder: `<recordings>/exports` by default; a relative path is taken inside the
-    recordings folder; any other folder must exist already (nothing is created outside the app's own)."""
-    default = Path(recordings_dir) / "exports"
+    """The export folder: `<recordings>/exports` by default, or a folder inside it (a relative path is
+    taken there; an absolute one must lie inside it). Checked on the resolved path, so `..`, another
+    absolute folder and a symlink leading out are refused: the app may run as a user who can write
+    anywhere, and whoever types this path should not be able to make it write there."""
+    area = (Path(recordings_dir) / EXPORTS).resolve()
+    if not area.is_relative_to(Path(recordings_dir).resolve()):
+        raise ReviewError(f"{Path(recordings_dir) / EXPORTS} is a link to {area}, outside the recordings folder: "
+                          "replace it with a plain folder.")
     text = (typed or "").strip()
     if not text:
-        return default
-    root = Path(text).expanduser()
-    if not root.is_absolute():
-        root = Path(recordings_dir) / root
-    if root.resolve() != default.resolve() and not root.is_dir():
-        raise ReviewError(f"Export folder {root} does not exist: create it first or leave the field empty.")
+        return area
+    asked = Path(text).expanduser()
+    root = (asked if asked.is_absolute() else area / asked).resolve()
+    if not root.is_relative_to(area):
+        raise ReviewError(f"Exports go inside {area} (the recordings folder's exports area); {text!r} is "
+                          "outside it. Type a folder name (e.g. lab-a) or leave the field empty, and copy the "
+                          "dataset elsewhere afterwards.")
+    if root.exists() and not root.is_dir():
+        raise ReviewError(f"{root} is a file, not a folder.")
     return root
 
 

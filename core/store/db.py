@@ -8,14 +8,17 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Self
 
-from sqlalchemy import create_engine, event
+from sqlalchemy import JSON, String, create_engine, event
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from core.store import migrate
+from core.store import migrate, relocate
 from core.store.config import StoreConfig
 from core.store.errors import StoreConfigError
+from core.store.models import Step
+from core.store.text import clean_json, strip_controls
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +57,27 @@ def make_engine(config: StoreConfig) -> Engine:
     return engine
 
 
+def _clean_free_text(session: Session, _context: object, _instances: object) -> None:
+    """Before every ORM flush: no control or bidi formatting characters in any text column (one line in
+    String columns, several allowed in Text) or in the strings inside JSON columns. Steps hold numbers only."""
+    for obj in (*session.new, *session.dirty):
+        if isinstance(obj, Step):
+            continue
+        for attr in sa_inspect(obj).mapper.column_attrs:
+            value = getattr(obj, attr.key, None)
+            if value is None:
+                continue
+            kind = attr.columns[0].type
+            if isinstance(value, str) and isinstance(kind, String):
+                clean: object = strip_controls(value, multiline=type(kind) is not String)
+            elif isinstance(kind, JSON) and isinstance(value, (dict, list)):
+                clean = clean_json(value)
+            else:
+                continue
+            if clean != value:
+                setattr(obj, attr.key, clean)
+
+
 class Store:
     """The database plus the recordings folder that its relative video paths point into."""
 
@@ -64,14 +88,19 @@ class Store:
             self.recordings_dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise StoreConfigError(f"cannot create recordings folder {self.recordings_dir}: {exc}") from exc
+        if config.db_url is None:  # the default SQLite file: in its own folder, never inside the served one
+            relocate.prepare_default_location(config)
         self.engine = make_engine(config)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        event.listen(self._sessions, "before_flush", _clean_free_text)
         if config.migrate:
             try:
                 migrate.upgrade(self.engine)
             except SQLAlchemyError as exc:
                 self.engine.dispose()
                 raise StoreConfigError(f"cannot open database {self.engine.url!r}: {exc}") from exc
+        if config.db_url is None:
+            relocate.restrict_permissions(config.db_path)
 
     @property
     def dialect(self) -> str:

@@ -81,10 +81,19 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_job(args: argparse.Namespace) -> int:
+    from core.store import StoreConfig, open_store
+    from core.training.jobs import read_job_settings
     from core.training.runner import run_job
 
-    store = None if args.no_store else _store()
-    return run_job(Path(args.job_dir), args.job_id, store)
+    settings = read_job_settings(Path(args.job_dir))  # the app's store, also when given by flags
+    if args.no_store:
+        store = None
+    elif settings is not None:
+        store = open_store(StoreConfig(recordings_dir=Path(settings["recordings_dir"]), db_url=settings["db_url"]))
+    else:
+        store = _store()
+    adapters = settings.get("adapters_dir") if settings else None
+    return run_job(Path(args.job_dir), args.job_id, store, Path(adapters) if adapters else None)
 
 
 def main(argv: list[str] | None = None) -> int:

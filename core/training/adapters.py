@@ -21,6 +21,7 @@ import re
 import shutil
 import tempfile
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -346,8 +347,12 @@ def _unzip_adapter(archive: Path, into: Path) -> Path:
             target = (out / rel[0]).resolve()
             if not target.is_relative_to(out.resolve()):
                 raise AdapterError(f"{archive.name}: entry {info.filename!r} escapes the folder")
-            with z.open(info) as fin, open(target, "wb") as fout:
-                shutil.copyfileobj(fin, fout)
+            try:
+                with z.open(info) as fin, open(target, "wb") as fout:
+                    shutil.copyfileobj(fin, fout)
+            except (zipfile.BadZipFile, EOFError, zlib.error, NotImplementedError, RuntimeError) as exc:
+                raise AdapterError(f"{archive.name}: entry {info.filename!r} cannot be read ({exc}): the archive is "
+                                   "damaged, encrypted or its sizes are false") from exc
     return out
 
 

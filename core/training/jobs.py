@@ -11,7 +11,9 @@ A job runs `python -m core.training job --job-dir <jobs>/job-<id> --job-id <id>`
 rate. One job runs at a time (per store); the others wait in the queue. The process writes its own
 progress to the job's `training_jobs` row; its stdout/stderr go to `<job dir>/train.log`. A process that
 dies without saying so (killed, out of memory) is marked failed with the log tail, and resumable from
-its last checkpoint.
+its last checkpoint. The app's store (database URL, recordings folder) and adapters folder reach the job in
+`<job dir>/settings.json`, written at each launch: they may have come from command-line flags, which the
+job's environment does not carry.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 JOBS_DIR_ENV = "VLM2VLA_JOBS_DIR"
+SETTINGS_FILE = "settings.json"
 DEFAULT_JOBS_DIR = Path("training_jobs")
 ROOT = Path(__file__).resolve().parents[2]
 MIN_FREE_BYTES = 1 * 1024**3
@@ -101,6 +104,7 @@ class JobManager:
     store: Store
     jobs_root: Path | None = None
     threads: int | None = None
+    adapters_root: Path | None = None  # where the job registers its adapter (the app's registry folder)
     nice: int = 10
     max_running: int = 1
     cancel_grace_s: float = 120.0
@@ -353,8 +357,6 @@ class JobManager:
             "OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads, "OPENBLAS_NUM_THREADS": threads,
             "LP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false", "HF_HUB_OFFLINE": "1",
             "MUJOCO_GL": env.get("MUJOCO_GL", "egl"), "PYTHONUNBUFFERED": "1",
-            "VLM2VLA_DB_URL": self.store.config.url,
-            "VLM2VLA_RECORDINGS_DIR": str(self.store.recordings_dir),
         })
         env["PYTHONPATH"] = os.pathsep.join([str(ROOT), *filter(None, [env.get("PYTHONPATH")])])
         return env
@@ -363,6 +365,7 @@ class JobManager:
         from core.store.models import JobStatus
 
         job_dir = self.job_dir(job_id)
+        write_job_settings(job_dir, self.store, self.adapters_root)
         cmd = [self.python, "-m", "core.training", "job", "--job-dir", str(job_dir), "--job-id", str(job_id)]
         nice = shutil.which("nice")
         if nice and self.nice:
@@ -451,3 +454,30 @@ def _is_job_process(pid: int, job_id: int) -> bool:
         return True  # no /proc: trust the pid
     args = [a.decode("utf-8", "replace") for a in cmdline]
     return "core.training" in args and "--job-id" in args and str(job_id) in args
+
+
+def write_job_settings(job_dir: Path, store: Store, adapters_root: Path | None) -> None:
+    """The app's store and adapters folder for the job process (`read_job_settings`)."""
+    import json
+
+    settings = {"db_url": store.config.url, "recordings_dir": str(store.recordings_dir),
+                "adapters_dir": str(adapters_root) if adapters_root else None}
+    tmp = job_dir / (SETTINGS_FILE + ".tmp")
+    tmp.write_text(json.dumps(settings, indent=2))
+    tmp.replace(job_dir / SETTINGS_FILE)
+
+
+def read_job_settings(job_dir: Path) -> dict[str, Any] | None:
+    """What `write_job_settings` wrote, or None for a job folder from before it existed."""
+    import json
+
+    path = Path(job_dir) / SETTINGS_FILE
+    if not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise JobError(f"cannot read {path}: {exc}") from exc
+    if not isinstance(data, dict) or not data.get("db_url") or not data.get("recordings_dir"):
+        raise JobError(f"{path} does not name the store (db_url, recordings_dir)")
+    return data

@@ -309,7 +309,8 @@ def evaluate_job(cfg: JobConfig, result: TrainResult, split: DatasetSplit, image
     return metrics
 
 
-def run_job(job_dir: Path, job_id: int | None = None, store: Store | None = None) -> int:
+def run_job(job_dir: Path, job_id: int | None = None, store: Store | None = None,
+            adapters_root: Path | None = None) -> int:
     """Run (or resume) the job in `job_dir`; returns the process exit code (0 done/cancelled, 1 failed)."""
     from core.store.models import JobStatus
 
@@ -385,7 +386,7 @@ def run_job(job_dir: Path, job_id: int | None = None, store: Store | None = None
         write_card(result.adapter_dir, card)
         adapter_name = None
         if store is not None:
-            info = AdapterRegistry(store).add(result.adapter_dir, cfg.name, base_model=base_ref,
+            info = AdapterRegistry(store, adapters_root).add(result.adapter_dir, cfg.name, base_model=base_ref,
                                               training_job_id=job_id, metrics=card["metrics"])
             adapter_name = info.name
         reporter.update(eval=metrics, adapter=adapter_name, adapter_dir=str(result.adapter_dir),

@@ -42,8 +42,9 @@ class TrainingService:
     def __init__(self, store: Store, *, jobs_root: str | Path | None = None, adapters_root: str | Path | None = None,
                  threads: int | None = None, monitor: bool = True) -> None:
         self.store = store
-        self.jobs = JobManager(store, Path(jobs_root) if jobs_root else None, threads=threads)
         self.adapters = AdapterRegistry(store, adapters_root)
+        self.jobs = JobManager(store, Path(jobs_root) if jobs_root else None, threads=threads,
+                               adapters_root=self.adapters.root)
         if monitor:
             self.jobs.start_monitor()
 

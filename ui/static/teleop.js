@@ -272,11 +272,22 @@
     return false;
   }
 
+  // State-changing posts carry JSON (the server refuses form and text posts, which any site can send).
+  function postJson(url, body, keepalive) {
+    return fetch(url, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(body),
+      credentials: "same-origin",
+      keepalive: !!keepalive,
+    }).catch(function () {});
+  }
+
   function onKeyDown(e) {
     if (e.code === "Escape") {
       // e-stop works everywhere on the page, even while typing
       st.keys.clear();
-      fetch("/api/estop", {method: "POST", keepalive: true}).catch(function () {});
+      postJson("/api/estop", {}, true);
       return;
     }
     if (e.code === "ShiftLeft" || e.code === "ShiftRight") {
@@ -291,7 +302,7 @@
     var REC = {KeyN: "start", KeyY: "success", KeyU: "failure", KeyX: "discard"};
     if (REC[e.code] && !e.repeat) {
       e.preventDefault();
-      fetch("/api/record/" + REC[e.code], {method: "POST"}).catch(function () {});
+      postJson("/api/record/" + REC[e.code], {}, false);
       return;
     }
     if (e.code === "Space") {
@@ -577,11 +588,11 @@
       return st.wasActive[s];
     });
     releaseAll();
-    if (document.visibilityState === "hidden" && navigator.sendBeacon) {
+    if (document.visibilityState === "hidden") {
       held.forEach(function (s) {
         var ev = makeEvent(s, zeros(), null);
         ev.buttons = [];
-        navigator.sendBeacon(CFG.endpoint, new Blob([JSON.stringify(ev)], { type: "application/json" }));
+        postJson(CFG.endpoint, ev, true); // keepalive: outlives the page, unlike an ordinary fetch
       });
     }
   }
