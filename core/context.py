@@ -127,9 +127,7 @@ class App:
             shipped = config.default_adapter
             model.on_ready(lambda: install_shipped(model, adapter=shipped, restater=shipped))
             if shipped:
-                from core.training.default_adapter import register_shipped
-
-                model.on_ready(lambda: register_shipped(training))
+                model.on_ready(training.register_shipped)
         conversation = Conversation()
         app = App(config=config, loop=loop, browser_input=browser, spacemouse=spacemouse,
                   store=store, recording=recording, model=model, conversation=conversation,

@@ -223,7 +223,7 @@ def test_export_selection_skips_bad_episodes_and_refuses_bad_names(store, tmp_pa
 
 # ---- replay -------------------------------------------------------------------------------------
 def _record_rollout(store, robot, task, seed: int, instruction: str | None = None) -> int:
-    from core.robot.expert import rollout
+    from core.control.expert import rollout
 
     demo = rollout(robot, task, seed)
     assert demo.success

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 from core.auth import users
 from core.auth.errors import AuthError
 from core.auth.lock import ControlLock, LockEvent
 from core.auth.service import AuthService
 
-if TYPE_CHECKING:
-    from core.context import App
+
+class App(Protocol):  # what this needs of `core.context.App` (core.auth does not import the app)
+    store: Any
+    browser_input: Any
+    assistant: Any
+
 
 log = logging.getLogger(__name__)
 

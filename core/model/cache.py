@@ -28,7 +28,7 @@ def text_lm_dir() -> Path:
 
 
 def build_dir() -> Path:
-    """Checkpoints and logs of `python -m core.model.build_default`."""
+    """Checkpoints and logs of `python -m recipes.default_model`."""
     path = cache_dir() / "build"
     path.mkdir(parents=True, exist_ok=True)
     return path
