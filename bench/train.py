@@ -59,14 +59,14 @@ def main() -> int:
     from bench.control_loop import SineInput
     from core.control.loop import ControlLoop, LoopConfig
     from core.robot.sim import SimConfig, SimRobot
+    from core.settings import ENV
     from core.store import StoreConfig, open_store
-    from core.training.adapters import ADAPTERS_DIR_ENV
     from core.training.config import TrainConfig
     from core.training.jobs import JobManager, default_threads
     from core.training.jobspec import DataSpec, EvalSpec, JobConfig
 
     tmp = Path(tempfile.mkdtemp(prefix="vlm2vla-bench-train-"))
-    os.environ[ADAPTERS_DIR_ENV] = str(tmp / "adapters")  # the job's adapter stays out of the app's folder
+    os.environ[ENV["adapters_dir"]] = str(tmp / "adapters")  # the job's adapter stays out of the app's folder
     store = open_store(StoreConfig(recordings_dir=tmp / "recordings"))
     threads = args.threads or default_threads()
     jobs = JobManager(store, tmp / "jobs", threads=threads)

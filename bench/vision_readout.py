@@ -36,11 +36,11 @@ def main() -> int:
     import torch
     from peft import LoraConfig, get_peft_model
 
-    from recipes import default_model as bd
     from core.model.assemble import VisionSpec, build_processor, build_vlm
     from core.model.cache import build_dir
     from core.model.scenes import HELDOUT, SceneMaker
     from core.model.text_lm import ensure_text_lm
+    from recipes import default_model as bd
 
     work = args.work_dir or build_dir() / "seed0"
     if not (work / "stage2.pt").exists() or not (work / "stage1_final.pt").exists():

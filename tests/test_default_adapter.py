@@ -98,8 +98,8 @@ def test_the_shipped_adapter_is_activated_and_registered_only_for_a_matching_bui
     from core.policy.service import ModelService
     from core.policy.shipped import install_adapter
     from core.store import StoreConfig, open_store
-    from recipes import default_adapter as da
     from core.training.service import TrainingService
+    from recipes import default_adapter as da
 
     src, split = trained
     shipped = da.export(src, tmp_path / "assets-adapter",

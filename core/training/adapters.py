@@ -19,6 +19,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from core import settings
 from core.model.adapter_files import read_card, safe_name, unzip_adapter, validate_adapter_dir
 from core.model.errors import AdapterError
 from core.policy.config import PolicyInputs
@@ -30,7 +31,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-ADAPTERS_DIR_ENV = "VLM2VLA_ADAPTERS_DIR"
 DEFAULT_ADAPTERS_DIR = Path("adapters")
 # names of side adapters the app loads on the model itself (`core.policy.shipped.SIDE_NAMES`: the restater,
 # the scene reader): a user adapter of the same name would be mistaken for them on the model, so registering
@@ -40,7 +40,7 @@ RESERVED_NAMES = SIDE_NAMES
 
 def adapters_dir(path: str | Path | None = None) -> Path:
     """The adapters folder: `path`, `$VLM2VLA_ADAPTERS_DIR`, or `./adapters`; created on demand."""
-    root = Path(path or os.environ.get(ADAPTERS_DIR_ENV) or DEFAULT_ADAPTERS_DIR).expanduser().resolve()
+    root = Path(path or settings.current().adapters_dir or DEFAULT_ADAPTERS_DIR).expanduser().resolve()
     root.mkdir(parents=True, exist_ok=True)
     return root
 

@@ -30,6 +30,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from core import settings
 from core.training.errors import JobError, JobNotFound
 from core.training.jobspec import JobConfig
 from core.training.runner import CANCEL_FILE, CONFIG_FILE, LOG_FILE, RUN_DIR, log_tail
@@ -39,7 +40,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-JOBS_DIR_ENV = "VLM2VLA_JOBS_DIR"
 DEFAULT_JOBS_DIR = Path("training_jobs")
 ROOT = Path(__file__).resolve().parents[2]
 MIN_FREE_BYTES = 1 * 1024**3
@@ -111,7 +111,7 @@ class JobManager:
     _stop: threading.Event = field(default_factory=threading.Event, init=False, repr=False)
 
     def __post_init__(self) -> None:
-        root = self.jobs_root or Path(os.environ.get(JOBS_DIR_ENV) or DEFAULT_JOBS_DIR)
+        root = self.jobs_root or settings.current().jobs_dir or DEFAULT_JOBS_DIR
         self.jobs_root = Path(root).expanduser().resolve()
         self.jobs_root.mkdir(parents=True, exist_ok=True)
         self.recover()
