@@ -14,9 +14,12 @@ os.environ.setdefault("MUJOCO_GL", "egl")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    from core import settings
+
+    env = settings.current()  # VLM2VLA_HOST, VLM2VLA_PORT and the others: core/settings.py
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--host", default=os.environ.get("VLM2VLA_HOST", "127.0.0.1"))
-    ap.add_argument("--port", type=int, default=int(os.environ.get("VLM2VLA_PORT", "7860")))
+    ap.add_argument("--host", default=env.host)
+    ap.add_argument("--port", type=int, default=env.port)
     ap.add_argument("--robot", default="sim", choices=["sim"])
     ap.add_argument("--seed", type=int, default=0, help="scene layout at start")
     ap.add_argument("--hz", type=float, default=30.0, help="control rate")

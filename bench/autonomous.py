@@ -156,9 +156,9 @@ def result_name(bench: str, adapter: Path | None) -> str:
 
 def adapter_inputs(adapter: Path | None = None):  # noqa: ANN201 - core.policy.config.PolicyInputs
     """What the shipped adapter (or the one in `adapter`) reads besides the frame, from its card."""
+    from core.model.adapter_files import read_card
     from core.policy.config import PolicyInputs
     from core.policy.shipped import ADAPTER_DIR
-    from core.training.adapters import read_card
 
     return PolicyInputs.from_card(read_card(adapter or ADAPTER_DIR))
 
@@ -212,11 +212,11 @@ def main() -> int:
     from core.policy.shipped import ADAPTER_DIR, load_shipped, matches_base
 
     if not assets_present():
-        print("autonomous: the default model is not built (python -m core.model.build_default); nothing measured")
+        print("autonomous: the default model is not built (python -m recipes.default_model); nothing measured")
         return 2
     if not matches_base(args.adapter or ADAPTER_DIR):
         print("autonomous: no default adapter for this model build in "
-              f"{'the given folder' if args.adapter else 'assets'} (python -m core.training.default_adapter); "
+              f"{'the given folder' if args.adapter else 'assets'} (python -m recipes.default_adapter); "
               "nothing measured")
         return 2
 
@@ -228,7 +228,7 @@ def main() -> int:
     service = load_shipped("auto", adapter_dir=args.adapter, restater=not args.no_restater, reader=False)
     loaded, restater = service.loaded, service.restater.name if service.restater else None
     if restater is None and not args.no_restater:
-        print("autonomous: no restater for this model build in assets (python -m core.training.restater); "
+        print("autonomous: no restater for this model build in assets (python -m recipes.restater); "
               "commands go to the subtask step as typed")
     policy = service.policy()
     name = result_name("autonomous", args.adapter) + ("-no-restater" if args.no_restater else "")

@@ -12,8 +12,8 @@ import json
 import time
 from pathlib import Path
 
+from core.control.expert import rollout
 from core.robot.episodes import draw_task
-from core.robot.expert import rollout
 from core.robot.sim import SimConfig, SimRobot
 from core.robot.tasks import TASK_KINDS
 

@@ -1,6 +1,6 @@
 """The ceiling of grounded servoing, without the language model: a fixed rule (`core.policy.servo`) reads
 each cycle's grounding line (the shipped object locator + the camera calibration, `core.policy.grounding`)
-and writes one action entry the way the direct-style expert moves (`core.robot.expert.Expert`, long
+and writes one action entry the way the direct-style expert moves (`core.control.expert.Expert`, long
 entries). The same closed loop (`core.control.autonomous.AutonomousRun`) executes it and the simulator
 judges the tasks.
 

@@ -31,10 +31,10 @@ def main() -> int:
 
     import torch
 
-    from core.model.build_locator import SCENE_SEED, render, score
     from core.model.cache import assets_dir
     from core.model.scenes import TEST
     from core.policy.locator import OBJECTS, Locator, LocatorError
+    from recipes.locator import SCENE_SEED, render, score
 
     torch.set_num_threads(args.threads)
     try:

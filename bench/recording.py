@@ -33,7 +33,7 @@ class _ExpertDriver:
     """AutonomousDriver around the scripted expert for one task."""
 
     def __init__(self, task, hz: float) -> None:
-        from core.robot.expert import Expert
+        from core.control.expert import Expert
 
         self.expert = Expert(task, dt=1 / hz)
         self.cancelled = False

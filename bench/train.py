@@ -6,7 +6,7 @@ as the app runs it (a separate, niced process with capped threads), and, at the 
 the control loop driving the simulator with both cameras rendering. Keys: samples_per_s, wall_s,
 peak_rss_mb (the job process), control_loop_hz_during, vqa_before, vqa_after, action_parse_rate.
 Targets (issue 7): wall under 15 min on the 2-core machine, control loop >= 30 Hz, VQA after >= 95% of
-before. Needs the default model (`python -m core.model.build_default`); exits with code 2 without it.
+before. Needs the default model (`python -m recipes.default_model`); exits with code 2 without it.
 """
 
 from __future__ import annotations
@@ -53,20 +53,20 @@ def main() -> int:
     from core.model.loader import assets_present
 
     if args.model == "default" and not assets_present():
-        print("train: the default model is not built (python -m core.model.build_default); nothing measured")
+        print("train: the default model is not built (python -m recipes.default_model); nothing measured")
         return 2
 
     from bench.control_loop import SineInput
     from core.control.loop import ControlLoop, LoopConfig
     from core.robot.sim import SimConfig, SimRobot
+    from core.settings import ENV
     from core.store import StoreConfig, open_store
-    from core.training.adapters import ADAPTERS_DIR_ENV
     from core.training.config import TrainConfig
     from core.training.jobs import JobManager, default_threads
     from core.training.jobspec import DataSpec, EvalSpec, JobConfig
 
     tmp = Path(tempfile.mkdtemp(prefix="vlm2vla-bench-train-"))
-    os.environ[ADAPTERS_DIR_ENV] = str(tmp / "adapters")  # the job's adapter stays out of the app's folder
+    os.environ[ENV["adapters_dir"]] = str(tmp / "adapters")  # the job's adapter stays out of the app's folder
     store = open_store(StoreConfig(recordings_dir=tmp / "recordings"))
     threads = args.threads or default_threads()
     jobs = JobManager(store, tmp / "jobs", threads=threads)

@@ -30,8 +30,8 @@ def episode_300() -> tuple[list[Step], str]:
     """A 300-step episode: a slowed-down expert stack demonstration (~300 steps, padded or cut to exactly
     300) if the simulator works, else a synthetic one."""
     try:
+        from core.control.expert import rollout
         from core.control.safety import Limits
-        from core.robot.expert import rollout
         from core.robot.sim import SimConfig, SimRobot
         from core.robot.tasks import Task
     except ImportError:
@@ -72,9 +72,9 @@ def time_verbalize(steps: list[Step], repeats: int) -> tuple[float, float, int, 
 
 def replay_rate(seeds: int) -> dict | None:
     try:
-        from core.language.replay import replay_episode
+        from core.control.expert import rollout
+        from core.control.replay import replay_episode
         from core.robot.episodes import draw_task
-        from core.robot.expert import rollout
         from core.robot.sim import SimConfig, SimRobot
         from core.robot.tasks import TASK_KINDS
     except ImportError:

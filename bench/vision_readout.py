@@ -1,6 +1,6 @@
 """Does the LM pick the right block out of the image tokens? (bench/results/vision_readout[-<run>].json)
 
-Loads a vision build's stage-2 checkpoint (`python -m core.model.build_default`, its work folder) and,
+Loads a vision build's stage-2 checkpoint (`python -m recipes.default_model`, its work folder) and,
 on held-out scenes with every question kind packed into one chat as in training, measures per kind:
 - `answer`: teacher-forced exact match of the answer (as the build's own evaluation);
 - `image_share`: attention mass on the image tokens at the position that predicts the answer, mean over
@@ -36,15 +36,15 @@ def main() -> int:
     import torch
     from peft import LoraConfig, get_peft_model
 
-    from core.model import build_default as bd
     from core.model.assemble import VisionSpec, build_processor, build_vlm
     from core.model.cache import build_dir
     from core.model.scenes import HELDOUT, SceneMaker
     from core.model.text_lm import ensure_text_lm
+    from recipes import default_model as bd
 
     work = args.work_dir or build_dir() / "seed0"
     if not (work / "stage2.pt").exists() or not (work / "stage1_final.pt").exists():
-        print(f"vision_readout: no stage-2 checkpoint in {work.name} (python -m core.model.build_default); nothing measured")
+        print(f"vision_readout: no stage-2 checkpoint in {work.name} (python -m recipes.default_model); nothing measured")
         return 2
     torch.set_num_threads(args.threads)
     saved = torch.load(work / "stage2.pt", weights_only=False)

@@ -1,6 +1,6 @@
 """Does the vision tower's 4x4 grid carry left/right? (bench/results/vision_relations.json)
 
-Reads the stage-1 probe of `python -m core.model.build_default` (its checkpoint in the build folder)
+Reads the stage-1 probe of `python -m recipes.default_model` (its checkpoint in the build folder)
 and answers "which block is furthest to the left / right?" on held-out scenes three ways:
 - `head`: the stage-1 classification head, which reads the mean of the 16 grid tokens;
 - `from_predicted_cells`: the probe's per-token cell head says which grid cell holds each block; the
@@ -31,14 +31,14 @@ def main() -> int:
 
     import torch
 
-    from core.model.build_default import BuildConfig, TowerProbe, s1_batch
     from core.model.cache import build_dir
     from core.model.scenes import HELDOUT, SceneMaker
     from core.model.targets import CLASS_HEADS
+    from recipes.default_model import BuildConfig, TowerProbe, s1_batch
 
     ckpt = build_dir() / f"seed{args.seed}" / "stage1.pt"
     if not ckpt.exists():
-        print("vision_relations: no stage-1 checkpoint (python -m core.model.build_default --stages 1); nothing measured")
+        print("vision_relations: no stage-1 checkpoint (python -m recipes.default_model --stages 1); nothing measured")
         return 2
     torch.set_num_threads(1)
     cfg = BuildConfig(seed=args.seed)

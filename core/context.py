@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from core import settings
 from core.control.loop import ControlLoop, LoopConfig
 from core.control.safety import Limits
 from core.robot.tasks import Task, is_feasible, is_success, task_from_instruction
@@ -50,18 +51,10 @@ class AppConfig:
 
     @staticmethod
     def from_env(**overrides: object) -> AppConfig:
-        env = os.environ
-        base: dict[str, object] = {}
-        if "VLM2VLA_DB_URL" in env:
-            base["db_url"] = env["VLM2VLA_DB_URL"]
-        if "VLM2VLA_MODEL" in env:
-            base["model"] = env["VLM2VLA_MODEL"]
-        if "VLM2VLA_PRECISION" in env:
-            base["precision"] = env["VLM2VLA_PRECISION"]
-        if "VLM2VLA_MODEL_THREADS" in env:
-            base["model_threads"] = int(env["VLM2VLA_MODEL_THREADS"])
-        if "VLM2VLA_RECORDINGS" in env:
-            base["recordings_dir"] = Path(env["VLM2VLA_RECORDINGS"])
+        """The environment's settings (`core.settings`), then `overrides` (e.g. from the command line)."""
+        env = settings.current()
+        base: dict[str, object] = {k: getattr(env, k) for k in ("db_url", "model", "precision", "model_threads",
+                                                                 "recordings_dir") if getattr(env, k) is not None}
         base.update({k: v for k, v in overrides.items() if v is not None})
         return AppConfig(**base)  # type: ignore[arg-type]
 
@@ -127,9 +120,7 @@ class App:
             shipped = config.default_adapter
             model.on_ready(lambda: install_shipped(model, adapter=shipped, restater=shipped))
             if shipped:
-                from core.training.default_adapter import register_shipped
-
-                model.on_ready(lambda: register_shipped(training))
+                model.on_ready(training.register_shipped)
         conversation = Conversation()
         app = App(config=config, loop=loop, browser_input=browser, spacemouse=spacemouse,
                   store=store, recording=recording, model=model, conversation=conversation,

@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 import torch
 
+from core.model.adapter_files import read_card, validate_adapter_dir, write_card
 from core.policy.config import PolicyConfig, PolicyInputs
-from core.training.adapters import AdapterInfo, read_card, validate_adapter_dir, write_card
+from core.training.adapters import AdapterInfo
 from core.training.config import TrainConfig
 from core.training.data import DataConfig, build_dataset
 from core.training.trainer import train
@@ -68,7 +69,7 @@ def test_job_spec_rejects_unknown_task_kinds():
 def test_export_halves_the_weights_and_drops_machine_paths(trained, tmp_path):
     from safetensors.torch import load_file
 
-    from core.training.default_adapter import NAME, WEIGHTS, export
+    from recipes.default_adapter import NAME, WEIGHTS, export
 
     src, _ = trained
     out = export(src, tmp_path / "adapter", {"base_fingerprint": "abc123", "data": {"camera": "wrist"}})
@@ -97,8 +98,8 @@ def test_the_shipped_adapter_is_activated_and_registered_only_for_a_matching_bui
     from core.policy.service import ModelService
     from core.policy.shipped import install_adapter
     from core.store import StoreConfig, open_store
-    from core.training import default_adapter as da
     from core.training.service import TrainingService
+    from recipes import default_adapter as da
 
     src, split = trained
     shipped = da.export(src, tmp_path / "assets-adapter",
@@ -109,7 +110,7 @@ def test_the_shipped_adapter_is_activated_and_registered_only_for_a_matching_bui
         app = ModelService.ready(LoadedModel(tiny_model(processor), processor, "tiny", "cpu", "fp32", 0.0))
         monkeypatch.setattr(adapters, "base_fingerprint", lambda: "build-B")
         assert install_adapter(app, shipped) is None and app.adapter == "none"  # another vision build
-        assert not da.register_shipped(svc, shipped) and svc.list_adapters() == []
+        assert not svc.register_shipped(shipped) and svc.list_adapters() == []
         assert install_adapter(app, tmp_path / "nothing-here") is None
 
         monkeypatch.setattr(adapters, "base_fingerprint", lambda: "build-A")
@@ -119,7 +120,7 @@ def test_the_shipped_adapter_is_activated_and_registered_only_for_a_matching_bui
         assert app.config.camera == "wrist"  # the loop shows the model the camera it was trained on
         assert app.config.robot_state  # ... and gives it the robot's state when it was trained with it
         assert not torch.allclose(logits(app.loaded.model, processor, split.val[0]), base)
-        assert da.register_shipped(svc, shipped) and da.register_shipped(svc, shipped)  # a second start: once
+        assert svc.register_shipped(shipped) and svc.register_shipped(shipped)  # a second start: once
         assert [a.name for a in svc.list_adapters()] == [da.NAME]
         assert svc.activate_adapter(app, None) is None and app.adapter == "none" and app.config == PolicyConfig()
         assert svc.activate_adapter(app, da.NAME) == da.NAME and app.config.camera == "wrist"  # through the registry
@@ -129,7 +130,7 @@ def test_the_shipped_adapter_is_activated_and_registered_only_for_a_matching_bui
                           {"base_fingerprint": "build-A", "data": {"camera": "front", "grounded": True}})
         weights = newer / da.WEIGHTS
         weights.write_bytes(weights.read_bytes()[:-1] + bytes([weights.read_bytes()[-1] ^ 1]))
-        assert da.register_shipped(svc, newer)
+        assert svc.register_shipped(newer)
         assert [a.name for a in svc.list_adapters()] == [da.NAME]
         assert (Path(svc.list_adapters()[0].path) / da.WEIGHTS).read_bytes() == weights.read_bytes()
         assert install_adapter(app, newer) == da.NAME
@@ -141,10 +142,9 @@ def test_the_shipped_adapter_is_activated_and_registered_only_for_a_matching_bui
 
 
 def test_questions_use_the_adapter_off_path_when_retention_is_low(trained, processor):
-    from core.model.adapters import adapters_off
+    from core.model.adapters import activate_adapter, adapters_off
     from core.model.loader import LoadedModel
     from core.policy.service import ModelService
-    from core.training.adapters import activate_adapter
 
     src, split = trained
     sample = split.val[0]
@@ -211,7 +211,8 @@ def test_benchmark_commands_name_the_block_in_every_language():
 
 def test_shipped_adapter_if_present_is_a_valid_peft_folder_for_this_build():
     from core.model.loader import assets_present
-    from core.training.default_adapter import ASSET_DIR, WEIGHTS, matches_base
+    from core.policy.shipped import ADAPTER_DIR as ASSET_DIR
+    from core.policy.shipped import WEIGHTS, matches_base
 
     if not (ASSET_DIR / WEIGHTS).is_file():
         pytest.skip("no default adapter shipped in this checkout")
@@ -239,7 +240,7 @@ def test_plan_fit_reads_the_phase_of_a_grasp_plan(plan, phase):
 def test_a_rebuilt_default_model_gets_a_new_adapter_work_folder():
     """The build resumes from its work folder: a folder of the same settings but another vision build
     must not be resumed (or re-exported under the new build's fingerprint)."""
-    from core.training.default_adapter import job_config, job_name
+    from recipes.default_adapter import job_config, job_name
 
     cfg = job_config(10, 5, 1.0, 1e-4, 1, 4, 2, 0).to_dict()
     assert job_name(cfg, "aaaa") == job_name(cfg, "aaaa")
@@ -253,7 +254,7 @@ def test_a_rebuilt_default_model_gets_a_new_adapter_work_folder():
 
 
 def test_the_card_command_leaves_out_the_folders():
-    from core.training.default_adapter import command_words
+    from recipes.default_adapter import command_words
 
     assert command_words(["--threads", "2", "--out", "x/y", "--work-dir=z", "--max-steps", "200", "/abs"]) == [
         "--threads", "2", "--max-steps", "200"]

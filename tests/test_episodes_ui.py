@@ -242,7 +242,7 @@ def test_export_stays_inside_the_exports_area(store, tmp_path) -> None:
 
 # ---- replay -------------------------------------------------------------------------------------
 def _record_rollout(store, robot, task, seed: int, instruction: str | None = None) -> int:
-    from core.robot.expert import rollout
+    from core.control.expert import rollout
 
     demo = rollout(robot, task, seed)
     assert demo.success

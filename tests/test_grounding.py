@@ -85,8 +85,8 @@ def test_the_grounding_line_says_where_the_object_is_from_the_gripper():
 
 
 def test_placing_subtasks_go_down_to_the_release_height_and_grasps_to_the_grasp_height():
+    from core.control.expert import GRASP_Z, RELEASE_Z, reach_height
     from core.language.grounding import is_placing
-    from core.robot.expert import GRASP_Z, RELEASE_Z, reach_height
 
     assert is_placing("place it in the bowl") and is_placing("stack it on the blue block")
     assert not is_placing("grasp the red block") and not is_placing("push the red block to the left")
@@ -109,7 +109,7 @@ def test_a_missing_or_stale_locator_is_a_clear_error(tmp_path):
     from core.policy.locator import HEAD_FILE, META_FILE, Locator, LocatorError
 
     (tmp_path / "vision.safetensors").write_bytes(b"weights of one build")
-    with pytest.raises(LocatorError, match="build_locator"):
+    with pytest.raises(LocatorError, match="recipes.locator"):
         Locator.load(tmp_path)
     (tmp_path / HEAD_FILE).write_bytes(b"")
     (tmp_path / META_FILE).write_text(json.dumps({"vision_fingerprint": "another"}))

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from core.language.replay import replay_episode
+from core.control.replay import replay_episode
 
 pytest.importorskip("mujoco")
 
-from core.robot.expert import rollout  # noqa: E402
+from core.control.expert import rollout  # noqa: E402
 from core.robot.sim import SimConfig, SimRobot  # noqa: E402
 from core.robot.tasks import Task  # noqa: E402
 

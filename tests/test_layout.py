@@ -58,7 +58,7 @@ def test_the_loops_grounder_can_share_an_already_loaded_locator():
 def test_stage3_chats_put_the_line_before_the_first_question(gemma_dir: Path):
     from transformers import AutoProcessor
 
-    from core.model.build_default import IGNORE, chat_sample
+    from recipes.default_model import IGNORE, chat_sample
     from tests.test_model import two_block_scene
 
     proc = AutoProcessor.from_pretrained(gemma_dir)
@@ -75,8 +75,8 @@ def test_stage3_chats_put_the_line_before_the_first_question(gemma_dir: Path):
 def test_shipped_lora_names_load_into_a_peft_model():
     from peft import LoraConfig, get_peft_model
 
-    from core.model.build_default import trainable_state
-    from core.model.build_layout import as_peft_names
+    from recipes.default_model import trainable_state
+    from recipes.layout_reader import as_peft_names
 
     torch.manual_seed(0)
     model = get_peft_model(torch.nn.Sequential(torch.nn.Linear(4, 4)), LoraConfig(r=2, lora_alpha=4, target_modules=["0"]))
@@ -138,7 +138,7 @@ def test_the_scene_reader_answers_after_the_frames_layout_line(gemma_dir: Path, 
 
 
 def test_the_reader_is_the_continued_lora_minus_the_shipped_one():
-    from core.model.build_layout import reader_tensors
+    from recipes.layout_reader import reader_tensors
 
     torch.manual_seed(0)
     p = "layers.0.q_proj"

@@ -17,7 +17,7 @@ def loaded():  # noqa: ANN201
     from core.model.loader import assets_present, load_model
 
     if not assets_present():
-        pytest.fail("assets/model is missing the default vision weights: run python -m core.model.build_default")
+        pytest.fail("assets/model is missing the default vision weights: run python -m recipes.default_model")
     return load_model()
 
 

@@ -46,7 +46,7 @@ def tiny(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def restater_dir(tiny, tmp_path_factory):
-    from core.training.restater import build
+    from recipes.restater import build
 
     out = tmp_path_factory.mktemp("r") / "restate"
     build(out, base=str(tiny), steps=3, batch_size=2, r=4, lr=1e-3)
@@ -56,7 +56,7 @@ def restater_dir(tiny, tmp_path_factory):
 def test_a_built_restater_is_a_small_fp16_peft_folder_with_a_measured_card(restater_dir):
     from safetensors.torch import load_file
 
-    from core.training.adapters import read_card, validate_adapter_dir
+    from core.model.adapter_files import read_card, validate_adapter_dir
 
     cfg = validate_adapter_dir(restater_dir)
     assert cfg["r"] == 4 and cfg["base_model_name_or_path"] == "default"
@@ -71,7 +71,7 @@ def test_a_built_restater_is_a_small_fp16_peft_folder_with_a_measured_card(resta
 def test_training_lowers_the_answer_loss(tiny):
     from core.training.config import TrainConfig
     from core.training.model_io import add_lora, load_base
-    from core.training.restater import train_restater
+    from recipes.restater import train_restater
 
     torch.manual_seed(0)
     model, processor, _ = load_base(str(tiny))
@@ -85,7 +85,7 @@ def test_training_lowers_the_answer_loss(tiny):
 def test_the_answer_labels_cover_only_the_answer(tiny):
     from transformers import AutoProcessor
 
-    from core.training.restater import encode_pair
+    from recipes.restater import encode_pair
 
     proc = AutoProcessor.from_pretrained(tiny)
     enc = encode_pair(proc, "lift the red block", "pick up the red block")
@@ -100,9 +100,8 @@ def test_the_answer_labels_cover_only_the_answer(tiny):
 @pytest.fixture
 def loaded_two(tiny, restater_dir, tmp_path):
     """The tiny model with an action adapter active and the restater loaded beside it."""
-    from core.model.adapters import load_side_adapter
+    from core.model.adapters import activate_adapter, load_side_adapter
     from core.model.loader import load_model
-    from core.training.adapters import activate_adapter
 
     loaded = load_model(tiny, precision="fp32")
     activate_adapter(loaded, restater_dir, "action")  # any LoRA folder stands in for the action adapter
@@ -152,11 +151,11 @@ def test_the_policy_restates_only_what_is_not_canonical(loaded_two):
 def test_the_shipped_restater_loads_only_for_its_model_build(tiny, restater_dir, tmp_path):
     import shutil
 
+    from core.model.adapter_files import read_card, write_card
     from core.model.adapters import adapter_state
     from core.model.loader import load_model
     from core.policy.shipped import RESTATER_NAME as NAME
     from core.policy.shipped import load_restater
-    from core.training.adapters import read_card, write_card
 
     loaded = load_model(tiny, precision="fp32")
     assert load_restater(loaded.model, tmp_path / "missing") is None

@@ -11,14 +11,10 @@ import numpy as np
 import pytest
 import torch
 
+from core.model.adapter_files import validate_adapter_dir
+from core.model.adapters import activate_adapter, active_adapter, deactivate_adapters
 from core.training.action_tokens import ActionTokenCodec
-from core.training.adapters import (
-    AdapterRegistry,
-    activate_adapter,
-    active_adapter,
-    deactivate_adapters,
-    validate_adapter_dir,
-)
+from core.training.adapters import AdapterRegistry
 from core.training.collate import IGNORE, ChatEncoder, collate
 from core.training.config import TrainConfig
 from core.training.data import DataConfig, build_dataset, build_samples, export_jsonl, load_jsonl, split_episodes
@@ -369,10 +365,10 @@ def test_service_switches_the_apps_model_between_adapters(split, processor, stor
 def test_recorded_episode_gives_samples_with_its_own_frames(store):
     """A recorded expert episode (steps + mp4 + stored verbalization) -> samples whose frames are the
     recorded frames of their steps (decoded from the video)."""
+    from core.control.expert import rollout
     from core.recording import Recorder, RecorderConfig
     from core.recording.live import LiveRecording
     from core.robot.episodes import draw_task
-    from core.robot.expert import rollout
     from core.robot.sim import SimConfig, SimRobot
     from core.training.sources import _FrameTap, store_episodes
     from core.types import Observation

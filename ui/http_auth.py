@@ -22,7 +22,6 @@ Cross-site requests: `origin_refusal` accepts a state-changing request only with
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -30,6 +29,7 @@ from urllib.parse import urlsplit
 from fastapi import FastAPI, HTTPException, Request
 from starlette.routing import Mount
 
+from core import settings
 from core.auth import OPEN_LAB, AccessDenied, Action, NotSignedIn, Principal
 from ui.sessions import SessionRegistry
 
@@ -38,13 +38,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-ALLOWED_ORIGINS_ENV = "VLM2VLA_ALLOWED_ORIGINS"
-
-
 def allowed_origins_from_env() -> frozenset[str]:
     """Extra origins (scheme://host[:port]) the page may be served from, e.g. behind a reverse proxy."""
-    raw = os.environ.get(ALLOWED_ORIGINS_ENV, "")
-    return frozenset(urlsplit(o.strip()).netloc.lower() for o in raw.split(",") if o.strip())
+    return frozenset(urlsplit(o).netloc.lower() for o in settings.current().allowed_origins)
 
 
 def origin_refusal(headers: Mapping[str, str], extra_hosts: frozenset[str] = frozenset()) -> str | None:

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -34,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from core import settings
 from core.auth import Action
 from core.auth.service import LOGIN_ATTEMPT, LoginAttempt
 from ui.file_guard import FilePolicy
@@ -44,7 +44,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-SECURE_COOKIES_ENV = "VLM2VLA_SECURE_COOKIES"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # What a browser may send cross-site without asking first (CORS "simple" requests), plus no type at all.
 SIMPLE_TYPES = frozenset({"", "application/x-www-form-urlencoded", "multipart/form-data", "text/plain"})
@@ -73,7 +72,7 @@ class GuardSettings:
 
     @classmethod
     def from_env(cls) -> GuardSettings:
-        return cls(secure_cookies=os.environ.get(SECURE_COOKIES_ENV, "").strip().lower() in ("1", "true", "yes"))
+        return cls(secure_cookies=settings.current().secure_cookies)
 
 
 class RequestGuard:

@@ -13,31 +13,25 @@ from a browser, the page's own Origin (`ui.http_guard` refuses the rest before t
 from __future__ import annotations
 
 import logging
-import os
 import tempfile
 from pathlib import Path
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse
 
+from core import settings
 from core.auth import AccessDenied, Action
 from core.context import App
 from ui.http_auth import HttpAuth
 
 log = logging.getLogger(__name__)
 
-MAX_UPLOAD_MB_ENV = "VLM2VLA_MAX_UPLOAD_MB"
-DEFAULT_MAX_UPLOAD_MB = 512
 CONTROL_ACTIONS = {"take": "take_control", "release": "release_control", "request": "request_control",
                    "takeover": "takeover", "handover": "hand_over"}
 
 
 def max_upload_bytes() -> int:
-    try:
-        mb = float(os.environ.get(MAX_UPLOAD_MB_ENV, DEFAULT_MAX_UPLOAD_MB))
-    except ValueError:
-        mb = DEFAULT_MAX_UPLOAD_MB
-    return int(max(1.0, mb) * 1024 * 1024)
+    return int(settings.current().max_upload_mb * 1024 * 1024)
 
 
 def database_files(app: App) -> list[str]:

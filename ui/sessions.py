@@ -16,14 +16,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from core.auth.wiring import env_float
+from core import settings
 
 log = logging.getLogger(__name__)
 
-MAX_AGE_ENV = "VLM2VLA_SESSION_MAX_S"
-IDLE_ENV = "VLM2VLA_SESSION_IDLE_S"
-DEFAULT_MAX_AGE_S = 12 * 3600.0
-DEFAULT_IDLE_S = 2 * 3600.0
 
 
 def _span(seconds: float) -> str:
@@ -42,8 +38,9 @@ class _Session:
 class SessionRegistry:
     def __init__(self, max_age_s: float | None = None, idle_s: float | None = None,
                  clock: Callable[[], float] = time.monotonic) -> None:
-        self.max_age_s = max_age_s or env_float(MAX_AGE_ENV, DEFAULT_MAX_AGE_S)
-        self.idle_s = idle_s or env_float(IDLE_ENV, DEFAULT_IDLE_S)
+        env = settings.current()
+        self.max_age_s = max_age_s or env.session_max_s
+        self.idle_s = idle_s or env.session_idle_s
         self.clock = clock
         self._lock = threading.Lock()
         self._sessions: dict[str, _Session] = {}

@@ -17,22 +17,21 @@ from __future__ import annotations
 import argparse
 import getpass
 import logging
-import os
 import sys
 from pathlib import Path
 
+from core import settings
 from core.auth import users
 from core.auth.audit import AuditLog
 from core.auth.errors import AuthError
 from core.auth.users import MIN_PASSWORD_CHARS
 from core.store import StoreConfig, StoreConfigError, open_store
 
-PASSWORD_ENV = "VLM2VLA_ADMIN_PASSWORD"
 CLI_ACTOR = "(command line)"
 
 
 def read_password(confirm: bool = True) -> str:
-    env = os.environ.get(PASSWORD_ENV)
+    env = settings.current().admin_password
     if env:
         return env
     if not sys.stdin.isatty():

@@ -3,46 +3,37 @@
 from __future__ import annotations
 
 import logging
-import os
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
+from core import settings
 from core.auth import users
 from core.auth.errors import AuthError
 from core.auth.lock import ControlLock, LockEvent
 from core.auth.service import AuthService
 
-if TYPE_CHECKING:
-    from core.context import App
+
+class App(Protocol):  # what this needs of `core.context.App` (core.auth does not import the app)
+    store: Any
+    browser_input: Any
+    assistant: Any
+
 
 log = logging.getLogger(__name__)
 
-ADMIN_USER_ENV = "VLM2VLA_ADMIN_USER"
-ADMIN_PASSWORD_ENV = "VLM2VLA_ADMIN_PASSWORD"
-CONTROL_TTL_ENV = "VLM2VLA_CONTROL_TTL_S"  # a holder's page silent this long loses control (default 8)
-TAKEOVER_AFTER_ENV = "VLM2VLA_TAKEOVER_AFTER_S"  # an unanswered request allows a takeover after (default 15)
 # Control changing hands stops what the previous operator left running.
 STOP_RUN_ON = frozenset({"release", "expire", "takeover", "hand_over"})
 
 
-def env_float(name: str, default: float) -> float:
-    """A positive number from the environment variable `name` (`default` when unset, unparsable or not positive)."""
-    try:
-        value = float(os.environ.get(name, default))
-    except ValueError:
-        log.error("$%s is not a number; using %s", name, default)
-        return default
-    return value if value > 0 else default
-
-
 def bootstrap_admin(auth: AuthService) -> None:
     """With $VLM2VLA_ADMIN_USER and $VLM2VLA_ADMIN_PASSWORD set and no account yet, create that admin."""
-    name, password = os.environ.get(ADMIN_USER_ENV), os.environ.get(ADMIN_PASSWORD_ENV)
+    env = settings.current()
+    name, password = env.admin_user, env.admin_password
     if not name or not password or users.count_accounts(auth.store) > 0:
         return
     try:
         acc = users.create_user(auth.store, name, "admin", password)
     except AuthError as exc:
-        log.error("cannot create the first admin from $%s: %s", ADMIN_USER_ENV, exc)
+        log.error("cannot create the first admin from $VLM2VLA_ADMIN_USER: %s", exc)
         return
     auth.audit_log.record("user.create", "(environment)", target=acc.name, role_given="admin")
     auth.refresh()
@@ -52,8 +43,8 @@ def bootstrap_admin(auth: AuthService) -> None:
 def attach_auth(app: App) -> AuthService:
     """The app's AuthService: accounts from the store, the control lock stopping autonomous runs."""
     assert app.store is not None
-    auth = AuthService(app.store, lock=ControlLock(ttl_s=env_float(CONTROL_TTL_ENV, 8.0),
-                                                   takeover_after_s=env_float(TAKEOVER_AFTER_ENV, 15.0)))
+    env = settings.current()
+    auth = AuthService(app.store, lock=ControlLock(ttl_s=env.control_ttl_s, takeover_after_s=env.takeover_after_s))
     bootstrap_admin(auth)
 
     def on_lock(ev: LockEvent) -> None:

@@ -7,7 +7,7 @@ a line such as
 
 The gripper's height comes from the robot; the object's place from the default model's object locator
 (`core.policy.locator`) and the camera's calibration; "down" is to the height the gripper works at there
-(a block's grasp height, the release height over a bowl; `core.robot.expert.reach_height`). The object
+(a block's grasp height, the release height over a bowl; `core.control.expert.reach_height`). The object
 is the last one the subtask names ("grasp the red block" -> red block, "place it in the bowl" -> bowl); a
 lift names the block already in the gripper, so it gets no object part. Pure text, no torch.
 """

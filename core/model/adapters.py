@@ -1,21 +1,33 @@
-"""The loaded model's adapters: which are live, switching one in for a call, side adapters, and the base
-fingerprint an adapter's card is checked against.
+"""A loaded model's adapters (the PEFT state): activating one, which are live, switching one in for a call,
+side adapters, and the base fingerprint an adapter's card is checked against.
 
-A running model carries at most one live *action adapter* (activated by `core.policy.service.ModelService`)
-and any number of *side adapters* loaded beside it but not active (the restater, the scene reader), each
-switched in for one call by `adapter_switched`, which puts back whatever was live before (another adapter,
-or adapters off), also on error. All of it is PEFT's integration in transformers models (`load_adapter`,
-`set_adapter`, `enable_adapters` / `disable_adapters`): no reload. Call these where the model runs (the
-model thread, `core.model.worker`), never concurrently with generation.
+A running model carries at most one live *action adapter* (`activate_adapter`; the app's
+`core.policy.service.ModelService` owns which one) and any number of *side adapters* loaded beside it but
+not active (the restater, the scene reader), each switched in for one call by `adapter_switched`, which puts
+back whatever was live before (another adapter, or adapters off), also on error. All of it is PEFT's
+integration in transformers models (`load_adapter`, `set_adapter`, `enable_adapters` /
+`disable_adapters`): no reload. Works for fp32, bf16, int8-head and nf4 precisions; precisions that replace
+the language model's linear layers (int8-weight, int8-dynamic) take no LoRA (`AdapterError`). Call these
+where the model runs (the model thread, `core.model.worker`), never concurrently with generation. The
+folder format is `core.model.adapter_files`.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+from core.model.adapter_files import validate_adapter_dir
+from core.model.errors import AdapterError
+
+log = logging.getLogger(__name__)
+
+# the language model's linear layers a LoRA adapts (the paper's q/k/v/o/gate/up/down)
+LORA_MODULES = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 
 
 def base_fingerprint() -> str:
@@ -82,8 +94,6 @@ def adapters_off(model: Any, off: bool = True) -> Iterator[None]:
 def load_side_adapter(model: Any, path: str | Path, name: str) -> bool:
     """Load an adapter folder next to the others without making it active (a side adapter is only switched
     in per call). Returns False when it was already loaded."""
-    from core.training.adapters import validate_adapter_dir
-
     if name in (getattr(model, "peft_config", None) or {}):
         return False
     validate_adapter_dir(path)
@@ -93,4 +103,92 @@ def load_side_adapter(model: Any, path: str | Path, name: str) -> bool:
     return True
 
 
-__all__ = ["adapter_state", "adapter_switched", "adapters_off", "base_fingerprint", "load_side_adapter"]
+def _model_of(loaded: Any) -> Any:
+    return getattr(loaded, "model", loaded) if not hasattr(loaded, "load_adapter") else loaded
+
+
+def activate_adapter(loaded: Any, path: str | Path, name: str | None = None) -> str:
+    """Load the adapter folder `path` (once, as `name`, default: the folder's name) on an already loaded model
+    and make it the live adapter; returns the adapter name used.
+
+    `loaded` is a `core.model.loader.LoadedModel` or a transformers model. Works for fp32, bf16,
+    int8-head and nf4 precisions; precisions that replace the language model's linear layers
+    (int8-weight, int8-dynamic) cannot take LoRA and raise `AdapterError`.
+    """
+    model = _model_of(loaded)
+    path = Path(path)
+    name = name or path.name
+    validate_adapter_dir(path)
+    if not hasattr(model, "load_adapter"):
+        raise AdapterError(f"{type(model).__name__} does not support adapters")
+    _check_lora_compatible(model)
+    loaded_names = set()
+    try:
+        loaded_names = set(model.peft_config) if getattr(model, "_hf_peft_config_loaded", False) else set()
+    except AttributeError:
+        pass
+    try:
+        if name not in loaded_names:
+            with _quiet_transformers():  # its load report lists every base weight as "missing"
+                model.load_adapter(str(path), adapter_name=name)
+        model.set_adapter(name)
+        if hasattr(model, "enable_adapters"):
+            model.enable_adapters()
+    except (ValueError, TypeError, RuntimeError, KeyError) as exc:
+        raise AdapterError(f"cannot activate adapter {name!r} on this model: {exc}. Adapters need the "
+                           "language model's linear layers in fp32/bf16 (precision fp32, bf16, int8-head or nf4) "
+                           "and the base model they were trained on.") from exc
+    log.info("active adapter: %s", name)
+    return name
+
+
+def _check_lora_compatible(model: Any) -> None:
+    """Refuse (before touching the model) precisions that replaced the language model's linear layers."""
+    from peft.tuners.tuners_utils import BaseTunerLayer
+    from torch import nn
+
+    for name, module in model.named_modules():
+        if name.rsplit(".", 1)[-1] in LORA_MODULES and ("language_model" in name or "text_model" in name):
+            if not isinstance(module, (nn.Linear, BaseTunerLayer)):
+                raise AdapterError(
+                    f"the model's language layers are {type(module).__name__} (a quantized precision); LoRA "
+                    "adapters need fp32, bf16, int8-head or nf4: reload the model in one of those")
+
+
+@contextlib.contextmanager
+def _quiet_transformers() -> Iterator[None]:
+    from transformers.utils import logging as hf_logging
+
+    level = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()
+    try:
+        yield
+    finally:
+        hf_logging.set_verbosity(level)
+
+
+def deactivate_adapters(loaded: Any) -> None:
+    """Run the base model again (adapters stay loaded for a quick switch back)."""
+    model = _model_of(loaded)
+    if getattr(model, "_hf_peft_config_loaded", False):
+        model.disable_adapters()
+
+
+def active_adapter(loaded: Any) -> str | None:
+    """The adapter the model runs with now, or None (no adapter loaded, or adapters disabled)."""
+    model = _model_of(loaded)
+    if not getattr(model, "_hf_peft_config_loaded", False):
+        return None
+    from peft.tuners.tuners_utils import BaseTunerLayer
+
+    for module in model.modules():
+        if isinstance(module, BaseTunerLayer):
+            if module.disable_adapters:
+                return None
+            names = module.active_adapter
+            return names if isinstance(names, str) else (names[0] if names else None)
+    return None
+
+
+__all__ = ["LORA_MODULES", "activate_adapter", "active_adapter", "adapter_state", "adapter_switched", "adapters_off",
+           "base_fingerprint", "deactivate_adapters", "load_side_adapter"]

@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-CACHE_ENV = "VLM2VLA_CACHE"
-ASSETS_ENV = "VLM2VLA_MODEL_ASSETS"
+from core import settings
+
 ASSETS_DIR = Path(__file__).resolve().parents[2] / "assets" / "model"
 
 
 def assets_dir() -> Path:
     """The default model's shipped vision weights: `$VLM2VLA_MODEL_ASSETS` or `assets/model/`."""
-    return Path(os.environ.get(ASSETS_ENV, ASSETS_DIR)).expanduser()
+    return settings.current().model_assets or ASSETS_DIR
 
 
 def cache_dir() -> Path:
     """`$VLM2VLA_CACHE` or `~/.cache/vlm2vla`, created on demand."""
-    path = Path(os.environ.get(CACHE_ENV, Path.home() / ".cache" / "vlm2vla")).expanduser()
+    path = settings.current().cache_dir
     path.mkdir(parents=True, exist_ok=True)
     return path
 
@@ -28,7 +27,7 @@ def text_lm_dir() -> Path:
 
 
 def build_dir() -> Path:
-    """Checkpoints and logs of `python -m core.model.build_default`."""
+    """Checkpoints and logs of `python -m recipes.default_model`."""
     path = cache_dir() / "build"
     path.mkdir(parents=True, exist_ok=True)
     return path

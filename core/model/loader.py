@@ -160,7 +160,7 @@ def default_model_dir(assets: Path | None = None) -> Path:
     if not assets_present(assets):
         raise ModelNotAvailableError(
             f"the embedded default's vision weights are missing from {assets}; "
-            "build them with `python -m core.model.build_default`"
+            "build them with `python -m recipes.default_model`"
         )
     target = cache_dir() / f"default-vlm-{_assets_hash(assets)}"
     if (target / "config.json").exists():

@@ -14,10 +14,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from core.control.expert import reach_height
 from core.language.grounding import grounding_text, is_placing, target_object
 from core.policy.locator import Locator, Sighting
 from core.robot.camera import PinholeCamera
-from core.robot.expert import reach_height
 from core.robot.tasks import BLOCK_HALF
 from core.types import Vec3
 

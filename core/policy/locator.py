@@ -1,7 +1,7 @@
 """Where things are in the camera image, read from the default model's own vision tower.
 
 The tower's 16 x 16 patch grid knows where each block is to about a pixel (measured on held-out scenes,
-see `core.model.build_locator`); the 16 pooled tokens the language model sees keep only which 4 x 4
+see `recipes.locator`); the 16 pooled tokens the language model sees keep only which 4 x 4
 cell. The locator is a small head on that patch grid: per object, a score for every patch (softmax
 over the grid) and a sub-patch offset; the object's pixel is the score-weighted patch position, and
 whether it is in view is its best patch's score. Trained on sim scenes with ground truth, shipped as
@@ -84,12 +84,12 @@ class Locator:
 
         assets = Path(assets or assets_dir())
         if not (assets / HEAD_FILE).is_file():
-            raise LocatorError(f"no object locator in {assets}; build it with `python -m core.model.build_locator`")
+            raise LocatorError(f"no object locator in {assets}; build it with `python -m recipes.locator`")
         meta = json.loads((assets / META_FILE).read_text())
         fp = vision_fingerprint(assets)
         if meta.get("vision_fingerprint") != fp:
             raise LocatorError(f"the object locator was trained on vision build {meta.get('vision_fingerprint')}, "
-                               f"not the shipped {fp}; rebuild it with `python -m core.model.build_locator`")
+                               f"not the shipped {fp}; rebuild it with `python -m recipes.locator`")
         spec = vision_spec(assets)
         head = head_for(spec)
         head.load_state_dict(load_file(str(assets / HEAD_FILE)))

@@ -3,7 +3,7 @@
 The *layout line* lists the objects the object locator (`core.policy.locator`) sees in the frame, ordered
 left to right and near to far (`core.language.layout`). The 270M language model never learned to compare the
 pooled image tokens, but it learned to read that line: the *scene reader* is a side adapter (stage 3 of the
-default model's build, `python -m core.model.build_layout`) switched in for each scene question. Loading it
+default model's build, `python -m recipes.layout_reader`) switched in for each scene question. Loading it
 and the locator: `core.policy.shipped.load_reader` / `SceneLayout.load`; a model without the reader reads the
 line worse than none, so questions get a line only when both are there.
 """

@@ -1,7 +1,7 @@
 """The restater: a command in any language -> the canonical English instruction the model ranks first.
 
 Text only (the command's meaning does not depend on the frame), answered with the restater side adapter
-(built by `python -m core.training.restater`) switched in for this call (`core.model.adapters.adapter_switched`). The
+(built by `python -m recipes.restater`) switched in for this call (`core.model.adapters.adapter_switched`). The
 ranking is calibrated against a content-free command (the *restate prior*) and gets the *colour glosses* of
 the command's words (`core.language.restate`), each one more short ranking with the same adapter.
 """

@@ -125,7 +125,8 @@ class ModelService:
         generation lock on the model thread. The policy then reads what its `card` says (default: the
         folder's card.json) and scene questions follow its measured VQA retention (`metrics`, default: the
         card's). Raises `AdapterError` when it cannot be activated (the previous state stays)."""
-        from core.training.adapters import activate_adapter, read_card
+        from core.model.adapter_files import read_card
+        from core.model.adapters import activate_adapter
 
         loaded = self.loaded
         card = read_card(path) if card is None else card
@@ -138,7 +139,7 @@ class ModelService:
 
     def deactivate_adapter(self) -> None:
         """Back to the base model (adapters stay loaded for a quick switch back)."""
-        from core.training.adapters import deactivate_adapters
+        from core.model.adapters import deactivate_adapters
 
         loaded = self.loaded
         with self.lock:

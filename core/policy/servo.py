@@ -2,7 +2,7 @@
 
 `servo_entry(line, placing)` reads one grounding line (`core.language.grounding`: the gripper's height and
 where the subtask's object is relative to it) and writes the next action entry the way the direct-style
-expert moves (`core.robot.expert.Expert`, long entries): sideways at travel height until the object is
+expert moves (`core.control.expert.Expert`, long entries): sideways at travel height until the object is
 close, then down to it, then close (or open, when placing).
 
 `ServoPolicy` is a `core.control.policy.Policy` that writes that entry every cycle. Two uses:
@@ -23,8 +23,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from core.control.expert import DIRECT_Z
 from core.control.policy import PolicyBase
-from core.robot.expert import DIRECT_Z
 
 _GRIPPER = re.compile(r"Gripper (?P<h>[\d.]+) cm above the table, (?P<g>open|closed)\.")
 _OBJECT = re.compile(r": (?P<x>[\d.]+) cm (?P<xs>forward|back), (?P<y>[\d.]+) cm (?P<ys>left|right), "

@@ -35,8 +35,8 @@ SIDE_NAMES = frozenset({RESTATER_NAME, READER_NAME})
 
 def matches_base(adapter_dir: Path = ADAPTER_DIR) -> bool:
     """True when the adapter in `adapter_dir` was trained on the default model's current build."""
+    from core.model.adapter_files import read_card
     from core.model.adapters import base_fingerprint
-    from core.training.adapters import read_card
 
     try:
         card = read_card(adapter_dir)
@@ -51,7 +51,7 @@ def load_side(model: Any, folder: Path, name: str, what: str, rebuild: str, miss
     then), trained on another build of the default model (`rebuild`: the command that rebuilds it), or not
     loadable on this model (e.g. int8 layers that take no LoRA)."""
     from core.model.adapters import load_side_adapter
-    from core.training.adapters import AdapterError
+    from core.model.errors import AdapterError
 
     if not (Path(folder) / WEIGHTS).is_file():
         log.info("no %s shipped: %s", what, missing)
@@ -71,14 +71,14 @@ def load_side(model: Any, folder: Path, name: str, what: str, rebuild: str, miss
 def load_restater(model: Any, folder: Path = RESTATER_DIR) -> str | None:
     """The shipped restater beside the model's live adapter (not active: the policy switches it in per
     restatement); its name, or None with a logged reason."""
-    return load_side(model, folder, RESTATER_NAME, "restater", "python -m core.training.restater",
+    return load_side(model, folder, RESTATER_NAME, "restater", "python -m recipes.restater",
                      "commands go to the subtask step as typed")
 
 
 def load_reader(model: Any, folder: Path = READER_DIR) -> str | None:
     """The scene reader beside the model's adapters (not active: it is switched in per question); its name,
     or None with a logged reason."""
-    return load_side(model, folder, READER_NAME, "scene reader", "python -m core.model.build_layout",
+    return load_side(model, folder, READER_NAME, "scene reader", "python -m recipes.layout_reader",
                      "scene questions are asked without a layout line")
 
 
@@ -120,14 +120,14 @@ def install_restater(service: ModelService, folder: Path = RESTATER_DIR) -> str 
 def install_adapter(service: ModelService, folder: Path = ADAPTER_DIR, name: str = ADAPTER_NAME) -> str | None:
     """Activate the shipped action adapter (or another folder trained on this model build) on the service's
     model. Its name, or None with a logged reason (not shipped, another build, not loadable)."""
-    from core.training.adapters import AdapterError
+    from core.model.errors import AdapterError
 
     if not (Path(folder) / WEIGHTS).is_file():
         log.info("no shipped default adapter in %s: autonomous mode runs the base model", Path(folder).name)
         return None
     if not matches_base(folder):
         log.warning("the shipped default adapter was trained on another build of the default model; "
-                    "not activated (rebuild it: python -m core.training.default_adapter)")
+                    "not activated (rebuild it: python -m recipes.default_adapter)")
         return None
     try:
         return service.activate_adapter(folder, name)

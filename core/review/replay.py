@@ -122,7 +122,7 @@ def replay_stored(
     Raises `ReviewError` with a clear message when the episode cannot be replayed (not from the
     simulator, no seed, no steps, no action entries, unparsable text).
     """
-    from core.language.replay import replay
+    from core.control.replay import replay
     from core.robot.tasks import BLOCKS, Task, TaskError, task_from_instruction
 
     t0 = time.monotonic()

@@ -4,12 +4,11 @@ Open it with `open_store(StoreConfig.from_env(db_url=...))`; query episodes with
 `core.store.episodes`.
 """
 
-from core.store.config import DB_URL_ENV, StoreConfig
+from core.store.config import StoreConfig
 from core.store.db import Store, open_store
 from core.store.errors import EpisodeBusy, EpisodeNotFound, StoreConfigError, StoreError
 
 __all__ = [
-    "DB_URL_ENV",
     "EpisodeBusy",
     "EpisodeNotFound",
     "Store",

@@ -11,14 +11,12 @@ variable through `StoreConfig.from_env`.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from core import settings
 from core.store.errors import StoreConfigError
 
-DB_URL_ENV = "VLM2VLA_DB_URL"
-RECORDINGS_DIR_ENV = "VLM2VLA_RECORDINGS"
 DEFAULT_RECORDINGS_DIR = Path("recordings")
 DEFAULT_DB_FILENAME = "studio.db"
 DB_FOLDER_SUFFIX = "-db"
@@ -62,9 +60,10 @@ class StoreConfig:
         recordings_dir: str | Path | None = None,
         **kwargs: object,
     ) -> StoreConfig:
-        """Explicit arguments (e.g. from the command line) win over the environment."""
-        url = db_url or os.environ.get(DB_URL_ENV) or None
-        rdir = recordings_dir or os.environ.get(RECORDINGS_DIR_ENV) or DEFAULT_RECORDINGS_DIR
+        """Explicit arguments (e.g. from the command line) win over the environment (`core.settings`)."""
+        env = settings.current()
+        url = db_url or env.db_url or None
+        rdir = recordings_dir or env.recordings_dir or DEFAULT_RECORDINGS_DIR
         return cls(recordings_dir=Path(rdir), db_url=url, **kwargs)  # type: ignore[arg-type]
 
     @property

@@ -2,10 +2,11 @@
 
 Entry points: `TrainingService` (what the app's Train tab calls), `train` (the loop), `build_dataset`
 (samples), `python -m core.training` (the command line; also under `accelerate launch`). See
-docs/training.md.
+docs/training.md. The adapter folder format and switching adapters on a loaded model are `core.model`'s
+(`adapter_files`, `adapters`); this package keeps the registry, the data and the jobs.
 """
 
-from core.training.adapters import AdapterInfo, AdapterRegistry, activate_adapter, active_adapter, deactivate_adapters
+from core.training.adapters import AdapterInfo, AdapterRegistry
 from core.training.config import PRESETS, TrainConfig, preset
 from core.training.data import DataConfig, DatasetSplit, TrainSample, build_dataset, export_jsonl, load_jsonl
 from core.training.errors import (
@@ -53,10 +54,7 @@ __all__ = [
     "TrainSample",
     "TrainingError",
     "TrainingService",
-    "activate_adapter",
-    "active_adapter",
     "build_dataset",
-    "deactivate_adapters",
     "export_jsonl",
     "load_jsonl",
     "preset",

@@ -6,9 +6,9 @@ import json
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
+from core.model.adapters import LORA_MODULES
 from core.training.errors import TrainingError
 
-LORA_MODULES = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 # Module paths of the language model inside image-text-to-text models (Gemma 3, PaliGemma, Qwen2.5-VL:
 # `language_model`; Idefics3 / SmolVLM: `text_model`). The vision tower never matches.
 LM_PATH = r"(language_model|text_model)"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from core.model.errors import AdapterError  # the adapter folder format's error (`core.model.adapter_files`)
+
 
 class TrainingError(RuntimeError):
     """Base class for training failures."""
@@ -39,11 +41,7 @@ class TrainingCancelled(TrainingError):
     """Raised inside the loop when the cancel flag is seen; the trainer turns it into a clean stop."""
 
 
-class AdapterError(TrainingError, ValueError):
-    """An adapter folder is not a usable PEFT adapter (missing files, pickles, unsafe paths)."""
-
-
-class AdapterNotFound(AdapterError, LookupError):
+class AdapterNotFound(AdapterError, TrainingError, LookupError):
     """No adapter with this name in the registry."""
 
 

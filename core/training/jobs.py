@@ -32,6 +32,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from core import settings
 from core.training.errors import JobError, JobNotFound
 from core.training.jobspec import JobConfig
 from core.training.runner import CANCEL_FILE, CONFIG_FILE, LOG_FILE, RUN_DIR, log_tail
@@ -41,7 +42,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-JOBS_DIR_ENV = "VLM2VLA_JOBS_DIR"
 SETTINGS_FILE = "settings.json"
 DEFAULT_JOBS_DIR = Path("training_jobs")
 ROOT = Path(__file__).resolve().parents[2]
@@ -115,7 +115,7 @@ class JobManager:
     _stop: threading.Event = field(default_factory=threading.Event, init=False, repr=False)
 
     def __post_init__(self) -> None:
-        root = self.jobs_root or Path(os.environ.get(JOBS_DIR_ENV) or DEFAULT_JOBS_DIR)
+        root = self.jobs_root or settings.current().jobs_dir or DEFAULT_JOBS_DIR
         self.jobs_root = Path(root).expanduser().resolve()
         self.jobs_root.mkdir(parents=True, exist_ok=True)
         self.recover()
@@ -460,10 +460,10 @@ def write_job_settings(job_dir: Path, store: Store, adapters_root: Path | None) 
     """The app's store and adapters folder for the job process (`read_job_settings`)."""
     import json
 
-    settings = {"db_url": store.config.url, "recordings_dir": str(store.recordings_dir),
-                "adapters_dir": str(adapters_root) if adapters_root else None}
+    values = {"db_url": store.config.url, "recordings_dir": str(store.recordings_dir),
+              "adapters_dir": str(adapters_root) if adapters_root else None}
     tmp = job_dir / (SETTINGS_FILE + ".tmp")
-    tmp.write_text(json.dumps(settings, indent=2))
+    tmp.write_text(json.dumps(values, indent=2))
     tmp.replace(job_dir / SETTINGS_FILE)
 
 

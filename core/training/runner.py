@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from core.training.adapters import AdapterRegistry, write_card
+from core.model.adapter_files import write_card
+from core.training.adapters import AdapterRegistry
 from core.training.data import (
     DataConfig,
     DatasetSplit,

@@ -106,5 +106,35 @@ class TrainingService:
                         "it is meant for the forgetting comparison in chat", name)
         return model_service.activate_adapter(info.path, info.name, card=info.card, metrics=info.metrics)
 
+    def register_shipped(self, adapter_dir: Path | None = None) -> bool:
+        """Register the shipped action adapter (`core.policy.shipped.ADAPTER_DIR`) as `default-sim`, so the
+        Train tab lists it (activating it is `core.policy.shipped.install_shipped`'s work). A registered copy
+        with other weights (the shipped adapter of an earlier version) is replaced. False (with a logged
+        reason) when there is none, it was trained on another build of the default model, or the copy failed."""
+        from core.model.adapter_files import WEIGHTS, read_card
+        from core.model.errors import AdapterError
+        from core.policy.shipped import ADAPTER_DIR, ADAPTER_NAME, matches_base
+
+        adapter_dir = Path(adapter_dir) if adapter_dir is not None else ADAPTER_DIR
+        if not (adapter_dir / WEIGHTS).is_file() or not matches_base(adapter_dir):
+            return False  # install_shipped says why
+        try:
+            old = next((a for a in self.list_adapters() if a.name == ADAPTER_NAME), None)
+            if old is not None and not _same_file(Path(old.path) / WEIGHTS, adapter_dir / WEIGHTS):
+                log.info("replacing the registered %s with the shipped one (new weights)", ADAPTER_NAME)
+                self.adapters.remove(ADAPTER_NAME)
+                old = None
+            if old is None:
+                self.adapters.add(adapter_dir, ADAPTER_NAME, base_model="default",
+                                  metrics=read_card(adapter_dir).get("metrics", {}))
+            return True
+        except (AdapterError, OSError, ValueError) as exc:
+            log.warning("cannot register the shipped default adapter: %s", exc)
+            return False
+
     def close(self) -> None:
         self.jobs.close()
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    return a.is_file() and a.stat().st_size == b.stat().st_size and a.read_bytes() == b.read_bytes()

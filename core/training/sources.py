@@ -117,11 +117,11 @@ def expert_episodes(
     later cycles, which seldom start where the expert's path goes. `start_near` (metres): every second
     demo starts up to this far from the object the task moves first, at 5-15 cm height (`near_pose`):
     the corrections a loop needs after a chunk that stopped beside the block. With both, the demos that
-    do not start at home take turns. `direct`: the expert's direct style (`core.robot.expert.Expert`),
+    do not start at home take turns. `direct`: the expert's direct style (`core.control.expert.Expert`),
     verbalized in long entries (`core.language.spec.LONG_AXIS_CUT_CM`), for grounded adapters.
     """
+    from core.control.expert import rollout
     from core.robot.episodes import draw_task
-    from core.robot.expert import rollout
     from core.robot.sim import SimConfig, SimRobot
 
     robot = SimRobot(SimConfig(image_size=image_size, cameras=(camera,)))

@@ -48,14 +48,13 @@ def load_stack(folder: Path) -> tuple[Any, Any]:
     from core.policy.service import ModelService
     from core.policy.shipped import install_shipped
     from core.store import StoreConfig, open_store
-    from core.training.default_adapter import register_shipped
     from core.training.service import TrainingService
 
     store = open_store(StoreConfig(db_url=f"sqlite:///{folder / 'golden.db'}", recordings_dir=folder / "recordings"))
     training = TrainingService(store, jobs_root=folder / "jobs", adapters_root=folder / "adapters", monitor=False)
     service = ModelService(None, precision="auto", threads=1)
     service.on_ready(lambda: install_shipped(service))
-    service.on_ready(lambda: register_shipped(training))
+    service.on_ready(training.register_shipped)
     service.start()
     status = service.wait()
     if status.state != "ready":

@@ -1,6 +1,6 @@
-"""Stage 3 of the embedded default VLM: reading the layout line. `python -m core.model.build_layout`
+"""Stage 3 of the embedded default VLM: reading the layout line. `python -m recipes.layout_reader`
 
-Continues the shipped alignment LoRA on stage-2 chats (`core.model.build_default.chat_sample`) whose
+Continues the shipped alignment LoRA on stage-2 chats (`recipes.default_model.chat_sample`) whose
 first question starts with the layout line (`core.language.layout`) that the object locator writes for
 that image, as the chat path asks it (`core.policy.reader`); a share of the chats (`--plain`) have no line.
 The tower and projector stay frozen. The result is shipped as a side adapter, the scene reader
@@ -29,7 +29,14 @@ import torch
 import torch.nn.functional as F
 
 from core.model.assemble import VisionSpec, build_processor, build_vlm
-from core.model.build_default import (
+from core.model.cache import ASSETS_DIR, build_dir
+from core.model.scenes import HELDOUT, TRAIN, SceneMaker
+from core.model.text_lm import ensure_text_lm
+from core.policy.locator import Locator
+from core.policy.reader import SceneLayout
+from core.policy.shipped import READER_DIR
+from core.policy.shipped import READER_NAME as READER
+from recipes.default_model import (
     answer_logits,
     chat_sample,
     collate,
@@ -39,13 +46,6 @@ from core.model.build_default import (
     save_atomic,
     trainable_state,
 )
-from core.model.cache import ASSETS_DIR, build_dir
-from core.model.scenes import HELDOUT, TRAIN, SceneMaker
-from core.model.text_lm import ensure_text_lm
-from core.policy.locator import Locator
-from core.policy.reader import SceneLayout
-from core.policy.shipped import READER_DIR
-from core.policy.shipped import READER_NAME as READER
 
 log = logging.getLogger("build_layout")
 SCENE_OFFSET = 3_000_000  # training scene indices: disjoint from stage 1 and stage 2

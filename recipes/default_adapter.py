@@ -1,8 +1,8 @@
 """The ready default adapter shipped in `assets/adapter/`: a LoRA trained on scripted-expert demos of the
 sim tasks, so autonomous mode works on first start.
 
-    python -m core.training.default_adapter                  # build (resumes), then copy to assets/adapter
-    python -m core.training.default_adapter --demos 40 --max-steps 50 --out /tmp/try   # a quick look
+    python -m recipes.default_adapter                  # build (resumes), then copy to assets/adapter
+    python -m recipes.default_adapter --demos 40 --max-steps 50 --out /tmp/try   # a quick look
 
 The build is an ordinary training job (`core.training.runner.run_job`: expert data -> LoRA -> evaluation)
 in a work folder (default `~/.cache/vlm2vla/default-adapter/`), so a killed build resumes from its last
@@ -13,8 +13,8 @@ side means rebuilding this adapter (the card records the base model's fingerprin
 mismatch, see `matches_base`).
 
 In the app the shipped adapter is activated once the default model has loaded
-(`core.policy.shipped.install_shipped`) and registered as `default-sim` (`register_shipped`), so the Train tab
-lists it.
+(`core.policy.shipped.install_shipped`) and registered as `default-sim`
+(`core.training.service.TrainingService.register_shipped`), so the Train tab lists it.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from typing import Any
 
 from core.language.prompts import CHUNK_ENTRIES
 from core.model.adapters import base_fingerprint
-from core.policy.shipped import ADAPTER_DIR, ADAPTER_NAME, WEIGHTS, matches_base
+from core.policy.shipped import ADAPTER_DIR, ADAPTER_NAME, WEIGHTS
 from core.training.config import TrainConfig
 from core.training.jobspec import DataSpec, EvalSpec, JobConfig, servo_seeds
 
@@ -92,24 +92,10 @@ def job_name(config: dict[str, Any], base: str) -> str:
     return f"job-{hashlib.sha256(key.encode()).hexdigest()[:10]}"
 
 
-def write_fp16_adapter(src: Path, dst: Path) -> None:
-    """Write `src`'s PEFT weights to `dst` in fp16 (half the size; PEFT casts them back when loading) and
-    its config with the base model named "default", not a path on the machine that built it. `src` and
-    `dst` may be the same folder."""
-    import torch
-    from safetensors.torch import load_file, save_file
-
-    tensors = {k: v.to(torch.float16).contiguous() for k, v in load_file(str(src / WEIGHTS)).items()}
-    config = json.loads((src / "adapter_config.json").read_text())
-    config["base_model_name_or_path"] = "default"
-    save_file(tensors, str(dst / WEIGHTS), metadata={"format": "pt"})
-    (dst / "adapter_config.json").write_text(json.dumps(config, indent=2))
-
-
 def export(adapter_dir: Path, out: Path, extra: dict[str, Any]) -> Path:
     """Copy a finished adapter to `out` (weights in fp16) and complete its card."""
 
-    from core.training.adapters import read_card, validate_adapter_dir, write_card
+    from core.model.adapter_files import read_card, validate_adapter_dir, write_card, write_fp16_adapter
 
     validate_adapter_dir(adapter_dir)
     tmp = out.with_name(out.name + ".tmp")
@@ -128,35 +114,6 @@ def export(adapter_dir: Path, out: Path, extra: dict[str, Any]) -> Path:
         shutil.rmtree(out)
     tmp.replace(out)
     return out
-
-
-def _same_file(a: Path, b: Path) -> bool:
-    return a.is_file() and a.stat().st_size == b.stat().st_size and a.read_bytes() == b.read_bytes()
-
-
-def register_shipped(training: Any, adapter_dir: Path = ASSET_DIR) -> bool:
-    """Register the shipped adapter as `default-sim` in the app's adapter registry (so the Train tab lists it;
-    activating it is `core.policy.shipped.install_shipped`'s work). A registered copy with other weights (the
-    shipped adapter of an earlier version) is replaced. False (with a logged reason) when there is no shipped
-    adapter, it was trained on another build of the default model, or the copy failed."""
-    from core.training.adapters import AdapterError, read_card
-
-    if not (adapter_dir / WEIGHTS).is_file() or not matches_base(adapter_dir):
-        return False  # install_shipped says why
-    registered = {a.name: a for a in training.list_adapters()}
-    try:
-        old = registered.get(NAME)
-        if old is not None and not _same_file(Path(old.path) / WEIGHTS, adapter_dir / WEIGHTS):
-            log.info("replacing the registered %s with the shipped one (new weights)", NAME)
-            training.adapters.remove(NAME)
-            old = None
-        if old is None:
-            training.adapters.add(adapter_dir, NAME, base_model="default",
-                                  metrics=read_card(adapter_dir).get("metrics", {}))
-        return True
-    except (AdapterError, OSError, ValueError) as exc:
-        log.warning("cannot register the shipped default adapter: %s", exc)
-        return False
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -192,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--grounded", action="store_true",
                     help="start the plan, action and 'done?' questions with a grounding line: the gripper's height and "
                          "where the subtask's object is relative to it, from the default model's object locator "
-                         "(python -m core.model.build_locator)")
+                         "(python -m recipes.locator)")
     ap.add_argument("--direct", action="store_true",
                     help="demos in the expert's direct style (travel at the starting height, every axis at full speed) "
                          "written in long entries (up to 9.5 cm per axis): with --grounded each entry is the offset "
@@ -220,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
     from core.training.runner import CONFIG_FILE, PROGRESS_FILE, run_job
 
     if not assets_present():
-        print("default_adapter: the default model is not built (python -m core.model.build_default)")
+        print("default_adapter: the default model is not built (python -m recipes.default_model)")
         return 2
     cfg = job_config(args.demos, args.max_steps, args.epochs, args.lr, args.threads, args.eval_samples,
                      args.vqa_scenes, args.sim_episodes, args.decision_weight, args.max_entries,
@@ -244,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"default_adapter: the job ended {progress.get('status')}: {progress.get('message')}")
         return 1
     words = command_words(argv if argv is not None else sys.argv[1:])
-    build: dict[str, Any] = {"command": " ".join(["python -m core.training.default_adapter"]
+    build: dict[str, Any] = {"command": " ".join(["python -m recipes.default_adapter"]
                                                  + [a for a in words if a != "--export-only"]),
                              "task_kind_mix": list(KIND_MIX)}
     if not args.export_only:

