@@ -36,6 +36,12 @@ class RobotSpec:
     limits: Limits = field(default_factory=Limits)
     needs_port: bool = False
     lerobot_type: str = "vlm2vla_sim"  # info.json robot_type of an export
+    # An export of this robot's episodes puts its joints in observation.state / action under these names
+    # (LeRobot's for the robot type), converted from the recorded radians by `joints_out`; None: the
+    # end-effector pose is the state, as for the built-in arm
+    joint_features: tuple[str, ...] | None = None
+    joints_out: Callable[[list[float]], list[float]] | None = None
+    joints_in: Callable[[list[float]], list[float]] | None = None  # the inverse, for imports
 
 
 def _sim(o: RobotOptions) -> Robot:
@@ -60,12 +66,41 @@ def _so101(o: RobotOptions) -> Robot:
     return open_follower(o)
 
 
+def _so101_joints_out(q: list[float]) -> list[float]:
+    from core.robot.so101.joints import to_lerobot
+
+    return to_lerobot(q)
+
+
+def _so101_joints_in(values: list[float]) -> list[float]:
+    from core.robot.so101.joints import from_lerobot
+
+    return from_lerobot(values)
+
+
+def joints_reader(names: list[str] | None) -> Callable[[list[float]], list[float]] | None:
+    """For a dataset whose state has these joint names: the conversion back to radians, if a robot here
+    exports them (an SO-101 dataset), else None."""
+    for spec in ROBOTS.values():
+        if spec.joint_features is not None and names is not None and list(names) == list(spec.joint_features):
+            return spec.joints_in
+    return None
+
+
+def _so101_features() -> tuple[str, ...]:
+    from core.robot.so101.joints import FEATURE_NAMES
+
+    return FEATURE_NAMES
+
+
 ROBOTS: dict[str, RobotSpec] = {
     "sim": RobotSpec("sim", "built-in MuJoCo tabletop arm (mocap gripper), 5 cm blocks", _sim),
     "so101-sim": RobotSpec("so101-sim", "SO-101 in MuJoCo with its real geometry, 3 cm blocks (IK teleop)",
-                           _so101_sim, limits=SO101_LIMITS, lerobot_type="so101_follower"),
+                           _so101_sim, limits=SO101_LIMITS, lerobot_type="so101_follower",
+                           joint_features=_so101_features(), joints_out=_so101_joints_out, joints_in=_so101_joints_in),
     "so101": RobotSpec("so101", "a real SO-101 follower arm on its Feetech bus (--port /dev/ttyACM0)",
-                       _so101, limits=SO101_LIMITS, needs_port=True, lerobot_type="so101_follower"),
+                       _so101, limits=SO101_LIMITS, needs_port=True, lerobot_type="so101_follower",
+                       joint_features=_so101_features(), joints_out=_so101_joints_out, joints_in=_so101_joints_in),
 }
 SO101_FAMILY = ("so101", "so101-sim")
 
@@ -81,4 +116,4 @@ def help_text() -> str:
     return "; ".join(f"{s.name}: {s.help}" for s in ROBOTS.values())
 
 
-__all__ = ["ROBOTS", "SO101_FAMILY", "RobotOptions", "RobotSpec", "get", "help_text"]
+__all__ = ["ROBOTS", "SO101_FAMILY", "RobotOptions", "RobotSpec", "get", "help_text", "joints_reader"]

@@ -7,7 +7,7 @@ import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
@@ -21,6 +21,9 @@ from core.recording.paths import check_name, safe_join
 from core.recording.video import iter_frames, probe
 from core.store import Store
 from core.store.models import Episode, EpisodeStatus, Step, VideoStatus
+
+if TYPE_CHECKING:
+    from core.robot.registry import RobotSpec
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +108,10 @@ def _vec(values: list[list[float]], width: int) -> pa.Array:
     return pa.FixedSizeListArray.from_arrays(pa.array(flat, type=pa.float32()), width)
 
 
-def _rows(ep: _Ep, joints_width: int | None) -> dict[str, list]:
+def _rows(ep: _Ep, joints_width: int | None, arm: RobotSpec | None = None) -> dict[str, list]:
+    """The data columns of one episode. `arm`: a robot whose joints LeRobot knows by name (the SO-101):
+    its joints are the state and the action (the next step's joints: where the servos were sent; the last
+    step repeats its own), the end-effector pose goes to observation.ee_pose / action.ee_pose."""
     state, action, twist, joints = [], [], [], []
     for st in ep.steps:
         state.append([L.finite(st.x), L.finite(st.y), L.finite(st.z), L.finite(st.yaw), L.finite(st.gripper)])
@@ -116,10 +122,33 @@ def _rows(ep: _Ep, joints_width: int | None) -> dict[str, list]:
         twist.append([*tw, L.finite(st.twist_gripper, L.TWIST_GRIPPER_NONE)])
         if joints_width:
             joints.append(list(st.joints or []))
+    if arm is not None and arm.joints_out is not None:
+        q = [arm.joints_out(list(j)) for j in joints]
+        return {"observation.state": q, "action": q[1:] + q[-1:], "observation.ee_pose": state,
+                "action.ee_pose": action, "action.twist": twist}
     out = {"observation.state": state, "action": action, "action.twist": twist}
     if joints_width:
         out["observation.joints"] = joints
     return out
+
+
+def _arm(eps: list[_Ep], joints_width: int | None) -> RobotSpec | None:
+    """The robot whose joint names the export uses (all episodes from one such robot), else None."""
+    from core.robot import registry
+
+    specs = {e.extras.get("robot") for e in eps}
+    if len(specs) != 1:
+        named = [s for s in specs if s in registry.ROBOTS and registry.ROBOTS[s].joint_features]
+        if named:
+            raise DatasetError(f"episodes come from different robots {sorted(map(str, specs))}; export them separately")
+        return None
+    name = specs.pop()
+    spec = registry.ROBOTS.get(name or "")
+    if spec is None or spec.joint_features is None:
+        return None
+    if joints_width != len(spec.joint_features):
+        raise DatasetError(f"{name} episodes must carry {len(spec.joint_features)} joint values per step")
+    return spec
 
 
 def _image_stats(path: Path, n_frames: int) -> tuple[np.ndarray, int]:
@@ -139,10 +168,15 @@ def export_lerobot(
     episode_ids: Sequence[int],
     dest: Path,
     *,
-    robot_type: str = "vlm2vla_sim",
+    robot_type: str | None = None,
     skip_invalid: bool = False,
 ) -> ExportResult:
     """Write `episode_ids` (in that order) as a LeRobotDataset v3.0 folder at `dest`.
+
+    `robot_type` (info.json) defaults to the episodes' robot's LeRobot type ("so101_follower" for the
+    SO-101, "vlm2vla_sim" for the built-in arm). Episodes of an SO-101 have its joints as observation.state
+    and action under LeRobot's names (`shoulder_pan.pos`, ..., degrees; `gripper.pos`, 0..100) plus the
+    end-effector pose; see `_rows`.
 
     `dest` must not exist yet (use `paths.resolve_export_dir(base, name)` to build it from a
     user-typed name). Episodes that cannot be exported (still recording, missing or mismatched
@@ -168,6 +202,11 @@ def export_lerobot(
     fps = fps_set.pop()
     jw = {len(st.joints) if st.joints else 0 for ep in eps for st in ep.steps}
     joints_width = jw.pop() if len(jw) == 1 and 0 not in jw else None
+    arm = _arm(eps, joints_width)
+    if robot_type is None:
+        from core.robot import registry
+
+        robot_type = arm.lerobot_type if arm is not None else registry.ROBOTS["sim"].lerobot_type
 
     video_info: dict[str, Any] = {}
     for cam in cams:
@@ -183,7 +222,13 @@ def export_lerobot(
         "action": {"dtype": "float32", "shape": [5], "names": L.ACTION_NAMES},
         "action.twist": {"dtype": "float32", "shape": [7], "names": L.TWIST_NAMES},
     }
-    if joints_width:
+    if arm is not None:
+        names = list(arm.joint_features or ())
+        features["observation.state"] = {"dtype": "float32", "shape": [len(names)], "names": names}
+        features["action"] = {"dtype": "float32", "shape": [len(names)], "names": names}
+        features["observation.ee_pose"] = {"dtype": "float32", "shape": [5], "names": L.STATE_NAMES}
+        features["action.ee_pose"] = {"dtype": "float32", "shape": [5], "names": L.ACTION_NAMES}
+    elif joints_width:
         names = [f"joint_{i}" for i in range(joints_width)]
         features["observation.joints"] = {"dtype": "float32", "shape": [joints_width], "names": names}
     for cam in cams:
@@ -210,7 +255,7 @@ def export_lerobot(
         shutil.rmtree(tmp)
     tmp.mkdir(parents=True)
     try:
-        total = _write(tmp, eps, cams, features, fps, joints_width, robot_type)
+        total = _write(tmp, eps, cams, features, fps, joints_width, robot_type, arm)
         tmp.rename(dest)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -227,6 +272,7 @@ def _write(
     fps: int,
     joints_width: int | None,
     robot_type: str,
+    arm: RobotSpec | None = None,
 ) -> int:
     import pandas as pd  # LeRobot reads tasks.parquet with pandas (task strings are the index)
 
@@ -237,7 +283,10 @@ def _write(
     tasks_path.parent.mkdir(parents=True, exist_ok=True)
     pd.DataFrame({"task_index": list(tasks.values())}, index=list(tasks)).to_parquet(tasks_path)
 
-    vec_cols = ["observation.state", "action", "action.twist"] + (["observation.joints"] if joints_width else [])
+    if arm is not None:
+        vec_cols = ["observation.state", "action", "observation.ee_pose", "action.ee_pose", "action.twist"]
+    else:
+        vec_cols = ["observation.state", "action", "action.twist"] + (["observation.joints"] if joints_width else [])
     data: dict[str, list] = {c: [] for c in vec_cols}
     scal: dict[str, list] = {"timestamp": [], "frame_index": [], "episode_index": [], "index": [], "task_index": []}
     ep_rows: list[dict[str, Any]] = []
@@ -245,7 +294,7 @@ def _write(
     start = 0
     for ei, ep in enumerate(eps):
         n = len(ep.steps)
-        vecs = _rows(ep, joints_width)
+        vecs = _rows(ep, joints_width, arm)
         for c in vec_cols:
             data[c].extend(vecs[c])
         scal["timestamp"].extend(i / fps for i in range(n))

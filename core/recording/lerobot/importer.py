@@ -2,7 +2,8 @@
 
 Every path the dataset names (data files, video files) is resolved inside the dataset folder;
 anything that would escape it is refused. Our own exports round-trip completely (state, command,
-twist, joints, task, success, operator, seed). For other datasets: `observation.state` fills x/y/z/
+twist, joints, task, success, operator, seed; an SO-101's joints from `observation.state` back in radians, its pose
+from `observation.ee_pose` / `action.ee_pose`). For other datasets: `observation.state` fills x/y/z/
 yaw/gripper when its names say so, otherwise it is kept as the joint vector; other features are
 listed in the episode's `meta["lerobot"]["unmapped"]`.
 """
@@ -120,10 +121,18 @@ def import_lerobot(
         check_name(key.removeprefix(L.IMAGE_PREFIX), "camera name")
     tasks = _tasks(root)
     episodes = _episode_table(root)
-    known = {"observation.state", "action", "action.twist", "observation.joints", *L.DEFAULT_FEATURES, *video_keys}
+    known = {"observation.state", "action", "action.twist", "observation.joints", "observation.ee_pose",
+             "action.ee_pose", *L.DEFAULT_FEATURES, *video_keys}
     unmapped = sorted(k for k in features if k not in known)
     state_names = features.get("observation.state", {}).get("names")
     action_names = features.get("action", {}).get("names")
+    to_rad = None
+    if "observation.ee_pose" in features:  # an arm's export (the SO-101): joints in the state, pose beside it
+        from core.robot.registry import joints_reader
+
+        to_rad = joints_reader(state_names)
+        state_names = ["ee:" + n for n in features["observation.ee_pose"].get("names") or []]
+        action_names = ["ee:" + n for n in (features.get("action.ee_pose", {}).get("names") or [])]
     if isinstance(state_names, dict):  # older datasets nest names: {"motors": [...]}
         state_names = next(iter(state_names.values()), None)
     if isinstance(action_names, dict):
@@ -146,6 +155,8 @@ def import_lerobot(
                 raise DatasetError(f"data file {dpath.relative_to(root)} is missing")
             by_ep: dict[int, list[dict[str, Any]]] = {}
             for r in pq.read_table(dpath).to_pylist():
+                if to_rad is not None and r.get("observation.state"):  # LeRobot's units -> the studio's radians
+                    r["observation.state"] = to_rad(r["observation.state"])
                 by_ep.setdefault(int(r["episode_index"]), []).append(r)
             data_cache[dpath] = by_ep
         frames = sorted(data_cache[dpath].get(ei, []), key=lambda r: int(r["frame_index"]))
@@ -258,9 +269,14 @@ def _step(
     state = list(r.get("observation.state") or [])
     action = list(r.get("action") or [])
     twist = r.get("action.twist")
+    joints = r.get("observation.joints")
+    if state_names and state_names[0].startswith("ee:"):  # joints in the state, the pose in *.ee_pose
+        joints, state = state, list(r.get("observation.ee_pose") or [])
+        action = list(r.get("action.ee_pose") or [])
+        state_names = [n.removeprefix("ee:") for n in state_names]
+        action_names = [n.removeprefix("ee:") for n in action_names or []]
     pose = _pose_from(state_names, state)
     cmd = _pose_from(action_names, action)
-    joints = r.get("observation.joints")
     if joints is None and pose is None and state:
         joints = state
     row: dict[str, Any] = {
