@@ -12,9 +12,8 @@ import pytest
 from core.robot.so101 import calibration as C
 from core.robot.so101 import protocol as P
 from core.robot.so101.arm import MOTORS
-from core.robot.so101.emulator import BusEmulator
+from core.robot.so101.emulator import BusEmulator, calibrate_emulated
 from core.robot.so101.feetech import BusError, FeetechBus
-from core.robot.so101.joints import RANGES
 from core.robot.so101.real import So101Robot
 from core.types import Command
 
@@ -39,23 +38,7 @@ def test_packets_checksums_and_sign_magnitude():
 
 def _calibrate(emu: BusEmulator, bus: FeetechBus) -> C.Calibration:
     """LeRobot's procedure, the emulator's 'hand' doing what a person would."""
-    lo = np.array([RANGES[m][0] for m in MOTORS])
-    hi = np.array([RANGES[m][1] for m in MOTORS])
-
-    def wait(message: str) -> None:
-        if "middle" in message:
-            assert emu.move_by_hand(np.zeros(6), wait_s=20)
-
-    sweep = iter([0.97 * lo, 0.97 * hi, np.zeros(6)])
-
-    def sample() -> bool:
-        q = next(sweep, None)
-        if q is None:
-            return True
-        assert emu.move_by_hand(q, wait_s=20)
-        return False
-
-    return C.calibrate(bus, wait, sample)
+    return calibrate_emulated(emu, bus)
 
 
 @pytest.fixture(scope="module")
@@ -172,5 +155,24 @@ def test_a_silent_bus_is_a_fault_and_the_robot_holds(rig):
     time.sleep(1.1)  # retried once a second
     robot.observe()
     assert robot.fault == ""
+    robot.close()
+    bus.open()
+
+
+def test_a_silent_camera_is_a_fault(rig):
+    _, bus, cal = rig
+
+    class DeadCamera:
+        def latest(self):
+            return None
+
+        problem = "camera 'front' (/dev/video0) delivered no frame for 1 s"
+
+        def close(self):
+            pass
+
+    robot = So101Robot(bus, cal, {"front": DeadCamera()}).connect()
+    obs = robot.observe()
+    assert "front" not in obs.images and "delivered no frame" in robot.fault
     robot.close()
     bus.open()

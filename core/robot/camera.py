@@ -63,14 +63,7 @@ class PinholeCamera:
     def ray_to_plane(self, u: float, v: float, z: float) -> Vec3 | None:
         """The world point at height `z` seen at pixel (u, v); None if that plane is not in front of the camera."""
         f, half = self.focal, self.size / 2
-        d = self._r() @ np.array([(u - half) / f, (half - v) / f, -1.0])
-        if abs(d[2]) < 1e-9:
-            return None
-        t = (z - self.position[2]) / d[2]
-        if t <= 0:
-            return None
-        p = np.asarray(self.position, dtype=float) + t * d
-        return float(p[0]), float(p[1]), float(z)
+        return _hit_plane(self.position, self._r() @ np.array([(u - half) / f, (half - v) / f, -1.0]), z)
 
 
 @dataclass(frozen=True)
@@ -121,14 +114,18 @@ class CalibratedCamera:
         for _ in range(20):  # undistort by fixed-point iteration (as cv2.undistortPoints does)
             dx, dy = self._distort(x, y)
             x, y = x + (xd - dx), y + (yd - dy)
-        d = self._r() @ np.array([x, y, 1.0])
-        if abs(d[2]) < 1e-9:
-            return None
-        t = (z - self.position[2]) / d[2]
-        if t <= 0:
-            return None
-        p = np.asarray(self.position, dtype=float) + t * d
-        return float(p[0]), float(p[1]), float(z)
+        return _hit_plane(self.position, self._r() @ np.array([x, y, 1.0]), z)
+
+
+def _hit_plane(origin: Vec3, direction: np.ndarray, z: float) -> Vec3 | None:
+    """Where the ray from `origin` along `direction` meets the plane at height `z` (None: never, or behind)."""
+    if abs(direction[2]) < 1e-9:
+        return None
+    t = (z - origin[2]) / direction[2]
+    if t <= 0:
+        return None
+    p = np.asarray(origin, dtype=float) + t * direction
+    return float(p[0]), float(p[1]), float(z)
 
 
 def mujoco_camera(model, data, name: str, size: int) -> PinholeCamera:  # noqa: ANN001 - mujoco objects

@@ -55,18 +55,23 @@ def containers_xml(bowl_radius: float = BOWL_RADIUS, wall_h: float = BOWL_WALL_H
     </body>"""
 
 
-def scene_xml(image_size: int = 224) -> str:
+def physics_and_light_xml(image_size: int) -> str:
+    """The `<option>` and `<visual>` every tabletop scene shares (offscreen buffer for `image_size`)."""
     off = max(640, image_size)
-    blocks = blocks_xml()
-    return f"""
-<mujoco model="tabletop">
-  <compiler angle="radian"/>
-  <option timestep="0.002" integrator="implicitfast" cone="elliptic" impratio="5"/>
+    return f"""<option timestep="0.002" integrator="implicitfast" cone="elliptic" impratio="5"/>
   <visual>
     <global offwidth="{off}" offheight="{off}"/>
     <quality shadowsize="0"/>
     <headlight ambient="0.45 0.45 0.45" diffuse="0.55 0.55 0.55" specular="0 0 0"/>
-  </visual>
+  </visual>"""
+
+
+def scene_xml(image_size: int = 224) -> str:
+    blocks = blocks_xml()
+    return f"""
+<mujoco model="tabletop">
+  <compiler angle="radian"/>
+  {physics_and_light_xml(image_size)}
   <asset>
     <texture name="wood" type="2d" builtin="checker" rgb1="0.62 0.50 0.38" rgb2="0.60 0.48 0.36" width="64" height="64"/>
     <material name="table" texture="wood" texrepeat="4 4" reflectance="0"/>

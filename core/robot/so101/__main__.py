@@ -3,7 +3,9 @@
     scan      --port P                      ping servos 1..6, print their model numbers
     read      --port P [--role R --id ID]   present positions: raw, and in LeRobot's units if calibrated
     calibrate --port P --role R --id ID     LeRobot's calibration procedure, saved in LeRobot's format
-    emulate                                 a simulated arm's bus on a pseudo-terminal (prints its path)
+    emulate [--id ID]                       a simulated arm's bus on a pseudo-terminal (prints its path),
+                                            calibrated into <config-dir> as follower ID: try the app on it
+                                            with python app.py --robot so101 --port <that path> --robot-id ID
 Calibration files go under <config-dir>/calibration/... (default <recordings>/config, as the app uses).
 """
 
@@ -37,10 +39,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--config-dir", type=Path, default=None)
     args = ap.parse_args(argv)
     if args.command == "emulate":
-        from core.robot.so101.emulator import BusEmulator
+        from core.robot.so101.emulator import BusEmulator, calibrate_emulated
 
         with BusEmulator() as emu:
-            print(f"emulated SO-101 bus on {emu.port} (Ctrl-C to stop)", flush=True)
+            bus = FeetechBus(emu.port).open()
+            path = C.save(C.calibration_path(_config_dir(args.config_dir), "follower", args.id),
+                          calibrate_emulated(emu, bus))
+            bus.close()
+            print(f"emulated SO-101 bus on {emu.port}, calibrated into {path} (Ctrl-C to stop)", flush=True)
             try:
                 while True:
                     time.sleep(1)

@@ -252,6 +252,32 @@ class BusEmulator:
             os.write(self._master, bytes(out))
 
 
+def calibrate_emulated(emu, bus):  # noqa: ANN001, ANN201 - BusEmulator | EmulatorProcess, FeetechBus -> Calibration
+    """LeRobot's calibration procedure (`calibration.calibrate`) on an emulated arm, its 'hand' doing what a
+    person does: the middle of the range, then every joint to 97% of each limit and back."""
+    from core.robot.so101 import calibration as C
+    from core.robot.so101.joints import RANGES
+
+    lo = np.array([RANGES[m][0] for m in MOTORS])
+    hi = np.array([RANGES[m][1] for m in MOTORS])
+
+    def wait(message: str) -> None:
+        if "middle" in message and not emu.move_by_hand(np.zeros(len(MOTORS)), wait_s=30):
+            raise RuntimeError("the emulated arm did not reach the middle of its range")
+
+    sweep = iter([0.97 * lo, 0.97 * hi, np.zeros(len(MOTORS))])
+
+    def sample() -> bool:
+        q = next(sweep, None)
+        if q is None:
+            return True
+        if not emu.move_by_hand(q, wait_s=30):
+            raise RuntimeError("the emulated arm did not reach a range end")
+        return False
+
+    return C.calibrate(bus, wait, sample)
+
+
 class EmulatorProcess:
     """A `BusEmulator` in a child process (`python -m core.robot.so101.emulator`): its own interpreter, so
     the driver's timing is not mixed with the emulator's Python work, as with a real bus. The same
@@ -334,4 +360,4 @@ if __name__ == "__main__":
     _serve()
 
 
-__all__ = ["BusEmulator", "DEFAULT_ZERO_RAW", "EmulatorProcess", "Servo"]
+__all__ = ["BusEmulator", "DEFAULT_ZERO_RAW", "EmulatorProcess", "Servo", "calibrate_emulated"]

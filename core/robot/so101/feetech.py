@@ -3,8 +3,9 @@
 LeRobot's own driver needs Python 3.12 and pins that clash with this project, so the studio calls the same
 SDK directly, with LeRobot's fix of the SDK's packet timeout (the SDK waits 34 ms flat; LeRobot: the
 bytes' transfer time plus 3 byte times plus a margin, 50 ms by default). Register names and encodings are
-`core.robot.so101.protocol`'s. Every failure raises `BusError` with the SDK's reason; nothing here retries
-(the robot driver decides what a failure means).
+`core.robot.so101.protocol`'s. Single-servo transactions (ping, read, write - set-up and calibration) are
+tried `retries` more times, as LeRobot retries reads; SYNC READ / SYNC WRITE are not (the robot driver
+decides what a failed control-loop read means). Every failure raises `BusError` with the SDK's reason.
 """
 
 from __future__ import annotations
@@ -32,8 +33,10 @@ def _sdk():
 class FeetechBus:
     """One serial port with servos on it. Thread-safe: one transaction at a time."""
 
-    def __init__(self, port: str, baudrate: int = DEFAULT_BAUD, timeout_margin_ms: float = 50.0) -> None:
+    def __init__(self, port: str, baudrate: int = DEFAULT_BAUD, timeout_margin_ms: float = 50.0,
+                 retries: int = 2) -> None:
         self.port, self.baudrate, self.margin_ms = port, int(baudrate), float(timeout_margin_ms)
+        self.retries = int(retries)
         self._lock = threading.Lock()
         self._ph = None
         self._pk = None
@@ -97,8 +100,32 @@ class FeetechBus:
             raise BusError(f"the bus on {self.port} is gone: {exc}") from exc
         return self._ph
 
+    def _retried(self, fn, retries: int | None = None):  # noqa: ANN001, ANN202
+        retries = self.retries if retries is None else retries
+        for attempt in range(retries + 1):
+            try:
+                return fn()
+            except BusError:
+                if attempt == retries:
+                    raise
+                time.sleep(0.005)  # let a late answer arrive; the next try empties the input first
+            except (IndexError, TypeError, ValueError) as exc:  # the SDK choked on a short or stale answer
+                self.failures += 1
+                if attempt == retries:
+                    raise BusError(f"garbled answer on {self.port}: {exc!r}") from exc
+        raise AssertionError("unreachable")
+
     def ping(self, ident: int) -> int:
         """The servo's model number (STS3215: 777)."""
+        return self._retried(lambda: self._ping(ident))
+
+    def read(self, name: str, ident: int) -> int:
+        return self._retried(lambda: self._read(name, ident))
+
+    def write(self, name: str, ident: int, value: int) -> None:
+        self._retried(lambda: self._write(name, ident, value))
+
+    def _ping(self, ident: int) -> int:
         with self._lock:
             ph = self._port()
             self.transactions += 1
@@ -106,7 +133,7 @@ class FeetechBus:
             self._check(result, error, f"ping of servo {ident}")
             return int(model)
 
-    def read(self, name: str, ident: int) -> int:
+    def _read(self, name: str, ident: int) -> int:
         addr, size = TABLE[name]
         with self._lock:
             ph = self._port()
@@ -115,7 +142,7 @@ class FeetechBus:
             self._check(result, error, f"read of {name} from servo {ident}")
             return decode(name, int.from_bytes(bytes(data[:size]), "little"))
 
-    def write(self, name: str, ident: int, value: int) -> None:
+    def _write(self, name: str, ident: int, value: int) -> None:
         addr, size = TABLE[name]
         raw = encode(name, value).to_bytes(size, "little")
         with self._lock:
@@ -124,8 +151,11 @@ class FeetechBus:
             result, error = self._pk.writeTxRx(ph, ident, addr, size, list(raw))
             self._check(result, error, f"write of {name}={value} to servo {ident}")
 
-    def sync_read(self, name: str, ids: list[int] | tuple[int, ...]) -> dict[int, int]:
-        """One SYNC READ of `name` from `ids`; every servo must answer."""
+    def sync_read(self, name: str, ids: list[int] | tuple[int, ...], retries: int = 0) -> dict[int, int]:
+        """A SYNC READ of `name` from `ids` (every servo must answer), tried `retries` more times."""
+        return self._retried(lambda: self._sync_read(name, ids), retries)
+
+    def _sync_read(self, name: str, ids: list[int] | tuple[int, ...]) -> dict[int, int]:
         scs = _sdk()
         addr, size = TABLE[name]
         with self._lock:
@@ -146,6 +176,9 @@ class FeetechBus:
 
     def sync_write(self, name: str, values: dict[int, int]) -> None:
         """One SYNC WRITE of `name` (no answer comes back: a lost packet is only seen on the next read)."""
+        self._retried(lambda: self._sync_write(name, values), 0)
+
+    def _sync_write(self, name: str, values: dict[int, int]) -> None:
         scs = _sdk()
         addr, size = TABLE[name]
         with self._lock:
@@ -156,9 +189,10 @@ class FeetechBus:
                 group.addParam(i, list(encode(name, v).to_bytes(size, "little")))
             self._check(group.txPacket(), 0, f"sync write of {name} to servos {list(values)}")
 
-    def timed_sync_read(self, name: str, ids: list[int] | tuple[int, ...]) -> tuple[dict[int, int], float]:
+    def timed_sync_read(self, name: str, ids: list[int] | tuple[int, ...],
+                        retries: int = 0) -> tuple[dict[int, int], float]:
         t = time.perf_counter()
-        out = self.sync_read(name, ids)
+        out = self.sync_read(name, ids, retries)
         return out, (time.perf_counter() - t) * 1000
 
 

@@ -9,7 +9,7 @@ What the driver promises (docs/robots.md):
   kinematics, the cameras' latest frames) and one SYNC WRITE of the goals from the IK (`follow`);
 - `stop()` (the e-stop) and `close()` turn the torque off: the arm goes limp. After an e-stop is reset the
   next command re-arms it from where it then is;
-- a bus that stops answering (3 failed transactions in a row): the robot holds - the servos keep their last
+- a bus that stops answering (3 reads in a row failed, each tried 3 times): the robot holds - the servos keep their last
   goal, nothing more is sent - and `fault` says what happened, so the app latches its e-stop and the page
   shows the reason; observations keep the last known joints (and fresh camera frames), so a recording goes
   on and loses nothing. The bus is tried again once a second; when it answers, `fault` clears and the goal
@@ -37,7 +37,8 @@ from core.types import Command, Observation
 log = logging.getLogger(__name__)
 
 IDS = tuple(range(1, len(MOTORS) + 1))
-FAILS_TO_FAULT = 3
+READ_RETRIES = 2  # LeRobot's so101_follower num_read_retries: a corrupted answer now and then is normal
+FAILS_TO_FAULT = 3  # reads (each with its retries) in a row: ~0.5 s of silence at the SDK's 50 ms timeout
 RETRY_S = 1.0
 # what LeRobot's so101_follower writes at connect (configure())
 GAINS = {"P_Coefficient": 16, "I_Coefficient": 0, "D_Coefficient": 32}
@@ -197,7 +198,7 @@ class So101Robot:
         if self._bus_fault and now < self._next_try:
             return
         try:
-            raw, ms = self.bus.timed_sync_read("Present_Position", IDS)
+            raw, ms = self.bus.timed_sync_read("Present_Position", IDS, READ_RETRIES)
         except BusError as exc:
             self._bus_failed(exc)
             return

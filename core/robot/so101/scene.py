@@ -10,7 +10,7 @@ down, like the built-in one (image-left is the robot's left); the wrist camera r
 
 from __future__ import annotations
 
-from core.robot.scene import blocks_xml, containers_xml
+from core.robot.scene import blocks_xml, containers_xml, physics_and_light_xml
 from core.robot.so101.arm import arm_parts
 
 SCALE = 0.6
@@ -24,16 +24,10 @@ PLATE_RADIUS = 0.042
 def so101_scene_xml(image_size: int = 224) -> tuple[str, dict[str, bytes]]:
     """(MJCF text, mesh assets) for `mujoco.MjModel.from_xml_string`."""
     arm = arm_parts("scene")
-    off = max(640, image_size)
     xml = f"""
 <mujoco model="so101-tabletop">
   <compiler angle="radian" autolimits="true"/>
-  <option timestep="0.002" integrator="implicitfast" cone="elliptic" impratio="5"/>
-  <visual>
-    <global offwidth="{off}" offheight="{off}"/>
-    <quality shadowsize="0"/>
-    <headlight ambient="0.45 0.45 0.45" diffuse="0.55 0.55 0.55" specular="0 0 0"/>
-  </visual>
+  {physics_and_light_xml(image_size)}
   {arm.default}
   <asset>
     <texture name="wood" type="2d" builtin="checker" rgb1="0.62 0.50 0.38" rgb2="0.60 0.48 0.36" width="64" height="64"/>
