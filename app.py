@@ -15,12 +15,21 @@ os.environ.setdefault("MUJOCO_GL", "egl")
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     from core import settings
+    from core.robot import registry
 
     env = settings.current()  # VLM2VLA_HOST, VLM2VLA_PORT and the others: core/settings.py
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--host", default=env.host)
-    ap.add_argument("--port", type=int, default=env.port)
-    ap.add_argument("--robot", default="sim", choices=["sim"])
+    ap.add_argument("--port", action="append", default=[], metavar="PORT",
+                    help="the web port (a number, default 7860 or $VLM2VLA_PORT); with --robot so101 also the "
+                         "follower's serial port (a path: --port /dev/ttyACM0). Give both as two --port options")
+    ap.add_argument("--robot", default="sim", choices=list(registry.ROBOTS), help=registry.help_text())
+    ap.add_argument("--leader", default=None, metavar="SERIAL",
+                    help="an SO-101 leader arm as a teleop device (its joints mirrored), e.g. /dev/ttyACM1")
+    ap.add_argument("--camera", action="append", default=[], metavar="NAME=DEVICE",
+                    help="a real camera (repeatable): front=/dev/video0, wrist=2, or a video file for testing")
+    ap.add_argument("--robot-id", default="so101",
+                    help="names the calibration files (<recordings>/config/so101/...), like LeRobot's --robot.id")
     ap.add_argument("--seed", type=int, default=0, help="scene layout at start")
     ap.add_argument("--hz", type=float, default=30.0, help="control rate")
     ap.add_argument("--db-url", default=None, help="SQLAlchemy URL (default: SQLite under recordings/)")
@@ -43,6 +52,27 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = ap.parse_args(argv)
     if args.model_threads is not None and args.model_threads < 1:
         ap.error("--model-threads must be at least 1")
+    web = [p for p in args.port if p.isdigit()]
+    serial = [p for p in args.port if not p.isdigit()]
+    if len(web) > 1 or len(serial) > 1:
+        ap.error("--port takes at most one web port (a number) and one serial port (a path)")
+    args.port = int(web[0]) if web else env.port
+    args.robot_port = serial[0] if serial else None
+    spec = registry.get(args.robot)
+    if spec.needs_port and not args.robot_port:
+        ap.error(f"--robot {args.robot} needs the follower's serial port: --port /dev/ttyACM0")
+    if args.robot_port and not spec.needs_port:
+        ap.error(f"--robot {args.robot} has no serial port ({args.robot_port!r} given)")
+    try:
+        from core.cameras.capture import parse_camera_args
+
+        args.camera = parse_camera_args(args.camera)
+    except ValueError as exc:
+        ap.error(str(exc))
+    if args.camera and args.robot != "so101":
+        ap.error(f"--camera adds real cameras to a real robot (--robot so101); {args.robot} renders its own")
+    if args.leader and args.robot not in registry.SO101_FAMILY:
+        ap.error(f"--leader mirrors an SO-101 leader arm: use --robot so101 or so101-sim, not {args.robot}")
     return args
 
 
@@ -70,6 +100,10 @@ def main(argv: list[str] | None = None) -> None:
         spacemouse=not args.no_spacemouse,
         load_model=not args.no_model,
         default_adapter=not args.no_default_adapter,
+        robot_port=args.robot_port,
+        leader_port=args.leader,
+        cameras=tuple(args.camera),
+        robot_id=args.robot_id,
     )
     app = App.build(config)
     if app.auth is not None and app.auth.open_lab and not args.open_lab and not _loopback(config.host):

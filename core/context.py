@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING
 
 from core import settings
 from core.control.loop import ControlLoop, LoopConfig
-from core.control.safety import Limits
 from core.robot.tasks import Task, is_feasible, is_success, task_from_instruction
 from core.teleop.shaping import AxisMap, ShapingConfig
 from core.types import Observation, SceneState
@@ -25,6 +24,19 @@ if TYPE_CHECKING:
     from core.training.service import TrainingService
 
 log = logging.getLogger(__name__)
+
+
+def _open_leader(config: AppConfig):  # noqa: ANN202 - core.teleop.leader.LeaderArm | None
+    if not config.leader_port:
+        return None
+    if config.robot not in ("so101", "so101-sim"):
+        raise ValueError(f"--leader mirrors an SO-101 leader arm: it needs --robot so101 or so101-sim, not {config.robot}")
+    from core.teleop.leader import LeaderArm
+
+    leader = LeaderArm(config.leader_port, calibration_dir=config_dir(config), leader_id=config.robot_id, hz=config.hz)
+    leader.start()
+    return leader
+
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -48,6 +60,11 @@ class AppConfig:
     spacemouse: bool = True  # try the server-side SpaceMouse
     load_model: bool = True  # load the VLM in the background at start-up
     default_adapter: bool = True  # activate the shipped action adapter (assets/adapter) on the default model
+    robot_port: str | None = None  # serial bus of a real follower arm (--robot so101)
+    leader_port: str | None = None  # serial bus of a leader arm (teleop device)
+    cameras: tuple[tuple[str, str], ...] = ()  # real cameras: (name, device or video file)
+    robot_id: str = "so101"  # names the calibration files, like LeRobot's --robot.id / --teleop.id
+    config_dir: Path | None = None  # calibration files; default: <recordings>/config
 
     @staticmethod
     def from_env(**overrides: object) -> AppConfig:
@@ -59,12 +76,21 @@ class AppConfig:
         return AppConfig(**base)  # type: ignore[arg-type]
 
 
-def make_robot_factory(config: AppConfig):
-    if config.robot == "sim":
-        from core.robot.sim import SimConfig, SimRobot
+def config_dir(config: AppConfig) -> Path:
+    return config.config_dir or config.recordings_dir / "config"
 
-        return lambda: SimRobot(SimConfig(image_size=config.image_size, control_hz=config.hz))
-    raise ValueError(f"unknown robot {config.robot!r}; available: sim")
+
+def make_robot_factory(config: AppConfig, leader: object | None = None):
+    """The robot's factory (`core.robot.registry`), called on the control thread."""
+    from core.robot import registry
+
+    spec = registry.get(config.robot)
+    if spec.needs_port and not config.robot_port:
+        raise ValueError(f"--robot {config.robot} needs its serial port: --port /dev/ttyACM0")
+    options = registry.RobotOptions(image_size=config.image_size, hz=config.hz, port=config.robot_port,
+                                    cameras=config.cameras, config_dir=config_dir(config),
+                                    robot_id=config.robot_id, leader=leader)
+    return lambda: spec.make(options)
 
 
 @dataclass
@@ -95,11 +121,17 @@ class App:
         store = open_store(StoreConfig.from_env(db_url=config.db_url, recordings_dir=config.recordings_dir))
         for report in recover_interrupted(store):
             log.warning("recovered interrupted episode: %s", report)
+        from core.robot import registry
+
         recording = LiveRecording(store, Recorder(store, RecorderConfig(fps=config.hz)))
-        loop = ControlLoop(make_robot_factory(config), LoopConfig(hz=config.hz, limits=Limits()))
+        leader = _open_leader(config)
+        loop = ControlLoop(make_robot_factory(config, leader),
+                           LoopConfig(hz=config.hz, limits=registry.get(config.robot).limits))
         loop.add_listener(recording.on_tick)
         browser = BrowserTeleop()
         loop.add_source(browser)
+        if leader is not None:
+            loop.add_source(leader)
         spacemouse = None
         if config.spacemouse:
             from core.teleop.spacemouse import SpaceMouseTeleop
@@ -128,6 +160,9 @@ class App:
         from core.auth.wiring import attach_auth
 
         app.auth = attach_auth(app)
+        loop.add_listener(app._watch_robot)
+        if leader is not None:
+            leader.observe = lambda: loop.observation
         browser.set_record_callback(app.toggle_recording)
         if spacemouse is not None:
             spacemouse.set_record_callback(app.toggle_recording)
@@ -182,6 +217,18 @@ class App:
         self.task_start = obs.scene
         return obs
 
+    def _watch_robot(self, _obs: Observation | None, _step: object) -> None:
+        """Tick listener: a robot that reports a fault (a bus that stopped answering) latches the e-stop with
+        that reason, so the page says so and nothing drives it until the operator resets it."""
+        fault = getattr(self.loop.robot, "fault", "")
+        if fault and not self.loop.estopped:
+            self.loop.estop(f"robot fault: {fault}")
+
+    def robot_report(self) -> str:
+        """One line about the robot for the status panel (its own status line when it has one)."""
+        line = getattr(self.loop.robot, "status_line", None)
+        return f"{self.config.robot}" + (f": {line()}" if callable(line) else "")
+
     def apply_teleop_settings(self, deadzone: float, sensitivity: list[float], invert: list[bool],
                               spacemouse_axis_map: str, speed_scale: float) -> ShapingConfig:
         """Validate and apply the Settings tab's input shaping to every device (raises on bad values)."""
@@ -217,7 +264,7 @@ class App:
         return f"Task: {task.instruction}: {'SUCCESS' if done else 'not yet achieved'}"
 
     def close(self) -> None:
-        self.loop.close()
+        self.loop.close()  # closes the robot (a real arm's torque goes off) and the input sources
         if self.training is not None:
             self.training.close()
         if self.recording is not None:

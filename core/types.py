@@ -57,6 +57,8 @@ class ObjectState:
     kind: str  # "block" | "bowl" | "plate"
     color: str  # "red", "green", ... ("" for containers without a colour word)
     pos: Vec3
+    # a block's half side, a bowl's or plate's radius (m); 0 = not given: the built-in scene's sizes apply
+    size: float = 0.0
 
 
 @dataclass(frozen=True)

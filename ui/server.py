@@ -189,6 +189,8 @@ def make_server(app: App, blocks: gr.Blocks, head: str, css: str) -> FastAPI:
                 "gripper": round(s.gripper, 3),
                 "seed": s.seed,
                 "error": s.error,
+                "robot": app.robot_report(),
+                "estop_reason": s.estop_reason,
                 "recording": app.recording.recorder.status.state if app.recording else "unavailable",
                 "episode": app.recording.recorder.status.episode_id if app.recording else None,
                 "control": control_json(app),

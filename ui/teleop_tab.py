@@ -28,7 +28,7 @@ def status_text(app: App) -> str:
         f"**Mode:** {s.mode.upper()}" + (f" ({s.estop_reason})" if s.estop else ""),
         f"**Loop:** {s.hz:.1f} Hz · missed ticks {s.missed_ticks} · tick p95 {s.tick_ms_p95:.1f} ms",
         f"**Gripper:** x={x * 100:.1f} cm, y={y * 100:.1f} cm, z={z * 100:.1f} cm, opening {s.gripper:.2f}",
-        f"**Scene seed:** {s.seed}",
+        f"**Robot:** {app.robot_report()} · **Scene seed:** {s.seed}",
         app.task_report(),
     ]
     for src in app.loop.sources:

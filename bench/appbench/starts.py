@@ -5,7 +5,7 @@
   Shift for fine moves), then the gripper left open or closed (Space) at random;
 - after_command: the scene an earlier command leaves: either a block held up (the task's own block or
   another one) or the task already done. The arm follows the scripted expert's waypoints
-  (`core.robot.expert.plan`) by keyboard; nothing is teleported.
+  (`core.control.expert.plan`) by keyboard; nothing is teleported.
 
 The driver watches the gripper's place in the simulator (as a person watches the camera) and holds a
 key until the arm is close enough, then taps with Shift for the last centimetres. A setup that does not

@@ -14,7 +14,7 @@ import numpy as np
 
 from core.control.safety import Limits, step_target, twist_toward
 from core.robot.base import Robot
-from core.robot.tasks import BLOCK_HALF, Task, free_push_travel, is_success, push_direction
+from core.robot.tasks import BLOCK_HALF, Task, bowl_blocking_radius, free_push_travel, is_success, push_direction
 from core.types import Command, Observation, SceneState, Step, Twist
 
 log = logging.getLogger(__name__)
@@ -43,50 +43,76 @@ class Waypoint:
 RELEASE_Z = {"put_in": 0.075, "put_on": 0.06}
 
 
-def reach_height(subtask_object: str, placing: bool, scene: SceneState | None = None) -> float:
+@dataclass(frozen=True)
+class Heights:
+    """A robot's scene as the expert works it (metres): the built-in sim's by default; other robots carry
+    their own as `expert_heights` (e.g. the SO-101's smaller blocks, `core.robot.so101.sim`)."""
+
+    cruise_z: float = CRUISE_Z
+    grasp_z: float = GRASP_Z
+    release_z: tuple[float, float] = (RELEASE_Z["put_in"], RELEASE_Z["put_on"])  # over the bowl, the plate
+    block_half: float = BLOCK_HALF
+    finger_half_width: float = FINGER_HALF_WIDTH
+    push_z: float = 0.02
+    push_point: tuple[float, float] = (0.0, 0.0)  # where the closed fingers push, from the tool point (yaw 0)
+    held_offset: tuple[float, float] = (0.0, 0.0)  # where a held block sits, from the tool point (yaw 0)
+    direct_z: tuple[float, float] = DIRECT_Z
+    settle_ticks: int = SETTLE_TICKS
+
+
+BUILT_IN = Heights()
+
+
+def reach_height(subtask_object: str, placing: bool, scene: SceneState | None = None,
+                 heights: Heights = BUILT_IN) -> float:
     """The height the gripper goes down to at an object: a block's grasp height, or the release height
     over a bowl, a plate or (`placing`) a block to stack on."""
     if not placing:
-        return GRASP_Z
+        return heights.grasp_z
     if subtask_object == "bowl":
-        return RELEASE_Z["put_in"]
+        return heights.release_z[0]
     if subtask_object == "plate":
-        return RELEASE_Z["put_on"]
-    tz = scene.get(subtask_object).pos[2] if scene is not None else BLOCK_HALF
-    return tz + 2 * BLOCK_HALF + 0.004
+        return heights.release_z[1]
+    tz = scene.get(subtask_object).pos[2] if scene is not None else heights.block_half
+    return tz + 2 * heights.block_half + 0.004
 
 
-def plan(task: Task, scene: SceneState, cruise_z: float = CRUISE_Z, reach_offset: float = 0.0) -> list[Waypoint]:
+def plan(task: Task, scene: SceneState, cruise_z: float = CRUISE_Z, reach_offset: float = 0.0,
+         heights: Heights = BUILT_IN) -> list[Waypoint]:
     """The waypoint sequence that solves `task` from `scene`, travelling at `cruise_z`; grasps and releases
     `reach_offset` above (below, if negative) their nominal heights."""
     x, y, _ = scene.get(task.obj).pos
+    wait = heights.settle_ticks
     if task.kind.startswith("push"):
         dx, dy = push_direction(task.kind)
-        free = free_push_travel(scene, (x, y), (dx, dy))
+        free = free_push_travel(scene, (x, y), (dx, dy), bowl_blocking_radius(scene, scene.get(task.obj)))
         travel = min(PUSH_TRAVEL, max(MIN_PUSH_TRAVEL, free - 0.005))
-        contact = BLOCK_HALF + FINGER_HALF_WIDTH  # gripper centre to block centre at contact
-        sx, sy = x - dx * (contact + 0.028), y - dy * (contact + 0.028)
-        ex, ey = x + dx * (travel - contact), y + dy * (travel - contact)
+        contact = heights.block_half + heights.finger_half_width  # gripper centre to block centre at contact
+        ox, oy = heights.push_point
+        sx, sy = x - dx * (contact + 0.028) - ox, y - dy * (contact + 0.028) - oy
+        ex, ey = x + dx * (travel - contact) - ox, y + dy * (travel - contact) - oy
         return [
-            Waypoint((sx, sy, cruise_z), 0.0, wait=SETTLE_TICKS),
-            Waypoint((sx, sy, 0.02), 0.0),
-            Waypoint((ex, ey, 0.02), 0.0),
+            Waypoint((sx, sy, cruise_z), 0.0, wait=wait),
+            Waypoint((sx, sy, heights.push_z), 0.0),
+            Waypoint((ex, ey, heights.push_z), 0.0),
             Waypoint((ex, ey, cruise_z), 0.0),
         ]
+    grasp_z = heights.grasp_z + reach_offset
     pick = [
         Waypoint((x, y, cruise_z), 1.0),
-        Waypoint((x, y, GRASP_Z + reach_offset), 1.0),
-        Waypoint((x, y, GRASP_Z + reach_offset), 0.0, wait=SETTLE_TICKS),
+        Waypoint((x, y, grasp_z), 1.0),
+        Waypoint((x, y, grasp_z), 0.0, wait=wait),
         Waypoint((x, y, cruise_z), 0.0),
     ]
     if task.kind == "pick":
         return pick
     tx, ty, _ = scene.get(task.target or "").pos
-    release_z = reach_offset + reach_height(task.target or "", True, scene)
+    tx, ty = tx - heights.held_offset[0], ty - heights.held_offset[1]
+    release_z = reach_offset + reach_height(task.target or "", True, scene, heights)
     return pick + [
         Waypoint((tx, ty, cruise_z), 0.0),
         Waypoint((tx, ty, release_z), 0.0),
-        Waypoint((tx, ty, release_z), 1.0, wait=SETTLE_TICKS),
+        Waypoint((tx, ty, release_z), 1.0, wait=wait),
         Waypoint((tx, ty, cruise_z), 1.0),
     ]
 
@@ -107,6 +133,7 @@ class Expert:
     dt: float = 1 / 30
     direct: bool = False
     reach_offset: float = 0.0  # metres above the nominal grasp / release height (see `plan`)
+    heights: Heights = BUILT_IN
     _plan: list[Waypoint] | None = None
     _i: int = 0
     _waited: int = 0
@@ -119,8 +146,9 @@ class Expert:
         if self._plan is None:
             if obs.scene is None:
                 raise ValueError("the scripted expert needs simulator scene state")
-            cruise = min(max(obs.ee_pos[2], DIRECT_Z[0]), DIRECT_Z[1]) if self.direct else CRUISE_Z
-            self._plan = plan(self.task, obs.scene, cruise, self.reach_offset)
+            h = self.heights
+            cruise = min(max(obs.ee_pos[2], h.direct_z[0]), h.direct_z[1]) if self.direct else h.cruise_z
+            self._plan = plan(self.task, obs.scene, cruise, self.reach_offset, h)
         if self.done:
             return Twist()
         wp = self._plan[self._i]
@@ -166,8 +194,10 @@ def rollout(robot: Robot, task: Task, seed: int, max_steps: int = 600, limits: L
     start away from the home pose, as a closed loop finds itself after an imprecise chunk;
     `on_record` is called once just before the first recorded observation; `direct`: the expert's
     style (see `Expert`), grasping and releasing at a seeded offset within `DIRECT_REACH_JITTER`.
+    The robot's own workspace (`limits`) and scene heights (`expert_heights`) apply when it has them.
     """
-    limits = limits or Limits()
+    limits = limits or getattr(robot, "limits", None) or Limits()
+    heights = getattr(robot, "expert_heights", BUILT_IN)
     dt = 1.0 / robot.control_hz
     obs = robot.reset(seed)
     if start_pos is not None:
@@ -178,7 +208,7 @@ def rollout(robot: Robot, task: Task, seed: int, max_steps: int = 600, limits: L
     start = obs.scene
     assert start is not None
     offset = float(np.random.default_rng(seed + 3_571).uniform(-DIRECT_REACH_JITTER, DIRECT_REACH_JITTER)) if direct else 0.0
-    expert = Expert(task, limits, dt, direct=direct, reach_offset=offset)
+    expert = Expert(task, limits, dt, direct=direct, reach_offset=offset, heights=heights)
     cmd = Command(obs.ee_pos, obs.ee_yaw, obs.gripper)
     steps: list[Step] = []
     extra = 0
@@ -190,7 +220,7 @@ def rollout(robot: Robot, task: Task, seed: int, max_steps: int = 600, limits: L
         obs = robot.observe()
         if expert.done:
             extra += 1
-            if extra > SETTLE_TICKS:
+            if extra > heights.settle_ticks:
                 break
     final = obs.scene
     assert final is not None

@@ -59,7 +59,7 @@ def replay(
 
         robot = SimRobot(SimConfig(render=False))
     try:
-        limits = Limits()
+        limits = getattr(robot, "limits", None) or Limits()  # the robot's own workspace when it has one
         dt = 1.0 / robot.control_hz
         obs = robot.reset(seed)
         start = obs.scene

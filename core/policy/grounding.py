@@ -2,7 +2,7 @@
 
 `Grounder.line(frame, subtask, ee_pos, gripper, seen)` locates the objects in the frame
 (`core.policy.locator`), puts the subtask's object on the table through the camera
-(`core.robot.camera.PinholeCamera`) and writes the line (`core.language.grounding.grounding_text`).
+(`core.robot.camera`: the simulator's or a calibrated real camera) and writes the line (`core.language.grounding.grounding_text`).
 Training (`core.training.data`) and the autonomous loop (`core.policy.vlm.VLMPolicy.context`) use the
 same code, so the adapter reads at run time what it was trained on.
 """
@@ -17,7 +17,7 @@ import numpy as np
 from core.control.expert import reach_height
 from core.language.grounding import grounding_text, is_placing, target_object
 from core.policy.locator import Locator, Sighting
-from core.robot.camera import PinholeCamera
+from core.robot.camera import CameraModel
 from core.robot.tasks import BLOCK_HALF
 from core.types import Vec3
 
@@ -28,7 +28,9 @@ NEAR_M = 0.05
 
 
 class Grounder:
-    def __init__(self, locator: Locator, camera: PinholeCamera) -> None:
+    def __init__(self, locator: Locator, camera: CameraModel) -> None:
+        """`camera`: the simulator's (`sim_grounder`) or a calibrated real camera's model
+        (`core.cameras.calibration.load_camera`)."""
         self.locator, self.camera = locator, camera
 
     def place(self, sighting: Sighting, frame_size: int) -> Vec3 | None:

@@ -36,7 +36,9 @@ def scene_to_json(scene: SceneState | None) -> dict[str, Any] | None:
     return {
         "held": scene.held,
         "objects": [
-            {"name": o.name, "kind": o.kind, "color": o.color, "pos": [float(c) for c in o.pos]} for o in scene.objects
+            {"name": o.name, "kind": o.kind, "color": o.color, "pos": [float(c) for c in o.pos]}
+            | ({"size": float(o.size)} if o.size else {})  # other robots' scenes (the SO-101's smaller blocks)
+            for o in scene.objects
         ],
     }
 

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-SIM_ROBOTS = (None, "", "sim")
+SIM_ROBOTS = (None, "", "sim", "so101-sim")
 
 
 @dataclass(frozen=True)
@@ -108,7 +108,13 @@ def parsed_entries(verbalization: Any) -> list[Chunk]:
     return chunks
 
 
-def default_sim(control_hz: float) -> Robot:
+def default_sim(control_hz: float, robot: str | None = None) -> Robot:
+    """A render-less simulator of the robot an episode was recorded on (the built-in arm by default)."""
+    if robot == "so101-sim":
+        from core.robot.so101.sim import So101Sim
+        from core.robot.tabletop import SimConfig
+
+        return So101Sim(SimConfig(render=False, control_hz=control_hz))
     from core.robot.sim import SimConfig, SimRobot
 
     return SimRobot(SimConfig(render=False, control_hz=control_hz))
@@ -155,7 +161,7 @@ def replay_stored(
                 break
             except TaskError:
                 continue
-    robot = robot_factory(ep.fps or 30.0)
+    robot = default_sim(ep.fps or 30.0, ep.robot) if robot_factory is default_sim else robot_factory(ep.fps or 30.0)
     try:
         obs = robot.reset(int(ep.seed))
         if obs.scene is None:

@@ -1,18 +1,38 @@
-"""A calibrated pinhole camera: world point <-> image pixel, and a pixel's ray onto a horizontal plane.
+"""Camera models: world point <-> image pixel, and a pixel's ray onto a horizontal plane.
 
-Pure numpy (no renderer), so grounding and its tests stay fast. The convention is MuJoCo's: the camera
-looks along its own -z axis, +x is image right, +y image up; `rotation` is the camera-to-world matrix
-(MuJoCo's `cam_xmat`, row-major). Pixels are (u right, v down) in a square `size` x `size` image.
+- `PinholeCamera`: the simulator's cameras (ideal, square, centred). The convention is MuJoCo's: the
+  camera looks along its own -z axis, +x is image right, +y image up; `rotation` is the camera-to-world
+  matrix (MuJoCo's `cam_xmat`, row-major).
+- `CalibratedCamera`: a real camera calibrated with OpenCV (`core.cameras.calibration`): focal lengths,
+  principal point, lens distortion, and its pose in the robot's base frame.
+Both answer the same questions (`CameraModel`), so the grounding line (`core.model.grounding`) works with
+either. Pixels are (u right, v down) in continuous coordinates: pixel i spans [i, i+1] (OpenCV puts pixel
+centres at integers; `CalibratedCamera` converts). Pure numpy (no renderer, no OpenCV), so grounding and its
+tests stay fast.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Protocol
 
 import numpy as np
 
 from core.types import Vec3
+
+
+class CameraModel(Protocol):
+    """What grounding needs from a camera."""
+
+    @property
+    def size(self) -> int: ...  # the (square) image side this model describes
+
+    def resized(self, size: int) -> CameraModel: ...
+
+    def project(self, point: Vec3) -> tuple[float, float]: ...
+
+    def ray_to_plane(self, u: float, v: float, z: float) -> Vec3 | None: ...
 
 
 @dataclass(frozen=True)
@@ -43,14 +63,69 @@ class PinholeCamera:
     def ray_to_plane(self, u: float, v: float, z: float) -> Vec3 | None:
         """The world point at height `z` seen at pixel (u, v); None if that plane is not in front of the camera."""
         f, half = self.focal, self.size / 2
-        d = self._r() @ np.array([(u - half) / f, (half - v) / f, -1.0])
-        if abs(d[2]) < 1e-9:
-            return None
-        t = (z - self.position[2]) / d[2]
-        if t <= 0:
-            return None
-        p = np.asarray(self.position, dtype=float) + t * d
-        return float(p[0]), float(p[1]), float(z)
+        return _hit_plane(self.position, self._r() @ np.array([(u - half) / f, (half - v) / f, -1.0]), z)
+
+
+@dataclass(frozen=True)
+class CalibratedCamera:
+    """A calibrated real camera. Intrinsics in OpenCV's convention (pixel centres at integers) for square
+    `width` x `width` frames (the capture pipeline crops and resizes to squares); `dist` is OpenCV's
+    (k1, k2, p1, p2, k3); `rotation` is camera-to-world (row-major) with OpenCV's camera axes (x right, y down,
+    z forward), `position` the camera centre, both in the robot's base frame (metres)."""
+
+    fx: float
+    fy: float
+    cx: float
+    cy: float
+    width: int
+    dist: tuple[float, ...]
+    rotation: tuple[float, ...]
+    position: Vec3
+
+    @property
+    def size(self) -> int:
+        return self.width
+
+    def _r(self) -> np.ndarray:
+        return np.asarray(self.rotation, dtype=float).reshape(3, 3)
+
+    def resized(self, size: int) -> CalibratedCamera:
+        """The same camera delivering `size` x `size` frames (the same crop, scaled)."""
+        k = size / self.width
+        return replace(self, fx=self.fx * k, fy=self.fy * k, cx=(self.cx + 0.5) * k - 0.5,
+                       cy=(self.cy + 0.5) * k - 0.5, width=int(size))
+
+    def _distort(self, x: float, y: float) -> tuple[float, float]:
+        k1, k2, p1, p2, k3 = (list(self.dist) + [0.0] * 5)[:5]
+        r2 = x * x + y * y
+        radial = 1 + k1 * r2 + k2 * r2 * r2 + k3 * r2**3
+        return (x * radial + 2 * p1 * x * y + p2 * (r2 + 2 * x * x),
+                y * radial + p1 * (r2 + 2 * y * y) + 2 * p2 * x * y)
+
+    def project(self, point: Vec3) -> tuple[float, float]:
+        pc = self._r().T @ (np.asarray(point, dtype=float) - np.asarray(self.position, dtype=float))
+        depth = max(pc[2], 1e-6)
+        x, y = self._distort(pc[0] / depth, pc[1] / depth)
+        return float(self.fx * x + self.cx + 0.5), float(self.fy * y + self.cy + 0.5)
+
+    def ray_to_plane(self, u: float, v: float, z: float) -> Vec3 | None:
+        xd, yd = (u - 0.5 - self.cx) / self.fx, (v - 0.5 - self.cy) / self.fy
+        x, y = xd, yd
+        for _ in range(20):  # undistort by fixed-point iteration (as cv2.undistortPoints does)
+            dx, dy = self._distort(x, y)
+            x, y = x + (xd - dx), y + (yd - dy)
+        return _hit_plane(self.position, self._r() @ np.array([x, y, 1.0]), z)
+
+
+def _hit_plane(origin: Vec3, direction: np.ndarray, z: float) -> Vec3 | None:
+    """Where the ray from `origin` along `direction` meets the plane at height `z` (None: never, or behind)."""
+    if abs(direction[2]) < 1e-9:
+        return None
+    t = (z - origin[2]) / direction[2]
+    if t <= 0:
+        return None
+    p = np.asarray(origin, dtype=float) + t * direction
+    return float(p[0]), float(p[1]), float(z)
 
 
 def mujoco_camera(model, data, name: str, size: int) -> PinholeCamera:  # noqa: ANN001 - mujoco objects
@@ -64,4 +139,4 @@ def mujoco_camera(model, data, name: str, size: int) -> PinholeCamera:  # noqa: 
     )
 
 
-__all__ = ["PinholeCamera", "mujoco_camera"]
+__all__ = ["CalibratedCamera", "CameraModel", "PinholeCamera", "mujoco_camera"]

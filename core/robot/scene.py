@@ -21,36 +21,57 @@ PLATE_RADIUS = 0.07
 PARK_Z = -0.72  # blocks not in a layout rest on the floor (z = -0.75) beside the table, out of view
 
 
-def _bowl_walls(n: int = 12) -> str:
-    seg = 2 * BOWL_RADIUS * math.tan(math.pi / n) + 0.004
+def _bowl_walls(n: int = 12, radius: float = BOWL_RADIUS, height: float = BOWL_WALL_H, thick: float = 0.004) -> str:
+    seg = 2 * radius * math.tan(math.pi / n) + thick
     parts = []
     for i in range(n):
         a = 2 * math.pi * i / n
-        x, y = BOWL_RADIUS * math.cos(a), BOWL_RADIUS * math.sin(a)
+        x, y = radius * math.cos(a), radius * math.sin(a)
         parts.append(
-            f'<geom type="box" size="0.004 {seg / 2:.4f} {BOWL_WALL_H / 2}" pos="{x:.4f} {y:.4f} {BOWL_WALL_H / 2}" '
+            f'<geom type="box" size="{thick:g} {seg / 2:.4f} {height / 2}" pos="{x:.4f} {y:.4f} {height / 2}" '
             f'euler="0 0 {a:.4f}" rgba="0.93 0.93 0.90 1" />'
         )
     return "\n        ".join(parts)
 
 
-def scene_xml(image_size: int = 224) -> str:
-    off = max(640, image_size)
-    blocks = "\n    ".join(
+def blocks_xml(half: float = 0.025, mass: float = 0.05) -> str:
+    """The four coloured blocks (cubes of half-side `half`), parked until a layout places them."""
+    return "\n    ".join(
         f'<body name="{c} block" pos="0.5 0 {PARK_Z}"><freejoint name="{c} block"/>'
-        f'<geom type="box" size="0.025 0.025 0.025" rgba="{rgba}" mass="0.05" friction="1.2 0.01 0.001" '
+        f'<geom type="box" size="{half:g} {half:g} {half:g}" rgba="{rgba}" mass="{mass:g}" friction="1.2 0.01 0.001" '
         f'condim="4" solref="0.01 1"/></body>'
         for c, rgba in BLOCK_RGBA.items()
     )
-    return f"""
-<mujoco model="tabletop">
-  <compiler angle="radian"/>
-  <option timestep="0.002" integrator="implicitfast" cone="elliptic" impratio="5"/>
+
+
+def containers_xml(bowl_radius: float = BOWL_RADIUS, wall_h: float = BOWL_WALL_H,
+                   plate_radius: float = PLATE_RADIUS, bowl_at: str = "0.5 0.15 0", plate_at: str = "0.5 -0.15 0") -> str:
+    return f"""<body name="bowl" pos="{bowl_at}">
+      <geom type="cylinder" size="{bowl_radius:g} 0.003" pos="0 0 0.003" rgba="0.93 0.93 0.90 1"/>
+        {_bowl_walls(radius=bowl_radius, height=wall_h)}
+    </body>
+    <body name="plate" pos="{plate_at}">
+      <geom type="cylinder" size="{plate_radius:g} 0.004" pos="0 0 0.004" rgba="0.45 0.70 0.90 1"/>
+    </body>"""
+
+
+def physics_and_light_xml(image_size: int) -> str:
+    """The `<option>` and `<visual>` every tabletop scene shares (offscreen buffer for `image_size`)."""
+    off = max(640, image_size)
+    return f"""<option timestep="0.002" integrator="implicitfast" cone="elliptic" impratio="5"/>
   <visual>
     <global offwidth="{off}" offheight="{off}"/>
     <quality shadowsize="0"/>
     <headlight ambient="0.45 0.45 0.45" diffuse="0.55 0.55 0.55" specular="0 0 0"/>
-  </visual>
+  </visual>"""
+
+
+def scene_xml(image_size: int = 224) -> str:
+    blocks = blocks_xml()
+    return f"""
+<mujoco model="tabletop">
+  <compiler angle="radian"/>
+  {physics_and_light_xml(image_size)}
   <asset>
     <texture name="wood" type="2d" builtin="checker" rgb1="0.62 0.50 0.38" rgb2="0.60 0.48 0.36" width="64" height="64"/>
     <material name="table" texture="wood" texrepeat="4 4" reflectance="0"/>
@@ -78,13 +99,7 @@ def scene_xml(image_size: int = 224) -> str:
         <geom type="box" size="0.012 0.006 0.04" pos="0 -0.006 0.035" rgba="0.3 0.3 0.33 1" friction="1.5 0.02 0.002" condim="4" mass="0.02"/>
       </body>
     </body>
-    <body name="bowl" pos="0.5 0.15 0">
-      <geom type="cylinder" size="{BOWL_RADIUS} 0.003" pos="0 0 0.003" rgba="0.93 0.93 0.90 1"/>
-        {_bowl_walls()}
-    </body>
-    <body name="plate" pos="0.5 -0.15 0">
-      <geom type="cylinder" size="{PLATE_RADIUS} 0.004" pos="0 0 0.004" rgba="0.45 0.70 0.90 1"/>
-    </body>
+    {containers_xml()}
     {blocks}
   </worldbody>
   <equality>

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from core.types import SceneState
+from core.types import ObjectState, SceneState
 
 BLOCK_COLORS = ("red", "green", "blue", "yellow")
 BLOCKS = tuple(f"{c} block" for c in BLOCK_COLORS)
@@ -93,18 +93,38 @@ def task_from_instruction(text: str) -> Task:
 
 
 BOWL_BLOCKING_RADIUS = 0.079 + 1.2 * BLOCK_HALF  # bowl wall plus a block's half width
+BOWL_RADIUS = 0.075  # the built-in bowl (`core.robot.scene`): its wall stands 4 mm further out
+
+
+def half_side(obj: ObjectState) -> float:
+    """A block's half side: its own size when the scene gives one (other robots' scenes), else the built-in's."""
+    return obj.size or BLOCK_HALF
+
+
+def container_reach(container: ObjectState) -> float:
+    """How close (xy) to a container's centre a block must rest to be in or on it."""
+    return 0.8 * container.size if container.size else CONTAINER_RADIUS
+
+
+def bowl_blocking_radius(scene: SceneState, block: ObjectState) -> float:
+    bowl = scene.get("bowl")
+    if not (bowl.size or block.size):
+        return BOWL_BLOCKING_RADIUS
+    return (bowl.size or BOWL_RADIUS) + 0.004 + 1.2 * half_side(block)
 
 
 def push_direction(kind: str) -> tuple[float, float]:
     return {"push_left": (0.0, 1.0), "push_right": (0.0, -1.0), "push_forward": (1.0, 0.0)}[kind]
 
 
-def free_push_travel(scene: SceneState, start: tuple[float, float], u: tuple[float, float]) -> float:
-    """How far a block at `start` can slide along unit vector `u` before meeting the bowl's wall."""
+def free_push_travel(scene: SceneState, start: tuple[float, float], u: tuple[float, float],
+                     radius: float = BOWL_BLOCKING_RADIUS) -> float:
+    """How far a block at `start` can slide along unit vector `u` before meeting the bowl's wall (`radius`:
+    the bowl's blocking radius for that block, `bowl_blocking_radius`)."""
     bx, by, _ = scene.get("bowl").pos
     fx, fy = start[0] - bx, start[1] - by
     b = fx * u[0] + fy * u[1]
-    c = fx * fx + fy * fy - BOWL_BLOCKING_RADIUS**2
+    c = fx * fx + fy * fy - radius**2
     disc = b * b - c
     if c > 0 and disc > 0 and b < 0:
         return -b - math.sqrt(disc)
@@ -117,8 +137,9 @@ def is_feasible(task: Task, scene: SceneState) -> bool:
     if task.obj not in names or (task.target is not None and task.target not in names):
         return False
     if task.kind.startswith("push"):
-        x, y, _ = scene.get(task.obj).pos
-        return free_push_travel(scene, (x, y), push_direction(task.kind)) >= PUSH_DISTANCE + 0.012
+        block = scene.get(task.obj)
+        radius = bowl_blocking_radius(scene, block)
+        return free_push_travel(scene, block.pos[:2], push_direction(task.kind), radius) >= PUSH_DISTANCE + 0.012
     return True
 
 
@@ -130,21 +151,23 @@ def is_success(task: Task, start: SceneState, now: SceneState) -> bool:
     """Whether `task` is achieved in `now`, given the scene at the start of the episode."""
     obj = now.get(task.obj)
     x, y, z = obj.pos
+    half = half_side(obj)
+    scale = half / BLOCK_HALF  # tolerances shrink with the blocks
     resting = now.held != task.obj
     if task.kind == "pick":
-        return now.held == task.obj and z >= BLOCK_HALF + LIFT_HEIGHT
+        return now.held == task.obj and z >= half + LIFT_HEIGHT
     if task.kind in ("put_in", "put_on"):
         c = now.get(task.target or "")
-        return resting and _xy_dist(obj.pos, c.pos) <= CONTAINER_RADIUS and z < c.pos[2] + 0.08
+        return resting and _xy_dist(obj.pos, c.pos) <= container_reach(c) and z < c.pos[2] + 0.08 * scale
     if task.kind == "stack":
         below = now.get(task.target or "")
         return (
             resting
-            and _xy_dist(obj.pos, below.pos) <= 0.025
-            and abs(z - (below.pos[2] + 2 * BLOCK_HALF)) <= 0.015
+            and _xy_dist(obj.pos, below.pos) <= 0.025 * scale
+            and abs(z - (below.pos[2] + half + half_side(below))) <= 0.015 * scale
         )
     x0, y0, _ = start.get(task.obj).pos
-    lifted = z > BLOCK_HALF + 0.02
+    lifted = z > half + 0.02 * scale
     if task.kind == "push_left":
         return not lifted and y - y0 >= PUSH_DISTANCE
     if task.kind == "push_right":
