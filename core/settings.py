@@ -21,6 +21,8 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 DEFAULT_CACHE_DIR = Path.home() / ".cache" / "vlm2vla"
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_RECORDINGS_DIR = PROJECT_ROOT / "recordings"
 
 
 @dataclass(frozen=True)
@@ -134,4 +136,9 @@ def current() -> Settings:
     return Settings.from_env()
 
 
-__all__ = ["ENV", "VARIABLES", "Settings", "current"]
+def config_dir() -> Path:
+    """Where calibration files live when a tool is not told: `<recordings>/config`, as the app keeps them."""
+    return (current().recordings_dir or DEFAULT_RECORDINGS_DIR) / "config"
+
+
+__all__ = ["DEFAULT_RECORDINGS_DIR", "ENV", "PROJECT_ROOT", "VARIABLES", "Settings", "config_dir", "current"]

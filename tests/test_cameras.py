@@ -116,9 +116,9 @@ def test_calibration_recovers_the_simulators_camera(scene, tmp_path):
 
 def test_the_grounding_line_accepts_a_calibrated_camera(scene, tmp_path):
     """A calibrated camera places a located object on the table where the simulator's camera does."""
+    from core.cameras.model import PinholeCamera
     from core.policy.grounding import Grounder
     from core.policy.locator import Sighting
-    from core.robot.camera import PinholeCamera
 
     views = scene.intrinsic_views(14, seed=1)
     intr = K.calibrate_intrinsics(views, scene.board)

@@ -73,8 +73,8 @@ def test_canonical_subtasks_match_the_verbalized_expert(sim, kind):
 
 
 def test_the_direct_expert_travels_at_its_starting_height_and_its_long_entries_reach_the_object(sim):
-    from core.control.expert import DIRECT_Z, GRASP_Z
     from core.language.verbalize import verbalize
+    from core.robot.heights import DIRECT_Z, GRASP_Z
 
     task = draw_task(2, sim.reset(2).scene, "pick")
     start = (0.34, 0.0, 0.13)

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import torch
 
+from core.cameras.model import PinholeCamera
 from core.language.grounding import NOT_IN_VIEW, grounding_text, offset_words, target_object
-from core.robot.camera import PinholeCamera
 
 
 def from_xyaxes(x, y) -> tuple[float, ...]:
@@ -85,8 +85,9 @@ def test_the_grounding_line_says_where_the_object_is_from_the_gripper():
 
 
 def test_placing_subtasks_go_down_to_the_release_height_and_grasps_to_the_grasp_height():
-    from core.control.expert import GRASP_Z, RELEASE_Z, reach_height
+    from core.control.expert import reach_height
     from core.language.grounding import is_placing
+    from core.robot.heights import GRASP_Z, RELEASE_Z
 
     assert is_placing("place it in the bowl") and is_placing("stack it on the blue block")
     assert not is_placing("grasp the red block") and not is_placing("push the red block to the left")

@@ -20,7 +20,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from core.control.expert import CRUISE_Z, plan
+from core.control.expert import plan
+from core.robot.heights import CRUISE_Z
 from core.robot.tasks import BLOCK_HALF, BLOCKS, LIFT_HEIGHT, Task, is_success
 
 KEYS = {0: ("KeyW", "KeyS"), 1: ("KeyA", "KeyD"), 2: ("KeyR", "KeyF")}  # (+, -) per axis x, y, z

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from core import settings
 from core.cameras import calibration as K
 
 
@@ -79,9 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--yaw-deg", type=float, default=0.0, help="the board's x axis from the base's +x toward +y")
     ap.add_argument("--config-dir", type=Path, default=None)
     args = ap.parse_args(argv)
-    from core.context import ROOT
-
-    config = args.config_dir or ROOT / "recordings" / "config"
+    config = args.config_dir or settings.config_dir()
     try:
         if args.command == "board":
             if not args.out:

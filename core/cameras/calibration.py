@@ -4,7 +4,7 @@ Intrinsics (focal lengths, principal point, distortion): 10-25 views of the boar
 and places in the picture (`calibrate_intrinsics`). Extrinsics (where the camera is in the robot's base
 frame): one view of the board lying flat on the table with its origin corner at a measured point and its
 x axis at a measured angle (`locate`). The result, `<config>/cameras/<name>.json`, loads as a
-`core.robot.camera.CalibratedCamera` (`load_camera`), which the grounding line accepts in place of the
+`core.cameras.model.CalibratedCamera` (`load_camera`), which the grounding line accepts in place of the
 simulator's camera. Images are the frames the capture pipeline delivers (square, `core.cameras.capture`).
 
 The board (`Board`, printable with `python -m core.cameras board`): `cols` x `rows` inner corners, squares
@@ -19,13 +19,14 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 
-from core.robot.camera import CalibratedCamera
+from core.cameras.model import CalibratedCamera
 
 
 class CalibrationError(ValueError):
@@ -169,10 +170,14 @@ def locate(rgb: np.ndarray, board: Board, intr: Intrinsics, origin: tuple[float,
     return r_wc, position, err
 
 
-def camera_path(config_dir: Path, name: str) -> Path:
-    from core.recording.paths import check_name
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 
-    return Path(config_dir) / "cameras" / f"{check_name(name, 'camera name')}.json"
+
+def camera_path(config_dir: Path, name: str) -> Path:
+    """`<config>/cameras/<name>.json`; the name is one path component of letters, digits, `_` and `-`."""
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
+        raise CalibrationError(f"invalid camera name {name!r}: use letters, digits, '_', '-' (max 64)")
+    return Path(config_dir) / "cameras" / f"{name}.json"
 
 
 def save_camera(path: Path, name: str, intr: Intrinsics, pose: tuple[np.ndarray, np.ndarray, float] | None,

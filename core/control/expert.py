@@ -14,21 +14,17 @@ import numpy as np
 
 from core.control.safety import Limits, step_target, twist_toward
 from core.robot.base import Robot
-from core.robot.tasks import BLOCK_HALF, Task, bowl_blocking_radius, free_push_travel, is_success, push_direction
+from core.robot.heights import BUILT_IN, CRUISE_Z, Heights
+from core.robot.tasks import Task, bowl_blocking_radius, free_push_travel, is_success, push_direction
 from core.types import Command, Observation, SceneState, Step, Twist
 
 log = logging.getLogger(__name__)
 
-CRUISE_Z = 0.15
-GRASP_Z = 0.022
 REACHED = 0.004  # metres
-SETTLE_TICKS = 10
-FINGER_HALF_WIDTH = 0.012  # closed fingers span +-12 mm across the push direction
 PUSH_TRAVEL = 0.075  # block displacement aimed for (success needs PUSH_DISTANCE = 5 cm)
 MIN_PUSH_TRAVEL = 0.058
-# The "direct" style (see `Expert`): approach at the height it starts at, within these bounds.
-DIRECT_Z = (0.10, 0.18)
-# ... and close or open the gripper up to this much above or below the nominal grasp / release height
+# The "direct" style (see `Expert`) approaches at the height it starts at, within `Heights.direct_z`,
+# and closes or open the gripper up to this much above or below the nominal grasp / release height
 # (seeded per demo), so its demos show the grasp decision over the spread a closed loop ends up in
 DIRECT_REACH_JITTER = 0.006
 
@@ -38,29 +34,6 @@ class Waypoint:
     pos: tuple[float, float, float]
     gripper: float
     wait: int = 0  # ticks to hold after reaching (lets the fingers close/open)
-
-
-RELEASE_Z = {"put_in": 0.075, "put_on": 0.06}
-
-
-@dataclass(frozen=True)
-class Heights:
-    """A robot's scene as the expert works it (metres): the built-in sim's by default; other robots carry
-    their own as `expert_heights` (e.g. the SO-101's smaller blocks, `core.robot.so101.sim`)."""
-
-    cruise_z: float = CRUISE_Z
-    grasp_z: float = GRASP_Z
-    release_z: tuple[float, float] = (RELEASE_Z["put_in"], RELEASE_Z["put_on"])  # over the bowl, the plate
-    block_half: float = BLOCK_HALF
-    finger_half_width: float = FINGER_HALF_WIDTH
-    push_z: float = 0.02
-    push_point: tuple[float, float] = (0.0, 0.0)  # where the closed fingers push, from the tool point (yaw 0)
-    held_offset: tuple[float, float] = (0.0, 0.0)  # where a held block sits, from the tool point (yaw 0)
-    direct_z: tuple[float, float] = DIRECT_Z
-    settle_ticks: int = SETTLE_TICKS
-
-
-BUILT_IN = Heights()
 
 
 def reach_height(subtask_object: str, placing: bool, scene: SceneState | None = None,

@@ -19,8 +19,8 @@ os.environ.setdefault("MUJOCO_GL", "egl")
 import mujoco  # noqa: E402
 import numpy as np  # noqa: E402
 
+from core.cameras.model import PinholeCamera, mujoco_camera  # noqa: E402
 from core.robot.base import RobotError  # noqa: E402
-from core.robot.camera import PinholeCamera, mujoco_camera  # noqa: E402
 from core.robot.scene import PARK_Z  # noqa: E402
 from core.robot.tasks import BLOCKS  # noqa: E402
 from core.types import ObjectState, Observation, SceneState  # noqa: E402

@@ -25,7 +25,6 @@ from pathlib import Path
 
 import numpy as np
 
-from core.control.safety import Limits, twist_toward
 from core.robot.so101 import calibration as C
 from core.robot.so101.arm import MOTORS
 from core.robot.so101.feetech import BusError, FeetechBus
@@ -34,6 +33,7 @@ from core.robot.so101.kinematics import LIMITS, Kinematics, wrap
 from core.teleop.base import SourceStatus
 from core.teleop.watchdog import Watchdog
 from core.types import Observation, Twist
+from core.workspace import Limits, twist_toward
 
 log = logging.getLogger(__name__)
 

@@ -16,6 +16,7 @@ import sys
 import time
 from pathlib import Path
 
+from core import settings
 from core.robot.so101 import calibration as C
 from core.robot.so101.arm import MOTORS
 from core.robot.so101.feetech import BusError, FeetechBus
@@ -24,9 +25,7 @@ IDS = list(range(1, len(MOTORS) + 1))
 
 
 def _config_dir(arg: Path | None) -> Path:
-    from core.context import ROOT
-
-    return arg or ROOT / "recordings" / "config"
+    return arg or settings.config_dir()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -27,8 +27,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core.control.safety import Limits
 from core.robot.so101.arm import ARM_JOINTS, kinematic_xml
+from core.workspace import Limits
 
 # The workspace box the control loop keeps targets in (metres, base frame). Objects lie 0.15-0.28 m out;
 # inside the box the tool reaches every point, with the jaws down except close to the base up high and at

@@ -5,7 +5,7 @@
   matrix (MuJoCo's `cam_xmat`, row-major).
 - `CalibratedCamera`: a real camera calibrated with OpenCV (`core.cameras.calibration`): focal lengths,
   principal point, lens distortion, and its pose in the robot's base frame.
-Both answer the same questions (`CameraModel`), so the grounding line (`core.model.grounding`) works with
+Both answer the same questions (`CameraModel`), so the grounding line (`core.policy.grounding`) works with
 either. Pixels are (u right, v down) in continuous coordinates: pixel i spans [i, i+1] (OpenCV puts pixel
 centres at integers; `CalibratedCamera` converts). Pure numpy (no renderer, no OpenCV), so grounding and its
 tests stay fast.
