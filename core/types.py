@@ -100,3 +100,4 @@ class Step:
     command: Command
     joints: tuple[float, ...] | None = None
     scene: SceneState | None = None
+    cmd_joints: tuple[float, ...] | None = None  # the joint goals sent this tick (robots that drive joints)

@@ -25,21 +25,50 @@ MUJOCO = [
 
 @pytest.mark.parametrize(("q", "pos", "rot"), MUJOCO)
 def test_matches_mujoco_on_the_upstream_model(q, pos, rot):
-    p, r = so101_frame(q)
+    p, r = so101_frame(q, site="gripperframe")
     np.testing.assert_allclose(p, pos, atol=1e-8)
     np.testing.assert_allclose(r.reshape(-1), rot, atol=1e-6)
 
 
 def test_pose_frame_and_gripper():
+    # the studio's tool point sits 2.2 cm further along the jaw than LeRobot's gripperframe site; yaw 0 =
+    # the jaws close along +x, so the straight-out arm (jaw axis along -y) reads -90 degrees
     home = so101_pose([0, 0, 0, 0, 0, 100])
-    assert home.x == pytest.approx(0.3914, abs=1e-4) and home.z == pytest.approx(0.2265, abs=1e-4)
-    assert home.yaw == pytest.approx(0.0, abs=1e-9) and home.gripper == 1.0
+    assert home.x == pytest.approx(0.3912, abs=1e-4) and home.z == pytest.approx(0.2563, abs=1e-4)
+    assert home.yaw == pytest.approx(-math.pi / 2, abs=1e-9) and home.gripper == 1.0
     # panning turns the heading by the same angle (to the robot's right for positive pan)
     turned = so101_pose([30, 0, 0, 0, 0, 0])
-    assert turned.yaw == pytest.approx(-math.radians(30), abs=1e-6) and turned.y < 0 and turned.gripper == 0.0
+    assert turned.yaw == pytest.approx(-math.pi / 2 - math.radians(30), abs=1e-6) and turned.y < 0
+    assert turned.gripper == 0.0
     assert so101_pose([0, 0, 0, 0, 0, 250]).gripper == 1.0  # clipped to the store's 0..1
     with pytest.raises(ValueError, match="6 joint values"):
         so101_pose([0, 0, 0])
+
+
+def test_one_chain_the_import_fk_is_the_simulated_arms_pose():
+    """The importer's FK reads the same MJCF as the simulated SO-101: its pose is the one the simulator
+    reports (tool point, yaw, gripper opening) for the same joints."""
+    from core.robot.so101.joints import to_lerobot
+    from core.robot.so101.kinematics import Kinematics
+    from core.robot.so101.sim import So101Sim
+    from core.robot.tabletop import SimConfig
+
+    kin = Kinematics()
+    rng = np.random.default_rng(3)
+    for _ in range(50):
+        q = rng.uniform(kin.lower, kin.upper)
+        want = kin.fk(q)
+        got = so101_pose(to_lerobot([*q, 0.3]))
+        np.testing.assert_allclose((got.x, got.y, got.z), want.pos, atol=1e-9)
+        assert math.cos(got.yaw - want.yaw) == pytest.approx(1.0, abs=1e-9)
+    sim = So101Sim(SimConfig(image_size=32, cameras=()))
+    try:
+        obs = sim.reset(4)
+        pose = so101_pose(to_lerobot(list(obs.joints)))
+        np.testing.assert_allclose((pose.x, pose.y, pose.z), obs.ee_pos, atol=2e-4)
+        assert pose.yaw == pytest.approx(obs.ee_yaw, abs=2e-3) and pose.gripper == pytest.approx(obs.gripper, abs=1e-3)
+    finally:
+        sim.close()
 
 
 def test_known_robots_need_their_joint_names_in_order():

@@ -129,11 +129,18 @@ def test_so101_sim_episode_exports_with_lerobots_joint_names(store, tmp_path):
     first = np.array(rows[0]["observation.state"])
     assert first[:5] == pytest.approx(np.degrees(steps[0].joints[:5]), abs=1e-3)  # degrees, LeRobot's units
     assert 0 <= first[5] <= 100
-    assert rows[0]["action"] == pytest.approx(rows[1]["observation.state"])  # the next step's joints
+    # the action is the commanded goal, recorded as each step's cmd_joints (not the next measured joints)
+    assert all(st.cmd_joints is not None and len(st.cmd_joints) == 6 for st in steps)
+    k = max(range(len(steps)), key=lambda i: abs(steps[i].cmd_joints[1] - steps[i].joints[1]))
+    assert abs(steps[k].cmd_joints[1] - steps[k].joints[1]) > 1e-3  # the goal leads the arm while it moves
+    assert rows[k]["action"][:5] == pytest.approx(np.degrees(steps[k].cmd_joints[:5]), abs=1e-3)
+    assert rows[k]["action.ee_pose"][:3] == pytest.approx([steps[k].cmd_x, steps[k].cmd_y, steps[k].cmd_z], abs=1e-5)
     assert rows[0]["observation.ee_pose"][:3] == pytest.approx([steps[0].x, steps[0].y, steps[0].z], abs=1e-5)
     back = import_lerobot(store, root).episode_ids[0]
     steps2 = _steps(store, back)
     assert steps2[3].joints == pytest.approx(steps[3].joints, abs=1e-4)  # radians again
+    assert steps2[k].cmd_joints == pytest.approx(steps[k].cmd_joints, abs=1e-4)
+    assert [steps2[k].cmd_x, steps2[k].cmd_yaw] == pytest.approx([steps[k].cmd_x, steps[k].cmd_yaw], abs=1e-5)
     assert [steps2[3].x, steps2[3].y, steps2[3].z] == pytest.approx([steps[3].x, steps[3].y, steps[3].z], abs=1e-5)
 
 

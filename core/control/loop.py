@@ -308,7 +308,9 @@ class ControlLoop:
         new_obs = robot.observe()
         self._obs = new_obs
         self.frames.publish(new_obs)
-        step = Step(obs.t, obs.ee_pos, obs.ee_yaw, obs.gripper, twist, self._target, obs.joints, obs.scene)
+        goal = getattr(robot, "joint_goal", None)  # robots that drive joint goals say which they sent
+        step = Step(obs.t, obs.ee_pos, obs.ee_yaw, obs.gripper, twist, self._target, obs.joints, obs.scene,
+                    None if self._estop or goal is None else tuple(goal))
         for fn in list(self._listeners):
             try:
                 fn(obs, step)

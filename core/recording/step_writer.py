@@ -18,7 +18,7 @@ from sqlalchemy import insert, update
 from core.store import Store
 from core.store.models import Episode
 from core.store.models import Step as StepRow
-from core.types import SceneState, Step
+from core.types import ObjectState, SceneState, Step
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +43,15 @@ def scene_to_json(scene: SceneState | None) -> dict[str, Any] | None:
     }
 
 
+def scene_from_json(data: dict[str, Any] | None) -> SceneState | None:
+    """The inverse of `scene_to_json` (a stored step's scene; sizes kept when given)."""
+    if not data or "objects" not in data:
+        return None
+    objs = tuple(ObjectState(o["name"], o["kind"], o.get("color", ""), tuple(o["pos"]), float(o.get("size") or 0.0))
+                 for o in data["objects"])
+    return SceneState(objs, data.get("held"))
+
+
 def step_row(episode_id: int, idx: int, t: float, frame_index: int | None, step: Step) -> dict[str, Any]:
     tw = step.twist
     cmd = step.command
@@ -64,6 +73,7 @@ def step_row(episode_id: int, idx: int, t: float, frame_index: int | None, step:
         "cmd_yaw": _f(cmd.yaw),
         "cmd_gripper": _f(cmd.gripper),
         "joints": [float(j) for j in step.joints] if step.joints is not None else None,
+        "cmd_joints": [float(j) for j in step.cmd_joints] if step.cmd_joints is not None else None,
         "scene": scene_to_json(step.scene),
     }
 

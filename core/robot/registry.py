@@ -9,10 +9,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from core.control.safety import Limits
 from core.robot.base import Robot
 from core.robot.so101.kinematics import LIMITS as SO101_LIMITS
+from core.workspace import Limits
 
 
 @dataclass(frozen=True)
@@ -42,21 +43,35 @@ class RobotSpec:
     joint_features: tuple[str, ...] | None = None
     joints_out: Callable[[list[float]], list[float]] | None = None
     joints_in: Callable[[list[float]], list[float]] | None = None  # the inverse, for imports
+    # A simulator with scene state (task success, the scripted expert): builds one off the app, from a
+    # `core.robot.tabletop.SimConfig` (training's expert demos, scene renders, benchmarks); None: hardware
+    simulator: Callable[[Any], Robot] | None = None
+
+
+def _sim_from(config: Any) -> Robot:
+    from core.robot.sim import SimRobot
+
+    return SimRobot(config)
+
+
+def _so101_sim_from(config: Any) -> Robot:
+    from core.robot.so101.sim import So101Sim
+
+    return So101Sim(config)
 
 
 def _sim(o: RobotOptions) -> Robot:
-    from core.robot.sim import SimConfig, SimRobot
+    from core.robot.tabletop import SimConfig
 
-    return SimRobot(SimConfig(image_size=o.image_size, control_hz=o.hz))
+    return _sim_from(SimConfig(image_size=o.image_size, control_hz=o.hz))
 
 
 def _so101_sim(o: RobotOptions) -> Robot:
-    from core.robot.so101.sim import So101Sim
     from core.robot.tabletop import SimConfig
 
-    robot = So101Sim(SimConfig(image_size=o.image_size, control_hz=o.hz))
+    robot = _so101_sim_from(SimConfig(image_size=o.image_size, control_hz=o.hz))
     if o.leader is not None:
-        robot.leader = o.leader
+        robot.leader = o.leader  # type: ignore[attr-defined]
     return robot
 
 
@@ -94,10 +109,11 @@ def _so101_features() -> tuple[str, ...]:
 
 
 ROBOTS: dict[str, RobotSpec] = {
-    "sim": RobotSpec("sim", "built-in MuJoCo tabletop arm (mocap gripper), 5 cm blocks", _sim),
+    "sim": RobotSpec("sim", "built-in MuJoCo tabletop arm (mocap gripper), 5 cm blocks", _sim, simulator=_sim_from),
     "so101-sim": RobotSpec("so101-sim", "SO-101 in MuJoCo with its real geometry, 3 cm blocks (IK teleop)",
                            _so101_sim, limits=SO101_LIMITS, lerobot_type="so101_follower",
-                           joint_features=_so101_features(), joints_out=_so101_joints_out, joints_in=_so101_joints_in),
+                           joint_features=_so101_features(), joints_out=_so101_joints_out, joints_in=_so101_joints_in,
+                           simulator=_so101_sim_from),
     "so101": RobotSpec("so101", "a real SO-101 follower arm on its Feetech bus (--port /dev/ttyACM0)",
                        _so101, limits=SO101_LIMITS, needs_port=True, lerobot_type="so101_follower",
                        joint_features=_so101_features(), joints_out=_so101_joints_out, joints_in=_so101_joints_in),
@@ -112,8 +128,23 @@ def get(name: str) -> RobotSpec:
         raise ValueError(f"unknown robot {name!r}; available: {', '.join(ROBOTS)}") from None
 
 
+def simulator(name: str, config: Any = None) -> Robot:
+    """A simulated robot by name, built from `config` (a `core.robot.tabletop.SimConfig`; default: its
+    defaults), for work off the app (training's expert demos, scene renders, benchmarks)."""
+    spec = get(name)
+    if spec.simulator is None:
+        sims = [n for n, s in ROBOTS.items() if s.simulator is not None]
+        raise ValueError(f"robot {name!r} is not a simulator; simulated robots: {', '.join(sims)}")
+    if config is None:
+        from core.robot.tabletop import SimConfig
+
+        config = SimConfig()
+    return spec.simulator(config)
+
+
 def help_text() -> str:
     return "; ".join(f"{s.name}: {s.help}" for s in ROBOTS.values())
 
 
-__all__ = ["ROBOTS", "SO101_FAMILY", "RobotOptions", "RobotSpec", "get", "help_text", "joints_reader"]
+__all__ = ["ROBOTS", "SO101_FAMILY", "RobotOptions", "RobotSpec", "get", "help_text", "joints_reader",
+           "simulator"]

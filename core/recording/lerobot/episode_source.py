@@ -17,10 +17,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from core.language.verbalize import Verbalization, verbalize
+from core.recording.step_writer import scene_from_json
 from core.store import Store
 from core.store.models import Episode, EpisodeStatus, Step, VideoStatus
 from core.store.models import Verbalization as VerbalizationRow
-from core.types import Command, ObjectState, SceneState, Twist
+from core.types import Command, Twist
 from core.types import Step as TickStep
 
 log = logging.getLogger(__name__)
@@ -40,13 +41,6 @@ class SourceEpisode:
     language_note: str | None = None
 
 
-def _scene(data: dict[str, Any] | None) -> SceneState | None:
-    if not data or "objects" not in data:
-        return None
-    objs = tuple(ObjectState(o["name"], o["kind"], o.get("color", ""), tuple(o["pos"])) for o in data["objects"])
-    return SceneState(objs, data.get("held"))
-
-
 def _tick(r: Step) -> TickStep:
     pos = (float(r.x), float(r.y), float(r.z))  # type: ignore[arg-type]
     grip = r.gripper if r.gripper is not None else 1.0
@@ -59,7 +53,7 @@ def _tick(r: Step) -> TickStep:
     return TickStep(
         r.t, pos, r.yaw or 0.0, grip, Twist(*tw, gripper=r.twist_gripper),
         Command(cmd, r.cmd_yaw or 0.0, r.cmd_gripper if r.cmd_gripper is not None else grip),
-        tuple(r.joints) if r.joints else None, _scene(r.scene),
+        tuple(r.joints) if r.joints else None, scene_from_json(r.scene),
     )
 
 

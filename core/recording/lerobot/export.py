@@ -9,6 +9,8 @@
   the five index/time features too), so `LeRobotDataset.resume` can append episodes;
 - `language_persistent` / `language_events` columns with the verbalization (`language.py`);
 - `meta/vlm2vla/episodes.json`: our own facts per episode (operator, success, seed, ...).
+Episodes of a robot whose joints LeRobot knows by name (the SO-101) have those joints as the state and the
+action (`arm.py`).
 """
 
 from __future__ import annotations
@@ -18,12 +20,13 @@ import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
 
 from core.recording.errors import DatasetError
+from core.recording.lerobot import arm as A
 from core.recording.lerobot import language as LANG
 from core.recording.lerobot import layout as L
 from core.recording.lerobot.episode_source import SourceEpisode, load_episodes
@@ -31,6 +34,9 @@ from core.recording.lerobot.files import FileSettings, TableFiles, VideoFiles
 from core.recording.paths import check_name, safe_join
 from core.recording.video import iter_frames, probe
 from core.store import Store
+
+if TYPE_CHECKING:
+    from core.robot.registry import RobotSpec
 
 log = logging.getLogger(__name__)
 
@@ -56,13 +62,15 @@ def _vec(values: list[list[float]], width: int) -> pa.Array:
     return pa.FixedSizeListArray.from_arrays(pa.array(flat, type=pa.float32()), width)
 
 
-def _vectors(ep: SourceEpisode, widths: dict[str, int]) -> dict[str, list[list[float]]]:
+def _vectors(ep: SourceEpisode, widths: dict[str, int], arm: RobotSpec | None) -> dict[str, list[list[float]]]:
     out: dict[str, list[list[float]]] = {k: [] for k in widths}
+    pose, cmd = ("observation.state", "action") if arm is None else (A.EE_STATE, A.EE_ACTION)
+    if arm is not None:
+        out["observation.state"], out["action"] = A.joint_vectors(arm, ep.steps)
     for st in ep.steps:
-        out["observation.state"].append([L.finite(st.x), L.finite(st.y), L.finite(st.z), L.finite(st.yaw),
-                                         L.finite(st.gripper)])
-        out["action"].append([L.finite(st.cmd_x), L.finite(st.cmd_y), L.finite(st.cmd_z), L.finite(st.cmd_yaw),
-                              L.finite(st.cmd_gripper)])
+        out[pose].append([L.finite(st.x), L.finite(st.y), L.finite(st.z), L.finite(st.yaw), L.finite(st.gripper)])
+        out[cmd].append([L.finite(st.cmd_x), L.finite(st.cmd_y), L.finite(st.cmd_z), L.finite(st.cmd_yaw),
+                         L.finite(st.cmd_gripper)])
         tw = list(st.twist or [0.0] * 6)[:6]
         out["action.twist"].append([*tw, L.finite(st.twist_gripper, L.TWIST_GRIPPER_NONE)])
         if "observation.joints" in widths:
@@ -82,15 +90,25 @@ def _sample_frames(path: Path, n_frames: int) -> np.ndarray:
     return np.stack([f for i, (_, f) in enumerate(iter_frames(path)) if i % step == 0])
 
 
-def _features(eps: list[SourceEpisode], cams: list[str], fps: int, language: bool) -> dict[str, Any]:
+def _features(eps: list[SourceEpisode], cams: list[str], fps: int, language: bool,
+              arm: RobotSpec | None) -> dict[str, Any]:
     features: dict[str, Any] = {
         "observation.state": {"dtype": "float32", "shape": [5], "names": L.STATE_NAMES},
         "action": {"dtype": "float32", "shape": [5], "names": L.ACTION_NAMES},
         "action.twist": {"dtype": "float32", "shape": [7], "names": L.TWIST_NAMES},
     }
+    if arm is not None:  # its joints under LeRobot's names are the state and the action, the pose beside them
+        names = list(arm.joint_features or ())
+        features = {
+            "observation.state": {"dtype": "float32", "shape": [len(names)], "names": names},
+            "action": {"dtype": "float32", "shape": [len(names)], "names": names},
+            A.EE_STATE: {"dtype": "float32", "shape": [5], "names": L.STATE_NAMES},
+            A.EE_ACTION: {"dtype": "float32", "shape": [5], "names": L.ACTION_NAMES},
+            "action.twist": features["action.twist"],
+        }
     for key, attr in (("observation.joints", "joints"), ("action.joints", "cmd_joints")):
         w = _common_width(eps, attr)
-        if w:
+        if w and arm is None:
             features[key] = {"dtype": "float32", "shape": [w], "names": [f"joint_{i}" for i in range(w)]}
     for cam in cams:
         p = probe(eps[0].videos[cam])
@@ -157,17 +175,18 @@ def export_lerobot(
     if len(fps_set) != 1:
         raise DatasetError(f"episodes have different rates {sorted(fps_set)}; export them separately")
     fps = fps_set.pop()
+    robots = [ep.extras["robot"] for ep in eps]
+    arm = A.export_arm(robots, {len(st.joints) if st.joints else 0 for ep in eps for st in ep.steps})
     if robot_type is None:
-        robots = {ep.extras["robot"] for ep in eps}
-        robot_type = robots.pop() if len(robots) == 1 and None not in robots else DEFAULT_ROBOT_TYPE
-    features = _features(eps, cams, fps, language)
+        robot_type = _robot_type(set(robots))
+    features = _features(eps, cams, fps, language, arm)
 
     tmp = dest.with_name(dest.name + ".partial")
     if tmp.exists():
         shutil.rmtree(tmp)
     tmp.mkdir(parents=True)
     try:
-        res = _Writer(tmp, features, fps, settings).write(eps, cams, robot_type)
+        res = _Writer(tmp, features, fps, settings, arm).write(eps, cams, robot_type)
         tmp.rename(dest)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -179,9 +198,22 @@ def export_lerobot(
     )
 
 
+def _robot_type(robots: set[str | None]) -> str:
+    """The episodes' shared robot as LeRobot names it (a robot of the registry by its `lerobot_type`, an
+    imported one by its own type, e.g. so100_follower); mixed or unknown: the built-in arm's type."""
+    from core.robot import registry
+
+    if len(robots) != 1 or None in robots:
+        return DEFAULT_ROBOT_TYPE
+    name = str(robots.pop())
+    return registry.ROBOTS[name].lerobot_type if name in registry.ROBOTS else name
+
+
 class _Writer:
-    def __init__(self, root: Path, features: dict[str, Any], fps: int, settings: FileSettings) -> None:
+    def __init__(self, root: Path, features: dict[str, Any], fps: int, settings: FileSettings,
+                 arm: RobotSpec | None = None) -> None:
         self.root = root
+        self.arm = arm
         self.features = features
         self.fps = fps
         self.settings = settings
@@ -273,7 +305,7 @@ class _Writer:
         widths = {
             k: f["shape"][0] for k, f in self.features.items() if f["dtype"] == "float32" and k not in L.DEFAULT_FEATURES
         }
-        vecs = _vectors(ep, widths)
+        vecs = _vectors(ep, widths, self.arm)
         scal = {
             "timestamp": np.arange(n, dtype=np.float64) / self.fps,
             "frame_index": np.arange(n),

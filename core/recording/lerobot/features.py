@@ -6,6 +6,8 @@
   fill the pose / command columns. In joint space, the values are always kept (`joints` /
   `cmd_joints`), and when the robot's kinematics are known (`kinematics.py`: SO-100/101) the pose and
   command are computed from them, so training can use the episodes.
+- A robot of the registry with LeRobot joint names (the SO-101's `shoulder_pan.pos` ...): the joints are
+  kept in the studio's radians; our own exports carry the pose in `observation.ee_pose` / `action.ee_pose`.
 - Joint space of an unknown robot: refused with the list of what is missing, unless the caller asks
   for joint-space episodes (`joint_space=True`), which keep every value but have no pose to train on.
 """
@@ -17,13 +19,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from core.recording.errors import DatasetError, UnsafePath
+from core.recording.lerobot import arm as A
 from core.recording.lerobot import kinematics as K
 from core.recording.lerobot import layout as L
 from core.recording.lerobot.language import LANGUAGE_EVENTS, LANGUAGE_PERSISTENT
 from core.recording.paths import check_name
+from core.robot.registry import joints_reader
 
 POSE_KEYS = ("x", "y", "z", "yaw", "gripper")
-OUR_VECTORS = ("observation.state", "action", "action.twist", "observation.joints", "action.joints")
+OUR_VECTORS = ("observation.state", "action", "action.twist", "observation.joints", "action.joints", A.EE_STATE,
+               A.EE_ACTION)
+EE_OF = {"observation.state": A.EE_STATE, "action": A.EE_ACTION}
 _ALIASES = {"gripper_pos": "gripper", "gripper.pos": "gripper", "theta": "yaw", "rz": "yaw"}
 
 
@@ -43,6 +49,11 @@ class VectorMap:
     pose: dict[str, int] | None = None  # pose key -> index, for end-effector vectors
     fk: Callable[[Sequence[float]], K.Pose] | None = None  # joint vector -> pose
     keep_joints: bool = False  # keep the raw vector (joints / cmd_joints)
+    pose_key: str | None = None  # the pose comes from this feature (observation.ee_pose beside joints)
+    to_joints: Callable[[list[float]], list[float]] | None = None  # LeRobot's units -> a known robot's radians
+
+    def joints_of(self, vec: Sequence[float]) -> list[float]:
+        return self.to_joints(list(vec)) if self.to_joints is not None else [float(v) for v in vec]
 
     def pose_of(self, vec: Sequence[float]) -> dict[str, float | None] | None:
         if self.pose is not None:
@@ -152,9 +163,14 @@ def plan_import(info: dict[str, Any], *, joint_space: bool = False) -> ImportPla
         pose = _pose_index(names)
         if pose is not None:
             return VectorMap(pose=pose)
+        # an SO-101 of ours (or LeRobot's so101_follower): its joints in the studio's radians; other types keep theirs
+        to_joints = joints_reader(names) if A.spec_for(robot) is not None else None
+        ee = _pose_index(_names(features.get(EE_OF[key])))
+        if ee is not None:  # a joint-named export of ours: the pose is its ee feature
+            return VectorMap(pose=ee, keep_joints=True, pose_key=EE_OF[key], to_joints=to_joints)
         fk = K.kinematics_for(robot, names)
         if fk is not None:
-            return VectorMap(fk=fk, keep_joints=True)
+            return VectorMap(fk=fk, keep_joints=True, to_joints=to_joints)
         return VectorMap(keep_joints=True)
 
     state = vector("observation.state") or VectorMap()

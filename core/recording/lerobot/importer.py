@@ -33,7 +33,7 @@ from core.recording.config import VideoConfig
 from core.recording.errors import DatasetError, UnsafePath, VideoError
 from core.recording.finalize import upsert_video
 from core.recording.lerobot import layout as L
-from core.recording.lerobot.features import Camera, ImportPlan, plan_import
+from core.recording.lerobot.features import OUR_VECTORS, Camera, ImportPlan, VectorMap, plan_import
 from core.recording.paths import safe_join
 from core.recording.video import DecodeCount, Mp4Writer, finalize_mp4, iter_frames
 from core.store import Store
@@ -138,8 +138,7 @@ class _DataFiles:
     def __init__(self, root: Path, info: dict[str, Any], plan: ImportPlan) -> None:
         self.root = root
         self.info = info
-        wanted = {"observation.state", "action", "action.twist", "observation.joints", "action.joints",
-                  *L.DEFAULT_FEATURES, *(c.key for c in plan.cameras if c.kind == "image")}
+        wanted = {*OUR_VECTORS, *L.DEFAULT_FEATURES, *(c.key for c in plan.cameras if c.kind == "image")}
         self.wanted = wanted
         self._path: Path | None = None
         self._table: pa.Table | None = None
@@ -279,18 +278,23 @@ def _floats(v: Any) -> list[float] | None:
     return None if v is None else [float(x) for x in v]
 
 
+def _pose(vmap: VectorMap, r: dict[str, Any], vec: Any) -> dict[str, float | None] | None:
+    src = r.get(vmap.pose_key) if vmap.pose_key else vec
+    return vmap.pose_of(src) if src is not None else None
+
+
 def _step(eid: int, i: int, r: dict[str, Any], plan: ImportPlan, first: dict[str, Any]) -> dict[str, Any]:
     state = r.get("observation.state")
     action = r.get("action")
     twist = r.get("action.twist")
-    pose = plan.state.pose_of(state) if state is not None else None
-    cmd = plan.action.pose_of(action) if plan.action is not None and action is not None else None
+    pose = _pose(plan.state, r, state)
+    cmd = _pose(plan.action, r, action) if plan.action is not None else None
     joints = r.get("observation.joints")
-    if joints is None and plan.state.keep_joints:
-        joints = state
+    if joints is None and plan.state.keep_joints and state is not None:
+        joints = plan.state.joints_of(state)
     cmd_joints = r.get("action.joints")
-    if cmd_joints is None and plan.action is not None and plan.action.keep_joints:
-        cmd_joints = action
+    if cmd_joints is None and plan.action is not None and plan.action.keep_joints and action is not None:
+        cmd_joints = plan.action.joints_of(action)
     row: dict[str, Any] = {
         "episode_id": eid,
         "idx": i,

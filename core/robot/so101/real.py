@@ -82,6 +82,11 @@ class So101Robot:
     def leader(self, value) -> None:  # noqa: ANN001
         self.goals.leader = value
 
+    @property
+    def joint_goal(self) -> tuple[float, ...] | None:
+        """The six joint goals (rad) the last `apply` sent, as the recording's commanded joints."""
+        return self.goals.last
+
     # ---- connection -------------------------------------------------------------------------------
     def connect(self) -> So101Robot:
         bus = self.bus

@@ -16,8 +16,8 @@ os.environ.setdefault("MUJOCO_GL", "egl")
 import mujoco  # noqa: E402
 import numpy as np  # noqa: E402
 
-from core.control.expert import Heights  # noqa: E402
 from core.robot.base import RobotError  # noqa: E402
+from core.robot.heights import Heights  # noqa: E402
 from core.robot.so101.arm import ARM_JOINTS, GRIPPER_JOINT, MOTORS  # noqa: E402
 from core.robot.so101.follow import JointGoals  # noqa: E402
 from core.robot.so101.joints import GRIP_CLOSED_Q, opening_to_q, q_to_opening  # noqa: E402
@@ -68,6 +68,11 @@ class So101Sim(TabletopSim):
     @leader.setter
     def leader(self, value) -> None:  # noqa: ANN001
         self.goals.leader = value
+
+    @property
+    def joint_goal(self) -> tuple[float, ...] | None:
+        """The six joint goals (rad) the last `apply` sent, as the recording's commanded joints."""
+        return self.goals.last
 
     @property
     def last_ik(self):  # noqa: ANN201
