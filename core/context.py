@@ -38,7 +38,7 @@ def _open_leader(config: AppConfig):  # noqa: ANN202 - core.teleop.leader.Leader
     return leader
 
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = settings.PROJECT_ROOT
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,7 @@ class AppConfig:
     seed: int = 0
     hz: float = 30.0
     image_size: int = 224
-    recordings_dir: Path = ROOT / "recordings"
+    recordings_dir: Path = settings.DEFAULT_RECORDINGS_DIR
     db_url: str | None = None
     model: str | None = None  # HF id or local dir; None = the embedded default
     precision: str = "auto"  # core.model.quantize.PRECISIONS or "auto" (NF4 on CUDA, the measured CPU default)
@@ -141,10 +141,12 @@ class App:
             loop.add_source(spacemouse)
         from core.assistant import Assistant
         from core.conversation import Conversation
+        from core.policy.catalogue import CatalogueSource
         from core.policy.service import ModelService
         from core.training.service import TrainingService
 
         model = ModelService(config.model, precision=config.precision, threads=config.model_threads)
+        model.catalogue = CatalogueSource(store)  # the built-in tasks plus the lab's recorded ones
         training = TrainingService(store)
         if config.model is None:  # the embedded default: the shipped stack (core.policy.shipped)
             from core.policy.shipped import install_shipped
@@ -186,13 +188,21 @@ class App:
         )
 
     def stop_recording(self, success: bool | None):
-        return self.recording.stop(success)
+        saved = self.recording.stop(success)
+        self._refresh_catalogue()
+        return saved
+
+    def _refresh_catalogue(self) -> None:
+        """A saved episode's instruction and subtasks join the policy's candidates (core.policy.catalogue)."""
+        if self.model is not None and self.model.catalogue is not None:
+            self.model.catalogue.refresh()
 
     def toggle_recording(self) -> None:
         """SpaceMouse right button / page record button: start, or stop and save untagged."""
         try:
             if self.recording.recording:
                 self.recording.stop(None)
+                self._refresh_catalogue()
             else:
                 self.start_recording()
         except Exception as exc:  # device callbacks must never raise; the status line shows it

@@ -83,9 +83,13 @@ def color_evidence(glosses: dict[str, dict[str, float]], prior: dict[str, float]
     return {c: v - z for c, v in best.items()}
 
 
-def block_color(instruction: str) -> str:
-    """The colour of the block a canonical instruction moves ("stack the red block on ..." -> "red")."""
-    return task_from_instruction(instruction).obj.split()[0]
+def block_color(instruction: str) -> str | None:
+    """The colour of the block a canonical instruction moves ("stack the red block on ..." -> "red"); None
+    for an instruction of the lab's own tasks (`core.language.catalogue`) that is not a built-in one."""
+    try:
+        return task_from_instruction(instruction).obj.split()[0]
+    except TaskError:
+        return None
 
 
 def with_colors(ranked: list[tuple[str, float]], evidence: dict[str, float] | None, weight: float = GLOSS_WEIGHT
@@ -93,7 +97,8 @@ def with_colors(ranked: list[tuple[str, float]], evidence: dict[str, float] | No
     """(instruction, score + weight x evidence for its block colour), best first; None leaves them as they are."""
     if evidence is None:
         return sorted(ranked, key=lambda x: -x[1])
-    return sorted(((a, s + weight * evidence[block_color(a)]) for a, s in ranked), key=lambda x: -x[1])
+    return sorted(((a, s + weight * evidence.get(block_color(a) or "", 0.0)) for a, s in ranked),
+                  key=lambda x: -x[1])
 
 
 def colors() -> list[str]:

@@ -9,6 +9,7 @@ the command's words (`core.language.restate`), each one more short ranking with 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,10 +47,13 @@ def text_inputs(model: Any, processor: Any, prompt: str) -> dict[str, Any]:
     return {k: v.to(device) for k, v in tok(text, add_special_tokens=False, return_tensors="pt").items()}
 
 
-def rank_instructions(model: Any, processor: Any, command: str) -> list[Ranked]:
-    """The canonical instructions, most likely restatement of `command` first (with the active weights)."""
+def rank_instructions(model: Any, processor: Any, command: str,
+                      candidates: Sequence[str] | None = None) -> list[Ranked]:
+    """The candidate instructions (default: the built-in canonical ones; the app passes its task catalogue's),
+    most likely restatement of `command` first (with the active weights)."""
     tok = getattr(processor, "tokenizer", processor)
-    ranked, _ = rank_answers(model, tok, text_inputs(model, processor, restate_prompt(command)), instructions())
+    answers = list(candidates) if candidates is not None else instructions()
+    ranked, _ = rank_answers(model, tok, text_inputs(model, processor, restate_prompt(command)), answers)
     return ranked
 
 
@@ -69,17 +73,17 @@ def rank_colors(model: Any, processor: Any, word: str) -> dict[str, float]:
     return {r.text: r.logprob for r in ranked}
 
 
-def restate_prior(model: Any, processor: Any) -> RestatePrior:
-    return RestatePrior({r.text: r.logprob for r in rank_instructions(model, processor, NEUTRAL_COMMAND)},
+def restate_prior(model: Any, processor: Any, candidates: Sequence[str] | None = None) -> RestatePrior:
+    return RestatePrior({r.text: r.logprob for r in rank_instructions(model, processor, NEUTRAL_COMMAND, candidates)},
                         rank_colors(model, processor, NEUTRAL_WORD))
 
 
-def restate(model: Any, processor: Any, command: str, prior: RestatePrior | None, gloss: bool = True
-            ) -> list[Ranked]:
+def restate(model: Any, processor: Any, command: str, prior: RestatePrior | None, gloss: bool = True,
+            candidates: Sequence[str] | None = None) -> list[Ranked]:
     """The calibrated ranking (`core.language.restate.calibrated`), plus each word's colour gloss
     (`with_colors`; skipped with `gloss` False, without a prior, or for a command without spaces):
     best restatement of `command` first."""
-    scores = {r.text: r.logprob for r in rank_instructions(model, processor, command)}
+    scores = {r.text: r.logprob for r in rank_instructions(model, processor, command, candidates)}
     ranked = calibrated(scores, prior.instructions if prior is not None else None)
     if gloss and prior is not None:
         ranked = with_colors(ranked, gloss_evidence(model, processor, command, prior))
@@ -110,12 +114,13 @@ class Restater:
                 self.prior = restate_prior(model, processor)
         return self.prior
 
-    def rank(self, model: Any, processor: Any, command: str) -> list[Ranked]:
-        """`restate` with this adapter switched in for the call: best restatement of `command` first."""
+    def rank(self, model: Any, processor: Any, command: str, candidates: Sequence[str] | None = None) -> list[Ranked]:
+        """`restate` with this adapter switched in for the call: best restatement of `command` first, among
+        `candidates` (default: the built-in instructions); the prior is computed again for a new candidate set."""
         with adapter_switched(model, self.name):
-            if self.prior is None:
-                self.prior = restate_prior(model, processor)
-            return restate(model, processor, command, self.prior)
+            if self.prior is None or (candidates is not None and set(candidates) != set(self.prior.instructions)):
+                self.prior = restate_prior(model, processor, candidates)
+            return restate(model, processor, command, self.prior, candidates=candidates)
 
 
 __all__ = ["Restater", "RestatePrior", "gloss_evidence", "rank_colors", "rank_instructions", "restate",

@@ -74,6 +74,9 @@ class ModelService:
         # the embedded default's scene reader, which answers questions after a layout line
         self.restater: Restater | None = None
         self.layout: SceneLayout | None = None
+        # where the policy's instructions and subtask lists come from (core.policy.catalogue.CatalogueSource;
+        # None: the built-in tasks only)
+        self.catalogue: Any = None
         self.reader: str | None = None  # the reader side adapter's name on the model
         self.last_layout: str | None = None  # the line the last question was asked with (shown in the UI)
 
@@ -224,7 +227,9 @@ class ModelService:
 
         lm = self.loaded
         p = self._policy
-        if p is None or p.loaded is not lm or p.config != self.config or p.restater is not self.restater:
+        if (p is None or p.loaded is not lm or p.config != self.config or p.restater is not self.restater
+                or p.catalogue is not self.catalogue):
             self._policy = VLMPolicy(lm, self.config, lock=self.lock, restater=self.restater,
-                                     locator=self.layout.locator if self.layout is not None else None)
+                                     locator=self.layout.locator if self.layout is not None else None,
+                                     catalogue=self.catalogue)
         return self._policy

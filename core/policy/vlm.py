@@ -67,11 +67,13 @@ class VLMPolicy:
     (`core.policy.grounding.Grounder`; giving one makes the policy grounded); without one, the simulator
     camera's calibration with `locator` (an already loaded object locator; None: the shipped one, loaded on
     first use). `subtask_lists`: the answers the subtask step ranks (default: those of the known tasks).
+    `catalogue`: where the candidates come from instead (`core.policy.catalogue.CatalogueSource`: the
+    built-in tasks plus the lab's recorded ones), asked before each restatement and subtask ranking.
     """
 
     def __init__(self, loaded: LoadedModel, config: PolicyConfig | None = None, *,
                  lock: threading.Lock | None = None, restater: Restater | None = None, grounder: Any = None,
-                 locator: Any = None, subtask_lists: Sequence[str] | None = None) -> None:
+                 locator: Any = None, subtask_lists: Sequence[str] | None = None, catalogue: Any = None) -> None:
         self.loaded = loaded
         self.config = config or PolicyConfig()
         self.restater = restater
@@ -88,6 +90,8 @@ class VLMPolicy:
         self.max_entries = max_entries = self.config.max_entries
         self.follow_plan = self.config.follow_plan
         self.rank_subtasks = self.config.rank_subtasks
+        self.catalogue = catalogue
+        self._catalogue_version: int | None = None
         self.subtask_lists = list(subtask_lists or valid_subtask_lists())
         self.last_ranking: list[Ranked] = []
         self.lock = lock or threading.Lock()  # one generation at a time on this model
@@ -100,9 +104,21 @@ class VLMPolicy:
             "done": make_constraint(tok, PrefixSetAcceptor(["yes", "no"])),
         }
         self.last: dict[str, DecodeResult] = {}
+        self._sync_catalogue()
         # the last answer of each kind: the decoder's first guess for the next one (consecutive action
         # chunks look alike); it only saves passes, the output is what greedy decoding writes anyway
         self._prior: dict[str, list[int]] = {}
+
+    def _sync_catalogue(self) -> Any:
+        """The catalogue's current content (None without one); the subtask grammar follows its lists."""
+        if self.catalogue is None:
+            return None
+        cat = self.catalogue.current()
+        if cat.version != self._catalogue_version:
+            self.subtask_lists = cat.subtask_lists()
+            self._c["subtasks"] = make_constraint(self.tokenizer, PrefixSetAcceptor(self.subtask_lists))
+            self._catalogue_version = cat.version
+        return cat
 
     def _action_constraint(self, plan: str) -> str:
         """The constraint key for an action chunk that follows `plan` (built once per rule)."""
@@ -142,7 +158,9 @@ class VLMPolicy:
         if self.grounder is None:
             from core.policy.grounding import sim_grounder
 
-            self.grounder = sim_grounder(camera=self.camera, locator=self.locator)
+            robot = self.config.inputs.robot  # the given locator is the built-in scene's
+            self.grounder = sim_grounder(camera=self.camera, locator=self.locator if robot == "sim" else None,
+                                         robot=robot)
         return self.grounder.line(image, subtask, ee_pos, gripper, seen)
 
     def _gen(self, kind: str, image: Any, prompt: str, max_new_tokens: int,
@@ -163,16 +181,19 @@ class VLMPolicy:
     def restate(self, instruction: str) -> str | None:
         """The canonical English instruction the restater ranks first for `instruction` (calibrated against a
         content-free command); None when there is no restater or the instruction already is canonical."""
-        if self.restater is None or canonical(instruction) is not None:
+        cat = self._sync_catalogue()
+        if self.restater is None or canonical(instruction) is not None or (cat is not None and instruction in cat):
             return None
         restater, model, proc = self.restater, self.loaded.model, self.loaded.processor
-        ranked = self._call(lambda: restater.rank(model, proc, instruction))
+        candidates = cat.instructions() if cat is not None else None
+        ranked = self._call(lambda: restater.rank(model, proc, instruction, candidates))
         self.last_restatement = ranked
         log.info("restated %r as %r (%.2f) over %r (%.2f)", instruction, ranked[0].text, ranked[0].logprob,
                  ranked[1].text if len(ranked) > 1 else "-", ranked[1].logprob if len(ranked) > 1 else 0.0)
         return ranked[0].text
 
     def subtasks(self, image: Any, instruction: str, on_text: Callable[[str], None] | None = None) -> str:
+        self._sync_catalogue()
         if not self.rank_subtasks:
             return self._gen("subtasks", image, subtasks_prompt(instruction), 48, on_text)
 
