@@ -19,13 +19,12 @@ import numpy as np
 import torch
 
 from core.policy.locator import (
-    HEAD_FILE,
-    META_FILE,
     OBJECTS,
     Locator,
     LocatorHead,
     head_for,
     load_tower,
+    locator_files,
     vision_fingerprint,
     vision_spec,
 )
@@ -34,11 +33,12 @@ log = logging.getLogger(__name__)
 SCENE_SEED = 11  # a scene stream of its own (not the vision build's, not the scene-VQA set's)
 
 
-def render(n: int, split: int, seed: int) -> tuple[list[np.ndarray], np.ndarray, np.ndarray, np.ndarray, object]:
+def render(n: int, split: int, seed: int, robot: str = "sim") -> tuple[list[np.ndarray], np.ndarray, np.ndarray,
+                                                                     np.ndarray, object]:
     """n scenes -> frames, (n, k, 2) true pixels, (n, k) in-view mask, (n, k, 3) world positions, camera."""
     from core.model.scenes import SceneMaker
 
-    maker = SceneMaker(seed=seed, task_poses=0.5)
+    maker = SceneMaker(seed=seed, task_poses=0.5, robot=robot)
     try:
         cam = maker.robot.camera_model("front")
         frames, pix = [], np.zeros((n, len(OBJECTS), 2), np.float32)
@@ -113,25 +113,26 @@ def _q(values: list[float], q: float) -> float | None:
     return round(float(np.quantile(values, q)), 2) if values else None
 
 
-def build(out: Path, n_train: int, n_test: int, epochs: int, seed: int, threads: int) -> dict:
+def build(out: Path, n_train: int, n_test: int, epochs: int, seed: int, threads: int, robot: str = "sim") -> dict:
     from safetensors.torch import save_file
 
     torch.set_num_threads(threads)
     t0 = time.perf_counter()
     spec = vision_spec(out)
     loc = Locator(head=head_for(spec), image_size=spec.image_size, tower=load_tower(out, spec))
-    frames, pix, mask, _, _ = render(n_train, 0, SCENE_SEED + seed)
+    head_file, meta_file = locator_files(robot)
+    frames, pix, mask, _, _ = render(n_train, 0, SCENE_SEED + seed, robot)
     log.info("rendered %d training scenes in %.0f s", n_train, time.perf_counter() - t0)
     f = features(loc, frames)
     log.info("tower features in %.0f s", time.perf_counter() - t0)
     loss = train_head(loc.head, f, torch.from_numpy(pix), torch.from_numpy(mask), epochs, seed)
-    save_file({k: v.contiguous() for k, v in loc.head.state_dict().items()}, str(out / HEAD_FILE))
-    tf, tp, tm, tw, cam = render(n_test, 1, SCENE_SEED + seed)
+    save_file({k: v.contiguous() for k, v in loc.head.state_dict().items()}, str(out / head_file))
+    tf, tp, tm, tw, cam = render(n_test, 1, SCENE_SEED + seed, robot)
     scores = score(loc, tf, tp, tm, tw, cam)
     meta = {"vision_fingerprint": vision_fingerprint(out), "seed": seed, "scene_seed": SCENE_SEED + seed,
             "train_scenes": n_train, "heldout_scenes": n_test, "epochs": epochs, "final_loss": round(loss, 3),
-            "minutes": round((time.perf_counter() - t0) / 60, 1), "camera": "front", "heldout": scores}
-    (out / META_FILE).write_text(json.dumps(meta, indent=1))
+            "minutes": round((time.perf_counter() - t0) / 60, 1), "camera": "front", "robot": robot, "heldout": scores}
+    (out / meta_file).write_text(json.dumps(meta, indent=1))
     return meta
 
 
@@ -145,9 +146,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--epochs", type=int, default=120)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--robot", default="sim", help="a simulated robot's scenes (its arm, object sizes, camera)")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    meta = build(Path(args.assets or assets_dir()), args.scenes, args.heldout, args.epochs, args.seed, args.threads)
+    meta = build(Path(args.assets or assets_dir()), args.scenes, args.heldout, args.epochs, args.seed, args.threads,
+                 args.robot)
     blocks = [meta["heldout"][n]["cm_p50"] or float("nan") for n in OBJECTS[:4]]
     print(f"locator: blocks {min(blocks):.2f}-{max(blocks):.2f} cm median error on {args.heldout} held-out scenes, "
           f"{meta['minutes']} min")

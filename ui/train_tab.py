@@ -141,7 +141,8 @@ def build(app: App) -> None:
                                  "tick 'Grounded servoing' too")
             data = DataSpec(episode_ids=tuple(int(i) for i in ids or []), expert_seeds=tuple(range(int(n_expert or 0))),
                             camera=cam or "front", robot_state=bool(state_), grounded=bool(grounded_ or servo_),
-                            servo_seeds=servo_seeds(int(n_corr or 0)), **(SERVO_DATA if servo_ else {}))
+                            servo_seeds=servo_seeds(int(n_corr or 0)), robot=app.config.robot,
+                            **(SERVO_DATA if servo_ else {}))
             jid = app.training.start_job(JobConfig((job_name or "").strip(), cfg, data, EvalSpec(vqa_scenes=int(vqa_))))
         except (TrainingError, ValueError, TypeError) as exc:
             raise gr.Error(str(exc)) from exc

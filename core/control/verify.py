@@ -3,6 +3,8 @@
 Understands the subtask texts the verbalizer writes ("grasp the red block", "place it in the bowl",
 "stack it on the blue block", "lift the red block", "push the red block to the left"). Returns None when
 a subtask cannot be judged from state (an approach move, a real robot): the caller then asks the model.
+Sizes are the scene's own (`ObjectState.size`: the SO-101's 3 cm blocks), the built-in ones when not given,
+with the tolerances of `core.robot.tasks.is_success`.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import math
 import re
 
-from core.robot.tasks import BLOCK_HALF, CONTAINER_RADIUS, PUSH_DISTANCE
+from core.robot.tasks import BLOCK_HALF, PUSH_DISTANCE, container_reach, half_side
 from core.types import SceneState
 
 _GRASP = re.compile(r"^(?:grasp|grab|pick up) the (?P<obj>\w+ block)$")
@@ -45,14 +47,19 @@ def sim_verify(subtask: str, start: SceneState, now: SceneState, it: str | None)
     if m := _GRASP.match(text):
         return now.held == m["obj"]
     if m := _LIFT.match(text):
-        return m["obj"] in names and now.held == m["obj"] and now.get(m["obj"]).pos[2] >= BLOCK_HALF + 0.02
+        if m["obj"] not in names:
+            return False
+        block = now.get(m["obj"])
+        return now.held == m["obj"] and block.pos[2] >= half_side(block) + 0.02 * half_side(block) / BLOCK_HALF
     if (m := _PLACE.match(text)) and it in names:
         p, c = now.get(it).pos, now.get(m["target"]).pos
-        return now.held != it and math.hypot(p[0] - c[0], p[1] - c[1]) <= CONTAINER_RADIUS
+        return now.held != it and math.hypot(p[0] - c[0], p[1] - c[1]) <= container_reach(now.get(m["target"]))
     if (m := _STACK.match(text)) and it in names and m["target"] in names:
-        p, b = now.get(it).pos, now.get(m["target"]).pos
-        return (now.held != it and math.hypot(p[0] - b[0], p[1] - b[1]) <= 0.025
-                and abs(p[2] - b[2] - 2 * BLOCK_HALF) <= 0.015)
+        top, below = now.get(it), now.get(m["target"])
+        p, b = top.pos, below.pos
+        scale = half_side(top) / BLOCK_HALF
+        return (now.held != it and math.hypot(p[0] - b[0], p[1] - b[1]) <= 0.025 * scale
+                and abs(p[2] - b[2] - half_side(top) - half_side(below)) <= 0.015 * scale)
     if (m := _PUSH.match(text)) and m["obj"] in names:
         ux, uy = _DIRS[m["dir"]]
         p0, p1 = start.get(m["obj"]).pos, now.get(m["obj"]).pos

@@ -32,6 +32,7 @@ class PolicyInputs:
     camera: str = "front"
     robot_state: bool = False
     grounded: bool = False
+    robot: str = "sim"  # the robot whose scenes it was trained on: its camera, locator and scene sizes ground it
 
     def __post_init__(self) -> None:
         if self.grounded and self.robot_state:
@@ -44,7 +45,7 @@ class PolicyInputs:
         """From an adapter card's `data` section (cards from before a field: front camera, no first line)."""
         data = card.get("data") or {}
         return cls(camera=str(data.get("camera") or "front"), robot_state=bool(data.get("robot_state")),
-                   grounded=bool(data.get("grounded")))
+                   grounded=bool(data.get("grounded")), robot=str(data.get("robot") or "sim"))
 
     def card_data(self) -> dict[str, Any]:
         """The fields an adapter card's `data` section keeps for `from_card`."""

@@ -2,7 +2,8 @@
 
 `Grounder.line(frame, subtask, ee_pos, gripper, seen)` locates the objects in the frame
 (`core.policy.locator`), puts the subtask's object on the table through the camera
-(`core.robot.camera`: the simulator's or a calibrated real camera) and writes the line (`core.language.grounding.grounding_text`).
+(`core.cameras.model`: the simulator's or a calibrated real camera) and writes the line
+(`core.language.grounding.grounding_text`).
 Training (`core.training.data`) and the autonomous loop (`core.policy.vlm.VLMPolicy.context`) use the
 same code, so the adapter reads at run time what it was trained on.
 """
@@ -14,11 +15,11 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from core.cameras.model import CameraModel
 from core.control.expert import reach_height
 from core.language.grounding import grounding_text, is_placing, target_object
 from core.policy.locator import Locator, Sighting
-from core.robot.camera import CameraModel
-from core.robot.tasks import BLOCK_HALF
+from core.robot.heights import BUILT_IN, Heights
 from core.types import Vec3
 
 HEIGHT = {"bowl": 0.0, "plate": 0.0}  # the height each object's located point is at (default: a block's centre)
@@ -28,17 +29,18 @@ NEAR_M = 0.05
 
 
 class Grounder:
-    def __init__(self, locator: Locator, camera: CameraModel) -> None:
+    def __init__(self, locator: Locator, camera: CameraModel, heights: Heights = BUILT_IN) -> None:
         """`camera`: the simulator's (`sim_grounder`) or a calibrated real camera's model
-        (`core.cameras.calibration.load_camera`)."""
-        self.locator, self.camera = locator, camera
+        (`core.cameras.calibration.load_camera`). `heights`: the robot's scene as its expert works it (a
+        block's half side: where a located block's centre is; the reach heights the line says "down" to)."""
+        self.locator, self.camera, self.heights = locator, camera, heights
 
     def place(self, sighting: Sighting, frame_size: int) -> Vec3 | None:
         """A sighting's point on the table (None when it is not in view)."""
         if not sighting.seen:
             return None
         cam = self.camera if frame_size == self.camera.size else self.camera.resized(frame_size)
-        return cam.ray_to_plane(sighting.u, sighting.v, HEIGHT.get(sighting.name, BLOCK_HALF))
+        return cam.ray_to_plane(sighting.u, sighting.v, HEIGHT.get(sighting.name, self.heights.block_half))
 
     def lines(self, frames: Sequence[np.ndarray], subtasks: Sequence[str],
               states: Sequence[tuple[Vec3, float]], seen: dict[str, Vec3] | None = None) -> list[str]:
@@ -60,7 +62,8 @@ class Grounder:
                 if where is not None and (name not in seen or math.dist(where[:2], ee[:2]) > NEAR_M):
                     seen[name] = where
                 where = seen.get(name)
-                objects[name] = None if where is None else (where[0], where[1], reach_height(name, is_placing(sub)))
+                objects[name] = None if where is None else (
+                    where[0], where[1], reach_height(name, is_placing(sub), heights=self.heights))
             out.append(grounding_text(sub, ee, grip, objects))
         return out
 
@@ -69,17 +72,21 @@ class Grounder:
         return self.lines([frame], [subtask], [(ee_pos, gripper)], seen)[0]
 
 
-def sim_grounder(image_size: int = 224, camera: str = "front", locator: Locator | None = None) -> Grounder:
-    """`locator` (default: the shipped one, loaded now) with the simulator camera's calibration (the sim's
-    cameras do not move)."""
-    from core.robot.sim import SimConfig, SimRobot
+def sim_grounder(image_size: int = 224, camera: str = "front", locator: Locator | None = None,
+                 robot: str = "sim") -> Grounder:
+    """A simulated robot's grounder: `locator` (default: the one trained on that robot's scenes,
+    `Locator.load(robot=...)`, loaded now) with its camera's exact calibration (the simulator's camera model;
+    its cameras do not move) and its scene heights (`expert_heights`: the SO-101's 3 cm blocks)."""
+    from core.robot.registry import simulator
+    from core.robot.tabletop import SimConfig
 
-    robot = SimRobot(SimConfig(image_size=image_size, cameras=(camera,)))
+    sim = simulator(robot, SimConfig(image_size=image_size, cameras=(camera,)))
     try:
-        cam = robot.camera_model(camera)
+        cam = sim.camera_model(camera)
+        heights = getattr(sim, "expert_heights", BUILT_IN)
     finally:
-        robot.close()
-    return Grounder(locator or Locator.load(), cam)
+        sim.close()
+    return Grounder(locator or Locator.load(robot=robot), cam, heights)
 
 
 __all__ = ["Grounder", "sim_grounder"]

@@ -24,6 +24,14 @@ log = logging.getLogger(__name__)
 
 OBJECTS = ("red block", "green block", "blue block", "yellow block", "bowl", "plate", "gripper")
 HEAD_FILE, META_FILE = "locator.safetensors", "locator.json"
+
+
+def locator_files(robot: str = "sim") -> tuple[str, str]:
+    """The head and its facts for a robot's scenes: the built-in sim's are `locator.*`, another simulated
+    robot's (its own arm, object sizes and camera) `locator-<robot>.*` (`python -m recipes.locator --robot`)."""
+    if robot == "sim":
+        return HEAD_FILE, META_FILE
+    return f"locator-{robot}.safetensors", f"locator-{robot}.json"
 SEEN_P = 0.5  # an object counts as in view when its presence probability is above this
 
 
@@ -77,22 +85,25 @@ class Locator:
         self.tower, self.head, self.image_size, self.fingerprint = tower.eval(), head.eval(), image_size, fingerprint
 
     @classmethod
-    def load(cls, assets: Path | None = None) -> Locator:
+    def load(cls, assets: Path | None = None, robot: str = "sim") -> Locator:
         from safetensors.torch import load_file
 
         from core.model.cache import assets_dir
 
         assets = Path(assets or assets_dir())
-        if not (assets / HEAD_FILE).is_file():
-            raise LocatorError(f"no object locator in {assets}; build it with `python -m recipes.locator`")
-        meta = json.loads((assets / META_FILE).read_text())
+        head_file, meta_file = locator_files(robot)
+        if not (assets / head_file).is_file():
+            flag = "" if robot == "sim" else f" --robot {robot}"
+            raise LocatorError(f"no object locator for {robot} in {assets}; build it with "
+                               f"`python -m recipes.locator{flag}`")
+        meta = json.loads((assets / meta_file).read_text())
         fp = vision_fingerprint(assets)
         if meta.get("vision_fingerprint") != fp:
             raise LocatorError(f"the object locator was trained on vision build {meta.get('vision_fingerprint')}, "
                                f"not the shipped {fp}; rebuild it with `python -m recipes.locator`")
         spec = vision_spec(assets)
         head = head_for(spec)
-        head.load_state_dict(load_file(str(assets / HEAD_FILE)))
+        head.load_state_dict(load_file(str(assets / head_file)))
         return cls(load_tower(assets, spec), head, spec.image_size, fp)
 
     @torch.no_grad()

@@ -61,7 +61,7 @@ def cycle_times(events: list[Any]) -> list[float]:
 def run_sim_episodes(policy: Any, *, episodes: int = 10, seed: int = 1000, kind: str | None = None,
                      time_limit_s: float = 240.0, image_size: int = 224, camera: str | None = None,
                      instruction_for: Callable[[Any], str] | None = None,
-                     seeds: Sequence[int] | None = None) -> SimResult:
+                     seeds: Sequence[int] | None = None, robot: str = "sim") -> SimResult:
     """Closed-loop rollouts of `policy` (a `core.control.policy.Policy`) on seeded sim tasks.
 
     Each episode: reset the sim with its seed, draw a task (`core.robot.episodes.draw_task`), run the
@@ -69,29 +69,31 @@ def run_sim_episodes(policy: Any, *, episodes: int = 10, seed: int = 1000, kind:
     this thread until it ends, then judge the task's success predicate on the final scene. The sim only
     advances while entries execute; while the model thinks, it holds. `instruction_for(task)` words the
     command (default: the canonical English instruction); `seeds` overrides `seed .. seed+episodes-1`.
-    `camera` None: the one the policy was trained on (`policy.camera`, else front).
+    `camera` None: the one the policy was trained on (`policy.camera`, else front). `robot`: which simulated
+    robot of the registry (its workspace box limits the loop and the tasks drawn).
     """
     from core.control.autonomous import AutonomousRun, RunConfig, policy_camera
-    from core.control.safety import Limits, step_target
+    from core.control.safety import step_target
     from core.control.verify import sim_verify
     from core.robot.episodes import draw_task
-    from core.robot.sim import SimConfig, SimRobot
+    from core.robot.registry import get, simulator
+    from core.robot.tabletop import SimConfig
     from core.robot.tasks import is_success
     from core.types import Command, Twist
 
     t_all = time.perf_counter()
     camera = policy_camera(policy, camera)
-    robot = SimRobot(SimConfig(image_size=image_size, cameras=(camera,)))
-    limits = Limits()
-    dt = 1.0 / robot.control_hz
+    limits = get(robot).limits
+    sim = simulator(robot, SimConfig(image_size=image_size, cameras=(camera,)))
+    dt = 1.0 / sim.control_hz
     out: list[SimEpisode] = []
     try:
         for s in (list(seeds) if seeds is not None else [seed + k for k in range(episodes)]):
             t0 = time.perf_counter()
-            obs = robot.reset(s)
+            obs = sim.reset(s)
             start = obs.scene
             assert start is not None
-            task = draw_task(s, start, kind)
+            task = draw_task(s, start, kind, limits=limits)
             words = instruction_for(task) if instruction_for else task.instruction
             run = AutonomousRun(policy, words, limits=limits, dt=dt, judge=sim_verify,
                                 config=RunConfig(time_limit_s=time_limit_s, camera=camera)).start()
@@ -106,8 +108,8 @@ def run_sim_episodes(policy: Any, *, episodes: int = 10, seed: int = 1000, kind:
                     time.sleep(0.01)  # the model is thinking: hold (the simulator waits too)
                     continue
                 cmd = step_target(cmd, tw, limits, dt)
-                robot.apply(cmd)
-                obs = robot.observe()
+                sim.apply(cmd)
+                obs = sim.observe()
             run.wait(5.0)
             final = obs.scene
             assert final is not None
@@ -120,7 +122,7 @@ def run_sim_episodes(policy: Any, *, episodes: int = 10, seed: int = 1000, kind:
                                   next((e.text for e in run.events if e.kind == "restate"), "")))
             log.info("sim episode %d (%s): %s", s, words, "success" if out[-1].success else "failure")
     finally:
-        robot.close()
+        sim.close()
     rate = sum(e.success for e in out) / max(1, len(out))
     return SimResult(rate, len(out), out, time.perf_counter() - t_all)
 

@@ -6,6 +6,7 @@ import math
 from dataclasses import dataclass
 
 from core.types import ObjectState, SceneState
+from core.workspace import Limits
 
 BLOCK_COLORS = ("red", "green", "blue", "yellow")
 BLOCKS = tuple(f"{c} block" for c in BLOCK_COLORS)
@@ -131,13 +132,27 @@ def free_push_travel(scene: SceneState, start: tuple[float, float], u: tuple[flo
     return math.inf
 
 
-def is_feasible(task: Task, scene: SceneState) -> bool:
-    """False when the layout makes the task impossible for a straight push (the bowl is in the way)."""
+def push_in_reach(task: Task, block: ObjectState, limits: Limits) -> bool:
+    """Whether the arm's workspace box holds a push of `block`: the fingers' start behind it (a block's
+    width and 2.8 cm back) and the block's place after the push (`PUSH_DISTANCE` and 1.2 cm on)."""
+    dx, dy = push_direction(task.kind)
+    x, y, _ = block.pos
+    back = 2 * half_side(block) + 0.028
+    ahead = PUSH_DISTANCE + 0.012
+    return all(limits.x[0] <= px <= limits.x[1] and limits.y[0] <= py <= limits.y[1]
+               for px, py in ((x - dx * back, y - dy * back), (x + dx * ahead, y + dy * ahead)))
+
+
+def is_feasible(task: Task, scene: SceneState, limits: Limits | None = None) -> bool:
+    """False when the layout makes the task impossible for a straight push (the bowl is in the way, or,
+    given the robot's workspace `limits`, the push starts or ends out of the arm's reach)."""
     names = {o.name for o in scene.objects}
     if task.obj not in names or (task.target is not None and task.target not in names):
         return False
     if task.kind.startswith("push"):
         block = scene.get(task.obj)
+        if limits is not None and not push_in_reach(task, block, limits):
+            return False
         radius = bowl_blocking_radius(scene, block)
         return free_push_travel(scene, block.pos[:2], push_direction(task.kind), radius) >= PUSH_DISTANCE + 0.012
     return True

@@ -207,7 +207,7 @@ def vqa_retention(
 # ---- sim rollouts -----------------------------------------------------------------------------------
 def sim_success(model: Any, processor: Any, *, episodes: int = 10, seed: int = 1000, kind: str | None = None,
                 time_limit_s: float = 240.0, image_size: int = 224, camera: str = "front",
-                robot_state: bool = False, grounded: bool = False) -> SimResult:
+                robot_state: bool = False, grounded: bool = False, robot: str = "sim") -> SimResult:
     """`core.policy.rollout.run_sim_episodes` with the fine-tuned model as the policy
     (`core.policy.vlm.VLMPolicy`: the training prompts, grammar-constrained decoding). Language-action
     adapters only."""
@@ -227,10 +227,10 @@ def sim_success(model: Any, processor: Any, *, episodes: int = 10, seed: int = 1
             if grounded:
                 from core.policy.grounding import sim_grounder
 
-                grounder = sim_grounder(image_size, camera)
-            config = PolicyConfig(PolicyInputs(camera=camera, robot_state=robot_state))
+                grounder = sim_grounder(image_size, camera, robot=robot)
+            config = PolicyConfig(PolicyInputs(camera=camera, robot_state=robot_state, robot=robot))
             policy = VLMPolicy(loaded, config, grounder=grounder)
-            return run_sim_episodes(policy, episodes=episodes,
-                                    seed=seed, kind=kind, time_limit_s=time_limit_s, image_size=image_size)
+            return run_sim_episodes(policy, episodes=episodes, seed=seed, kind=kind, time_limit_s=time_limit_s,
+                                    image_size=image_size, robot=robot)
     finally:
         base.train(was_training)

@@ -48,6 +48,7 @@ class DataSpec:
     servo_noise_cm: float = 3.0  # how far (per axis, at most) a perturbed entry is pushed off
     robot_state: bool = False  # questions carry the gripper's place and opening (core.language.prompts.state_text)
     grounded: bool = False  # questions carry where the subtask's object is relative to the gripper (core.language.grounding)
+    robot: str = "sim"  # the simulated robot of the expert demos and the grounding's camera (core.robot.registry)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "episode_ids", tuple(int(i) for i in self.episode_ids))
@@ -71,6 +72,17 @@ class DataSpec:
         if not 0.0 <= self.servo_noise <= 1.0 or self.servo_noise_cm < 0:
             raise JobError(f"servo_noise must be in [0, 1] and servo_noise_cm >= 0, got {self.servo_noise}, "
                            f"{self.servo_noise_cm}")
+        from core.robot.registry import ROBOTS
+
+        spec = ROBOTS.get(self.robot)
+        if spec is None:
+            raise JobError(f"unknown robot {self.robot!r}; choose from {list(ROBOTS)}")
+        if spec.simulator is None and (self.expert_seeds or self.servo_seeds or self.grounded):
+            raise JobError(f"{self.robot} is not a simulator: expert demos, servo corrections and grounding lines "
+                           "need a simulated robot (train on its recorded episodes without them)")
+        if self.servo_seeds and self.robot != "sim":
+            raise JobError("servo corrections follow the built-in arm's servo rule; they are not built for "
+                           f"{self.robot}")
         if self.grounded and self.camera != "front":
             raise JobError("grounded training locates objects in the front camera; choose camera 'front'")
 

@@ -214,12 +214,13 @@ def build_job_data(cfg: JobConfig, image_size: int, store: Store | None) -> Data
     if spec.expert_seeds:
         records.extend(expert_episodes(spec.expert_seeds, kind=spec.expert_kind, camera=spec.camera,
                                        image_size=image_size, start_jitter=spec.expert_start_jitter,
-                                       start_near=spec.expert_start_near, direct=spec.expert_direct))
+                                       start_near=spec.expert_start_near, direct=spec.expert_direct,
+                                       robot=spec.robot))
     if not spec.grounded:
         return build_dataset(records, dc)
     from core.policy.grounding import sim_grounder
 
-    grounder = sim_grounder(image_size)
+    grounder = sim_grounder(image_size, robot=spec.robot)
     samples = build_samples(records, dc, grounder.lines) if records else []
     if spec.servo_seeds:
         from core.training.corrections import correction_samples
@@ -303,7 +304,7 @@ def evaluate_job(cfg: JobConfig, result: TrainResult, split: DatasetSplit, image
         reporter.phase("evaluating in the simulator")
         sim = sim_success(result.model, result.processor, episodes=ev.sim_episodes, seed=ev.sim_seed, camera=cfg.data.camera,
                           robot_state=cfg.data.robot_state, grounded=cfg.data.grounded,
-                          image_size=image_size, time_limit_s=ev.sim_time_limit_s)
+                          image_size=image_size, time_limit_s=ev.sim_time_limit_s, robot=cfg.data.robot)
         metrics.update(sim_success=sim.success_rate, sim_episodes=sim.n,
                        sim_malformed=sum(e.malformed for e in sim.episodes))
         reporter.update(eval=metrics)
@@ -371,6 +372,7 @@ def run_job(job_dir: Path, job_id: int | None = None, store: Store | None = None
             "data": {**split.summary(), "episode_ids": list(cfg.data.episode_ids),
                      "expert_seeds": list(cfg.data.expert_seeds), "max_entries": cfg.data.max_entries,
                      "camera": cfg.data.camera, "robot_state": cfg.data.robot_state, "grounded": cfg.data.grounded,
+                     "robot": cfg.data.robot,
                      "window_stride": cfg.data.window_stride, "expert_start_jitter": cfg.data.expert_start_jitter,
                      "expert_start_near": cfg.data.expert_start_near, "expert_direct": cfg.data.expert_direct,
                      "mid_entries": cfg.data.mid_entries, **({"servo_seeds": list(cfg.data.servo_seeds),

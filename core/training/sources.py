@@ -16,7 +16,7 @@ import numpy as np
 
 from core.language import Verbalization, verbalize
 from core.training.errors import DataError, NoEpisodesError, NoVerbalizationError
-from core.types import Command, ObjectState, Observation, SceneState, Step, Twist, Vec3
+from core.types import Command, Observation, SceneState, Step, Twist, Vec3
 
 if TYPE_CHECKING:
     from core.store import Store
@@ -94,6 +94,9 @@ class _FrameTap:
     def close(self) -> None:
         self._robot.close()
 
+    def __getattr__(self, name: str) -> Any:  # the robot's optional attributes (limits, expert_heights, spec)
+        return getattr(self._robot, name)
+
 
 def expert_episodes(
     seeds: Iterable[int],
@@ -105,6 +108,7 @@ def expert_episodes(
     start_jitter: float = 0.0,
     start_near: float = 0.0,
     direct: bool = False,
+    robot: str = "sim",
 ) -> Iterator[EpisodeRecord]:
     """Scripted-expert rollouts rendered on the fly, verbalized from the sim's scene state.
 
@@ -119,25 +123,33 @@ def expert_episodes(
     the corrections a loop needs after a chunk that stopped beside the block. With both, the demos that
     do not start at home take turns. `direct`: the expert's direct style (`core.control.expert.Expert`),
     verbalized in long entries (`core.language.spec.LONG_AXIS_CUT_CM`), for grounded adapters.
+    `robot`: which simulated robot of the registry (`core.robot.registry.simulator`) runs the demos; its
+    workspace, expert heights and scene sizes apply, and start poses scale with its scene.
     """
     from core.control.expert import rollout
     from core.robot.episodes import draw_task
-    from core.robot.sim import SimConfig, SimRobot
+    from core.robot.registry import simulator
+    from core.robot.tabletop import SimConfig
 
-    robot = SimRobot(SimConfig(image_size=image_size, cameras=(camera,)))
-    tap = _FrameTap(robot, camera)
+    sim = simulator(robot, SimConfig(image_size=image_size, cameras=(camera,)))
+    tap = _FrameTap(sim, camera)
+    spec, limits = sim.spec, getattr(sim, "limits", None)
     try:
         kinds = [kind] if kind is None or isinstance(kind, str) else list(kind)
         if not kinds:
             raise DataError("expert demos: the list of task kinds is empty")
         for i, seed in enumerate(seeds):
-            scene = robot.reset(seed).scene
+            scene = sim.reset(seed).scene
             assert scene is not None
-            task = draw_task(seed, scene, kinds[i % len(kinds)])
+            task = draw_task(seed, scene, kinds[i % len(kinds)], limits=limits)
             start = None
             if i % 2 and (start_jitter > 0 or start_near > 0):
                 near = start_near > 0 and (start_jitter <= 0 or (i // 2) % 2 == 0)
-                start = near_pose(seed, scene.get(task.obj).pos, start_near) if near else start_pose(seed, start_jitter)
+                scale = _scale(spec)
+                start = (near_pose(seed, scene.get(task.obj).pos, start_near * scale, scale) if near
+                         else start_pose(seed, start_jitter * scale, spec.home_ee, scale))
+                if limits is not None:
+                    start = limits.clamp_pos(start)
             result = rollout(tap, task, seed, start_pos=start, on_record=tap.frames.clear if start else None,
                              direct=direct)
             if only_successful and not result.success:
@@ -154,23 +166,32 @@ def expert_episodes(
                 states=robot_states(result.steps),
             )
     finally:
-        robot.close()
+        sim.close()
 
 
-def start_pose(seed: int, jitter: float) -> Vec3:
-    """A seeded start pose near the home pose (see `expert_episodes`)."""
+def _scale(spec: Any) -> float:
+    """A robot's scene against the built-in one (the SO-101's 3 cm blocks: 0.6)."""
+    from core.robot.tasks import BLOCK_HALF
+
+    return float(spec.block_half) / BLOCK_HALF
+
+
+def start_pose(seed: int, jitter: float, home: Vec3 | None = None, scale: float = 1.0) -> Vec3:
+    """A seeded start pose near the home pose, 8-18 cm up (times `scale`) (see `expert_episodes`)."""
     from core.robot.sim import HOME_EE
 
+    home = home or HOME_EE
     rng = np.random.default_rng(seed + 104_729)
     dx, dy = rng.uniform(-jitter, jitter, size=2)
-    return (HOME_EE[0] + float(dx), HOME_EE[1] + float(dy), float(rng.uniform(0.08, 0.18)))
+    return (home[0] + float(dx), home[1] + float(dy), scale * float(rng.uniform(0.08, 0.18)))
 
 
-def near_pose(seed: int, obj: Vec3, reach: float) -> Vec3:
-    """A seeded start pose up to `reach` from `obj` along x and y, 5-15 cm above the table (see `expert_episodes`)."""
+def near_pose(seed: int, obj: Vec3, reach: float, scale: float = 1.0) -> Vec3:
+    """A seeded start pose up to `reach` from `obj` along x and y, 5-15 cm above the table (times `scale`)
+    (see `expert_episodes`)."""
     rng = np.random.default_rng(seed + 7_919)
     dx, dy = rng.uniform(-reach, reach, size=2)
-    return (float(obj[0] + dx), float(obj[1] + dy), float(rng.uniform(0.05, 0.15)))
+    return (float(obj[0] + dx), float(obj[1] + dy), scale * float(rng.uniform(0.05, 0.15)))
 
 
 def robot_states(steps: Sequence[Step]) -> tuple[tuple[Vec3, float], ...]:
@@ -210,10 +231,9 @@ def latest_verbalization(store: Store, episode_id: int) -> Verbalization | None:
 
 
 def _scene(data: dict[str, Any] | None) -> SceneState | None:
-    if not data:
-        return None
-    objs = tuple(ObjectState(o["name"], o["kind"], o.get("color", ""), tuple(o["pos"])) for o in data["objects"])
-    return SceneState(objs, data.get("held"))
+    from core.recording.step_writer import scene_from_json
+
+    return scene_from_json(data)
 
 
 def store_steps(store: Store, episode_id: int) -> tuple[list[Step], list[int | None]]:
