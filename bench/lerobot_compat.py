@@ -20,7 +20,14 @@ bench/results/lerobot_compat_details.json (what each check saw), and prints one 
 - imports_image_key: datasets with an `observation.image` video key and with an image (PNG) feature
   import with the right frames;
 - language_columns: LeRobot reads our language_persistent rows, its resolvers (`active_at`) give
-  the verbalization's subtask, plan and motion (action entry) at every frame, a recipe renders them.
+  the verbalization's subtask, plan and motion (action entry) at every frame, a recipe renders them;
+- so101_export: episodes of the simulated SO-101 recorded through the app's control loop export with
+  robot_type so101_follower; LeRobot loads them; observation.state and action carry exactly the motor
+  names LeRobot's own `SO101Follower` (use_degrees) reports, in its units (the store's joints and
+  commanded joints converted), and observation.ee_pose / action.ee_pose the store's poses. Its value is
+  also written to bench/results/so101.json as `lerobot_read`.
+
+Datasets LeRobot makes with robot_type so101_follower import with their joints in the studio's radians.
 """
 
 from __future__ import annotations
@@ -45,7 +52,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 KEYS = ("lerobot_reads_export", "lerobot_appends_to_export", "imports_lerobot_made", "imports_joint_space",
-        "imports_image_key", "language_columns")
+        "imports_image_key", "language_columns", "so101_export")
 SO_NAMES = ["shoulder_pan.pos", "shoulder_lift.pos", "elbow_flex.pos", "wrist_flex.pos", "wrist_roll.pos",
             "gripper.pos"]
 TOL = 1e-6
@@ -289,11 +296,22 @@ def make_lerobot_dataset(root: Path, lengths: list[int], *, cameras: dict[str, s
     ds.finalize()
     back = load(root)
     hf = back.hf_dataset.with_format(None)
-    return {"root": root, "lengths": lengths, "action": np.asarray(hf["action"]), "state": np.asarray(hf["observation.state"])}
+    return {"root": root, "lengths": lengths, "action": np.asarray(hf["action"]), "state": np.asarray(hf["observation.state"]),
+            "robot_type": robot_type}
+
+
+def so101_radians(values: np.ndarray) -> np.ndarray:
+    """LeRobot's SO-101 units -> the studio's radians, as the importer stores so101_follower joints."""
+    sys.path.insert(0, str(ROOT))
+    from core.robot.so101.joints import from_lerobot
+
+    return np.asarray([from_lerobot(list(map(float, v))) for v in values], dtype=np.float64)
 
 
 def check_imported(made: dict[str, Any], eps: list[dict], cameras: list[str], d: dict, size: int = 64) -> None:
     lengths = made["lengths"]
+    if made.get("robot_type") == "so101_follower":  # the studio's own SO-101: its joints in radians
+        made = {**made, "action": so101_radians(made["action"]), "state": so101_radians(made["state"])}
     need(len(eps) == len(lengths), f"{len(eps)} episodes imported of {len(lengths)}")
     k0 = 0
     worst = 0.0
@@ -317,6 +335,41 @@ def check_imported(made: dict[str, Any], eps: list[dict], cameras: list[str], d:
         k0 += n
     need(worst <= TOL, f"actions/joints differ from LeRobot's by {worst}")
     d.update(episodes=len(eps), frames=k0, action_max_diff=worst, cameras=cameras)
+
+
+def check_so101(export: Path, store_eps: list[dict], d: dict) -> None:
+    """LeRobot loads an SO-101 export; its state and action are LeRobot's SO101Follower features."""
+    from lerobot.robots.so_follower import SO101Follower, SO101FollowerConfig
+
+    follower = SO101Follower(SO101FollowerConfig(port="/dev/null", id="check"))  # not connected: names only
+    names = [k for k, v in follower.action_features.items() if v is float]
+    need(follower.config.use_degrees, "LeRobot's SO101Follower default is not use_degrees: units would differ")
+    ds = load(export)
+    feats = ds.meta.features
+    d.update(robot_type=ds.meta.robot_type, lerobot_names=names, state_names=feats["observation.state"]["names"],
+             action_names=feats["action"]["names"], episodes=ds.meta.total_episodes, frames=ds.meta.total_frames)
+    need(ds.meta.robot_type == "so101_follower", f"robot_type {ds.meta.robot_type}")
+    need(feats["observation.state"]["names"] == names == list(follower.observation_features)[:len(names)],
+         f"state names {feats['observation.state']['names']} vs LeRobot's {names}")
+    need(feats["action"]["names"] == names, f"action names {feats['action']['names']} vs LeRobot's {names}")
+    need(len(store_eps) == ds.meta.total_episodes >= 2, f"{ds.meta.total_episodes} episodes")
+    hf = ds.hf_dataset.with_format(None)
+    state, action = np.asarray(hf["observation.state"]), np.asarray(hf["action"])
+    ee, ee_cmd = np.asarray(hf["observation.ee_pose"]), np.asarray(hf["action.ee_pose"])
+    steps = [s for ep in store_eps for s in ep["steps"]]
+    need(len(steps) == len(state), f"{len(state)} frames for {len(steps)} stored steps")
+    want_s = np.asarray([s["joints_lerobot"] for s in steps], dtype=np.float64)
+    want_a = np.asarray([s["cmd_joints_lerobot"] for s in steps], dtype=np.float64)
+    worst = max(np.abs(state - want_s).max(), np.abs(action - want_a).max(),
+                np.abs(ee - np.asarray([s["state"] for s in steps])).max(),
+                np.abs(ee_cmd - np.asarray([s["action"] for s in steps])).max())
+    d["max_diff"] = float(worst)
+    need(worst <= 1e-4, f"values differ from the store by {worst}")  # float32 degrees
+    need(0 <= state[:, 5].min() and state[:, 5].max() <= 100, "gripper.pos outside 0..100")
+    item = ds[len(ds) // 2]
+    need(tuple(item["observation.state"].shape) == (6,) and "observation.images.front" in item, "a frame's features")
+    d["moved_degrees"] = float(np.abs(np.diff(state[:, :5], axis=0)).sum())
+    need(d["moved_degrees"] > 1.0, "the recorded arm did not move")
 
 
 def run_checks(project: Project, work: Path) -> tuple[dict[str, bool], dict[str, Any]]:
@@ -403,6 +456,15 @@ def run_checks(project: Project, work: Path) -> tuple[dict[str, bool], dict[str,
             need(not out["problems"], f"{name}: {out['problems']}")
             check_imported(made, project.dump(store), [cam], d.setdefault(name, {}))
 
+    def so101(d: dict) -> None:
+        store = work / "store_so101"
+        project.run("bench/lerobot_store.py", "record-so101", "--recordings", str(store))
+        eps = project.dump(store)
+        export = work / "export_so101"
+        project.lerobot_cli(store, "export", str(export), "--all")
+        check_so101(export, eps, d)
+
+    attempt("so101_export", so101)
     attempt("imports_lerobot_made", lerobot_made)
     attempt("imports_joint_space", joint_space)
     attempt("imports_image_key", image_key)
@@ -436,6 +498,13 @@ def main(argv: list[str] | None = None) -> int:
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "lerobot_compat.json").write_text(json.dumps(results, indent=2) + "\n")
     (RESULTS / "lerobot_compat_details.json").write_text(json.dumps(details, indent=2, default=str) + "\n")
+    so101_json = RESULTS / "so101.json"  # the SO-101 benchmark's lerobot_read (issue 32's target)
+    so101 = json.loads(so101_json.read_text()) if so101_json.is_file() else {}
+    so101["lerobot_read"] = results["so101_export"]
+    so101.pop("lerobot_read_reason", None)
+    so101["lerobot_read_detail"] = {k: details["so101_export"].get(k) for k in
+                                    ("robot_type", "lerobot_names", "episodes", "frames", "max_diff", "error")}
+    so101_json.write_text(json.dumps(so101, indent=2) + "\n")
     ok = sum(results.values())
     print(f"lerobot_compat: {ok}/{len(KEYS)} true (LeRobot {lerobot.__version__}, {BACKEND}) "
           + " ".join(f"{k}={'true' if v else 'FALSE'}" for k, v in results.items()))

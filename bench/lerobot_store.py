@@ -2,6 +2,7 @@
 `bench/lerobot_compat.py`, which itself runs in LeRobot's venv).
 
     python bench/lerobot_store.py record --recordings DIR      # synthetic episodes, one corrected
+    python bench/lerobot_store.py record-so101 --recordings DIR   # the simulated SO-101 through the app's loop
     python bench/lerobot_store.py dump --recordings DIR        # what the store holds, as JSON
 
 `dump` prints, per episode: the steps (pose, command, joints, joint command), the video files, the
@@ -50,6 +51,49 @@ def record(recordings: Path, size: int) -> dict:
     return {"ids": ids, "lengths": list(LENGTHS), "corrected": {"episode": ids[0], "subtask": CORRECTED_SUBTASK}}
 
 
+def record_so101(recordings: Path, size: int, episodes: int = 2, seconds: float = 1.5) -> dict:
+    """Episodes of the simulated SO-101 recorded as the app records them (control loop at 30 Hz, a synthetic
+    teleop device sweeping the workspace, live recording of both cameras, steps and commanded joints)."""
+    import time
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from bench.control_loop import SineInput
+    from core.control.loop import ControlLoop, LoopConfig
+    from core.recording.live import LiveRecording
+    from core.robot.registry import get
+    from core.robot.so101.sim import So101Sim
+    from core.robot.tabletop import SimConfig
+
+    store = open_store(StoreConfig(recordings_dir=recordings))
+    loop = ControlLoop(lambda: So101Sim(SimConfig(image_size=size)), LoopConfig(hz=30.0, limits=get("so101-sim").limits))
+    recording = LiveRecording(store, Recorder(store, RecorderConfig(fps=30.0)))
+    loop.add_listener(recording.on_tick)
+    loop.add_source(SineInput())
+    loop.start(seed=3)
+    ids = []
+    try:
+        for k in range(episodes):
+            ids.append(recording.start(INSTRUCTIONS[k % 2], robot="so101-sim", seed=3, cameras=("front", "wrist")))
+            time.sleep(seconds)
+            saved = recording.stop(True)
+            if saved.result.status != "saved":
+                raise SystemExit(f"so101 episode {k} was not saved: {saved.result.problems}")
+    finally:
+        loop.close()
+        store.close()
+    return {"ids": ids}
+
+
+def _lerobot_units(robot: str | None, joints: list | None) -> list | None:
+    """An SO-101 step's joints in LeRobot's units (what the export writes), else None."""
+    from core.robot.registry import ROBOTS
+
+    spec = ROBOTS.get(robot or "")
+    if joints is None or spec is None or spec.joints_out is None:
+        return None
+    return spec.joints_out(list(joints))
+
+
 def _trainable(store, eid: int) -> tuple[bool, str]:
     try:
         from core.language.verbalize import verbalize
@@ -75,6 +119,8 @@ def dump(recordings: Path) -> dict:
                 "state": [st.x, st.y, st.z, st.yaw, st.gripper],
                 "action": [st.cmd_x, st.cmd_y, st.cmd_z, st.cmd_yaw, st.cmd_gripper],
                 "joints": st.joints, "cmd_joints": st.cmd_joints, "frame_index": st.frame_index,
+                "joints_lerobot": _lerobot_units(ep.robot, st.joints),
+                "cmd_joints_lerobot": _lerobot_units(ep.robot, st.cmd_joints),
             } for st in steps]
         sources, _ = load_episodes(store, [eid])
         verbal = None
@@ -95,11 +141,16 @@ def dump(recordings: Path) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("cmd", choices=["record", "dump"])
+    ap.add_argument("cmd", choices=["record", "record-so101", "dump"])
     ap.add_argument("--recordings", type=Path, required=True)
     ap.add_argument("--size", type=int, default=64, help="camera frame size (record)")
     args = ap.parse_args(argv)
-    result = record(args.recordings, args.size) if args.cmd == "record" else dump(args.recordings)
+    if args.cmd == "record":
+        result = record(args.recordings, args.size)
+    elif args.cmd == "record-so101":
+        result = record_so101(args.recordings, args.size)
+    else:
+        result = dump(args.recordings)
     json.dump(result, sys.stdout)
     return 0
 

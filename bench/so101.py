@@ -9,10 +9,14 @@
 - bus_sync_read_ms_p50: the real driver (`FeetechBus`, vendor SDK) reading Present_Position from six
   servos through the bus emulator on a pseudo-terminal in its own process (driver -> pty -> emulator ->
   pty -> driver), `--reads` times;
-- autonomous_success, lerobot_read: not measured yet (null, with the reason).
+- autonomous_success {kind: rate} (`--adapter DIR`): an adapter trained in the app's training job on
+  so101-sim expert demos drives the simulated SO-101 in the autonomous loop (`--episodes` per kind, seeds
+  1000..); without `--adapter` an earlier measurement in the file is kept;
+- lerobot_read: written by `bash scripts/lerobot_venv.sh` (bench/lerobot_compat.py, LeRobot's own venv); kept.
 
     python bench/so101.py                 # ~8 min on 2 cores
     python bench/so101.py --seconds 10 --seeds 5 --other-seeds 0 --reads 200   # a quick look
+    python bench/so101.py --only autonomous --adapter DIR --episodes 10       # autonomous_success only
 
 Loop figures depend on what else runs on the machine (`loadavg` in the result): on a shared machine they
 are preliminary.
@@ -26,6 +30,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as `python bench/<name>.py`
 
 import argparse  # noqa: E402
+import json  # noqa: E402
 import logging  # noqa: E402
 import os  # noqa: E402
 import shutil  # noqa: E402
@@ -35,7 +40,7 @@ import time  # noqa: E402
 
 os.environ.setdefault("MUJOCO_GL", "egl")
 
-from bench.common import write_result  # noqa: E402
+from bench.common import RESULTS, write_result  # noqa: E402
 
 KINDS = ("pick", "put_in", "put_on", "stack", "push_left", "push_right", "push_forward")
 
@@ -118,7 +123,7 @@ def expert_run(seeds: int, other_seeds: int) -> tuple[dict, dict]:
                 continue
             wins, failed = 0, []
             for seed in range(n):
-                task = draw_task(seed, robot.reset(seed).scene, kind)
+                task = draw_task(seed, robot.reset(seed).scene, kind, limits=robot.limits)  # pushes within reach
                 if rollout(robot, task, seed).success:
                     wins += 1
                 else:
@@ -168,34 +173,87 @@ def bus_run(reads: int) -> dict:
     }
 
 
+def autonomous_run(adapter: Path, episodes: int, kinds: list[str], time_limit: float, seed: int) -> tuple[dict, dict]:
+    """The adapter (a folder trained on this model build for so101-sim) in the autonomous loop on the
+    simulated SO-101: `episodes` seeded tasks per kind, commanded in English; {kind: rate} and what ran."""
+    from core.model.worker import run
+    from core.policy.rollout import run_sim_episodes
+    from core.policy.shipped import load_shipped, matches_base
+
+    if not matches_base(adapter):
+        raise SystemExit(f"{adapter} was not trained on this model build")
+    service = load_shipped("auto", adapter_dir=adapter, restater=False, reader=False)
+    policy = service.policy()
+    robot = policy.config.inputs.robot
+    if robot != "so101-sim":
+        raise SystemExit(f"{adapter} was trained on {robot!r} scenes, not so101-sim")
+    rates, detail = {}, {"adapter": adapter.name, "grounded": policy.grounded, "seeds": [seed, seed + episodes - 1],
+                         "time_limit_s": time_limit, "episodes": []}
+    for kind in kinds:
+        r = run(run_sim_episodes, policy, seeds=range(seed, seed + episodes), kind=kind, time_limit_s=time_limit,
+                robot=robot)
+        rates[kind] = round(r.success_rate, 3)
+        detail["episodes"] += [{"kind": kind, "seed": e.seed, "task": e.task, "success": e.success,
+                                "result": e.loop_result, "message": e.message, "cycles": len(e.cycles_s),
+                                "seconds": round(e.seconds, 1)} for e in r.episodes]
+        print(f"so101: autonomous {kind}: {r.success_rate:.2f} ({r.n} episodes, {r.seconds:.0f} s)", flush=True)
+    return rates, detail
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seconds", type=float, default=60.0)
     ap.add_argument("--seeds", type=int, default=30)
     ap.add_argument("--other-seeds", type=int, default=20)
     ap.add_argument("--reads", type=int, default=1000)
+    ap.add_argument("--adapter", type=Path, default=None,
+                    help="an adapter trained in the app's job on so101-sim demos: measure autonomous_success")
+    ap.add_argument("--episodes", type=int, default=10, help="autonomous episodes per kind")
+    ap.add_argument("--kinds", default="pick,put_in", help="autonomous task kinds")
+    ap.add_argument("--time-limit", type=float, default=300.0, help="seconds per autonomous episode")
+    ap.add_argument("--only", choices=("all", "autonomous"), default="all",
+                    help="autonomous: measure only autonomous_success and keep the file's other figures")
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)
     sys.setswitchinterval(0.002)  # as app.py: the control thread waits less for the GIL
+    path = RESULTS / "so101.json"
+    old = json.loads(path.read_text()) if path.is_file() else {}
     result: dict = {"note": "measured on a shared 2-core machine: loop figures are preliminary; re-run on a quiet "
                             "machine with `python bench/so101.py`",
                     "cpu_count": os.cpu_count()}
-    loop = loop_run(args.seconds)
-    result.update(loop)
-    result.update(bus_run(args.reads))
-    rates, detail = expert_run(args.seeds, args.other_seeds)
-    result["expert_success"] = rates
-    result["expert_detail"] = detail
-    result["autonomous_success"] = None
-    result["autonomous_success_reason"] = ("not measured yet: needs an adapter trained in the app's job on >= 25 "
-                                           "SO-101 demos and the policy code's tasks from data (issue 32 item 4)")
-    result["lerobot_read"] = None
-    result["lerobot_read_reason"] = ("not checked yet: needs the Python 3.12 venv with LeRobot 0.6.1 made by a "
-                                     "script (LeRobot does not install beside the project)")
+    if args.only == "autonomous":
+        result = {k: v for k, v in old.items() if not k.startswith("autonomous")}
+    else:
+        loop = loop_run(args.seconds)
+        result.update(loop)
+        result.update(bus_run(args.reads))
+        rates, detail = expert_run(args.seeds, args.other_seeds)
+        result["expert_success"] = rates
+        result["expert_detail"] = detail
+        for key in ("lerobot_read", "lerobot_read_detail"):  # written by bench/lerobot_compat.py
+            if key in old:
+                result[key] = old[key]
+        if "lerobot_read" not in result:
+            result["lerobot_read"] = None
+            result["lerobot_read_reason"] = "not checked yet: run `bash scripts/lerobot_venv.sh` (LeRobot's own venv)"
+    if args.adapter is not None:
+        rates_a, detail_a = autonomous_run(args.adapter, args.episodes, [k for k in args.kinds.split(",") if k],
+                                           args.time_limit, 1000)
+        result["autonomous_success"], result["autonomous_detail"] = rates_a, detail_a
+    elif args.only == "all" and "autonomous_success" in old:
+        result["autonomous_success"] = old["autonomous_success"]  # measured with --adapter, kept
+        result.update({k: v for k, v in old.items() if k.startswith("autonomous_")})
+    else:
+        result["autonomous_success"] = None
+        result["autonomous_success_reason"] = "not measured: pass --adapter DIR (an adapter trained on so101-sim demos)"
     path = write_result("so101", result)
+    if args.only == "autonomous":
+        print(f"so101: autonomous {result.get('autonomous_success')} -> {path}")
+        return
     print(f"so101: loop {result['loop_hz']} Hz, missed {result['missed_ticks']}/{result['ticks']} "
           f"(observe+render p50 {result['observe_render_ms_p50']} ms, load {result['loadavg_1min']}); "
-          f"expert {rates}; bus sync read p50 {result['bus_sync_read_ms_p50']} ms -> {path}")
+          f"expert {result['expert_success']}; bus sync read p50 {result['bus_sync_read_ms_p50']} ms; "
+          f"autonomous {result.get('autonomous_success')}; lerobot_read {result.get('lerobot_read')} -> {path}")
 
 
 if __name__ == "__main__":

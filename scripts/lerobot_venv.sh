@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# LeRobot compatibility check: makes a Python 3.12 venv with lerobot[dataset]==0.6.1 OUTSIDE the
+# LeRobot compatibility check: makes a Python 3.12 venv with lerobot[dataset,feetech]==0.6.1 OUTSIDE the
 # repository (LeRobot 0.6.1 needs Python >= 3.12 and pins torch/pandas/numpy/av versions the project
 # does not use), then runs bench/lerobot_compat.py in it. The project's own Python runs the store side.
 # The test suite never needs this venv.
@@ -42,12 +42,12 @@ if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c 'import sys; sys.exit(
     "$PY312" -m venv "$VENV"
 fi
 if ! "$VENV/bin/python" - "$LEROBOT_VERSION" <<'PY' 2>/dev/null
-import importlib.metadata as m, sys
-sys.exit(m.version("lerobot") != sys.argv[1])
+import importlib.metadata as m, importlib.util as u, sys
+sys.exit(m.version("lerobot") != sys.argv[1] or u.find_spec("scservo_sdk") is None)  # feetech: SO101Follower's names
 PY
 then
-    echo "installing lerobot[dataset]==$LEROBOT_VERSION into $VENV (about 3 GB the first time)"
-    "$VENV/bin/python" -m pip install --quiet "lerobot[dataset]==$LEROBOT_VERSION"
+    echo "installing lerobot[dataset,feetech]==$LEROBOT_VERSION into $VENV (about 3 GB the first time)"
+    "$VENV/bin/python" -m pip install --quiet "lerobot[dataset,feetech]==$LEROBOT_VERSION"
 fi
 if [ "${1:-}" = "--install-only" ]; then
     "$VENV/bin/python" -c 'import lerobot; print("lerobot", lerobot.__version__, "ready")'

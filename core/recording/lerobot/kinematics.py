@@ -120,12 +120,13 @@ def so101_pose(joints_deg: Sequence[float]) -> Pose:
 
 # robot_type values (LeRobot's and older ones) whose joints this module knows
 KNOWN_ROBOTS: dict[str, tuple[str, ...]] = {
+    "so_follower": SO_JOINTS,  # LeRobot 0.6.1 records both followers under their shared class name
     "so100": SO_JOINTS,
     "so101": SO_JOINTS,
     "so100_follower": SO_JOINTS,
     "so101_follower": SO_JOINTS,
 }
-FK = {"so100": so101_pose, "so101": so101_pose, "so100_follower": so101_pose, "so101_follower": so101_pose}
+FK = {"so_follower": so101_pose, "so100": so101_pose, "so101": so101_pose, "so100_follower": so101_pose, "so101_follower": so101_pose}
 
 
 def joint_name(name: str) -> str:
