@@ -53,17 +53,17 @@ def job_config(demos: int, max_steps: int | None, epochs: float, lr: float, thre
                max_entries: int = 16, paraphrases: int = 0, camera: str = "front",
                robot_state: bool = False, window_stride: int | None = None, start_jitter: float = 0.0,
                grounded: bool = False, start_near: float = 0.0, direct: bool = False, mid_entries: int = 0,
-               corrections: int = 0) -> JobConfig:
+               corrections: int = 0, robot: str = "sim", kind_mix: tuple[str, ...] = KIND_MIX) -> JobConfig:
     return JobConfig(
-        NAME,
+        NAME if robot == "sim" else f"default-{robot}",
         train=TrainConfig(base_model="default", lr=lr, epochs=epochs, max_steps=max_steps, batch_size=4,
                           grad_accum=2, warmup_steps=10, threads=threads, checkpoint_every=10,
                           decision_weight=decision_weight),
-        data=DataSpec(expert_seeds=tuple(range(demos)), expert_kind=KIND_MIX, max_entries=max_entries, kinds=KINDS,
+        data=DataSpec(expert_seeds=tuple(range(demos)), expert_kind=kind_mix, max_entries=max_entries, kinds=KINDS,
                       camera=camera, instruction_paraphrases=paraphrases, robot_state=robot_state,
                       window_stride=window_stride, expert_start_jitter=start_jitter, grounded=grounded,
                       expert_start_near=start_near, expert_direct=direct, mid_entries=mid_entries,
-                      servo_seeds=servo_seeds(corrections)),
+                      servo_seeds=servo_seeds(corrections), robot=robot),
         eval=EvalSpec(max_samples=eval_samples, vqa_scenes=vqa_scenes, sim_episodes=sim_episodes),
     )
 
@@ -105,7 +105,7 @@ def export(adapter_dir: Path, out: Path, extra: dict[str, Any]) -> Path:
     card = read_card(adapter_dir)
     data = {**card.get("data", {}), **extra.pop("data", {})}
     card.update(extra, data=data)
-    card["name"] = NAME
+    card["name"] = card.get("name") or NAME
     card["base_model"] = f"default (embedded Gemma-3-270M VLM, vision build {extra['base_fingerprint']})"
     card.pop("training_job_id", None)
     write_card(tmp, card)
@@ -161,6 +161,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="with --grounded: this many noisy rollouts of the servo rule (pick-up and put-in in turn), each "
                          "cycle asked with the rule's entry as the answer, so the adapter sees the way back from states "
                          "off the expert's path (core.training.corrections)")
+    ap.add_argument("--robot", default="sim", help="the simulated robot whose expert demos and camera it learns "
+                    "(core.robot.registry; another robot's adapter is named default-<robot>)")
+    ap.add_argument("--kind-mix", default=None, help="task kinds cycled over the demos (default: the shipped mix)")
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--eval-samples", type=int, default=24)
     ap.add_argument("--vqa-scenes", type=int, default=10)
@@ -183,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
                      args.vqa_scenes, args.sim_episodes, args.decision_weight, args.max_entries,
                      args.paraphrases, args.camera, args.robot_state, args.window_stride,
                      args.start_jitter, args.grounded, args.start_near, args.direct, args.mid_entries,
-                     args.corrections)
+                     args.corrections, args.robot, tuple(args.kind_mix.split(",")) if args.kind_mix else KIND_MIX)
     job_dir = args.work_dir / job_name(cfg.to_dict(), base_fingerprint())
     if args.fresh:
         shutil.rmtree(job_dir, ignore_errors=True)
@@ -203,12 +206,12 @@ def main(argv: list[str] | None = None) -> int:
     words = command_words(argv if argv is not None else sys.argv[1:])
     build: dict[str, Any] = {"command": " ".join(["python -m recipes.default_adapter"]
                                                  + [a for a in words if a != "--export-only"]),
-                             "task_kind_mix": list(KIND_MIX)}
+                             "task_kind_mix": list(cfg.data.expert_kind or ())}
     if not args.export_only:
         build["wall_s_last_sitting"] = round(time.perf_counter() - t0, 1)
     out = export(Path(progress["adapter_dir"]), args.out, {
         "base_fingerprint": base_fingerprint(), "data": {"camera": cfg.data.camera, "robot_state": cfg.data.robot_state, "grounded": cfg.data.grounded,
-                                                  "max_entries": cfg.data.max_entries, "expert_direct": cfg.data.expert_direct},
+                                                  "robot": cfg.data.robot, "max_entries": cfg.data.max_entries, "expert_direct": cfg.data.expert_direct},
         "build": build})
     print(f"default_adapter: wrote {out.name}/ ({(out / WEIGHTS).stat().st_size / 1e6:.1f} MB)")
     return 0
