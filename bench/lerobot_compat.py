@@ -98,7 +98,7 @@ class Project:
         self.python = python
         self.work = work
         self.env = {**os.environ, "PYTHONPATH": str(ROOT), "GRADIO_ANALYTICS_ENABLED": "False",
-                    "HF_HUB_OFFLINE": "1"}
+                    "HF_HUB_OFFLINE": "1", "MUJOCO_GL": os.environ.get("MUJOCO_GL", "egl")}
 
     def run(self, *args: str, ok_codes: tuple[int, ...] = (0,)) -> tuple[int, dict[str, Any]]:
         p = subprocess.run([self.python, *args], cwd=ROOT, env=self.env, capture_output=True, text=True, timeout=1800)

@@ -54,8 +54,10 @@ def record(recordings: Path, size: int) -> dict:
 def record_so101(recordings: Path, size: int, episodes: int = 2, seconds: float = 1.5) -> dict:
     """Episodes of the simulated SO-101 recorded as the app records them (control loop at 30 Hz, a synthetic
     teleop device sweeping the workspace, live recording of both cameras, steps and commanded joints)."""
+    import os
     import time
 
+    os.environ.setdefault("MUJOCO_GL", "egl")  # headless rendering of the two cameras
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     from bench.control_loop import SineInput
     from core.control.loop import ControlLoop, LoopConfig

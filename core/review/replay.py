@@ -109,15 +109,14 @@ def parsed_entries(verbalization: Any) -> list[Chunk]:
 
 
 def default_sim(control_hz: float, robot: str | None = None) -> Robot:
-    """A render-less simulator of the robot an episode was recorded on (the built-in arm by default)."""
-    if robot == "so101-sim":
-        from core.robot.so101.sim import So101Sim
-        from core.robot.tabletop import SimConfig
+    """A render-less simulator of the robot an episode was recorded on (a simulated robot of the registry;
+    the built-in arm for any other, e.g. a real arm's or an imported episode)."""
+    from core.robot.registry import ROBOTS, simulator
+    from core.robot.tabletop import SimConfig
 
-        return So101Sim(SimConfig(render=False, control_hz=control_hz))
-    from core.robot.sim import SimConfig, SimRobot
-
-    return SimRobot(SimConfig(render=False, control_hz=control_hz))
+    spec = ROBOTS.get(robot or "")
+    name = robot if spec is not None and spec.simulator is not None else "sim"
+    return simulator(str(name), SimConfig(render=False, control_hz=control_hz))
 
 
 def replay_stored(

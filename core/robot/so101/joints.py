@@ -41,12 +41,14 @@ def q_to_opening(q: float) -> float:
 
 
 def to_lerobot(q: tuple[float, ...] | list[float]) -> list[float]:
-    """Six joint angles (rad, MOTORS order) -> LeRobot's values (degrees for the arm, 0..100 gripper)."""
+    """Six joint angles (rad, MOTORS order) -> LeRobot's values (degrees for the arm, 0..100 gripper),
+    bounded to each joint's range as LeRobot bounds a reading to its calibrated range (a simulated jaw
+    pressed shut reads a hair past its limit)."""
     if len(q) != len(MOTORS):
         raise ValueError(f"expected {len(MOTORS)} joint values, got {len(q)}")
     lo, hi = RANGES[GRIPPER_JOINT]
-    arm = [math.degrees(v) for v in q[: len(ARM_JOINTS)]]
-    return [*arm, 100.0 * (float(q[-1]) - lo) / (hi - lo)]
+    arm = [math.degrees(min(max(float(v), RANGES[m][0]), RANGES[m][1])) for m, v in zip(ARM_JOINTS, q, strict=False)]
+    return [*arm, 100.0 * (min(max(float(q[-1]), lo), hi) - lo) / (hi - lo)]
 
 
 def from_lerobot(values: tuple[float, ...] | list[float]) -> list[float]:
