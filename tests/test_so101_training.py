@@ -5,6 +5,7 @@ exact model and scene heights in the grounding line, the robot on the job spec a
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -135,3 +136,31 @@ def test_the_so101_grounder_uses_its_camera_and_block_size():
     line = g.line(obs.images["front"], f"grasp the {block.name}", obs.ee_pos, obs.gripper)
     dz = obs.ee_pos[2] - g.heights.grasp_z  # "down" to the SO-101's grasp height, not the built-in 2.2 cm
     assert f"{100 * dz:.1f} cm down" in line, line
+
+
+def test_the_training_job_trains_on_so101_demos_and_its_card_names_the_robot(tmp_path, monkeypatch):
+    """The job code the Train tab starts (`run_job`), on a tiny model: expert demos of the simulated SO-101
+    become samples, the adapter is written, and its card records the robot the policy must ground with."""
+    import json
+
+    from core.model.adapter_files import read_card
+    from core.policy.config import PolicyInputs
+    from core.training.config import TrainConfig
+    from core.training.jobspec import DataSpec, EvalSpec, JobConfig
+    from core.training.runner import CONFIG_FILE, PROGRESS_FILE, run_job
+    from tests.test_training_tiny import tiny_model_dir
+
+    monkeypatch.setenv("VLM2VLA_ADAPTERS_DIR", str(tmp_path / "adapters"))
+    job_dir = tmp_path / "job-1"
+    job_dir.mkdir()
+    JobConfig("so101 demos", TrainConfig(base_model=str(tiny_model_dir(tmp_path / "tiny")), max_steps=2, batch_size=2,
+                                         grad_accum=1, lr=3e-3, checkpoint_every=5),
+              DataSpec(expert_seeds=(0, 1), expert_kind="pick", val_fraction=0.5, max_entries=3, robot="so101-sim"),
+              EvalSpec(max_samples=1, max_new_tokens=4, vqa_scenes=0)).save(job_dir / CONFIG_FILE)
+    assert run_job(job_dir) == 0
+    progress = json.loads((job_dir / PROGRESS_FILE).read_text())
+    assert progress["status"] == "done", progress
+    card = read_card(Path(progress["adapter_dir"]))
+    assert card["data"]["robot"] == "so101-sim" and PolicyInputs.from_card(card).robot == "so101-sim"
+    samples = (job_dir / "data" / "samples.jsonl").read_text().splitlines()
+    assert samples and any("grasp the" in s for s in samples)
