@@ -6,24 +6,32 @@
 - The studio's gripper value (1 open .. 0 closed, `core.types`) covers the jaw from closed to
   `GRIP_OPEN_Q`: wide enough for a 3 cm block with 2.4 cm to spare, without sweeping the moving jaw up.
 - Feature names are LeRobot's: `shoulder_pan.pos`, ..., `gripper.pos` (`FEATURE_NAMES`).
-Pure Python (no MuJoCo), so the export and the bus code can import it.
+Pure Python (no MuJoCo; the ranges are read from the MJCF's XML), so the export and the bus code can import it.
 """
 
 from __future__ import annotations
 
 import math
+import xml.etree.ElementTree as ET
 
-from core.robot.so101.arm import ARM_JOINTS, GRIPPER_JOINT, MOTORS
+from core.robot.so101.arm import ARM_JOINTS, ARM_XML, GRIPPER_JOINT, MOTORS
 
-# joint ranges of so101_new_calib.xml (radians)
-RANGES = {
-    "shoulder_pan": (-1.9198621771937616, 1.9198621771937634),
-    "shoulder_lift": (-1.7453292519943224, 1.7453292519943366),
-    "elbow_flex": (-1.69, 1.69),
-    "wrist_flex": (-1.6580628494556928, 1.6580627293335335),
-    "wrist_roll": (-2.7438472969992493, 2.841206309382605),
-    "gripper": (-0.17453297762778586, 1.7453291995659765),
-}
+
+def _ranges() -> dict[str, tuple[float, float]]:
+    """Each motor's joint range (radians), read from so101_new_calib.xml: the one source of the chain."""
+    root = ET.parse(ARM_XML).getroot()
+    out = {}
+    for j in root.iter("joint"):
+        if j.get("name") in MOTORS:
+            lo, hi = (float(v) for v in (j.get("range") or "").split())
+            out[str(j.get("name"))] = (lo, hi)
+    missing = set(MOTORS) - set(out)
+    if missing:
+        raise ValueError(f"{ARM_XML.name} has no range for {sorted(missing)}")
+    return out
+
+
+RANGES = _ranges()
 GRIP_CLOSED_Q = RANGES["gripper"][0]
 GRIP_OPEN_Q = 0.8
 FEATURE_NAMES = tuple(f"{m}.pos" for m in MOTORS)
