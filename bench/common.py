@@ -101,7 +101,7 @@ def question_lines(record, inputs, max_entries: int):  # noqa: ANN001, ANN201
         camera = inputs.camera
         if camera not in _GROUNDERS:
             _GROUNDERS[camera] = sim_grounder(camera=camera)
-        return grounding_lines(record, DataConfig(max_entries=max_entries, grounded=True),
+        return grounding_lines(record, DataConfig(max_entries=max_entries, inputs=inputs),
                                _GROUNDERS[camera].lines, {})  # type: ignore[attr-defined]
     if inputs.robot_state:
         return lambda step, subtask: record.state_line(step)

@@ -40,7 +40,7 @@ def main() -> int:
     from core.model.cache import build_dir
     from core.model.scenes import HELDOUT, SceneMaker
     from core.model.text_lm import ensure_text_lm
-    from recipes import default_model as bd
+    from recipes.default_model import chats, config, stage2
 
     work = args.work_dir or build_dir() / "seed0"
     if not (work / "stage2.pt").exists() or not (work / "stage1_final.pt").exists():
@@ -49,14 +49,14 @@ def main() -> int:
     torch.set_num_threads(args.threads)
     saved = torch.load(work / "stage2.pt", weights_only=False)
     state = saved["state"]
-    cfg = bd.BuildConfig()
+    cfg = config.BuildConfig()
     spec = VisionSpec(mm_tokens_per_image=state.get("tokens", 16))
     text_dir = ensure_text_lm()
     processor = build_processor(text_dir, spec)
     model = build_vlm(text_dir, spec)
     model.model.vision_tower.load_state_dict(torch.load(work / "stage1_final.pt")["tower"])
     model = get_peft_model(model, LoraConfig(r=cfg.lora_r, lora_alpha=cfg.lora_alpha, lora_dropout=0.0,
-                                             target_modules=bd.LORA_TARGETS))
+                                             target_modules=config.LORA_TARGETS))
     bad = model.load_state_dict(saved["trainable"], strict=False).unexpected_keys
     if bad:
         raise RuntimeError(f"checkpoint does not match the model: {bad[:5]}")
@@ -67,11 +67,11 @@ def main() -> int:
     sums: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0, 0])
     try:
         for i in range(args.scenes):
-            enc, kinds = bd.chat_sample(processor, maker.make(HELDOUT, 10_000 + i), random.Random(i), True, True)
-            batch = bd.collate([enc], processor.tokenizer.pad_token_id)
+            enc, kinds = chats.chat_sample(processor, maker.make(HELDOUT, 10_000 + i), random.Random(i), True, True)
+            batch = chats.collate([enc], processor.tokenizer.pad_token_id)
             attn: list[torch.Tensor] = []
             with torch.no_grad():
-                logits, labels, aid = bd.answer_logits(model, batch, attn)
+                logits, labels, aid = stage2.answer_logits(model, batch, attn)
             ok = logits.argmax(-1) == labels
             image_pos = (batch["input_ids"][0] == image_id).nonzero()[:, 0]
             for k, (kind, cell) in enumerate(zip(kinds, batch["answer_cell"][0].tolist(), strict=True)):
@@ -79,7 +79,7 @@ def main() -> int:
                     continue
                 q = int((batch["answer_id"][0] == k).nonzero()[0, 0]) - 1
                 rows = torch.stack([a[0, :, q] for a in attn])  # (layers, heads, keys)
-                on = [int(attn[layer][0, head, q, image_pos].argmax()) == cell for layer, head in bd.S2_ATTN_HEADS]
+                on = [int(attn[layer][0, head, q, image_pos].argmax()) == cell for layer, head in config.S2_ATTN_HEADS]
                 s = sums[kind]
                 s[0] += float(ok[aid == k].all())
                 s[1] += float(rows[..., image_pos].sum(-1).mean())

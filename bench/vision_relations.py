@@ -34,7 +34,8 @@ def main() -> int:
     from core.model.cache import build_dir
     from core.model.scenes import HELDOUT, SceneMaker
     from core.model.targets import CLASS_HEADS
-    from recipes.default_model import BuildConfig, TowerProbe, s1_batch
+    from recipes.default_model.config import BuildConfig
+    from recipes.default_model.stage1 import TowerProbe, s1_batch
 
     ckpt = build_dir() / f"seed{args.seed}" / "stage1.pt"
     if not ckpt.exists():

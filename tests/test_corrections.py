@@ -6,6 +6,7 @@ import pytest
 
 from core.language.grounding import is_placing
 from core.language.parse import parse
+from core.policy.config import PolicyInputs
 from core.policy.servo import servo_entry
 from core.training.errors import JobError
 from core.training.jobspec import SERVO_DATA, DataSpec, JobConfig
@@ -15,14 +16,14 @@ def test_corrections_need_grounded_training_and_a_sane_noise():
     with pytest.raises(JobError, match="grounded"):
         DataSpec(servo_seeds=(500,))
     with pytest.raises(JobError, match="servo_noise"):
-        DataSpec(servo_seeds=(500,), grounded=True, servo_noise=1.5)
-    assert JobConfig("servo-only", data=DataSpec(servo_seeds=(500,), grounded=True)).data.n_episodes == 1
+        DataSpec(servo_seeds=(500,), inputs=PolicyInputs(grounded=True), servo_noise=1.5)
+    assert JobConfig("servo-only", data=DataSpec(servo_seeds=(500,), inputs=PolicyInputs(grounded=True))).data.n_episodes == 1
 
 
 def test_a_servo_job_rolls_the_rule_out_and_answers_every_cycle_with_its_entry():
     from core.training.runner import build_job_data
 
-    cfg = JobConfig("servo", data=DataSpec(servo_seeds=(500, 501), grounded=True, val_fraction=0.5, **SERVO_DATA))
+    cfg = JobConfig("servo", data=DataSpec(servo_seeds=(500, 501), inputs=PolicyInputs(grounded=True), val_fraction=0.5, **SERVO_DATA))
     split = build_job_data(cfg, 224, None)
     assert sorted(split.train_episodes + split.val_episodes) == ["servo-500", "servo-501"]
     samples = split.train + split.val

@@ -4,6 +4,7 @@ Tiny random Gemma-3 model of `tests.test_training_tiny`; no real weights."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -240,21 +241,31 @@ def test_plan_fit_reads_the_phase_of_a_grasp_plan(plan, phase):
 def test_a_rebuilt_default_model_gets_a_new_adapter_work_folder():
     """The build resumes from its work folder: a folder of the same settings but another vision build
     must not be resumed (or re-exported under the new build's fingerprint)."""
-    from recipes.default_adapter import job_config, job_name
+    from recipes.default_adapter import DefaultAdapterConfig, job_name
 
-    cfg = job_config(10, 5, 1.0, 1e-4, 1, 4, 2, 0).to_dict()
+    small = DefaultAdapterConfig(demos=10, max_steps=5, epochs=1.0, lr=1e-4, threads=1, eval_samples=4, vqa_scenes=2)
+    cfg = small.job_config().to_dict()
     assert job_name(cfg, "aaaa") == job_name(cfg, "aaaa")
     assert job_name(cfg, "aaaa") != job_name(cfg, "bbbb")
-    other = job_config(11, 5, 1.0, 1e-4, 1, 4, 2, 0).to_dict()
+    other = dataclasses.replace(small, demos=11).job_config().to_dict()
     assert job_name(other, "aaaa") != job_name(cfg, "aaaa")
-    with_state = job_config(10, 5, 1.0, 1e-4, 1, 4, 2, 0, robot_state=True).to_dict()
+    with_state = dataclasses.replace(small, inputs=PolicyInputs(robot_state=True)).job_config().to_dict()
     assert job_name(with_state, "aaaa") != job_name(cfg, "aaaa")
-    older = {**cfg, "data": {k: v for k, v in cfg["data"].items() if k not in ("robot_state", "window_stride")}}
-    assert job_name(older, "aaaa") == job_name(cfg, "aaaa")  # an option added later at its default: same folder
+    # a config written before `inputs` (camera, robot_state, grounded beside the other fields) and before
+    # window_stride: the same work folder
+    flat = {k: v for k, v in cfg["data"].items() if k not in ("inputs", "window_stride")}
+    older = {**cfg, "data": {**flat, "camera": "front", "grounded": False}}
+    assert job_name(older, "aaaa") == job_name(cfg, "aaaa")
 
 
-def test_the_card_command_leaves_out_the_folders():
-    from recipes.default_adapter import command_words
+def test_the_card_command_is_the_config_without_the_folders():
+    from recipes.cli import parse
+    from recipes.default_adapter import DefaultAdapterConfig
 
-    assert command_words(["--threads", "2", "--out", "x/y", "--work-dir=z", "--max-steps", "200", "/abs"]) == [
-        "--threads", "2", "--max-steps", "200"]
+    words = ["--grounded", "--direct", "--max-entries", "1", "--out", "x/y", "--work-dir=z", "--max-steps", "200",
+             "--export-only"]
+    config = parse(DefaultAdapterConfig, words)
+    assert config.inputs == PolicyInputs(grounded=True) and config.job_config().data.inputs is config.inputs
+    assert config.command() == "python -m recipes.default_adapter --max-steps 200 --max-entries 1 --grounded --direct"
+    assert parse(DefaultAdapterConfig, config.command().split()[3:]) == DefaultAdapterConfig(
+        max_steps=200, max_entries=1, inputs=PolicyInputs(grounded=True), direct=True)

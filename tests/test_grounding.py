@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from core.language.grounding import NOT_IN_VIEW, grounding_text, offset_words, target_object
+from core.policy.config import PolicyInputs
 from core.robot.camera import PinholeCamera
 
 
@@ -147,7 +148,7 @@ def test_grounded_questions_carry_the_line_of_their_own_frame_and_subtask(record
 
     rec = records[0]
     calls: list[int] = []
-    cfg = DataConfig(image_size=IMAGE_SIZE, max_entries=3, grounded=True, window_stride=2)
+    cfg = DataConfig(image_size=IMAGE_SIZE, max_entries=3, inputs=PolicyInputs(grounded=True), window_stride=2)
     got = build_samples([rec], cfg, fake_ground(calls))
     asked = [s for s in got if s.kind in ("plan", "actions", "done")]
     assert asked and len(calls) == 1  # one batch per episode
@@ -162,8 +163,8 @@ def test_grounded_questions_carry_the_line_of_their_own_frame_and_subtask(record
         build_samples([rec], cfg)
     with pytest.raises(DataError, match="no recorded robot state"):
         build_samples([dataclasses.replace(rec, states=())], cfg, fake_ground([]))
-    with pytest.raises(DataError, match="choose one"):
-        DataConfig(grounded=True, robot_state=True)
+    with pytest.raises(ValueError, match="choose one"):
+        PolicyInputs(grounded=True, robot_state=True)
 
 
 def test_a_grounded_card_makes_a_grounded_policy():
@@ -172,10 +173,15 @@ def test_a_grounded_card_makes_a_grounded_policy():
     assert PolicyConfig.from_card({"data": {"grounded": True}}).inputs == PolicyInputs(grounded=True)
     assert PolicyConfig.from_card({}).grounded is False  # older cards
     from core.training.errors import JobError
-    from core.training.jobspec import DataSpec
+    from core.training.jobspec import JobConfig
 
-    with pytest.raises(JobError, match="front"):
-        DataSpec(grounded=True, camera="wrist")
+    with pytest.raises(ValueError, match="front"):
+        PolicyInputs(grounded=True, camera="wrist")
+    with pytest.raises(JobError, match="front"):  # a job config that asks for it is refused too
+        JobConfig.from_dict({"name": "x", "data": {"expert_seeds": [1], "inputs": {"grounded": True, "camera": "wrist"}}})
+    older = JobConfig.from_dict({"name": "x", "data": {"expert_seeds": [1], "grounded": True, "camera": "front"}})
+    assert older.data.inputs == PolicyInputs(grounded=True)  # a config written before `inputs`
+    assert JobConfig.from_dict(older.to_dict()) == older
 
 
 def test_demos_can_start_beside_the_object_they_grasp():

@@ -58,7 +58,8 @@ def test_the_loops_grounder_can_share_an_already_loaded_locator():
 def test_stage3_chats_put_the_line_before_the_first_question(gemma_dir: Path):
     from transformers import AutoProcessor
 
-    from recipes.default_model import IGNORE, chat_sample
+    from core.model.targets import IGNORE
+    from recipes.default_model.chats import chat_sample
     from tests.test_model import two_block_scene
 
     proc = AutoProcessor.from_pretrained(gemma_dir)
@@ -75,7 +76,7 @@ def test_stage3_chats_put_the_line_before_the_first_question(gemma_dir: Path):
 def test_shipped_lora_names_load_into_a_peft_model():
     from peft import LoraConfig, get_peft_model
 
-    from recipes.default_model import trainable_state
+    from recipes.default_model.stage2 import trainable_state
     from recipes.layout_reader import as_peft_names
 
     torch.manual_seed(0)

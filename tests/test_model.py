@@ -189,7 +189,8 @@ def test_merge_lora_matches_peft() -> None:
 def test_chat_sample_labels_every_answer(gemma_dir: Path) -> None:
     from transformers import AutoProcessor
 
-    from recipes.default_model import IGNORE, chat_sample
+    from core.model.targets import IGNORE
+    from recipes.default_model.chats import chat_sample
 
     scene = two_block_scene()
 
@@ -204,7 +205,7 @@ def test_chat_sample_labels_every_answer(gemma_dir: Path) -> None:
 def test_where_turns_name_each_blocks_image_third(gemma_dir: Path) -> None:
     from transformers import AutoProcessor
 
-    from recipes.default_model import chat_sample, position_words, where_questions
+    from recipes.default_model.chats import chat_sample, position_words, where_questions
 
     assert position_words(10, 10, 224) == "back left" and position_words(200, 220, 224) == "front right"
     assert position_words(112, 112, 224) == "center" and position_words(112, 30, 224) == "back center"
@@ -223,7 +224,7 @@ def test_where_turns_name_each_blocks_image_third(gemma_dir: Path) -> None:
 
     from transformers import Gemma3ForConditionalGeneration
 
-    from recipes.default_model import s2_evaluate
+    from recipes.default_model.stage2 import s2_evaluate
 
     model = Gemma3ForConditionalGeneration.from_pretrained(gemma_dir)
     acc = s2_evaluate(model, [chat_sample(proc, scene, random.Random(0), where=True)], proc.tokenizer.pad_token_id)
@@ -240,7 +241,8 @@ def test_focus_chats_ask_only_relational_questions(gemma_dir: Path) -> None:
     from transformers import AutoProcessor
 
     from core.types import ObjectState, SceneState
-    from recipes.default_model import FOCUS_KINDS, chat_sample
+    from recipes.default_model.chats import chat_sample
+    from recipes.default_model.config import FOCUS_KINDS
 
     scene = two_block_scene()
 
@@ -265,7 +267,8 @@ def test_attention_loss_points_at_the_answers_block_token(gemma_dir: Path) -> No
     from transformers import AutoProcessor, Gemma3ForConditionalGeneration
 
     from core.model.scene_qa import QA
-    from recipes.default_model import answer_cells, answer_logits, attention_loss, chat_sample, collate
+    from recipes.default_model.chats import answer_cells, chat_sample, collate
+    from recipes.default_model.stage2 import answer_logits, attention_loss
 
     scene = two_block_scene(FAR_PIXELS, np.zeros((224, 224, 3), dtype=np.uint8))
 
@@ -316,7 +319,7 @@ def test_stage1_own_cell_loss_teaches_tokens_where_they_are(tmp_path: Path) -> N
 
     from core.model.assemble import VisionSpec
     from core.model.scenes import HELDOUT, TRAIN, SceneMaker
-    from recipes.default_model import TowerProbe, s1_batch, s1_evaluate, s1_loss
+    from recipes.default_model.stage1 import TowerProbe, s1_batch, s1_evaluate, s1_loss
 
     torch.manual_seed(0)
     spec = VisionSpec(hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=64,
@@ -346,7 +349,8 @@ def test_stage1_own_cell_loss_teaches_tokens_where_they_are(tmp_path: Path) -> N
 def test_card_says_how_stage_2_chats_were_made() -> None:
     from dataclasses import asdict
 
-    from recipes.default_model import BuildConfig, render_card
+    from recipes.default_model.card import render_card
+    from recipes.default_model.config import BuildConfig
 
     def card(**over: float) -> str:
         cfg = BuildConfig(**over)
@@ -364,7 +368,9 @@ def test_stage_1_refuses_a_checkpoint_of_another_grid(tmp_path: Path) -> None:
     from dataclasses import replace
 
     from core.model.assemble import VisionSpec
-    from recipes.default_model import BuildConfig, TowerProbe, save_atomic, stage1
+    from recipes.default_model.common import save_atomic
+    from recipes.default_model.config import BuildConfig
+    from recipes.default_model.stage1 import TowerProbe, stage1
 
     small = VisionSpec(hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=64,
                        image_size=56, patch_size=14, mm_tokens_per_image=16)

@@ -46,10 +46,10 @@ def tiny(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def restater_dir(tiny, tmp_path_factory):
-    from recipes.restater import build
+    from recipes.restater import RestaterConfig, build
 
     out = tmp_path_factory.mktemp("r") / "restate"
-    build(out, base=str(tiny), steps=3, batch_size=2, r=4, lr=1e-3)
+    build(RestaterConfig(steps=3, batch_size=2, r=4, lr=1e-3, out=out), base=str(tiny))
     return out
 
 

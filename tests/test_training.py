@@ -13,6 +13,7 @@ import torch
 
 from core.model.adapter_files import validate_adapter_dir
 from core.model.adapters import activate_adapter, active_adapter, deactivate_adapters
+from core.policy.config import PolicyInputs
 from core.training.action_tokens import ActionTokenCodec
 from core.training.adapters import AdapterRegistry
 from core.training.collate import IGNORE, ChatEncoder, collate
@@ -77,7 +78,7 @@ def test_robot_state_questions_carry_the_recorded_state_and_need_it(records):
 
     rec = records[0]
     assert len(rec.states) == rec.n_steps
-    got = build_samples([rec], DataConfig(image_size=IMAGE_SIZE, max_entries=3, robot_state=True, window_stride=2))
+    got = build_samples([rec], DataConfig(image_size=IMAGE_SIZE, max_entries=3, inputs=PolicyInputs(robot_state=True), window_stride=2))
     plain = build_samples([rec], DataConfig(image_size=IMAGE_SIZE, max_entries=3))
     asked = [s for s in got if s.kind in ("plan", "actions", "done")]  # about the frame, not a given list
     assert all(s.prompt.count("Gripper: ") == 1 and state_text(*rec.states[s.step]) in s.prompt for s in asked)
@@ -86,7 +87,7 @@ def test_robot_state_questions_carry_the_recorded_state_and_need_it(records):
     with pytest.raises(DataError, match="no recorded robot state"):
         dataclasses.replace(rec, states=()).state_line(0)
     with pytest.raises(DataError, match="no recorded robot state"):
-        build_samples([dataclasses.replace(rec, states=())], DataConfig(image_size=IMAGE_SIZE, robot_state=True))
+        build_samples([dataclasses.replace(rec, states=())], DataConfig(image_size=IMAGE_SIZE, inputs=PolicyInputs(robot_state=True)))
     with pytest.raises(DataError, match="window_stride"):
         DataConfig(window_stride=0)
 
@@ -439,10 +440,10 @@ def test_command_line_builds_data_and_trains(tmp_path):
 def test_a_servo_job_keeps_its_data_recipe_through_json(tmp_path):
     from core.training.jobspec import SERVO_DATA
 
-    cfg = JobConfig("servo", data=DataSpec(expert_seeds=(0, 1), grounded=True, **SERVO_DATA))
+    cfg = JobConfig("servo", data=DataSpec(expert_seeds=(0, 1), inputs=PolicyInputs(grounded=True), **SERVO_DATA))
     cfg.save(tmp_path / "job.json")
     back = JobConfig.load(tmp_path / "job.json").data
-    assert back.expert_direct and back.grounded and back.max_entries == 1 and back.window_stride == 1
+    assert back.expert_direct and back.inputs.grounded and back.max_entries == 1 and back.window_stride == 1
     assert back.expert_start_jitter == SERVO_DATA["expert_start_jitter"]
 
 

@@ -97,7 +97,7 @@ def test_stage1_token_heads_count_only_with_their_weight(makers) -> None:  # noq
     import torch
 
     from core.model.assemble import VisionSpec
-    from recipes.default_model import TowerProbe, s1_batch, s1_evaluate, s1_loss
+    from recipes.default_model.stage1 import TowerProbe, s1_batch, s1_evaluate, s1_loss
 
     _, task = makers
     torch.manual_seed(0)
@@ -116,7 +116,7 @@ def test_stage1_token_heads_count_only_with_their_weight(makers) -> None:  # noq
 
 def test_reach_answer_is_the_first_phase_of_a_grasp_plan() -> None:
     from core.language.plan import first_entry_rule
-    from recipes.default_model import reach_answer
+    from recipes.default_model.chats import reach_answer
 
     assert reach_answer((0.52, 0.10), (0.40, 0.0, 0.15)) == "forward and left"
     assert reach_answer((0.50, -0.03), (0.40, 0.0, 0.15)) == "forward and slightly right"
