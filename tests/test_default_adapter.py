@@ -233,7 +233,7 @@ def test_shipped_adapter_if_present_is_a_valid_peft_folder_for_this_build():
     ("open the gripper, then move up", "other"),
 ])
 def test_plan_fit_reads_the_phase_of_a_grasp_plan(plan, phase):
-    from bench.plan_fit import grasp_phase
+    from bench.heldout import grasp_phase
 
     assert grasp_phase(plan) == phase
 

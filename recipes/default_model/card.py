@@ -31,7 +31,7 @@ def render_card(card: dict, bench: dict | None = None) -> str:
         plain = bench["vqa_per_kind_without_layout"]
         gen_rows = "\n".join(f"| {k} | {v:.3f} | {plain.get(k, 0):.3f} |" for k, v in bench["vqa_per_kind"].items())
         gen = f"""
-## Held-out scene VQA, generated answers (`bench/model.py`, {bench.get('vqa_questions')} questions, {bench.get('precision')})
+## Held-out scene VQA, generated answers (`bench/eval/model.py`, {bench.get('vqa_questions')} questions, {bench.get('precision')})
 
 The app's chat path: the scene reader answers each question after the object locator's layout line
 (`core.policy.reader`); "image only": the default model itself, asked the bare question.
@@ -44,7 +44,7 @@ The app's chat path: the scene reader answers each question after the object loc
     elif bench and "vqa_per_kind" in bench:
         gen_rows = "\n".join(f"| {k} | {v:.3f} |" for k, v in bench["vqa_per_kind"].items())
         gen = f"""
-## Held-out scene VQA, generated answers (`bench/model.py`, {bench.get('vqa_questions')} questions, {bench.get('precision')})
+## Held-out scene VQA, generated answers (`bench/eval/model.py`, {bench.get('vqa_questions')} questions, {bench.get('precision')})
 
 | question type | accuracy |
 |---|---|

@@ -44,7 +44,7 @@ class BuildConfig:
     s1_token_weight: float = 1.0
     s1_task_poses: float = 0.5
     # stage-2 chats also ask "Where is the X block?" -> "back left" (its image third by row and column), so the
-    # LM learns to read each block's place off the grid it is given (bench/vision_relations.py: the grid holds
+    # LM learns to read each block's place off the grid it is given (bench/eval/vision_relations.py: the grid holds
     # left/right at 0.93, the LM's relational answers stayed near chance without such turns)
     s2_where: bool = True
     # stage-2 chats also ask "Which way should the gripper move to reach the X block?" -> "forward and left",

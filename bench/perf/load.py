@@ -15,11 +15,6 @@ viewer >= 5 frames/s on every stream, 0 errors.
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as `python bench/<name>.py`
-
 import argparse
 import http.client
 import json
@@ -31,6 +26,7 @@ import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from bench.common import app_process, write_result
 

@@ -1,6 +1,6 @@
 """Benchmark the embedded default VLM: load times, held-out scene VQA, speed and agreement per precision.
 
-    python bench/model.py [--scenes 40] [--threads 2] [--precisions fp32,bf16,int8-head,int8-weight,int8-dynamic]
+    python bench/eval/model.py [--scenes 40] [--threads 2] [--precisions fp32,bf16,int8-head,int8-weight,int8-dynamic]
 
 Writes bench/results/model.json and prints one summary line.
 """
@@ -18,19 +18,18 @@ import time
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import torch  # noqa: E402
+import torch
 
-from core.model.chat import answer  # noqa: E402
-from core.model.loader import default_model_dir, load_model  # noqa: E402
-from core.model.quantize import CPU_DEFAULT  # noqa: E402
-from core.model.scene_qa import normalize_answer  # noqa: E402
-from core.model.vqa import evaluate, make_vqa_set  # noqa: E402
-from core.model.worker import run  # noqa: E402
-from core.policy.reader import SceneLayout, answer_reading  # noqa: E402
-from core.policy.shipped import READER_NAME as READER  # noqa: E402
-from core.policy.shipped import load_reader  # noqa: E402
+from core.model.chat import answer
+from core.model.loader import default_model_dir, load_model
+from core.model.quantize import CPU_DEFAULT
+from core.model.scene_qa import normalize_answer
+from core.model.vqa import evaluate, make_vqa_set
+from core.model.worker import run
+from core.policy.reader import SceneLayout, answer_reading
+from core.policy.shipped import READER_NAME as READER
+from core.policy.shipped import load_reader
 
 RESULTS = Path(__file__).resolve().parent / "results" / "model.json"
 MULTILINGUAL = {
@@ -55,7 +54,7 @@ def default_path_rss_mb() -> float:
         "    answer_reading(m, lay, name, img, q, max_new_tokens=24)\n"
         "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)\n"
     )
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     res = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True)
     return float(res.stdout.strip().splitlines()[-1])
 

@@ -13,14 +13,9 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import sys
 import time
-from pathlib import Path
 
-if __package__ in (None, ""):  # `python bench/locator.py` from the repository root
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from bench.common import write_result  # noqa: E402
+from bench.common import write_result
 
 
 def main() -> int:

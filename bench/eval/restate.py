@@ -18,11 +18,8 @@ import sys
 import time
 from pathlib import Path
 
-if __package__ in (None, ""):
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from bench.common import write_result  # noqa: E402
-from bench.phrases import LANGUAGES, WORDINGS, command  # noqa: E402
+from bench.common import write_result
+from bench.phrases import LANGUAGES, WORDINGS, command
 
 
 def main() -> int:

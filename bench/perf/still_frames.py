@@ -10,13 +10,9 @@ so the machine's drift falls on both. Reported: work seconds per round, renders 
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as `python bench/<name>.py`
-
 import argparse
 import statistics
+import sys
 import time
 
 from bench.common import write_result

@@ -20,18 +20,14 @@ from __future__ import annotations
 
 import statistics
 import sys
-from pathlib import Path
 
-if __package__ in (None, ""):  # `python bench/action_fit.py` from the repository root
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from bench.common import write_result  # noqa: E402
+from bench.common import write_result
 
 
 def first_actions(seeds: range, kind: str, inputs) -> list[tuple]:  # noqa: ANN001
     """(image, prompt, subtask, plan, expert target, first line or None) of each demo's first action
     question (`inputs`: the adapter's, see `bench.common.question_lines`)."""
-    from bench.common import question_lines
+    from bench.heldout import question_lines
     from core.language.prompts import CHUNK_ENTRIES, episode_samples
     from core.training.sources import expert_episodes
 
@@ -48,7 +44,7 @@ def first_actions(seeds: range, kind: str, inputs) -> list[tuple]:  # noqa: ANN0
 
 
 def main() -> int:
-    from bench.autonomous import adapter_inputs, held_out_args, load_shipped, result_name
+    from bench.heldout import adapter_inputs, held_out_args, load_shipped, result_name
 
     args = held_out_args(__doc__)
     loaded = load_shipped("action_fit", "fp32", args.threads, args.adapter)

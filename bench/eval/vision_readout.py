@@ -20,10 +20,7 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
-if __package__ in (None, ""):  # `python bench/vision_readout.py` from the repository root
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from bench.common import write_result  # noqa: E402
+from bench.common import write_result
 
 
 def main() -> int:

@@ -13,13 +13,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
-if __package__ in (None, ""):  # `python bench/camera_probe.py` from the repository root
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from bench.common import write_result  # noqa: E402
-from bench.plan_fit import grasp_phase  # noqa: E402
+from bench.common import write_result
+from bench.heldout import grasp_phase
 
 PHASES = ("approach", "descend", "close")
 

@@ -8,21 +8,17 @@ If this rule fails, no adapter trained on those lines can do better through them
 locator, the calibration, the entry execution and the loop allow. Writes
 bench/results/grounded_oracle.json.
 
-    python bench/grounded_oracle.py [--episodes 10] [--kinds pick put_in]
+    python bench/eval/grounded_oracle.py [--episodes 10] [--kinds pick put_in]
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 from typing import Any
 
-if __package__ in (None, ""):  # `python bench/grounded_oracle.py` from the repository root
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from bench.common import write_result  # noqa: E402
-from core.policy.servo import ServoPolicy  # noqa: E402
+from bench.common import write_result
+from core.policy.servo import ServoPolicy
 
 
 def main() -> int:

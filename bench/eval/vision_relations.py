@@ -15,12 +15,8 @@ from __future__ import annotations
 import argparse
 import random
 import sys
-from pathlib import Path
 
-if __package__ in (None, ""):  # `python bench/vision_relations.py` from the repository root
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from bench.common import write_result  # noqa: E402
+from bench.common import write_result
 
 
 def main() -> int:

@@ -26,11 +26,9 @@ import sys
 import time
 from pathlib import Path
 
-if __package__ in (None, ""):  # `python bench/autonomous.py` from the repository root
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from bench.common import write_result  # noqa: E402
-from bench.phrases import LANGUAGES, command  # noqa: E402
+from bench.common import write_result
+from bench.heldout import result_name
+from bench.phrases import LANGUAGES, command
 
 
 def pct(values: list[float], q: float) -> float | None:
@@ -43,7 +41,7 @@ def pct(values: list[float], q: float) -> float | None:
 def action_prompts(n: int, inputs, seed: int = 5000) -> list[tuple]:  # noqa: ANN001
     """(image, prompt) of held-out action questions: expert demos on seeds the adapter never saw
     (`inputs`: the adapter's `PolicyInputs`, see `bench.common.question_lines`)."""
-    from bench.common import question_lines
+    from bench.heldout import question_lines
     from core.language.prompts import CHUNK_ENTRIES, episode_samples
     from core.training.sources import expert_episodes
 
@@ -133,51 +131,6 @@ def decode_speed(loaded, prompts: list[tuple], grammar) -> tuple[dict, list]:  #
         "constrained_equals_unconstrained_when_valid": f"{same}/{valid}",
         "constrained_equals_unconstrained_until_grammar_forbids": f"{until}/{len(prompts)}",
     }, constrained
-
-
-def held_out_args(doc: str):  # noqa: ANN201 - argparse.Namespace
-    """The options of the benches that ask the shipped adapter held-out expert questions."""
-    import argparse
-
-    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--episodes", type=int, default=6, help="held-out demos per task kind")
-    ap.add_argument("--seed", type=int, default=5000)
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--adapter", type=Path, default=None,
-                    help="an adapter folder to measure instead of the shipped one (its result file gets "
-                         "the folder's name as a suffix)")
-    return ap.parse_args()
-
-
-def result_name(bench: str, adapter: Path | None) -> str:
-    """`bench` for the shipped adapter, `bench-<folder name>` for another one."""
-    return bench if adapter is None else f"{bench}-{adapter.resolve().name}"
-
-
-def adapter_inputs(adapter: Path | None = None):  # noqa: ANN201 - core.policy.config.PolicyInputs
-    """What the shipped adapter (or the one in `adapter`) reads besides the frame, from its card."""
-    from core.model.adapter_files import read_card
-    from core.policy.config import PolicyInputs
-    from core.policy.shipped import ADAPTER_DIR
-
-    return PolicyInputs.from_card(read_card(adapter or ADAPTER_DIR))
-
-
-def load_shipped(bench: str, precision: str, threads: int | None, adapter: Path | None = None):  # noqa: ANN201
-    """The default model with the shipped adapter (or `adapter`) active, without the side adapters
-    (`core.policy.shipped.load_shipped`), or None (said why) when there is no such adapter for this model
-    build. The model's work runs on the model thread."""
-    from core.model.loader import assets_present
-    from core.policy.shipped import ADAPTER_DIR, matches_base
-    from core.policy.shipped import load_shipped as load_stack
-
-    if not assets_present():
-        print(f"{bench}: the default model is not built; nothing measured")
-        return None
-    if not matches_base(adapter or ADAPTER_DIR):
-        print(f"{bench}: no {'such' if adapter else 'shipped'} adapter for this model build; nothing measured")
-        return None
-    return load_stack(precision, threads=threads, adapter_dir=adapter, restater=False, reader=False).loaded
 
 
 def quantized_speed(prompts: list[tuple], quantized: list, fp32, grammar=None) -> dict:  # noqa: ANN001

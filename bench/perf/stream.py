@@ -7,11 +7,6 @@ sampled on every animation frame through a canvas. Writes bench/results/stream.j
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as `python bench/<name>.py`
-
 import argparse
 import shutil
 import threading

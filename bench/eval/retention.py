@@ -1,6 +1,6 @@
 """Scene-VQA retention of the shipped action adapter, and who answers scene questions in the app.
 
-    python bench/retention.py [--scenes 40] [--threads 2]
+    python bench/eval/retention.py [--scenes 40] [--threads 2]
 
 Asks the held-out scene-VQA set (`core.model.vqa`) three ways: the default model with adapters off and
 with the shipped action adapter on (the bare question: the paper's forgetting measure, `retention` =
@@ -13,14 +13,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
-from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.autonomous import load_shipped  # noqa: E402
-from bench.common import write_result  # noqa: E402
+from bench.common import write_result
+from bench.heldout import load_shipped
 
 
 def main() -> int:

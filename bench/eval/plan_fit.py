@@ -22,28 +22,15 @@ from __future__ import annotations
 
 import statistics
 import sys
-from pathlib import Path
 
-if __package__ in (None, ""):  # `python bench/plan_fit.py` from the repository root
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from bench.common import write_result  # noqa: E402
-
-
-def signs(plan: str) -> tuple[int, int, int] | None:
-    """Per axis +1 / -1 / 0 for the plan's first phase; None when it moves nothing (gripper only, stay)."""
-    from core.language.plan import first_entry_rule
-
-    rule = first_entry_rule(plan)
-    if rule is None or rule[1] is not None:
-        return None
-    return tuple(1 if a in ("+", "++") else -1 if a in ("-", "--") else 0 for a in rule[0])  # type: ignore[return-value]
+from bench.common import write_result
+from bench.heldout import grasp_phase, signs
 
 
 def plan_questions(seeds: range, kind: str, inputs) -> list[tuple]:  # noqa: ANN001
     """(image, subtask, expert plan, first line or None) of every cycle of each demo (`inputs`: the
     adapter's, see `bench.common.question_lines`)."""
-    from bench.common import question_lines
+    from bench.heldout import question_lines
     from core.language.prompts import CHUNK_ENTRIES, episode_samples, plan_prompt
     from core.training.sources import expert_episodes
 
@@ -59,25 +46,12 @@ def plan_questions(seeds: range, kind: str, inputs) -> list[tuple]:  # noqa: ANN
     return out
 
 
-def grasp_phase(plan: str) -> str:
-    """approach / descend / close / other: what the first phase of a grasp plan does."""
-    first = plan.split(", then ")[0]
-    if first == "close the gripper":
-        return "close"
-    sg = signs(plan)
-    if sg is None:
-        return "other"
-    if sg[0] or sg[1]:
-        return "approach"
-    return "descend" if sg[2] < 0 else "other"
-
-
 def ratio(hits: int, total: int) -> float | None:
     return round(hits / total, 3) if total else None
 
 
 def main() -> int:
-    from bench.autonomous import adapter_inputs, held_out_args, load_shipped, result_name
+    from bench.heldout import adapter_inputs, held_out_args, load_shipped, result_name
 
     args = held_out_args(__doc__)
     loaded = load_shipped("plan_fit", "auto", args.threads, args.adapter)

@@ -19,10 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-if __package__ in (None, ""):  # `python bench/train.py` from the repository root
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from bench.common import write_result  # noqa: E402
+from bench.common import write_result
 
 
 def _vm_hwm_mb(pid: int) -> float | None:
@@ -56,7 +53,7 @@ def main() -> int:
         print("train: the default model is not built (python -m recipes.default_model); nothing measured")
         return 2
 
-    from bench.control_loop import SineInput
+    from bench.devices import SineInput
     from core.control.loop import ControlLoop, LoopConfig
     from core.robot.sim import SimConfig, SimRobot
     from core.settings import ENV

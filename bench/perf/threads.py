@@ -13,12 +13,8 @@ import statistics
 import sys
 import threading
 import time
-from pathlib import Path
 
-if __package__ in (None, ""):  # `python bench/threads.py` from the repository root
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from bench.common import write_result  # noqa: E402
+from bench.common import write_result
 
 
 def measure(loaded, steps: int) -> tuple[float, float]:  # noqa: ANN001 - core.model.loader.LoadedModel

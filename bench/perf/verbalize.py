@@ -12,16 +12,13 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from core.language import Verbalizer, verbalize
+from core.types import Step
 
-from core.language import Verbalizer, verbalize  # noqa: E402
-from core.types import Step  # noqa: E402
+ROOT = Path(__file__).resolve().parents[2]
 
 N_STEPS = 300
 
