@@ -1,5 +1,5 @@
 """Training: dataset builder, answer-only labels, loss, LoRA placement, exact resume, cancel, adapters,
-bad inputs. Uses the tiny random Gemma-3 model of `tests.test_training_tiny` and three expert demos."""
+bad inputs. Uses the tiny random Gemma-3 model of `tests.core.training.test_training_tiny` and three expert demos."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from core.training.data import DataConfig, build_dataset, build_samples, export_
 from core.training.errors import AdapterError, DataError, NoEpisodesError, NoVerbalizationError
 from core.training.jobspec import DataSpec, JobConfig
 from core.training.trainer import AnswerLoss, Hooks, train
-from tests.test_training_tiny import IMAGE_SIZE, tiny_model, tiny_processor
+from tests.core.training.test_training_tiny import IMAGE_SIZE, tiny_model, tiny_processor
 
 torch.set_num_threads(1)
 
@@ -427,7 +427,7 @@ def test_a_full_disk_while_checkpointing_keeps_the_previous_checkpoint(split, pr
 
 def test_command_line_builds_data_and_trains(tmp_path):
     from core.training.__main__ import main
-    from tests.test_training_tiny import tiny_model_dir
+    from tests.core.training.test_training_tiny import tiny_model_dir
 
     model_dir = tiny_model_dir(tmp_path / "tiny")
     assert main(["data", "--expert", "2", "--image-size", str(IMAGE_SIZE), "--max-entries", "4",

@@ -20,7 +20,7 @@ from core.store import StoreConfig, open_store
 from core.store import episodes as E
 from core.store.models import Step
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[3]
 FPS = 30
 
 CHILD = textwrap.dedent(

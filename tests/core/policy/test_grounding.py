@@ -122,7 +122,7 @@ def test_a_missing_or_stale_locator_is_a_clear_error(tmp_path):
 @pytest.fixture(scope="module")
 def records():
     from core.training.sources import expert_episodes
-    from tests.test_training_tiny import IMAGE_SIZE
+    from tests.core.training.test_training_tiny import IMAGE_SIZE
 
     return list(expert_episodes([0], image_size=IMAGE_SIZE))
 
@@ -144,7 +144,7 @@ def fake_ground(calls):
 def test_grounded_questions_carry_the_line_of_their_own_frame_and_subtask(records):
     from core.training.data import DataConfig, build_samples
     from core.training.errors import DataError
-    from tests.test_training_tiny import IMAGE_SIZE
+    from tests.core.training.test_training_tiny import IMAGE_SIZE
 
     rec = records[0]
     calls: list[int] = []

@@ -1,6 +1,6 @@
 """The shipped default adapter (export, fingerprint check, activation at start-up), the adapter-off answer
 path, task-kind mixes for expert demos, cycle timing and the benchmark's multilingual commands.
-Tiny random Gemma-3 model of `tests.test_training_tiny`; no real weights."""
+Tiny random Gemma-3 model of `tests.core.training.test_training_tiny`; no real weights."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from core.training.adapters import AdapterInfo
 from core.training.config import TrainConfig
 from core.training.data import DataConfig, build_dataset
 from core.training.trainer import train
-from tests.test_training_tiny import IMAGE_SIZE, tiny_model, tiny_processor
+from tests.core.training.test_training_tiny import IMAGE_SIZE, tiny_model, tiny_processor
 
 torch.set_num_threads(1)
 

@@ -14,7 +14,7 @@ from core.training.config import TrainConfig
 from core.training.errors import JobError
 from core.training.jobs import JobManager
 from core.training.jobspec import DataSpec, EvalSpec, JobConfig
-from tests.test_training_tiny import tiny_model_dir
+from tests.core.training.test_training_tiny import tiny_model_dir
 
 
 @pytest.fixture

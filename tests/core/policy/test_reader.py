@@ -60,7 +60,7 @@ def test_stage3_chats_put_the_line_before_the_first_question(gemma_dir: Path):
 
     from core.model.targets import IGNORE
     from recipes.default_model.chats import chat_sample
-    from tests.test_model import two_block_scene
+    from tests.core.model.test_model import two_block_scene
 
     proc = AutoProcessor.from_pretrained(gemma_dir)
     line = "Left to right: red block, bowl. Near to far: bowl, red block."

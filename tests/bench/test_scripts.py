@@ -7,7 +7,7 @@ import ast
 import re
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SCRIPTS = sorted([*ROOT.glob("bench/perf/*.py"), *ROOT.glob("bench/eval/*.py")])
 HELPERS = {"bench.common", "bench.heldout", "bench.phrases", "bench.devices"}
 

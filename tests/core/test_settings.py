@@ -9,7 +9,7 @@ import pytest
 
 from core.settings import ENV, VARIABLES, Settings
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_no_other_module_reads_a_vlm2vla_variable():

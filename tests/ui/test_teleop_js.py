@@ -27,7 +27,7 @@ if CHROMIUM is None:
     pytest.skip("Debian chromium is not installed (apt-get install chromium)", allow_module_level=True)
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright (python) is not installed")
 
-JS = Path(__file__).resolve().parents[1] / "ui" / "static" / "teleop.js"
+JS = Path(__file__).resolve().parents[2] / "ui" / "static" / "teleop.js"
 
 PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>teleop test</title>
 <script>window.VLM_TELEOP_CONFIG = {heartbeatMs: 400};</script>

@@ -18,7 +18,7 @@ from core.store import StoreConfig, open_store
 from core.store.lookup import get_or_create_user
 from core.store.models import User
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[3]
 PW = "correct horse battery"
 
 

@@ -9,7 +9,7 @@ import time
 import httpx
 import pytest
 
-from tests.test_auth_api import PASSWORDS, lab  # noqa: F401 - the module-scoped app with accounts
+from tests.ui.test_auth_api import PASSWORDS, lab  # noqa: F401 - the module-scoped app with accounts
 
 pytestmark = pytest.mark.browser
 
