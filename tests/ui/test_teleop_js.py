@@ -27,11 +27,11 @@ if CHROMIUM is None:
     pytest.skip("Debian chromium is not installed (apt-get install chromium)", allow_module_level=True)
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright (python) is not installed")
 
-JS = Path(__file__).resolve().parents[2] / "ui" / "static" / "teleop.js"
+STATIC = Path(__file__).resolve().parents[2] / "ui" / "static"
 
 PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>teleop test</title>
 <script>window.VLM_TELEOP_CONFIG = {heartbeatMs: 400};</script>
-<script src="/static/teleop.js"></script></head>
+<script src="/static/teleop.js"></script><script src="/static/teleop_pad.js"></script></head>
 <body><input id="text" type="text"><textarea id="area"></textarea>
 <div id="teleop-pad"></div><button id="webhid-connect">Connect SpaceMouse (browser)</button>
 <div id="teleop-status"></div></body></html>"""
@@ -87,8 +87,8 @@ def make_handler(backend: Backend) -> type[BaseHTTPRequestHandler]:
         def do_GET(self) -> None:
             if self.path == "/":
                 self._send(200, PAGE.encode(), "text/html; charset=utf-8")
-            elif self.path == "/static/teleop.js":
-                self._send(200, JS.read_bytes(), "text/javascript; charset=utf-8")
+            elif self.path in ("/static/teleop.js", "/static/teleop_pad.js"):
+                self._send(200, (STATIC / self.path.rsplit("/", 1)[1]).read_bytes(), "text/javascript; charset=utf-8")
             else:
                 self._send(404, b"not found", "text/plain")
 
