@@ -26,9 +26,11 @@ def imported(path: Path) -> list[tuple[str, int]]:
         elif isinstance(node, ast.ImportFrom):
             if node.level:
                 base = package.split(".")[: len(package.split(".")) - (node.level - 1)]
-                out.append((".".join(base + ([node.module] if node.module else [])), node.lineno))
+                module = ".".join(base + ([node.module] if node.module else []))
             else:
-                out.append((node.module or "", node.lineno))
+                module = node.module or ""
+            # `from core import settings` imports core.settings: each name may be a module of its own
+            out += [(f"{module}.{a.name}", node.lineno) for a in node.names]
     return out
 
 
@@ -99,7 +101,9 @@ def test_the_cycle_finder_finds_a_cycle():
 def test_function_level_and_relative_imports_are_counted():
     f = ROOT / "core" / "policy" / "vlm.py"
     modules = [m for m, _ in imported(f)]
-    assert "core.model.worker" in modules and "core.policy.grounding" in modules  # the second one is inside a method
+    assert "core.model.worker.run" in modules and "core.policy.grounding.sim_grounder" in modules  # one inside a method
+    cache = [m for m, _ in imported(ROOT / "core" / "model" / "cache.py")]
+    assert "core.settings" in cache and unit("core.settings") == "core.settings"  # `from core import settings`
 
 
 def test_core_imports_none_of_the_outer_layers():

@@ -59,3 +59,8 @@ def test_the_store_and_the_app_read_the_same_variables(monkeypatch, tmp_path):
     monkeypatch.setenv(ENV["db_url"], "sqlite:///x.db")
     assert StoreConfig.from_env().recordings_dir == AppConfig.from_env().recordings_dir == tmp_path / "rec"
     assert StoreConfig.from_env().db_url == AppConfig.from_env().db_url == "sqlite:///x.db"
+
+
+def test_the_readme_lists_every_variable():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert [name for name, _ in VARIABLES if f"`{name}`" not in readme] == []
