@@ -114,3 +114,13 @@ def test_a_grounded_policy_writes_its_line_with_its_grounder(policy):
     assert policy.context(img, "grasp the red block", (0.34, 0.0, 0.18), 1.0) is None  # plain adapter: no line
     stateful = VLMPolicy(policy.loaded, PolicyConfig(PolicyInputs(robot_state=True), max_entries=3))
     assert stateful.context(img, "x", (0.34, 0.0, 0.18), 1.0) == "Gripper: x 34.0, y 0.0, z 18.0 cm, open."
+
+
+def test_subtasks_can_be_decoded_greedily_instead_of_ranked(policy):
+    """`rank_subtasks=False`: greedy decoding under the prefix grammar of the valid lists (the ranked whole
+    list is the default); either way the answer is one of the valid lists."""
+    greedy = VLMPolicy(policy.loaded, PolicyConfig(max_entries=3, rank_subtasks=False))
+    img = np.zeros((64, 64, 3), dtype=np.uint8)
+    subs = greedy.subtasks(img, "put the red block in the bowl")
+    assert subs in valid_subtask_lists() and greedy.last_ranking == []
+    assert "subtasks" in greedy.last  # decoded token by token, not ranked
