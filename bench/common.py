@@ -86,23 +86,3 @@ def post_json(url: str, payload: dict) -> dict:
         return json.loads(r.read())
 
 
-_GROUNDERS: dict[str, object] = {}
-
-
-def question_lines(record, inputs, max_entries: int):  # noqa: ANN001, ANN201
-    """The first line an adapter's plan / action / "done?" questions start with for this episode, as
-    its training wrote them (`inputs`: the adapter's `core.policy.config.PolicyInputs`): `(step, subtask) ->
-    line` for a grounded adapter (the shipped object locator, the sim camera) or one with the robot's state;
-    None for an adapter that reads neither."""
-    if inputs.grounded:
-        from core.policy.grounding import sim_grounder
-        from core.training.data import DataConfig, grounding_lines
-
-        camera = inputs.camera
-        if camera not in _GROUNDERS:
-            _GROUNDERS[camera] = sim_grounder(camera=camera)
-        return grounding_lines(record, DataConfig(max_entries=max_entries, grounded=True),
-                               _GROUNDERS[camera].lines, {})  # type: ignore[attr-defined]
-    if inputs.robot_state:
-        return lambda step, subtask: record.state_line(step)
-    return None

@@ -59,7 +59,7 @@ def record_so101(recordings: Path, size: int, episodes: int = 2, seconds: float 
 
     os.environ.setdefault("MUJOCO_GL", "egl")  # headless rendering of the two cameras
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    from bench.control_loop import SineInput
+    from bench.devices import SineInput
     from core.control.loop import ControlLoop, LoopConfig
     from core.recording.live import LiveRecording
     from core.robot.registry import get

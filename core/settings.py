@@ -29,8 +29,8 @@ DEFAULT_RECORDINGS_DIR = PROJECT_ROOT / "recordings"
 class Settings:
     """The environment's settings (None: not set; the reader applies its own default)."""
 
-    host: str = field(default="127.0.0.1", metadata={"env": "VLM2VLA_HOST", "help": "address the app listens on"})
-    port: int = field(default=7860, metadata={"env": "VLM2VLA_PORT", "help": "the app's port"})
+    host: str = field(default="127.0.0.1", metadata={"env": "VLM2VLA_HOST", "help": "address the app listens on (default 127.0.0.1)"})
+    port: int = field(default=7860, metadata={"env": "VLM2VLA_PORT", "help": "the app's port (default 7860)"})
     db_url: str | None = field(default=None, metadata={
         "env": "VLM2VLA_DB_URL", "help": "SQLAlchemy URL of the store (default: SQLite under the recordings folder)"})
     recordings_dir: Path | None = field(default=None, metadata={
@@ -38,10 +38,10 @@ class Settings:
     adapters_dir: Path | None = field(default=None, metadata={
         "env": "VLM2VLA_ADAPTERS_DIR", "help": "registered adapters (default: ./adapters)"})
     jobs_dir: Path | None = field(default=None, metadata={
-        "env": "VLM2VLA_JOBS_DIR", "help": "training jobs' folders (default: ./jobs)"})
+        "env": "VLM2VLA_JOBS_DIR", "help": "training jobs' folders (default: ./training_jobs)"})
     model: str | None = field(default=None, metadata={
         "env": "VLM2VLA_MODEL", "help": "HF id or local folder of the model (default: the embedded default)"})
-    precision: str | None = field(default=None, metadata={"env": "VLM2VLA_PRECISION", "help": "inference precision"})
+    precision: str | None = field(default=None, metadata={"env": "VLM2VLA_PRECISION", "help": "inference precision (as --precision)"})
     model_threads: int | None = field(default=None, metadata={
         "env": "VLM2VLA_MODEL_THREADS", "help": "CPU threads for the model (default: one fewer than the cores)"})
     cache_dir: Path = field(default=DEFAULT_CACHE_DIR, metadata={
@@ -53,15 +53,15 @@ class Settings:
     admin_password: str | None = field(default=None, metadata={
         "env": "VLM2VLA_ADMIN_PASSWORD", "help": "the first admin's password (also read by python -m core.auth)"})
     control_ttl_s: float = field(default=8.0, metadata={
-        "env": "VLM2VLA_CONTROL_TTL_S", "help": "a control holder's page silent this long loses control"})
+        "env": "VLM2VLA_CONTROL_TTL_S", "help": "seconds: a control holder's page silent this long loses control (default 8)"})
     takeover_after_s: float = field(default=15.0, metadata={
-        "env": "VLM2VLA_TAKEOVER_AFTER_S", "help": "an unanswered control request allows a takeover after"})
+        "env": "VLM2VLA_TAKEOVER_AFTER_S", "help": "seconds: an unanswered control request allows a takeover after this long (default 15)"})
     max_upload_mb: float = field(default=512.0, metadata={
-        "env": "VLM2VLA_MAX_UPLOAD_MB", "help": "largest adapter upload (at least 1)"})
+        "env": "VLM2VLA_MAX_UPLOAD_MB", "help": "largest adapter upload in MB (default 512, at least 1)"})
     session_max_s: float = field(default=12 * 3600.0, metadata={
-        "env": "VLM2VLA_SESSION_MAX_S", "help": "a login ends this long after it began (seconds)"})
+        "env": "VLM2VLA_SESSION_MAX_S", "help": "seconds: a login ends this long after it began (default 43200)"})
     session_idle_s: float = field(default=2 * 3600.0, metadata={
-        "env": "VLM2VLA_SESSION_IDLE_S", "help": "a login ends after this long without a request (seconds)"})
+        "env": "VLM2VLA_SESSION_IDLE_S", "help": "seconds: a login ends after this long without a request (default 7200)"})
     secure_cookies: bool = field(default=False, metadata={
         "env": "VLM2VLA_SECURE_COOKIES", "help": "1: login cookies only over https (behind a TLS proxy)"})
     allowed_origins: tuple[str, ...] = field(default=(), metadata={

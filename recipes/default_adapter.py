@@ -4,6 +4,10 @@ sim tasks, so autonomous mode works on first start.
     python -m recipes.default_adapter                  # build (resumes), then copy to assets/adapter
     python -m recipes.default_adapter --demos 40 --max-steps 50 --out /tmp/try   # a quick look
 
+Options: `DefaultAdapterConfig` (its fields are the command line, `recipes.cli`); what the adapter reads
+(`--camera`, `--robot-state`, `--grounded`) is one `core.policy.config.PolicyInputs`, which goes unchanged
+into the job config, the samples and the card, and from the card to the app's policy.
+
 The build is an ordinary training job (`core.training.runner.run_job`: expert data -> LoRA -> evaluation)
 in a work folder (default `~/.cache/vlm2vla/default-adapter/`), so a killed build resumes from its last
 checkpoint. The result is copied to `--out` with its weights stored in fp16 (half the size; PEFT casts
@@ -19,22 +23,23 @@ In the app the shipped adapter is activated once the default model has loaded
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import logging
 import shutil
 import sys
 import time
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from core.language.prompts import CHUNK_ENTRIES
 from core.model.adapters import base_fingerprint
+from core.policy.config import PolicyInputs
 from core.policy.shipped import ADAPTER_DIR, ADAPTER_NAME, WEIGHTS
 from core.training.config import TrainConfig
 from core.training.jobspec import DataSpec, EvalSpec, JobConfig, servo_seeds
+from recipes.cli import command_line, option, parse
 
 log = logging.getLogger(__name__)
 
@@ -48,44 +53,82 @@ KIND_MIX = ("pick", "put_in", "pick", "put_in", "put_on", "stack", "pick", "put_
 KINDS = ("subtasks", "plan", "actions", "done")
 
 
-def job_config(demos: int, max_steps: int | None, epochs: float, lr: float, threads: int | None,
-               eval_samples: int, vqa_scenes: int, sim_episodes: int, decision_weight: float = 1.0,
-               max_entries: int = 16, paraphrases: int = 0, camera: str = "front",
-               robot_state: bool = False, window_stride: int | None = None, start_jitter: float = 0.0,
-               grounded: bool = False, start_near: float = 0.0, direct: bool = False, mid_entries: int = 0,
-               corrections: int = 0, robot: str = "sim", kind_mix: tuple[str, ...] = KIND_MIX) -> JobConfig:
-    return JobConfig(
-        NAME if robot == "sim" else f"default-{robot}",
-        train=TrainConfig(base_model="default", lr=lr, epochs=epochs, max_steps=max_steps, batch_size=4,
-                          grad_accum=2, warmup_steps=10, threads=threads, checkpoint_every=10,
-                          decision_weight=decision_weight),
-        data=DataSpec(expert_seeds=tuple(range(demos)), expert_kind=kind_mix, max_entries=max_entries, kinds=KINDS,
-                      camera=camera, instruction_paraphrases=paraphrases, robot_state=robot_state,
-                      window_stride=window_stride, expert_start_jitter=start_jitter, grounded=grounded,
-                      expert_start_near=start_near, expert_direct=direct, mid_entries=mid_entries,
-                      servo_seeds=servo_seeds(corrections), robot=robot),
-        eval=EvalSpec(max_samples=eval_samples, vqa_scenes=vqa_scenes, sim_episodes=sim_episodes),
-    )
+@dataclass(frozen=True)
+class DefaultAdapterConfig:
+    demos: int = option(120, "expert demos (seeds 0..N-1, task kinds mixed)")
+    epochs: float = option(2.0, "passes over the samples")
+    max_steps: int | None = option(None, "stop after this many optimizer steps (default: by epochs)")
+    lr: float = option(4e-4, "higher than the paper's 5e-5: a few hundred CPU steps instead of its long GPU run")
+    decision_weight: float = option(20.0, "loss weight of the action entries where the motion changes (1 = the "
+                                    "paper's plain mean): at 1 the first entry stayed at the data's average whatever "
+                                    "the plan said")
+    max_entries: int = option(16, "entries per action answer (a subtask's actions split into cycles of this many, "
+                              "each with its own plan and frame); the autonomous loop asks for "
+                              f"{CHUNK_ENTRIES} per cycle")
+    paraphrases: int = option(0, "extra subtask questions per demo with English rewordings of its instruction")
+    inputs: PolicyInputs = field(default_factory=PolicyInputs)  # --camera, --robot-state, --grounded
+    window_stride: int | None = option(None, "start an action window every N entries (overlapping windows: more "
+                                       "cycles that start part-way through a subtask, as the loop's do); default "
+                                       "back to back")
+    start_jitter: float = option(0.0, "metres: every second demo starts this far (at most) from the home pose, at "
+                                 "8-18 cm height, so the adapter also sees cycles that start off the expert's path")
+    start_near: float = option(0.0, "metres: every second demo starts this far (at most) from the object the task "
+                               "moves first, at 5-15 cm height, so the adapter sees corrections beside the block "
+                               "(with --start-jitter, the two take turns)")
+    direct: bool = option(False, "demos in the expert's direct style (travel at the starting height, every axis at "
+                          "full speed) written in long entries (up to 9.5 cm per axis): with --grounded each entry is "
+                          "the offset on the grounding line or that offset clamped (beyond the paper's 2.5 cm entries)")
+    mid_entries: int = option(0, "with --max-entries 1: also ask from this many steps inside each entry, answered "
+                              "with the rest of it (the states a loop meets after a chunk that fell short)")
+    corrections: int = option(0, "with --grounded: this many noisy rollouts of the servo rule (pick-up and put-in in "
+                              "turn), each cycle asked with the rule's entry as the answer, so the adapter sees the "
+                              "way back from states off the expert's path (core.training.corrections)")
+    threads: int | None = option(None, "CPU threads for training (default: the job runner's)")
+    eval_samples: int = option(24, "held-out samples answered after training")
+    vqa_scenes: int = option(10, "scenes of the scene-VQA retention check (0: skip)")
+    sim_episodes: int = option(0, "closed-loop rollouts after training (minutes each on a CPU)")
+    work_dir: Path = option(WORK_DIR, "the build's work folder (one job folder per setting and model build)")
+    out: Path = option(ASSET_DIR, "where the finished adapter goes")
+    fresh: bool = option(False, "discard the work folder and start over")
+    kind_mix: str = option("", "task kinds cycled over the demos, comma-separated (default: the shipped mix)")
+    export_only: bool = option(False, "do not train: export the finished job of these settings again (e.g. after "
+                               "a card change)")
+
+    def job_config(self) -> JobConfig:
+        """The training job this build runs (`core.training.runner.run_job`)."""
+        robot = self.inputs.robot
+        return JobConfig(
+            NAME if robot == "sim" else f"default-{robot}",
+            train=TrainConfig(base_model="default", lr=self.lr, epochs=self.epochs, max_steps=self.max_steps,
+                              batch_size=4, grad_accum=2, warmup_steps=10, threads=self.threads, checkpoint_every=10,
+                              decision_weight=self.decision_weight),
+            data=DataSpec(expert_seeds=tuple(range(self.demos)), expert_kind=tuple(self.kind_mix.split(",")) if self.kind_mix else KIND_MIX,
+                          max_entries=self.max_entries,
+                          kinds=KINDS, inputs=self.inputs, instruction_paraphrases=self.paraphrases,
+                          window_stride=self.window_stride, expert_start_jitter=self.start_jitter,
+                          expert_start_near=self.start_near, expert_direct=self.direct, mid_entries=self.mid_entries,
+                          servo_seeds=servo_seeds(self.corrections)),
+            eval=EvalSpec(max_samples=self.eval_samples, vqa_scenes=self.vqa_scenes, sim_episodes=self.sim_episodes),
+        )
+
+    def command(self) -> str:
+        """The command that builds this adapter, for its card (without the folders: machine paths)."""
+        return " ".join(["python -m recipes.default_adapter",
+                         *command_line(self, skip=("work_dir", "out", "fresh", "export_only"))])
 
 
-def command_words(argv: list[str]) -> list[str]:
-    """The build's options for its card, without the folders it read or wrote (machine paths)."""
-    out, skip = [], False
-    for a in argv:
-        if skip:
-            skip = False
-        elif a in ("--out", "--work-dir"):
-            skip = True
-        elif not a.startswith(("/", "~", "--out=", "--work-dir=")):
-            out.append(a)
-    return out
+def _flat(data: dict[str, Any]) -> dict[str, Any]:
+    """A job's data section with its policy inputs beside the other fields, as configs were written before
+    `DataSpec.inputs` (so a build's work folder keeps its name)."""
+    return {**{k: v for k, v in data.items() if k != "inputs"}, **data.get("inputs", {})}
 
 
 def job_name(config: dict[str, Any], base: str) -> str:
     """The work folder of a build: its settings and the vision build it trains on (a rebuilt default model
     must not resume, or re-export, an adapter trained on the previous one). Settings at their default value
     are left out, so an option added later does not rename (and restart) the builds that do not use it."""
-    defaults = {"train": TrainConfig().to_dict(), "data": asdict(DataSpec()), "eval": asdict(EvalSpec())}
+    defaults = {"train": TrainConfig().to_dict(), "data": _flat(asdict(DataSpec())), "eval": asdict(EvalSpec())}
+    config = {**config, "data": _flat(config.get("data", {}))}
     slim = {k: ({f: v for f, v in sec.items() if f not in defaults[k] or defaults[k][f] != v}
                 if isinstance(sec, dict) and k in defaults else sec) for k, sec in config.items()}
     key = json.dumps({"config": slim, "base": base}, sort_keys=True, default=list)
@@ -105,7 +148,7 @@ def export(adapter_dir: Path, out: Path, extra: dict[str, Any]) -> Path:
     card = read_card(adapter_dir)
     data = {**card.get("data", {}), **extra.pop("data", {})}
     card.update(extra, data=data)
-    card["name"] = card.get("name") or NAME
+    card["name"] = extra.pop("name", None) or NAME  # default-<robot> for another robot's build
     card["base_model"] = f"default (embedded Gemma-3-270M VLM, vision build {extra['base_fingerprint']})"
     card.pop("training_job_id", None)
     write_card(tmp, card)
@@ -117,63 +160,7 @@ def export(adapter_dir: Path, out: Path, extra: dict[str, Any]) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--demos", type=int, default=120, help="expert demos (seeds 0..N-1, task kinds mixed)")
-    ap.add_argument("--epochs", type=float, default=2.0)
-    ap.add_argument("--max-steps", type=int, default=None)
-    ap.add_argument("--lr", type=float, default=4e-4,
-                    help="higher than the paper's 5e-5: a few hundred CPU steps instead of its long GPU run")
-    ap.add_argument("--decision-weight", type=float, default=20.0,
-                    help="loss weight of the action entries where the motion changes (1 = the paper's plain "
-                         "mean): at 1 the first entry stayed at the data's average whatever the plan said")
-    ap.add_argument("--max-entries", type=int, default=16,
-                    help="entries per action answer (a subtask's actions split into cycles of this many, each with "
-                         f"its own plan and frame); the autonomous loop asks for {CHUNK_ENTRIES} per cycle")
-    ap.add_argument("--paraphrases", type=int, default=0,
-                    help="extra subtask questions per demo with English rewordings of its instruction")
-    ap.add_argument("--camera", default="front", choices=("front", "wrist"),
-                    help="the camera the adapter looks at (the loop shows it the same one)")
-    ap.add_argument("--robot-state", action="store_true",
-                    help="put the gripper's place and opening into the plan, action and 'done?' questions (the loop "
-                         "then gives the live state); without it the adapter sees only the camera frame")
-    ap.add_argument("--window-stride", type=int, default=None,
-                    help="start an action window every N entries (overlapping windows: more cycles that start "
-                         "part-way through a subtask, as the loop's do); default back to back")
-    ap.add_argument("--start-jitter", type=float, default=0.0,
-                    help="metres: every second demo starts this far (at most) from the home pose, at 8-18 cm height, "
-                         "so the adapter also sees cycles that start off the expert's path")
-    ap.add_argument("--start-near", type=float, default=0.0,
-                    help="metres: every second demo starts this far (at most) from the object the task moves first, "
-                         "at 5-15 cm height, so the adapter sees corrections beside the block (with --start-jitter, "
-                         "the two take turns)")
-    ap.add_argument("--grounded", action="store_true",
-                    help="start the plan, action and 'done?' questions with a grounding line: the gripper's height and "
-                         "where the subtask's object is relative to it, from the default model's object locator "
-                         "(python -m recipes.locator)")
-    ap.add_argument("--direct", action="store_true",
-                    help="demos in the expert's direct style (travel at the starting height, every axis at full speed) "
-                         "written in long entries (up to 9.5 cm per axis): with --grounded each entry is the offset "
-                         "on the grounding line or that offset clamped (beyond the paper's 2.5 cm entries)")
-    ap.add_argument("--mid-entries", type=int, default=0,
-                    help="with --max-entries 1: also ask from this many steps inside each entry, answered with the "
-                         "rest of it (the states a loop meets after a chunk that fell short)")
-    ap.add_argument("--corrections", type=int, default=0,
-                    help="with --grounded: this many noisy rollouts of the servo rule (pick-up and put-in in turn), each "
-                         "cycle asked with the rule's entry as the answer, so the adapter sees the way back from states "
-                         "off the expert's path (core.training.corrections)")
-    ap.add_argument("--robot", default="sim", help="the simulated robot whose expert demos and camera it learns "
-                    "(core.robot.registry; another robot's adapter is named default-<robot>)")
-    ap.add_argument("--kind-mix", default=None, help="task kinds cycled over the demos (default: the shipped mix)")
-    ap.add_argument("--threads", type=int, default=None)
-    ap.add_argument("--eval-samples", type=int, default=24)
-    ap.add_argument("--vqa-scenes", type=int, default=10)
-    ap.add_argument("--sim-episodes", type=int, default=0)
-    ap.add_argument("--work-dir", type=Path, default=WORK_DIR)
-    ap.add_argument("--out", type=Path, default=ASSET_DIR)
-    ap.add_argument("--fresh", action="store_true", help="discard the work folder and start over")
-    ap.add_argument("--export-only", action="store_true",
-                    help="do not train: export the finished job of these settings again (e.g. after a card change)")
-    args = ap.parse_args(argv)
+    args = parse(DefaultAdapterConfig, argv, __doc__)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     from core.model.loader import assets_present
@@ -182,11 +169,7 @@ def main(argv: list[str] | None = None) -> int:
     if not assets_present():
         print("default_adapter: the default model is not built (python -m recipes.default_model)")
         return 2
-    cfg = job_config(args.demos, args.max_steps, args.epochs, args.lr, args.threads, args.eval_samples,
-                     args.vqa_scenes, args.sim_episodes, args.decision_weight, args.max_entries,
-                     args.paraphrases, args.camera, args.robot_state, args.window_stride,
-                     args.start_jitter, args.grounded, args.start_near, args.direct, args.mid_entries,
-                     args.corrections, args.robot, tuple(args.kind_mix.split(",")) if args.kind_mix else KIND_MIX)
+    cfg = args.job_config()
     job_dir = args.work_dir / job_name(cfg.to_dict(), base_fingerprint())
     if args.fresh:
         shutil.rmtree(job_dir, ignore_errors=True)
@@ -203,15 +186,13 @@ def main(argv: list[str] | None = None) -> int:
     if code != 0 or progress.get("status") != "done":
         print(f"default_adapter: the job ended {progress.get('status')}: {progress.get('message')}")
         return 1
-    words = command_words(argv if argv is not None else sys.argv[1:])
-    build: dict[str, Any] = {"command": " ".join(["python -m recipes.default_adapter"]
-                                                 + [a for a in words if a != "--export-only"]),
-                             "task_kind_mix": list(cfg.data.expert_kind or ())}
+    build: dict[str, Any] = {"command": args.command(), "task_kind_mix": list(cfg.data.expert_kind or ())}
     if not args.export_only:
         build["wall_s_last_sitting"] = round(time.perf_counter() - t0, 1)
     out = export(Path(progress["adapter_dir"]), args.out, {
-        "base_fingerprint": base_fingerprint(), "data": {"camera": cfg.data.camera, "robot_state": cfg.data.robot_state, "grounded": cfg.data.grounded,
-                                                  "robot": cfg.data.robot, "max_entries": cfg.data.max_entries, "expert_direct": cfg.data.expert_direct},
+        "name": cfg.name, "base_fingerprint": base_fingerprint(),
+        "data": {**cfg.data.inputs.card_data(), "max_entries": cfg.data.max_entries,
+                 "expert_direct": cfg.data.expert_direct},
         "build": build})
     print(f"default_adapter: wrote {out.name}/ ({(out / WEIGHTS).stat().st_size / 1e6:.1f} MB)")
     return 0

@@ -16,13 +16,13 @@ Seeded and resumable (checkpoint `stage3.pt` in `$VLM2VLA_CACHE/build/layout-see
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import os
 import random
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -36,16 +36,11 @@ from core.policy.locator import Locator
 from core.policy.reader import SceneLayout
 from core.policy.shipped import READER_DIR
 from core.policy.shipped import READER_NAME as READER
-from recipes.default_model import (
-    answer_logits,
-    chat_sample,
-    collate,
-    lr_at,
-    render_card,
-    s2_evaluate,
-    save_atomic,
-    trainable_state,
-)
+from recipes.cli import option, parse
+from recipes.default_model.card import render_card
+from recipes.default_model.chats import chat_sample, collate
+from recipes.default_model.common import lr_at, save_atomic
+from recipes.default_model.stage2 import answer_logits, s2_evaluate, trainable_state
 
 log = logging.getLogger("build_layout")
 SCENE_OFFSET = 3_000_000  # training scene indices: disjoint from stage 1 and stage 2
@@ -127,25 +122,27 @@ def write_reader(trained: dict[str, torch.Tensor], assets: Path, reader_dir: Pat
     log.info("exported the scene reader to %s and the card to %s", reader_dir, assets)
 
 
+@dataclass(frozen=True)
+class LayoutReaderConfig:
+    seed: int = option(0, "scene order and initialisation")
+    threads: int = option(1, "CPU threads for torch")
+    max_steps: int = option(150, "optimizer steps")
+    batch: int = option(4, "chats per step")
+    lr: float = option(2e-4, "learning rate (warm-up, then cosine)")
+    warmup: int = option(10, "warm-up steps")
+    plain: float = option(0.25, "share of chats without the layout line")
+    focus: float = option(0.5, "share of batches of short chats of one or two relational questions (leftmost, side "
+                          "of the bowl...): a few of ~15 answers in a full chat, they are learned slowly otherwise")
+    eval_every: int = option(30, "steps between held-out evaluations")
+    eval_images: int = option(48, "held-out images per evaluation")
+    assets: Path = option(ASSETS_DIR, "the shipped build to continue (its card is updated)")
+    out: Path = option(READER_DIR, "where the scene reader adapter goes")
+    work_dir: Path | None = option(None, "checkpoint folder (default: $VLM2VLA_CACHE/build/layout-seed<N>)")
+    fresh: bool = option(False, "ignore the checkpoint (default: resume)")
+
+
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--max-steps", type=int, default=150)
-    ap.add_argument("--batch", type=int, default=4)
-    ap.add_argument("--lr", type=float, default=2e-4)
-    ap.add_argument("--warmup", type=int, default=10)
-    ap.add_argument("--plain", type=float, default=0.25, help="share of chats without the layout line")
-    ap.add_argument("--focus", type=float, default=0.5,
-                    help="share of batches of short chats of one or two relational questions (leftmost, side of the "
-                         "bowl...): a few of ~15 answers in a full chat, they are learned slowly otherwise")
-    ap.add_argument("--eval-every", type=int, default=30)
-    ap.add_argument("--eval-images", type=int, default=48)
-    ap.add_argument("--assets", type=Path, default=ASSETS_DIR, help="the shipped build to continue (its card is updated)")
-    ap.add_argument("--out", type=Path, default=READER_DIR, help="where the scene reader adapter goes")
-    ap.add_argument("--work-dir", type=Path, default=None)
-    ap.add_argument("--fresh", action="store_true", help="ignore the checkpoint (default: resume)")
-    args = ap.parse_args(argv)
+    args = parse(LayoutReaderConfig, argv, __doc__)
     logging.basicConfig(level=logging.INFO, stream=sys.stdout, format="%(asctime)s %(name)s %(message)s")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     torch.set_num_threads(args.threads)

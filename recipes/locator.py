@@ -9,10 +9,10 @@ fingerprint) next to the vision weights. A few minutes on two cores; the VLM is 
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +28,7 @@ from core.policy.locator import (
     vision_fingerprint,
     vision_spec,
 )
+from recipes.cli import option, parse
 
 log = logging.getLogger(__name__)
 SCENE_SEED = 11  # a scene stream of its own (not the vision build's, not the scene-VQA set's)
@@ -136,18 +137,21 @@ def build(out: Path, n_train: int, n_test: int, epochs: int, seed: int, threads:
     return meta
 
 
+@dataclass(frozen=True)
+class LocatorConfig:
+    assets: Path | None = option(None, "the vision build's folder (default: the shipped one)")
+    scenes: int = option(3000, "training scenes")
+    heldout: int = option(300, "held-out scenes")
+    epochs: int = option(120, "passes over the training scenes' tower features")
+    seed: int = option(0, "scenes and initialisation")
+    threads: int = option(2, "CPU threads for torch")
+    robot: str = option("sim", "a simulated robot's scenes (its arm, object sizes, camera)")
+
+
 def main(argv: list[str] | None = None) -> int:
     from core.model.cache import assets_dir
 
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--assets", type=Path, default=None, help="the vision build's folder (default: the shipped one)")
-    ap.add_argument("--scenes", type=int, default=3000)
-    ap.add_argument("--heldout", type=int, default=300)
-    ap.add_argument("--epochs", type=int, default=120)
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--robot", default="sim", help="a simulated robot's scenes (its arm, object sizes, camera)")
-    args = ap.parse_args(argv)
+    args = parse(LocatorConfig, argv, __doc__)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     meta = build(Path(args.assets or assets_dir()), args.scenes, args.heldout, args.epochs, args.seed, args.threads,
                  args.robot)

@@ -3,6 +3,8 @@
     python -m recipes.restater                 # build (about 5 min on 2 CPU cores), write assets/restate
     python -m recipes.restater --steps 20 --out /tmp/try   # a quick look
 
+Options: `RestaterConfig` (its fields are the command line, `recipes.cli`).
+
 Trained on English only (`core.language.restate.restate_pairs`): the canonical instructions and their
 English rewordings, asked as "Say this robot command in English ...", the answer being the canonical
 instruction (loss on the answer only). The build is seeded and measured on held-out English rewordings
@@ -13,13 +15,13 @@ restatement call.
 
 from __future__ import annotations
 
-import argparse
 import logging
 import math
 import random
 import shutil
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +31,7 @@ from core.language.restate import NEUTRAL_COMMAND, PRIOR_WEIGHT, PROMPT, restate
 from core.policy.shipped import RESTATER_DIR, RESTATER_NAME
 from core.training.collate import IGNORE, collate
 from core.training.config import TrainConfig
+from recipes.cli import option, parse
 
 log = logging.getLogger(__name__)
 
@@ -98,16 +101,31 @@ def held_out_accuracy(model: Any, processor: Any, held: list[tuple[str, str]]) -
     return hits / len(held)
 
 
-def build(out: Path, *, base: str | None = None, steps: int = 150, batch_size: int = 8, lr: float = 2e-4,
-          r: int = 16, seed: int = 0, threads: int | None = None) -> dict[str, Any]:
-    """Train, measure and write the restater to `out` (weights in fp16, with card.json). `base`: the model
-    to train on (default: the embedded default model)."""
+@dataclass(frozen=True)
+class RestaterConfig:
+    steps: int = option(150, "AdamW steps")
+    batch_size: int = option(8, "pairs per step")
+    lr: float = option(2e-4, "learning rate (linear decay)")
+    r: int = option(16, "LoRA rank (alpha is twice it)")
+    seed: int = option(0, "data order and initialisation")
+    threads: int | None = option(None, "CPU threads for torch (default: torch's)")
+    out: Path = option(ASSET_DIR, "where the restater folder goes")
+
+    def __post_init__(self) -> None:
+        if self.steps < 1 or self.batch_size < 1:
+            raise ValueError("--steps and --batch-size must be positive")
+
+
+def build(config: RestaterConfig, *, base: str | None = None) -> dict[str, Any]:
+    """Train, measure and write the restater to `config.out` (weights in fp16, with card.json). `base`: the
+    model to train on (default: the embedded default model)."""
+    out, steps, batch_size, lr, r, seed = config.out, config.steps, config.batch_size, config.lr, config.r, config.seed
     from core.model.adapter_files import write_card, write_fp16_adapter
     from core.model.adapters import base_fingerprint
     from core.training.model_io import add_lora, load_base
 
-    if threads:
-        torch.set_num_threads(threads)
+    if config.threads:
+        torch.set_num_threads(config.threads)
     torch.manual_seed(seed)
     t0 = time.perf_counter()
     model, processor, _ = load_base(base)
@@ -149,22 +167,11 @@ def build(out: Path, *, base: str | None = None, steps: int = 150, batch_size: i
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--steps", type=int, default=150)
-    ap.add_argument("--batch-size", type=int, default=8)
-    ap.add_argument("--lr", type=float, default=2e-4)
-    ap.add_argument("--r", type=int, default=16, help="LoRA rank")
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--threads", type=int, default=None)
-    ap.add_argument("--out", type=Path, default=ASSET_DIR)
-    args = ap.parse_args(argv)
+    config = parse(RestaterConfig, argv, __doc__)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    if args.steps < 1 or args.batch_size < 1:
-        ap.error("--steps and --batch-size must be positive")
-    card = build(args.out, steps=args.steps, batch_size=args.batch_size, lr=args.lr, r=args.r, seed=args.seed,
-                 threads=args.threads)
+    card = build(config)
     print(f"restater: held-out English accuracy {card['metrics']['held_out_english_accuracy']}, "
-          f"{card['train_s']} s -> {args.out}")
+          f"{card['train_s']} s -> {config.out}")
     return 0
 
 

@@ -14,3 +14,9 @@ if [ -n "$missing" ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $missing >/dev/null
 fi
 python3 -m pip install -q -r requirements-dev.txt
+# the project itself, editable: `python bench/perf/recording.py` (and every other script) imports core, recipes
+# and the bench helpers from this checkout without touching sys.path
+installed=$(cd / && python3 -c "import os, recipes; print(os.path.dirname(os.path.dirname(os.path.realpath(recipes.__file__))))" 2>/dev/null || true)
+if [ "$installed" != "$(pwd -P)" ]; then
+  python3 -m pip install -q --no-deps -e .
+fi

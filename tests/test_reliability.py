@@ -1,6 +1,6 @@
 """Failures a lab meets, each with its recovery: kill -9 during an autonomous run and a recording, input
-device loss, a crashing model worker, a busy database. (Training killed with -9: tests/test_training_jobs.py;
-uploads: tests/test_auth_api.py.)"""
+device loss, a crashing model worker, a busy database. (Training killed with -9: tests/core/training/test_jobs.py;
+uploads: tests/ui/test_auth_api.py.)"""
 
 from __future__ import annotations
 

@@ -14,7 +14,8 @@ CSS = """
 .status-line { font-family: ui-monospace, monospace; }
 """
 
-HEAD = '<script src="/studio-static/teleop.js" defer></script>'
+HEAD = ('<script src="/studio-static/teleop.js" defer></script>'
+        '<script src="/studio-static/teleop_pad.js" defer></script>')
 
 
 def build_blocks(app: App) -> gr.Blocks:

@@ -8,7 +8,6 @@ import pandas as pd
 from core.context import App
 from core.store.episodes import EpisodeFilter, list_episodes
 from core.training.config import PRESETS, preset
-from core.training.jobspec import SERVO_DATA, DataSpec, EvalSpec, JobConfig, servo_seeds
 from ui import guard
 
 BASE = "base model (no adapter)"
@@ -127,27 +126,23 @@ def build(app: App) -> None:
         c = preset(name_)
         return c.lr, c.epochs, c.max_steps or 0, c.lora_r, c.lora_alpha, c.batch_size, c.grad_accum, c.decision_weight
 
-    def do_start(job_name, ids, n_expert, pre, lr_, ep, ms, r_, a_, b_, acc_, w_, cam, state_, grounded_, servo_, vqa_,
-                 n_corr, request: gr.Request):
+    # the form's widgets by their core.training.form.TrainForm field
+    form = {name: "name", episodes: "episode_ids", expert: "expert_demos", preset_name: "preset", lr: "lr",
+            epochs: "epochs", max_steps: "max_steps", r: "lora_r", alpha: "lora_alpha", batch: "batch_size",
+            accum: "grad_accum", weight: "decision_weight", camera: "camera", state: "robot_state",
+            grounded: "grounded", servo: "servo", vqa: "vqa_scenes", corrections: "corrections"}
+
+    def do_start(values: dict, request: gr.Request):
         from core.training.errors import TrainingError
+        from core.training.form import TrainForm
 
         who = guard.require(request, "train")
         try:
-            cfg = preset(pre, lr=float(lr_), epochs=float(ep), max_steps=int(ms) or None, lora_r=int(r_),
-                         lora_alpha=int(a_), batch_size=int(b_), grad_accum=int(acc_),
-                         decision_weight=float(w_ or 1.0), base_model=app.config.model or "default")
-            if int(n_corr or 0) and not servo_:
-                raise ValueError("servo corrections answer grounding lines one entry at a time: "
-                                 "tick 'Grounded servoing' too")
-            data = DataSpec(episode_ids=tuple(int(i) for i in ids or []), expert_seeds=tuple(range(int(n_expert or 0))),
-                            camera=cam or "front", robot_state=bool(state_), grounded=bool(grounded_ or servo_),
-                            servo_seeds=servo_seeds(int(n_corr or 0)), robot=app.config.robot,
-                            **(SERVO_DATA if servo_ else {}))
-            jid = app.training.start_job(JobConfig((job_name or "").strip(), cfg, data, EvalSpec(vqa_scenes=int(vqa_))))
+            f = TrainForm.from_values({**{form[c]: v for c, v in values.items()}, "robot": app.config.robot})
+            jid = app.training.start_job(f.job_config(app.config.model or "default"))
         except (TrainingError, ValueError, TypeError) as exc:
             raise gr.Error(str(exc)) from exc
-        guard.audit(who, "train.start", f"job {jid}", name=(job_name or "").strip(), episodes=len(ids or []),
-                    preset=pre)
+        guard.audit(who, "train.start", f"job {jid}", name=f.name.strip(), episodes=len(f.episode_ids), preset=f.preset)
         return jobs_table(app), jid
 
     def show(jid):
@@ -199,9 +194,7 @@ def build(app: App) -> None:
     episodes.change(do_preview, [episodes, expert], preview)
     expert.change(do_preview, [episodes, expert], preview)
     preset_name.change(do_preset, preset_name, [lr, epochs, max_steps, r, alpha, batch, accum, weight])
-    start.click(do_start, [name, episodes, expert, preset_name, lr, epochs, max_steps, r, alpha, batch, accum, weight, camera,
-                           state, grounded, servo, vqa, corrections],
-                [jobs, job_id])
+    start.click(do_start, set(form), [jobs, job_id])
     outs = [progress, loss_plot, evals, log_tail, jobs]
     cancel.click(do_cancel, job_id, outs)
     resume.click(do_resume, job_id, outs)

@@ -1,4 +1,4 @@
-"""The in-app autonomous benchmark's parts (`bench/app_autonomous.py` is its command line).
+"""The in-app autonomous benchmark's parts (`bench/eval/app_autonomous.py` is its command line).
 
 - `metrics`: pure logic: the episode plan, the refusal rule, 1 s loop windows, the result's exact keys;
 - `inproc`: the real app started in this process as `app.py` starts it, plus read-only probes;

@@ -1,4 +1,4 @@
-"""Options of `bench/app_autonomous.py` and what they select: the task episodes, the refusal items and
+"""Options of `bench/eval/app_autonomous.py` and what they select: the task episodes, the refusal items and
 how each command is worded (pure: no app, no browser)."""
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ def _csv(allowed: tuple[str, ...], what: str) -> Callable[[str], tuple[str, ...]
 
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
-    ap = argparse.ArgumentParser(prog="bench/app_autonomous.py", description=__doc__)
+    ap = argparse.ArgumentParser(prog="bench/eval/app_autonomous.py", description=__doc__)
     ap.add_argument("--quick", action="store_true", help="a few minutes: smoke test of the whole harness")
     ap.add_argument("--dev", action="store_true", help="the dev set (tuning) instead of the held-out test set")
     ap.add_argument("--langs", type=_csv(LANGUAGES, "language"), default=None,

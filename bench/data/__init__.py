@@ -1,4 +1,4 @@
-"""Hand-written command sets of the in-app benchmark (`bench/app_autonomous.py`).
+"""Hand-written command sets of the in-app benchmark (`bench/eval/app_autonomous.py`).
 
 - `held_out_commands`, `held_out_refusal`: the benchmark's test sets. NEVER train on them, never use them
   to choose a setting (a threshold, a weight, a prompt, a checkpoint): they are what the work is judged on.

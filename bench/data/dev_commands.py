@@ -1,7 +1,7 @@
 """DEV SET for tuning (restatement, refusal thresholds, prompts): commands in the dev languages only
 (en, es, fr, de, zh, ja), worded differently from the held-out test set (`bench.data.held_out_commands`,
 `bench.data.held_out_refusal`), which must never be used to choose a setting. Measure on this set with
-`python bench/app_autonomous.py --dev` (results go to `bench/results/app_autonomous-dev.json`).
+`python bench/eval/app_autonomous.py --dev` (results go to `bench/results/app_autonomous-dev.json`).
 
 Same slots as the held-out wordings (`bench.data.render`), colour forms from `held_out_commands.COLOURS`.
 """

@@ -10,7 +10,7 @@
 | `int8-dynamic`   | CPU   | torch.ao dynamic int8 (activations quantized per tensor) on every linear   |
 | `nf4`            | CUDA  | bitsandbytes 4-bit NF4 at load time, bf16 compute                          |
 
-`choose_precision` picks `nf4` on CUDA and `CPU_DEFAULT` on CPU (chosen by `bench/model.py`:
+`choose_precision` picks `nf4` on CUDA and `CPU_DEFAULT` on CPU (chosen by `bench/eval/model.py`:
 fastest mode whose greedy answers agree with fp32 on the scene-VQA set). On a CPU without native bf16
 arithmetic the fp32 body is the faster one once the head is int8 and small: grammar-constrained decoding
 (which computes only the allowed rows of the head) and prefill are then mostly the body's matrix products.

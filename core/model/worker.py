@@ -3,7 +3,7 @@
 Why one thread: torch's CPU kernels run on OpenMP (libgomp). Each thread that runs a parallel kernel
 gets its own OpenMP team, kept while that thread lives. Measured on a 2-core machine: with a second,
 still-living thread that had run a single kernel, the default model's decode step and prefill both took
-1.6x as long (`python bench/threads.py`), and the autonomous loop's cycle about 1.7x. The likely cause
+1.6x as long (`python bench/perf/threads.py`), and the autonomous loop's cycle about 1.7x. The likely cause
 is libgomp's throttling: with more OpenMP threads alive than cores, its workers stop spinning between
 kernels and have to be woken for each one, and decoding is thousands of small kernels. So loading,
 chat answers, the locator and the autonomous policy all run here; callers on other threads wait for

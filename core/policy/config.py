@@ -29,12 +29,21 @@ class PolicyInputs:
     has one built in). With neither, the questions are the paper's image-only ones.
     """
 
-    camera: str = "front"
-    robot_state: bool = False
-    grounded: bool = False
-    robot: str = "sim"  # the robot whose scenes it was trained on: its camera, locator and scene sizes ground it
+    # the help texts are the command line's (`recipes.cli`)
+    camera: str = field(default="front", metadata={
+        "choices": CAMERAS, "help": "the camera the adapter looks at (the loop shows it the same one)"})
+    robot_state: bool = field(default=False, metadata={
+        "help": "put the gripper's place and opening into the plan, action and 'done?' questions (the loop then "
+                "gives the live state); without it the adapter sees only the camera frame"})
+    grounded: bool = field(default=False, metadata={
+        "help": "start the plan, action and 'done?' questions with a grounding line: the gripper's height and where "
+                "the subtask's object is relative to it, from the default model's object locator"})
+    robot: str = field(default="sim", metadata={
+        "help": "the robot whose scenes it was trained on: its camera, locator and scene sizes ground it"})
 
     def __post_init__(self) -> None:
+        if self.camera not in CAMERAS:
+            raise ValueError(f"unknown camera {self.camera!r}; choose one of {', '.join(CAMERAS)}")
         if self.grounded and self.robot_state:
             raise ValueError("choose one of robot_state and grounded (the grounding line has the gripper's state)")
         if self.grounded and self.camera != "front":

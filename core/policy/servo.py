@@ -6,7 +6,7 @@ expert moves (`core.control.expert.Expert`, long entries): sideways at travel he
 close, then down to it, then close (or open, when placing).
 
 `ServoPolicy` is a `core.control.policy.Policy` that writes that entry every cycle. Two uses:
-- the ceiling of grounded servoing (`bench/grounded_oracle.py`): what the locator, the calibration and the
+- the ceiling of grounded servoing (`bench/eval/grounded_oracle.py`): what the locator, the calibration and the
   loop allow, without a learned model;
 - a DART-style teacher for training (`core.training.corrections`): with `noise` > 0 it executes, in that
   share of the cycles, a perturbed entry instead of its own (off sideways, too low, too high), and records

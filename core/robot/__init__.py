@@ -1,0 +1,1 @@
+"""Robots: the `Robot` contract, the MuJoCo tabletop simulator, its scene, cameras and tasks."""

@@ -36,7 +36,7 @@ class SimConfig:
     cameras: tuple[str, ...] = ("front", "wrist")
     control_hz: float = 30.0
     render: bool = True
-    reuse_still_frames: bool = True  # False: render every observation (bench/still_frames.py compares)
+    reuse_still_frames: bool = True  # False: render every observation (bench/perf/still_frames.py compares)
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ import numpy as np
 
 from core.language import prompts
 from core.language.paraphrase import paraphrases
+from core.policy.config import PolicyInputs
 from core.training.errors import DataError, NoEpisodesError
 from core.training.sources import EpisodeRecord, resize
 from core.types import Vec3
@@ -55,9 +56,10 @@ class DataConfig:
     extra subtask questions per episode, each with an English rewording of its (canonical) instruction
     (`core.language.paraphrase`), so the adapter maps a command's meaning rather than one string.
     `window_stride`: action windows start every this many entries (None: back to back; see
-    `core.language.prompts.episode_samples`). `robot_state`: the plan, action and "done?" questions carry the robot's state at their frame
-    (`core.language.prompts.state_text`); the adapter then needs it at run time too. `grounded`: instead,
-    they start with a grounding line (`core.language.grounding`: the gripper's height and where the
+    `core.language.prompts.episode_samples`). `inputs` (`core.policy.config.PolicyInputs`): with
+    `robot_state`, the plan, action and "done?" questions carry the robot's state at their frame
+    (`core.language.prompts.state_text`); the adapter then needs it at run time too. With `grounded`,
+    instead, they start with a grounding line (`core.language.grounding`: the gripper's height and where the
     subtask's object is relative to it, located in the question's own frame), which needs a `GroundFn`.
     `mid_entries` (one-entry windows): also ask from this many steps inside each motion entry, answered
     with the rest of it (`core.language.prompts.inner_windows`; needs the recorded robot state).
@@ -70,9 +72,8 @@ class DataConfig:
     seed: int = 0
     action_format: str = "language"
     instruction_paraphrases: int = 0
-    robot_state: bool = False
+    inputs: PolicyInputs = field(default_factory=PolicyInputs)
     window_stride: int | None = None
-    grounded: bool = False
     mid_entries: int = 0
 
     def __post_init__(self) -> None:
@@ -85,8 +86,6 @@ class DataConfig:
             raise DataError(f"val_fraction must be in [0, 1), got {self.val_fraction}")
         if self.action_format not in ACTION_FORMATS:
             raise DataError(f"action_format must be one of {ACTION_FORMATS}, got {self.action_format!r}")
-        if self.grounded and self.robot_state:
-            raise DataError("choose one of robot_state and grounded (the grounding line has the gripper's state)")
         if self.instruction_paraphrases < 0:
             raise DataError(f"instruction_paraphrases must be >= 0, got {self.instruction_paraphrases}")
         if self.window_stride is not None and self.window_stride < 1:
@@ -175,18 +174,18 @@ def _inner(record: EpisodeRecord, config: DataConfig) -> dict[str, Any]:
 
 
 def episode_samples(record: EpisodeRecord, config: DataConfig, ground: GroundFn | None = None) -> list[TrainSample]:
-    """The samples of one episode (empty if it has no subtasks). `ground` is needed for `config.grounded`."""
+    """The samples of one episode (empty if it has no subtasks). `ground` is needed for grounded inputs."""
     v = record.verbalization
-    if (config.robot_state or config.grounded) and not record.states:
+    if config.inputs.first_line and not record.states:
         raise DataError(f"episode {record.key} has no recorded robot state; train without the robot's state")
     frames: dict[int, np.ndarray] = {}
     lines = None
-    if config.grounded:
+    if config.inputs.grounded:
         if ground is None:
             raise DataError("grounded samples need the object locator (a GroundFn)")
         lines = grounding_lines(record, config, ground, frames)
     turns = [t for t in prompts.episode_samples(v, record.instruction, max_entries=config.max_entries,
-                                                states=record.states if config.robot_state else None,
+                                                states=record.states if config.inputs.robot_state else None,
                                                 stride=config.window_stride, lines=lines, **_inner(record, config))
              if t.kind in config.kinds]
     if not turns:

@@ -24,6 +24,7 @@ from typing import Any
 import torch
 
 from core.language import Chunk, ParseError, parse
+from core.policy.config import PolicyInputs
 from core.policy.rollout import SimResult
 from core.training.action_tokens import ActionTokenCodec, ActionTokenError
 from core.training.collate import ChatEncoder
@@ -205,14 +206,14 @@ def vqa_retention(
 
 
 # ---- sim rollouts -----------------------------------------------------------------------------------
-def sim_success(model: Any, processor: Any, *, episodes: int = 10, seed: int = 1000, kind: str | None = None,
-                time_limit_s: float = 240.0, image_size: int = 224, camera: str = "front",
-                robot_state: bool = False, grounded: bool = False, robot: str = "sim") -> SimResult:
+def sim_success(model: Any, processor: Any, *, inputs: PolicyInputs | None = None, episodes: int = 10,
+                seed: int = 1000, kind: str | None = None, time_limit_s: float = 240.0,
+                image_size: int = 224) -> SimResult:
     """`core.policy.rollout.run_sim_episodes` with the fine-tuned model as the policy
     (`core.policy.vlm.VLMPolicy`: the training prompts, grammar-constrained decoding). Language-action
-    adapters only."""
+    adapters only. `inputs`: what the adapter reads (default: the front camera's frame alone)."""
     from core.model.loader import LoadedModel
-    from core.policy.config import PolicyConfig, PolicyInputs
+    from core.policy.config import PolicyConfig
     from core.policy.rollout import run_sim_episodes
     from core.policy.vlm import VLMPolicy
 
@@ -223,14 +224,14 @@ def sim_success(model: Any, processor: Any, *, episodes: int = 10, seed: int = 1
     base.eval()
     try:
         with torch.no_grad():
+            inputs = inputs or PolicyInputs()
             grounder = None
-            if grounded:
+            if inputs.grounded:
                 from core.policy.grounding import sim_grounder
 
-                grounder = sim_grounder(image_size, camera, robot=robot)
-            config = PolicyConfig(PolicyInputs(camera=camera, robot_state=robot_state, robot=robot))
-            policy = VLMPolicy(loaded, config, grounder=grounder)
+                grounder = sim_grounder(image_size, inputs.camera, robot=inputs.robot)
+            policy = VLMPolicy(loaded, PolicyConfig(inputs), grounder=grounder)
             return run_sim_episodes(policy, episodes=episodes, seed=seed, kind=kind, time_limit_s=time_limit_s,
-                                    image_size=image_size, robot=robot)
+                                    image_size=image_size, robot=inputs.robot)
     finally:
         base.train(was_training)

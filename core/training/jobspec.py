@@ -5,13 +5,17 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from core.language.prompts import CHUNK_ENTRIES
+from core.policy.config import PolicyInputs
 from core.training.config import TrainConfig
 from core.training.errors import JobError, NoEpisodesError
 
-# The data side of grounded servoing (with `grounded`): direct-style expert demos in long entries, one
+if TYPE_CHECKING:
+    from core.training.data import DataConfig
+
+# The data side of grounded servoing (with `inputs.grounded`): direct-style expert demos in long entries, one
 # entry per action question, every second demo starting up to 10 cm off the home pose.
 SERVO_DATA = {"expert_direct": True, "max_entries": 1, "window_stride": 1, "expert_start_jitter": 0.1}
 SERVO_SEED0 = 500  # the scenes of servo-correction rollouts (`DataSpec.servo_seeds`; demos use 0.., benchmarks 1000..)
@@ -26,12 +30,14 @@ def servo_seeds(n: int) -> tuple[int, ...]:
 class DataSpec:
     """Episodes to train on: recorded `episode_ids` from the store and/or scripted-expert demos
     (`expert_seeds`, generated inside the job; `expert_kind` None = a task kind drawn per seed, a kind,
-    or a tuple of kinds cycled over the seeds)."""
+    or a tuple of kinds cycled over the seeds), and how they become samples. `inputs`: what the adapter
+    will read besides the frame (the camera, a first line); the samples are written for it and its card
+    keeps it, so the app's policy asks the same questions (`core.policy.config`)."""
 
     episode_ids: tuple[int, ...] = ()
     expert_seeds: tuple[int, ...] = ()
     expert_kind: str | tuple[str, ...] | None = None
-    camera: str = "front"
+    inputs: PolicyInputs = field(default_factory=PolicyInputs)
     verbalize_missing: bool = False
     kinds: tuple[str, ...] | None = None  # None = every kind in core.language.prompts.KINDS
     max_entries: int | None = CHUNK_ENTRIES  # entries per action answer, as the autonomous loop asks per cycle
@@ -46,9 +52,6 @@ class DataSpec:
     servo_seeds: tuple[int, ...] = ()  # noisy rollouts of the servo rule, one per seed (training.corrections; grounded)
     servo_noise: float = 0.3  # the share of those rollouts' cycles that execute a perturbed entry
     servo_noise_cm: float = 3.0  # how far (per axis, at most) a perturbed entry is pushed off
-    robot_state: bool = False  # questions carry the gripper's place and opening (core.language.prompts.state_text)
-    grounded: bool = False  # questions carry where the subtask's object is relative to the gripper (core.language.grounding)
-    robot: str = "sim"  # the simulated robot of the expert demos and the grounding's camera (core.robot.registry)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "episode_ids", tuple(int(i) for i in self.episode_ids))
@@ -65,30 +68,47 @@ class DataSpec:
                 raise JobError(f"unknown expert task kind(s) {bad}; choose from {list(TASK_KINDS)}")
         if self.kinds is not None:
             object.__setattr__(self, "kinds", tuple(self.kinds))
-        if self.grounded and self.robot_state:
-            raise JobError("choose one of robot_state and grounded (the grounding line has the gripper's state)")
-        if self.servo_seeds and not self.grounded:
+        if not isinstance(self.inputs, PolicyInputs):
+            object.__setattr__(self, "inputs", PolicyInputs(**self.inputs))
+        if self.servo_seeds and not self.inputs.grounded:
             raise JobError("servo corrections answer grounding lines; they need grounded training")
         if not 0.0 <= self.servo_noise <= 1.0 or self.servo_noise_cm < 0:
             raise JobError(f"servo_noise must be in [0, 1] and servo_noise_cm >= 0, got {self.servo_noise}, "
                            f"{self.servo_noise_cm}")
         from core.robot.registry import ROBOTS
 
-        spec = ROBOTS.get(self.robot)
+        spec = ROBOTS.get(self.inputs.robot)
         if spec is None:
-            raise JobError(f"unknown robot {self.robot!r}; choose from {list(ROBOTS)}")
-        if spec.simulator is None and (self.expert_seeds or self.servo_seeds or self.grounded):
-            raise JobError(f"{self.robot} is not a simulator: expert demos, servo corrections and grounding lines "
+            raise JobError(f"unknown robot {self.inputs.robot!r}; choose from {list(ROBOTS)}")
+        if spec.simulator is None and (self.expert_seeds or self.servo_seeds or self.inputs.grounded):
+            raise JobError(f"{self.inputs.robot} is not a simulator: expert demos, servo corrections and grounding lines "
                            "need a simulated robot (train on its recorded episodes without them)")
-        if self.servo_seeds and self.robot != "sim":
+        if self.servo_seeds and self.inputs.robot != "sim":
             raise JobError("servo corrections follow the built-in arm's servo rule; they are not built for "
-                           f"{self.robot}")
-        if self.grounded and self.camera != "front":
-            raise JobError("grounded training locates objects in the front camera; choose camera 'front'")
+                           f"{self.inputs.robot}")
 
     @property
     def n_episodes(self) -> int:
         return len(self.episode_ids) + len(self.expert_seeds) + len(self.servo_seeds)
+
+    def sample_config(self, image_size: int, action_format: str) -> DataConfig:
+        """How these episodes become samples (`core.training.data.DataConfig`): every field the two share,
+        copied by name."""
+        from core.training.data import DataConfig
+
+        shared = {f.name for f in fields(DataConfig)} & {f.name for f in fields(self)}
+        values = {n: getattr(self, n) for n in shared if not (n == "kinds" and self.kinds is None)}
+        return DataConfig(image_size=image_size, action_format=action_format, **values)
+
+
+def _nest_inputs(data: dict[str, Any]) -> dict[str, Any]:
+    """A job's data section with its policy inputs as one object (configs written before `inputs` had
+    `camera`, `robot_state` and `grounded` beside the other fields)."""
+    flat = {k: data[k] for k in ("camera", "robot_state", "grounded") if k in data}
+    if not flat:
+        return data
+    rest = {k: v for k, v in data.items() if k not in flat}
+    return {**rest, "inputs": {**flat, **rest.get("inputs", {})}}
 
 
 @dataclass(frozen=True)
@@ -140,10 +160,10 @@ class JobConfig:
             return cls(
                 name=d["name"],
                 train=TrainConfig.from_dict(d.get("train", {})),
-                data=build(DataSpec, d.get("data", {})),
+                data=build(DataSpec, _nest_inputs(d.get("data", {}))),
                 eval=build(EvalSpec, d.get("eval", {})),
             )
-        except (KeyError, TypeError) as exc:
+        except (KeyError, TypeError, ValueError) as exc:
             raise JobError(f"malformed job config: {exc}") from exc
 
     def save(self, path: Path) -> None:

@@ -26,7 +26,6 @@ import torch
 from core.model.adapter_files import write_card
 from core.training.adapters import AdapterRegistry
 from core.training.data import (
-    DataConfig,
     DatasetSplit,
     build_dataset,
     build_samples,
@@ -201,26 +200,23 @@ def build_job_data(cfg: JobConfig, image_size: int, store: Store | None) -> Data
     from core.training.sources import expert_episodes, store_episodes
 
     spec = cfg.data
-    dc = DataConfig(image_size=image_size, max_entries=spec.max_entries, val_fraction=spec.val_fraction,
-                    seed=spec.seed, action_format=cfg.train.action_format,
-                    instruction_paraphrases=spec.instruction_paraphrases, robot_state=spec.robot_state,
-                    window_stride=spec.window_stride, grounded=spec.grounded, mid_entries=spec.mid_entries, **({"kinds": spec.kinds} if spec.kinds else {}))
+    dc = spec.sample_config(image_size, cfg.train.action_format)
     records: list[Any] = []
     if spec.episode_ids:
         if store is None:
             raise TrainingError("recorded episodes were selected but no store is configured (VLM2VLA_DB_URL)")
-        records.extend(store_episodes(store, spec.episode_ids, camera=spec.camera,
+        records.extend(store_episodes(store, spec.episode_ids, camera=spec.inputs.camera,
                                       verbalize_missing=spec.verbalize_missing))
     if spec.expert_seeds:
-        records.extend(expert_episodes(spec.expert_seeds, kind=spec.expert_kind, camera=spec.camera,
+        records.extend(expert_episodes(spec.expert_seeds, kind=spec.expert_kind, camera=spec.inputs.camera,
                                        image_size=image_size, start_jitter=spec.expert_start_jitter,
                                        start_near=spec.expert_start_near, direct=spec.expert_direct,
-                                       robot=spec.robot))
-    if not spec.grounded:
+                                       robot=spec.inputs.robot))
+    if not spec.inputs.grounded:
         return build_dataset(records, dc)
     from core.policy.grounding import sim_grounder
 
-    grounder = sim_grounder(image_size, robot=spec.robot)
+    grounder = sim_grounder(image_size, robot=spec.inputs.robot)
     samples = build_samples(records, dc, grounder.lines) if records else []
     if spec.servo_seeds:
         from core.training.corrections import correction_samples
@@ -302,9 +298,8 @@ def evaluate_job(cfg: JobConfig, result: TrainResult, split: DatasetSplit, image
         reporter.update(eval=metrics)
     if ev.sim_episodes and result.codec is None and not stop_here():  # the AT baseline cannot drive the loop
         reporter.phase("evaluating in the simulator")
-        sim = sim_success(result.model, result.processor, episodes=ev.sim_episodes, seed=ev.sim_seed, camera=cfg.data.camera,
-                          robot_state=cfg.data.robot_state, grounded=cfg.data.grounded,
-                          image_size=image_size, time_limit_s=ev.sim_time_limit_s, robot=cfg.data.robot)
+        sim = sim_success(result.model, result.processor, inputs=cfg.data.inputs, episodes=ev.sim_episodes,
+                          seed=ev.sim_seed, image_size=image_size, time_limit_s=ev.sim_time_limit_s)
         metrics.update(sim_success=sim.success_rate, sim_episodes=sim.n,
                        sim_malformed=sum(e.malformed for e in sim.episodes))
         reporter.update(eval=metrics)
@@ -371,8 +366,7 @@ def run_job(job_dir: Path, job_id: int | None = None, store: Store | None = None
             "hyperparameters": cfg.train.to_dict(),
             "data": {**split.summary(), "episode_ids": list(cfg.data.episode_ids),
                      "expert_seeds": list(cfg.data.expert_seeds), "max_entries": cfg.data.max_entries,
-                     "camera": cfg.data.camera, "robot_state": cfg.data.robot_state, "grounded": cfg.data.grounded,
-                     "robot": cfg.data.robot,
+                     **cfg.data.inputs.card_data(),  # what the policy reads back (core.policy.config)
                      "window_stride": cfg.data.window_stride, "expert_start_jitter": cfg.data.expert_start_jitter,
                      "expert_start_near": cfg.data.expert_start_near, "expert_direct": cfg.data.expert_direct,
                      "mid_entries": cfg.data.mid_entries, **({"servo_seeds": list(cfg.data.servo_seeds),

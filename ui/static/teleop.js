@@ -1,29 +1,13 @@
 /*
- * VLM2VLA Studio - browser teleop: keyboard, on-screen pad and a WebHID SpaceMouse.
- * Plain JavaScript, no build step. Load it once into the page (e.g. Gradio `launch(head=...)`).
- *
- * Every input becomes an event POSTed to /api/teleop/input (same origin):
- *   {"source": "keyboard"|"pad"|"webhid", "axes": [dx, dy, dz, droll, dpitch, dyaw],
- *    "gripper": null|0|1, "buttons": [0|1, ...], "seq": <int, strictly increasing>}
- * Axes are in the robot base frame, each in [-1, 1]: +x forward, +y left, +z up, yaw + = counter-
- * clockwise seen from above. While an input is held its state is resent every `tickMs` (50 ms); when
- * it is released one all-zero event is sent; otherwise a heartbeat goes out every `heartbeatMs`.
- * The server zeroes motion if it hears nothing for 250 ms.
- *
- * Keys (by physical position, so other layouts use the same places; ignored while typing in a field):
- *   W / S or Up / Down      forward / back       (+x / -x)
- *   A / D or Left / Right   left / right         (+y / -y)
- *   R / F or PageUp / Down  up / down            (+z / -z)
- *   Q / E                   yaw left / right     (+yaw / -yaw)
- *   Space                   toggle gripper (open <-> closed)
- *   Shift (held)            slow: 30 % speed
- *
- * Page hooks: a container with id "teleop-pad" gets the on-screen pad; a button with id
- * "webhid-connect" asks for a SpaceMouse through WebHID (Chrome/Edge, localhost or https); an element
- * with id "teleop-status" or "teleop-js-status" (optional) shows a status line. Configure with window.VLM_TELEOP_CONFIG =
- * {endpoint, tickMs, heartbeatMs, hidGripperButton, ...} before this script, or data-endpoint on the
- * script tag.
- * window.vlmTeleop exposes handleHidReport(reportId, DataView) for tests and state() for debugging.
+ * VLM2VLA Studio - browser teleop: keyboard, on-screen pad and a WebHID SpaceMouse. Plain JavaScript, no build
+ * step; load it once into the page (Gradio `launch(head=...)`). Every input becomes an event POSTed to
+ * /api/teleop/input (the event format and its rules: core/teleop/browser.py); a held input is resent every
+ * `tickMs`, a release sends one all-zero event, a heartbeat goes out every `heartbeatMs`. Keys (README's
+ * Keyboard section) go by physical position and are ignored while typing. Page hooks: #teleop-pad gets the
+ * on-screen pad, #webhid-connect asks for a SpaceMouse (Chrome/Edge, localhost or https), #teleop-status or
+ * #teleop-js-status shows a status line. Configure with window.VLM_TELEOP_CONFIG = {endpoint, tickMs, ...}
+ * before this script, or data-endpoint on its tag. window.vlmTeleop exposes handleHidReport(reportId,
+ * DataView) for tests and state() for debugging.
  */
 (function () {
   "use strict";
@@ -235,7 +219,7 @@
     st.keys.clear();
     st.shift = false;
     st.pad.clear();
-    refreshPadButtons();
+    refreshPad();
     tick();
   }
 
@@ -328,107 +312,39 @@
     if (st.keys.delete(e.code)) tick();
   }
 
-  // ---------------------------------------------------------------- on-screen pad
+  // ---------------------------------------------------------------- on-screen pad (ui/static/teleop_pad.js)
 
-  var PAD_LAYOUT = [
-    { label: "\u27F2", title: "yaw left (Q)", axis: 5, dir: 1 },
-    { label: "\u2191", title: "forward +x (W)", axis: 0, dir: 1 },
-    { label: "\u27F3", title: "yaw right (E)", axis: 5, dir: -1 },
-    { label: "\u2190", title: "left +y (A)", axis: 1, dir: 1 },
-    { label: "grip", title: "toggle gripper (Space)", gripper: true },
-    { label: "\u2192", title: "right -y (D)", axis: 1, dir: -1 },
-    { label: "up", title: "up +z (R)", axis: 2, dir: 1 },
-    { label: "\u2193", title: "back -x (S)", axis: 0, dir: -1 },
-    { label: "down", title: "down -z (F)", axis: 2, dir: -1 },
-  ];
-
-  var CSS =
-    ".vlm-pad{display:grid;grid-template-columns:repeat(3,minmax(56px,1fr));gap:8px;max-width:280px;" +
-    "touch-action:none;user-select:none;-webkit-user-select:none}" +
-    ".vlm-pad button{min-height:56px;font-size:20px;border-radius:10px;border:1px solid #8886;" +
-    "background:#f4f4f5;color:#111;cursor:pointer;touch-action:none}" +
-    ".vlm-pad button.vlm-held{background:#2563eb;color:#fff}" +
-    ".vlm-pad button.vlm-grip{font-size:15px}" +
-    ".vlm-pad-status{grid-column:1/4;font:12px/1.4 system-ui,sans-serif;opacity:.8;min-height:1.4em}";
-
-  function injectCss() {
-    if (document.getElementById("vlm-teleop-css")) return;
-    var s = document.createElement("style");
-    s.id = "vlm-teleop-css";
-    s.textContent = CSS;
-    (document.head || document.documentElement).appendChild(s);
-  }
-
-  function buildPad(container) {
-    injectCss();
-    container.dataset.vlmPad = "1";
-    var pad = document.createElement("div");
-    pad.className = "vlm-pad";
-    pad.setAttribute("role", "group");
-    pad.setAttribute("aria-label", "robot teleop pad");
-    PAD_LAYOUT.forEach(function (spec) {
-      var b = document.createElement("button");
-      b.type = "button";
-      b.textContent = spec.label;
-      b.title = spec.title;
-      b.setAttribute("aria-label", spec.title);
-      if (spec.gripper) {
-        b.className = "vlm-grip";
-        b.dataset.gripper = "1";
-        b.addEventListener("click", function (e) {
-          e.preventDefault();
-          toggleGripper();
-        });
-      } else {
-        b.dataset.axis = String(spec.axis);
-        b.dataset.dir = String(spec.dir);
-        b.addEventListener("pointerdown", function (e) {
-          e.preventDefault();
-          try {
-            b.setPointerCapture(e.pointerId);
-          } catch (err) {
-            /* synthetic events have no capturable pointer */
-          }
-          st.pad.set(e.pointerId, [spec.axis, spec.dir, b]);
-          refreshPadButtons();
-          tick();
-        });
-        var release = function (e) {
-          if (st.pad.delete(e.pointerId)) {
-            refreshPadButtons();
-            tick();
-          }
-        };
-        b.addEventListener("pointerup", release);
-        b.addEventListener("pointercancel", release);
-        b.addEventListener("lostpointercapture", release);
+  var padHooks = {
+    press: function (pointerId, axis, dir, button) {
+      st.pad.set(pointerId, [axis, dir, button]);
+      refreshPad();
+      tick();
+    },
+    release: function (pointerId) {
+      if (st.pad.delete(pointerId)) {
+        refreshPad();
+        tick();
       }
-      b.addEventListener("contextmenu", function (e) {
-        e.preventDefault(); // long press on touch screens
-      });
-      pad.appendChild(b);
-    });
-    var status = document.createElement("div");
-    status.className = "vlm-pad-status";
-    status.setAttribute("aria-live", "polite");
-    pad.appendChild(status);
-    container.appendChild(pad);
-    renderStatus();
-  }
+    },
+    toggleGripper: function () {
+      toggleGripper();
+    },
+  };
 
-  function refreshPadButtons() {
+  function refreshPad() {
     var held = new Set();
     st.pad.forEach(function (m) {
       held.add(m[2]);
     });
-    document.querySelectorAll(".vlm-pad button[data-axis]").forEach(function (b) {
-      b.classList.toggle("vlm-held", held.has(b));
-    });
+    if (window.vlmTeleopPad) window.vlmTeleopPad.refresh(held);
   }
 
   function ensurePad() {
     var c = document.getElementById("teleop-pad");
-    if (c && !c.dataset.vlmPad) buildPad(c);
+    if (c && !c.dataset.vlmPad && window.vlmTeleopPad) {
+      window.vlmTeleopPad.build(c, padHooks);
+      renderStatus();
+    }
   }
 
   // ---------------------------------------------------------------- WebHID SpaceMouse

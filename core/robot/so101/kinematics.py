@@ -11,7 +11,7 @@ Solver: damped least squares on the weighted task (position 3 rows, tilt 2 rows 
 from vertical about the tool's two other axes - and yaw 1 row) with the damping growing near
 singularities (the arm stretched out), a step cap, and joint limits as an active set: a joint at a limit
 that the step pushes further is frozen for that iteration, so the others make up the motion. Measured
-against `mink` 1.3.0 (QP-based) in `bench/so101_ik.py` and docs/robots.md.
+against `mink` 1.3.0 (QP-based) in `bench/eval/so101_ik.py` and docs/robots.md.
 
 Yaw: the angle of the jaw axis (the gripper body's x axis, from the fixed jaw toward the moving one) about
 the vertical, counter-clockwise seen from above; yaw 0 = the jaws close along the base's x axis (forward),

@@ -1,0 +1,1 @@
+"""Model evaluations: what the default model, its adapters, the policy and the rules achieve."""

@@ -1,0 +1,1 @@
+"""Performance benchmarks: rates, latencies and sizes of the running app and its pipelines."""
