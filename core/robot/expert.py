@@ -26,6 +26,8 @@ SETTLE_TICKS = 10
 FINGER_HALF_WIDTH = 0.012  # closed fingers span +-12 mm across the push direction
 PUSH_TRAVEL = 0.075  # block displacement aimed for (success needs PUSH_DISTANCE = 5 cm)
 MIN_PUSH_TRAVEL = 0.058
+PUSH_Z = 0.02  # the gripper's height while it pushes
+PUSH_CLEARANCE = 0.028  # the gap left to the block where the gripper goes down before a push
 # The "direct" style (see `Expert`): approach at the height it starts at, within these bounds.
 DIRECT_Z = (0.10, 0.18)
 # ... and close or open the gripper up to this much above or below the nominal grasp / release height
@@ -56,23 +58,32 @@ def reach_height(subtask_object: str, placing: bool, scene: SceneState | None = 
     return tz + 2 * BLOCK_HALF + 0.004
 
 
-def plan(task: Task, scene: SceneState, cruise_z: float = CRUISE_Z, reach_offset: float = 0.0) -> list[Waypoint]:
+def push_points(block_xy: tuple[float, float], kind: str, travel: float = PUSH_TRAVEL
+                ) -> tuple[tuple[float, float], tuple[float, float]]:
+    """Where a push of the block at `block_xy` starts (the gripper goes down there, `PUSH_CLEARANCE` short
+    of the block) and where the gripper ends it (the block then `travel` further along)."""
+    dx, dy = push_direction(kind)
+    x, y = block_xy
+    contact = BLOCK_HALF + FINGER_HALF_WIDTH  # gripper centre to block centre at contact
+    start = (x - dx * (contact + PUSH_CLEARANCE), y - dy * (contact + PUSH_CLEARANCE))
+    return start, (x + dx * (travel - contact), y + dy * (travel - contact))
+
+
+def plan(task: Task, scene: SceneState, cruise_z: float = CRUISE_Z, reach_offset: float = 0.0,
+         rise_after_push: bool = True) -> list[Waypoint]:
     """The waypoint sequence that solves `task` from `scene`, travelling at `cruise_z`; grasps and releases
-    `reach_offset` above (below, if negative) their nominal heights."""
+    `reach_offset` above (below, if negative) their nominal heights. `rise_after_push` False: a push ends
+    where the gripper stops pushing (the task is done there)."""
     x, y, _ = scene.get(task.obj).pos
     if task.kind.startswith("push"):
-        dx, dy = push_direction(task.kind)
-        free = free_push_travel(scene, (x, y), (dx, dy))
+        free = free_push_travel(scene, (x, y), push_direction(task.kind))
         travel = min(PUSH_TRAVEL, max(MIN_PUSH_TRAVEL, free - 0.005))
-        contact = BLOCK_HALF + FINGER_HALF_WIDTH  # gripper centre to block centre at contact
-        sx, sy = x - dx * (contact + 0.028), y - dy * (contact + 0.028)
-        ex, ey = x + dx * (travel - contact), y + dy * (travel - contact)
+        (sx, sy), (ex, ey) = push_points((x, y), task.kind, travel)
         return [
             Waypoint((sx, sy, cruise_z), 0.0, wait=SETTLE_TICKS),
-            Waypoint((sx, sy, 0.02), 0.0),
-            Waypoint((ex, ey, 0.02), 0.0),
-            Waypoint((ex, ey, cruise_z), 0.0),
-        ]
+            Waypoint((sx, sy, PUSH_Z), 0.0),
+            Waypoint((ex, ey, PUSH_Z), 0.0),
+        ] + ([Waypoint((ex, ey, cruise_z), 0.0)] if rise_after_push else [])
     pick = [
         Waypoint((x, y, cruise_z), 1.0),
         Waypoint((x, y, GRASP_Z + reach_offset), 1.0),
@@ -97,7 +108,8 @@ class Expert:
 
     `direct`: travel at the height it starts at (kept within `DIRECT_Z`) instead of climbing to
     `CRUISE_Z` first, and move every axis at full speed at once (a dog-leg, as a 3D mouse at full
-    deflection moves) instead of in a straight line. Demos in this style, chunked into long entries
+    deflection moves) instead of in a straight line; a push ends where it stops pushing (no climb after
+    it, which long entries would merge into the push itself). Demos in this style, chunked into long entries
     (`spec.LONG_AXIS_CUT_CM`), make each entry the offset to the next waypoint, or that offset clamped:
     what a grounded adapter can read off its grounding line.
     """
@@ -120,7 +132,7 @@ class Expert:
             if obs.scene is None:
                 raise ValueError("the scripted expert needs simulator scene state")
             cruise = min(max(obs.ee_pos[2], DIRECT_Z[0]), DIRECT_Z[1]) if self.direct else CRUISE_Z
-            self._plan = plan(self.task, obs.scene, cruise, self.reach_offset)
+            self._plan = plan(self.task, obs.scene, cruise, self.reach_offset, rise_after_push=not self.direct)
         if self.done:
             return Twist()
         wp = self._plan[self._i]

@@ -43,6 +43,9 @@ WORK_DIR = Path.home() / ".cache" / "vlm2vla" / "default-adapter"
 # Pick-up and put-in are the tasks visitors ask for most: they get 3 of every 11 demos each.
 KIND_MIX = ("pick", "put_in", "pick", "put_in", "put_on", "stack", "pick", "put_in",
             "push_left", "push_right", "push_forward")
+# The task kinds the servo corrections roll out by default (the first recipe's); `--correction-kinds all`
+# takes all seven.
+KINDS_CORRECTED = ("pick", "put_in")
 # The loop's questions. The paper's movement-direction augmentation is left out of this CPU build: its
 # prompts carry a whole action list (the longest samples) for a few answer tokens.
 KINDS = ("subtasks", "plan", "actions", "done")
@@ -53,7 +56,8 @@ def job_config(demos: int, max_steps: int | None, epochs: float, lr: float, thre
                max_entries: int = 16, paraphrases: int = 0, camera: str = "front",
                robot_state: bool = False, window_stride: int | None = None, start_jitter: float = 0.0,
                grounded: bool = False, start_near: float = 0.0, direct: bool = False, mid_entries: int = 0,
-               corrections: int = 0) -> JobConfig:
+               corrections: int = 0, correction_kinds: tuple[str, ...] = KINDS_CORRECTED,
+               correction_starts: tuple[str, ...] = ("home",)) -> JobConfig:
     return JobConfig(
         NAME,
         train=TrainConfig(base_model="default", lr=lr, epochs=epochs, max_steps=max_steps, batch_size=4,
@@ -63,7 +67,8 @@ def job_config(demos: int, max_steps: int | None, epochs: float, lr: float, thre
                       camera=camera, instruction_paraphrases=paraphrases, robot_state=robot_state,
                       window_stride=window_stride, expert_start_jitter=start_jitter, grounded=grounded,
                       expert_start_near=start_near, expert_direct=direct, mid_entries=mid_entries,
-                      servo_seeds=servo_seeds(corrections)),
+                      servo_seeds=servo_seeds(corrections), servo_kinds=correction_kinds,
+                      servo_starts=correction_starts),
         eval=EvalSpec(max_samples=eval_samples, vqa_scenes=vqa_scenes, sim_episodes=sim_episodes),
     )
 
@@ -201,9 +206,14 @@ def main(argv: list[str] | None = None) -> int:
                     help="with --max-entries 1: also ask from this many steps inside each entry, answered with the "
                          "rest of it (the states a loop meets after a chunk that fell short)")
     ap.add_argument("--corrections", type=int, default=0,
-                    help="with --grounded: this many noisy rollouts of the servo rule (pick-up and put-in in turn), each "
+                    help="with --grounded: this many noisy rollouts of the servo rule (--correction-kinds in turn), each "
                          "cycle asked with the rule's entry as the answer, so the adapter sees the way back from states "
                          "off the expert's path (core.training.corrections)")
+    ap.add_argument("--correction-kinds", default=",".join(KINDS_CORRECTED),
+                    help="task kinds of the correction rollouts, taken in turn: a comma list, or 'all' for the seven")
+    ap.add_argument("--correction-starts", default="home",
+                    help="start states of the correction rollouts, taken in turn per kind (core.robot.starts): a comma "
+                         "list of home, after_teleop, after_command, or 'all'")
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--eval-samples", type=int, default=24)
     ap.add_argument("--vqa-scenes", type=int, default=10)
@@ -222,11 +232,21 @@ def main(argv: list[str] | None = None) -> int:
     if not assets_present():
         print("default_adapter: the default model is not built (python -m core.model.build_default)")
         return 2
-    cfg = job_config(args.demos, args.max_steps, args.epochs, args.lr, args.threads, args.eval_samples,
-                     args.vqa_scenes, args.sim_episodes, args.decision_weight, args.max_entries,
-                     args.paraphrases, args.camera, args.robot_state, args.window_stride,
-                     args.start_jitter, args.grounded, args.start_near, args.direct, args.mid_entries,
-                     args.corrections)
+    from core.robot.starts import STARTS
+    from core.robot.tasks import TASK_KINDS
+    from core.training.errors import JobError
+
+    kinds = TASK_KINDS if args.correction_kinds == "all" else tuple(k.strip() for k in args.correction_kinds.split(",") if k.strip())
+    starts = STARTS if args.correction_starts == "all" else tuple(k.strip() for k in args.correction_starts.split(",") if k.strip())
+    try:
+        cfg = job_config(args.demos, args.max_steps, args.epochs, args.lr, args.threads, args.eval_samples,
+                         args.vqa_scenes, args.sim_episodes, args.decision_weight, args.max_entries,
+                         args.paraphrases, args.camera, args.robot_state, args.window_stride,
+                         args.start_jitter, args.grounded, args.start_near, args.direct, args.mid_entries,
+                         args.corrections, kinds, starts)
+    except JobError as exc:
+        print(f"default_adapter: {exc}")
+        return 2
     job_dir = args.work_dir / job_name(cfg.to_dict(), base_fingerprint())
     if args.fresh:
         shutil.rmtree(job_dir, ignore_errors=True)
