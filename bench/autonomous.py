@@ -22,6 +22,7 @@ Targets (issue 8): cycle p50 <= 1.5 s, pick >= 0.8 and put-in >= 0.6 in English,
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -210,6 +211,8 @@ def main() -> int:
                     help="start states, taken in turn over each cell's episodes (core.robot.starts): a comma list of "
                          "home, after_teleop, after_command, or 'all'")
     ap.add_argument("--name", default=None, help="a suffix for the result file (autonomous-<name>.json)")
+    ap.add_argument("--threads", type=int, default=max(1, (os.cpu_count() or 2) - 1),
+                    help="model threads (default: as the app, one fewer than the machine's cores)")
     args = ap.parse_args()
 
     from core.model.loader import assets_present
@@ -229,7 +232,8 @@ def main() -> int:
 
     # every model computation runs on the model thread, as in the app (core.model.worker: a second
     # thread running torch kernels would slow both down)
-    service = load_shipped("auto", adapter_dir=args.adapter, restater=not args.no_restater, reader=False)
+    service = load_shipped("auto", threads=args.threads, adapter_dir=args.adapter, restater=not args.no_restater,
+                           reader=False)
     loaded, restater = service.loaded, service.restater.name if service.restater else None
     if restater is None and not args.no_restater:
         print("autonomous: no restater for this model build in assets (python -m core.training.restater); "
@@ -245,7 +249,7 @@ def main() -> int:
     name += f"-{args.name}" if args.name else ""
     result: dict = {"precision": loaded.precision_label, "adapter": "default-sim" if args.adapter is None else args.adapter.name,
                     "restater": restater, "camera": policy.camera, "robot_state": policy.robot_state, "grounded": policy.grounded,
-                    "episodes_per_cell": args.episodes, "starts": list(starts),
+                    "episodes_per_cell": args.episodes, "starts": list(starts), "threads": args.threads,
                     "seeds": [args.seed, args.seed + args.episodes - 1], "time_limit_s": args.time_limit,
                     "targets": {"cycle_s_p50": 1.5, "pick_en": 0.8, "put_in_en": 0.6,
                                 "other_language_over_english": 0.8, "malformed_rate": 0.0}}
@@ -278,7 +282,8 @@ def main() -> int:
                                  time_limit_s=args.time_limit, instruction_for=lambda t, lang=lang: command(t, lang),
                                  starts=starts)
             success.setdefault(kind, {})[lang] = round(r.success_rate, 3)
-            ok = [parse_subtasks(e.subtasks) == list(task_from_instruction(e.task).subtasks) for e in r.episodes]
+            ok = [bool(e.subtasks.strip()) and parse_subtasks(e.subtasks) == list(task_from_instruction(e.task).subtasks)
+                  for e in r.episodes]  # a run stopped before its subtasks (time limit) has none
             subtasks_ok.setdefault(kind, {})[lang] = round(sum(ok) / max(1, len(ok)), 3)
             for e in r.episodes:
                 cycles.extend(e.cycles_s)
