@@ -102,6 +102,11 @@ def scene_xml(image_size: int = 224) -> str:
     {containers_xml()}
     {blocks}
   </worldbody>
+  <contact>
+    <!-- closed on nothing, the fingers meet at their joint limit; a contact between them pushed them past
+         each other, where they locked and the gripper never opened again -->
+    <exclude body1="finger_left" body2="finger_right"/>
+  </contact>
   <equality>
     <weld body1="ee_target" body2="gripper" solref="0.004 1"/>
     <joint joint1="finger_left" joint2="finger_right" polycoef="0 1 0 0 0" solref="0.005 1"/>
