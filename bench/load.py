@@ -53,7 +53,7 @@ class Counters:
 
 
 @contextmanager
-def run_app(login: bool, hz: float):
+def run_app(login: bool, hz: float, port: int | None = None, extra: tuple[str, ...] = ()):
     """The app on a free loopback port with a throwaway store (accounts created first when `login`)."""
     tmp = Path(tempfile.mkdtemp(prefix="vlm2vla-load-"))
     rec = tmp / "recordings"
@@ -65,7 +65,7 @@ def run_app(login: bool, hz: float):
         users.create_user(store, "operator", "member", PASSWORDS["operator"])
         users.create_user(store, "viewer", "visitor", PASSWORDS["viewer"])
         store.close()
-    with app_process("--no-model", "--hz", str(hz), "--log-level", "WARNING", folder=tmp) as (base, proc):
+    with app_process("--no-model", "--hz", str(hz), "--log-level", "WARNING", *extra, folder=tmp, port=port) as (base, proc):
         yield int(base.rsplit(":", 1)[1]), proc.pid
 
 
@@ -271,6 +271,7 @@ def main(argv: list[str] | None = None, write: bool = True) -> dict:
     ap.add_argument("--tab", default="Teleop & Record", help="the tab every viewer has open (its timers run)")
     ap.add_argument("--no-page-events", dest="page_events", action="store_false",
                     help="only streams and status polls, without the page's timer events and heartbeats")
+    ap.add_argument("--port", type=int, default=None, help="the app's port (default: a free one)")
     args = ap.parse_args(argv)
     if not 1 <= args.viewers <= 100 or not 1 <= args.seconds <= 120:
         ap.error("keep it bounded: 1..100 viewers, 1..120 s")
@@ -278,7 +279,7 @@ def main(argv: list[str] | None = None, write: bool = True) -> dict:
     login = not args.open_lab
     counters = Counters()
     stop = threading.Event()
-    with run_app(login, args.hz) as (port, pid):
+    with run_app(login, args.hz, args.port) as (port, pid):
         op_cookie = login_cookie(port, "operator") if login else ""
         view_cookie = login_cookie(port, "viewer") if login else ""
         threading.Thread(target=operator, args=(port, op_cookie, stop, counters), daemon=True).start()
