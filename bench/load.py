@@ -244,7 +244,8 @@ def status_poller(port: int, cookie: str, window: tuple[float, float], samples: 
             if code != 200:
                 counters.error(f"status: HTTP {code}")
             elif t0 >= window[0]:
-                samples.append({"t": t0, "hz": body["hz"], "ticks": body["ticks"], "missed": body["missed_ticks"]})
+                samples.append({"t": t0, "hz": body["hz"], "ticks": body["ticks"], "missed": body["missed_ticks"],
+                                "tick_ms": body.get("tick_ms")})
                 latencies.append(time.monotonic() - t0)
         except (OSError, http.client.HTTPException, ValueError) as exc:
             counters.error(f"status: {exc}")
@@ -349,6 +350,7 @@ def main(argv: list[str] | None = None, write: bool = True) -> dict:
         if event_latencies else None,
         "status_polls": len(samples),
         "status_latency_ms_p95": round(1000 * lat[int(0.95 * (len(lat) - 1))], 1) if lat else None,
+        "tick_ms": samples[-1].get("tick_ms") if samples else None,  # the loop's phases over its last 300 ticks
         "errors": len(counters.errors),
         "error_samples": counters.errors[:10],
         "cpu_count": os.cpu_count(),

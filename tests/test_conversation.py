@@ -75,3 +75,16 @@ def test_format_run_shows_the_state_the_model_was_given_and_workspace_cuts():
     assert "_Gripper: x 40.0, y 1.0, z 2.5 cm, closed._\nPlan: move up" in text
     assert text.index("Actions:") < text.index("⛔ the workspace limit cuts 3.5 cm")
     assert "_Gripper" not in format_run(ev[1:])  # no state line for an adapter that does not read it
+
+
+def test_an_update_that_changes_nothing_keeps_the_version():
+    c = Conversation()
+    i = c.add("assistant", "… thinking", kind="run")
+    v = c.version
+    c.update(i, "… thinking")  # the run's follower rewrites its message every 0.2 s
+    c.update(i, "… thinking", kind="run")
+    assert c.version == v  # pages compare the version: nothing to re-send
+    c.update(i, "… writing plan")
+    assert c.version == v + 1 and c.messages()[-1]["content"] == "… writing plan"
+    c.update(i, "… writing plan", seconds=1.5)
+    assert c.version == v + 2
