@@ -34,7 +34,7 @@ def main() -> int:
     args = ap.parse_args()
 
     from core.policy.grounding import sim_grounder
-    from core.training.evaluate import run_sim_episodes
+    from core.policy.rollout import run_sim_episodes
 
     grounder = sim_grounder()
     policy = ServoPolicy(grounder.line)

@@ -91,3 +91,14 @@ def test_format_run_says_what_was_skipped_and_how_the_robot_was_got_ready():
                        AutoEvent("skip", "already done: 'grasp the red block', 'lift the red block'", 0.2, "lift the red block"),
                        AutoEvent("done", "the command is already done: nothing to do", 0.2)])
     assert "✓ already done: 'grasp the red block'" in done and done.rstrip().endswith("nothing to do")
+def test_an_update_that_changes_nothing_keeps_the_version():
+    c = Conversation()
+    i = c.add("assistant", "… thinking", kind="run")
+    v = c.version
+    c.update(i, "… thinking")  # the run's follower rewrites its message every 0.2 s
+    c.update(i, "… thinking", kind="run")
+    assert c.version == v  # pages compare the version: nothing to re-send
+    c.update(i, "… writing plan")
+    assert c.version == v + 1 and c.messages()[-1]["content"] == "… writing plan"
+    c.update(i, "… writing plan", seconds=1.5)
+    assert c.version == v + 2
