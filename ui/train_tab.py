@@ -134,7 +134,10 @@ def build(app: App) -> None:
 
     fields_in_order = list(form)  # a list, not a set: the API's parameters keep this order
 
-    def do_start(*values, request: gr.Request):
+    def do_start(name_, ids, n_expert, pre, lr_, ep, ms, r_, a_, b_, acc_, w_, cam, state_, grounded_, servo_,
+                 vqa_, n_corr, request: gr.Request):  # the widgets of `fields_in_order`, in that order
+        values = (name_, ids, n_expert, pre, lr_, ep, ms, r_, a_, b_, acc_, w_, cam, state_, grounded_, servo_,
+                  vqa_, n_corr)
         from core.training.errors import TrainingError
         from core.training.form import TrainForm
 
