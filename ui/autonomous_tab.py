@@ -80,7 +80,7 @@ def build(app: App, presenter: bool = False) -> None:
         return [*vals, now]
 
     timer.tick(tick, inputs=shown, outputs=[*outputs, shown], show_progress="hidden",
-               concurrency_limit=None)  # read-only, every viewer
+               concurrency_limit=None, api_name="refresh")  # read-only, every viewer
     if presenter:
         return
 
