@@ -6,6 +6,7 @@ import gradio as gr
 
 from core.context import App
 from ui import access, autonomous_tab, episodes_tab, settings_tab, teleop_tab, train_tab
+from ui.server import quiet_gradio_analytics
 
 CSS = """
 .cam img { width: 100%; aspect-ratio: 1 / 1; image-rendering: auto; border-radius: 6px; background: #222; }
@@ -20,6 +21,7 @@ HEAD = ('<script src="/studio-static/teleop.js" defer></script>'
 
 
 def build_blocks(app: App) -> gr.Blocks:
+    quiet_gradio_analytics()  # read when gr.Blocks makes its queue, i.e. on the next line
     with gr.Blocks(title="VLM2VLA Studio", analytics_enabled=False) as blocks:
         gr.Markdown("## VLM2VLA Studio: actions as language")
         access.build_banner(blocks)  # signed in as ... / open lab

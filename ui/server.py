@@ -217,7 +217,6 @@ def make_server(app: App, blocks: gr.Blocks, head: str, css: str) -> FastAPI:
 
     add_lab_routes(api, app, http)
     recordings = app.store.recordings_dir if app.store is not None else app.config.recordings_dir
-    quiet_gradio_analytics()
     server = gr.mount_gradio_app(api, blocks, path="", head=head, css=css, theme=gr.themes.Soft(),
                                  allowed_paths=[str(recordings)],
                                  blocked_paths=database_files(app),  # kept elsewhere by default; never served
@@ -237,8 +236,9 @@ def make_server(app: App, blocks: gr.Blocks, head: str, css: str) -> FastAPI:
 def quiet_gradio_analytics() -> None:
     """Gradio 6 rebuilds a pandas summary of up to 10,000 past events after every event (for its monitoring
     page, which this app does not link). With the page's timers that is several events a second per open
-    page, 2-8 ms of GIL-holding CPU each (more as the app's uptime fills the record): measured in
-    docs/performance.md. These variables are read when the queue is made (`mount_gradio_app`)."""
+    page, 2-8 ms of GIL-holding CPU each (more as the app's uptime fills the record): docs/performance.md.
+    These variables are read when `gr.Blocks()` makes its queue, so `ui.layout.build_blocks` calls this
+    first (set in `make_server`, they came too late and the summary was still rebuilt after every event)."""
     os.environ.setdefault("GRADIO_ANALYTICS_CACHE_FREQUENCY", str(10**9))  # never recompute the summary
     os.environ.setdefault("GRADIO_ANALYTICS_MAX_EVENTS", "1000")  # and keep fewer records
 

@@ -3,7 +3,9 @@
 Starts `python app.py` (default model, shipped adapters, default precision), opens a headless chromium page on
 the Autonomous tab (both camera streams and the Gradio timers live), sends a command with "Do it", and samples
 the app's process with py-spy for `--seconds` while the command runs. Every sample of a busy thread is put
-in one bucket by what its stack is doing (rules below, first match wins); idle threads are not sampled.
+in one bucket by what its stack is doing (rules below, first match wins); idle threads are not sampled, and
+samples whose leaf is a wait are set apart. Only Python threads are seen: the renderer's own (llvmpipe) threads
+and OpenVINO's are native, so rendering shows as the Python call that waits for it.
 Writes bench/results/app_profile.json (shares per bucket, the top leaf functions, the command's outcome and
 the machine load) and prints one line.
 
@@ -40,7 +42,13 @@ RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
 )
 
 
+# leaf frames that wait (py-spy's idle detection misses some waits in --nonblocking mode): their own bucket
+WAITING = ("Selector.select", "Condition.wait", "Condition.notify", "Event.wait", "sleep (", "Lock.acquire")
+
+
 def bucket(stack: str) -> str:
+    if any(w in stack.rsplit(";", 1)[-1] for w in WAITING):
+        return "waiting (not CPU work)"
     for name, needles in RULES:
         if any(n in stack for n in needles):
             return name
@@ -90,10 +98,11 @@ def main() -> int:
         page.close()
     buckets, leaves = read_collapsed(raw)
     total = sum(buckets.values()) or 1
-    shares = {k: round(v / total, 3) for k, v in buckets.most_common()}
+    work = sum(v for k, v in buckets.items() if not k.startswith("waiting")) or 1
+    shares = {k: round(v / work, 3) for k, v in buckets.most_common() if not k.startswith("waiting")}
     result = {
         "command": args.command, "seconds": args.seconds, "rate_hz": args.rate, "samples": total,
-        "shares": shares,
+        "shares": shares, "waiting_share_of_samples": round(buckets["waiting (not CPU work)"] / total, 3),
         "top_leaf_functions": [{"function": f, "share": round(n / total, 3)} for f, n in leaves.most_common(15)],
         "command_status_at_end": state.get("command"), "load_avg_1min": [round(load0, 2), round(load1, 2)],
         "cpu_count": os.cpu_count(),
