@@ -104,8 +104,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"app_autonomous: {cfg['app']}", flush=True)
             h = Harness(ra, page, KeyDriver(page, ra.app), shots)
             cpu0, t0 = chromium_cpu_s(), time.perf_counter()
-            todo = [("episode", c) for c in cells if c.key not in done]
-            todo += [("refusal", it) for it in items if it["key"] not in done]
+            # refusal items spread among the episodes: a partial run, or a change of load, touches every part
+            todo = metrics.interleave([("episode", c) for c in cells if c.key not in done],
+                                      [("refusal", it) for it in items if it["key"] not in done])
             n_done = len(cells) + len(items) - len(todo)
             for n, (what, job) in enumerate(todo, start=n_done + 1):
                 load = os.getloadavg()[0]
