@@ -43,8 +43,10 @@ def write(out: Path, records: list[dict], cfg: dict, partial: bool) -> dict:
     summary = metrics.summarize(records, cfg["kinds"], cfg["langs"], cfg["starts"])
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
-    details = {"partial": partial, "config": cfg, "extras": metrics.extras(records), "records": records}
-    details_path(out).write_text(json.dumps(details, indent=1, ensure_ascii=False, default=str) + "\n")
+    head = {"partial": partial, "config": cfg, "extras": metrics.extras(records)}
+    lines = [json.dumps(r, ensure_ascii=False, default=str) for r in records]  # one record per line
+    details_path(out).write_text(json.dumps(head, indent=1, ensure_ascii=False)[:-2] + ',\n "records": [\n'
+                                 + ",\n".join(lines) + "\n ]\n}\n")
     return summary
 
 
