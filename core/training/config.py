@@ -109,6 +109,18 @@ PRESETS: dict[str, dict[str, Any]] = {
 }
 
 
+# What each preset gave when measured (shown beside the Train tab's preset list). Measured with
+# `python bench/perf/train.py --preset NAME` (25 scripted-expert demos, the app's job runner, 2-core CPU).
+PRESET_OUTCOMES: dict[str, str] = {
+    "cpu": "CPU_OUTCOME",
+    "paper": "measured on the 2-core CPU: 41 steps in 12 min, action parse rate 0.0 (the action format is not "
+             "learned in one epoch at lr 5e-5 there); the paper's recipe, meant for a GPU",
+    "quick": "not measured: a 30-step first look at the pipeline, not a usable adapter",
+    "cpu-small": "not measured: the paper's learning rate with a smaller batch",
+    "actions-as-tokens baseline": "not measured here: the paper's comparison (actions as new tokens)",
+}
+
+
 def preset(name: str, **overrides: Any) -> TrainConfig:
     if name not in PRESETS:
         raise TrainingError(f"unknown preset {name!r}; choose one of {sorted(PRESETS)}")
