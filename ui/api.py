@@ -53,8 +53,10 @@ def build(app: App) -> None:
     run_errors = (ModelNotReadyError, AssistantBusy, ControlError, ValueError, RuntimeError)
 
     def status(request: gr.Request) -> dict[str, Any]:
-        """The robot, the recorder, the model and the running command (read-only; every role)."""
+        """The robot, the recorder, the model and the running command (every role). Also the caller's sign of
+        life: while a script drives (a command, a recording) it keeps the control lock by calling this."""
         guard.require(request, "watch")
+        guard.alive(request)
         s = app.loop.status()
         run = app.assistant.run
         rec = app.recording.recorder.status if app.recording else None

@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -114,7 +115,9 @@ def load_adapter_weights(model: Any, path: str | Path, name: str) -> None:
     only this adapter's own weights are checked: one missing from the file raises `AdapterError` (it would
     really run newly initialized); keys the model has no place for are logged.
     """
-    with _quiet_transformers():
+    with _quiet_transformers(), warnings.catch_warnings():
+        # PEFT's "Already found a `peft_config` attribute ... multiple adapters" is the intended set-up here
+        warnings.filterwarnings("ignore", message="Already found a `peft_config`")
         info = model.load_adapter(str(path), adapter_name=name)
     tag = f".{name}."
     missing = sorted(k for k in getattr(info, "missing_keys", None) or () if tag in k)
