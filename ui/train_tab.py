@@ -90,6 +90,9 @@ def build(app: App) -> None:
                                       info="the loop shows the model the same camera")
                     vqa = gr.Number(first.vqa_scenes, precision=0, minimum=0,
                                     label="Scene-VQA retention check: scenes (0 = skip)")
+                    held = gr.Number(first.eval_samples, precision=0, minimum=0,
+                                     label="Held-out samples answered after training (0 = skip)",
+                                     info="half of them action lists: the action parse rate; ~30 s each on a CPU")
                 with gr.Row():
                     state = gr.Checkbox(False, label="Also give the model the gripper's state",
                                         info="place and open/closed, written into each question; the loop gives it live")
@@ -144,7 +147,7 @@ def build(app: App) -> None:
     form = {name: "name", episodes: "episode_ids", expert: "expert_demos", preset_name: "preset", lr: "lr",
             epochs: "epochs", max_steps: "max_steps", r: "lora_r", alpha: "lora_alpha", batch: "batch_size",
             accum: "grad_accum", weight: "decision_weight", camera: "camera", state: "robot_state",
-            grounded: "grounded", servo: "servo", vqa: "vqa_scenes", corrections: "corrections"}
+            grounded: "grounded", servo: "servo", vqa: "vqa_scenes", corrections: "corrections", held: "eval_samples"}
 
     def do_start(request: gr.Request, *values):
         from core.training.errors import TrainingError

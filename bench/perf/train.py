@@ -72,13 +72,12 @@ def main() -> int:
     jobs = JobManager(store, tmp / "jobs", threads=threads)
     overrides = {k: v for k, v in {"epochs": args.epochs, "max_steps": args.max_steps, "lr": args.lr,
                                    "batch_size": args.batch_size, "grad_accum": args.grad_accum,
-                                   "vqa_scenes": args.vqa_scenes}.items() if v is not None}
+                                   "vqa_scenes": args.vqa_scenes, "eval_samples": args.eval_samples}.items()
+                 if v is not None}
     form = TrainForm.for_preset(args.preset, name="bench-expert", expert_demos=args.demos, **overrides)
     config = form.job_config(args.model)
     if args.max_entries is not None:
         config = replace(config, data=replace(config.data, max_entries=args.max_entries))
-    if args.eval_samples is not None:
-        config = replace(config, eval=replace(config.eval, max_samples=args.eval_samples))
     print(f"train: preset {form.preset}: {config.train.to_dict()}")
 
     load_start = list(os.getloadavg())

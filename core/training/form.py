@@ -35,6 +35,7 @@ class TrainForm:
     servo: bool = False  # grounded servoing: one long entry per cycle (implies `grounded`)
     corrections: int = 0  # servo-rule rollouts (needs `servo`)
     vqa_scenes: int = 10
+    eval_samples: int = 16  # held-out samples answered after training (half of them action lists)
     robot: str = "sim"  # the app's robot (not a widget): expert demos and grounding run on it
 
     @classmethod
@@ -80,7 +81,8 @@ class TrainForm:
                        grad_accum=self.grad_accum, decision_weight=self.decision_weight or 1.0, base_model=base_model)
         data = DataSpec(episode_ids=self.episode_ids, expert_seeds=tuple(range(self.expert_demos)), inputs=self.inputs,
                         servo_seeds=servo_seeds(self.corrections), **(SERVO_DATA if self.servo else {}))
-        return JobConfig(self.name.strip(), train, data, EvalSpec(vqa_scenes=self.vqa_scenes))
+        return JobConfig(self.name.strip(), train, data, EvalSpec(max_samples=self.eval_samples,
+                                                                    vqa_scenes=self.vqa_scenes))
 
 
 __all__ = ["TrainForm"]
