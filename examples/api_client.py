@@ -61,8 +61,8 @@ def call(client: Any, endpoint: str, *args: Any, expected: str = "ok") -> tuple[
     return Step(endpoint, expected, "ok", repr(result)), result
 
 
-def member_tour(client: Any, say: Callable[[str], None] = print) -> list[Step]:
-    steps: list[Step] = []
+def _runner(client: Any, steps: list[Step], say: Callable[[str], None]) -> Callable[..., Any]:
+    """`run(endpoint, *args, expected=...)`: one call, its step kept in `steps` and printed with `say`."""
 
     def run(endpoint: str, *args: Any, expected: str = "ok") -> Any:
         step, result = call(client, endpoint, *args, expected=expected)
@@ -70,6 +70,12 @@ def member_tour(client: Any, say: Callable[[str], None] = print) -> list[Step]:
         say(step.line())
         return result
 
+    return run
+
+
+def member_tour(client: Any, say: Callable[[str], None] = print) -> list[Step]:
+    steps: list[Step] = []
+    run = _runner(client, steps, say)
     run("status")
     started = run("record_start", "put the red block in the bowl")
     if started:
@@ -89,13 +95,7 @@ def member_tour(client: Any, say: Callable[[str], None] = print) -> list[Step]:
 
 def visitor_tour(client: Any, say: Callable[[str], None] = print) -> list[Step]:
     steps: list[Step] = []
-
-    def run(endpoint: str, *args: Any, expected: str = "ok") -> Any:
-        step, result = call(client, endpoint, *args, expected=expected)
-        steps.append(step)
-        say(step.line())
-        return result
-
+    run = _runner(client, steps, say)
     run("status")
     listed = run("list_episodes", "any", "", 10)
     if listed:
