@@ -112,8 +112,9 @@ PRESETS: dict[str, dict[str, Any]] = {
 # What each preset gave when measured (shown beside the Train tab's preset list). Measured with
 # `python bench/perf/train.py --preset NAME` (25 scripted-expert demos, the app's job runner, 2-core CPU).
 PRESET_OUTCOMES: dict[str, str] = {
-    "cpu": "on the 2-core CPU shared with other jobs (load average ~9): 60 steps, action parse rate 1.0 (8 of 8 "
-           "held-out action lists), VQA retention 0.82; trained in 18 min, 29 min with the evaluation",
+    "cpu": "on the 2-core CPU shared with other jobs (load average 7-9): 60 steps, action parse rate 1.0 (8 of 8 "
+           "held-out action lists), VQA retention 0.82; trained in 17 min, 26 min with the evaluation (about half "
+           "that on an idle machine: 0.26 samples/s here, 0.53 measured idle)",
     "paper": "measured on the 2-core CPU: 41 steps in 12 min, action parse rate 0.0 (the action format is not "
              "learned in one epoch at lr 5e-5 there); the paper's recipe, meant for a GPU",
     "quick": "not measured: a 30-step first look at the pipeline, not a usable adapter",

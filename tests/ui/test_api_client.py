@@ -68,6 +68,22 @@ def test_calls_stand_alone_and_the_example_tours_behave_per_role(lab):
     assert refused == {"tag_episode", "record_start", "command", "start_job", "activate_adapter"}
 
 
+def test_bad_values_get_the_reason_and_change_nothing(lab):
+    from gradio_client.exceptions import AppError
+
+    ann = example().connect(lab, "ann", PASSWORDS["ann"])
+    before = ann.predict(api_name="/list_jobs")
+    with pytest.raises(AppError, match="no episodes selected"):
+        ann.predict("empty", 0, [], "", api_name="/start_job")
+    with pytest.raises(AppError, match="unknown preset"):
+        ann.predict("odd", 1, [], "fastest", api_name="/start_job")
+    with pytest.raises(AppError, match="result must be one of"):
+        ann.predict(1, "great", api_name="/tag_episode")
+    with pytest.raises(AppError, match="Nothing is being recorded"):
+        ann.predict(api_name="/record_discard")
+    assert ann.predict(api_name="/list_jobs") == before
+
+
 def test_without_a_login_nothing_is_served(lab):
     from gradio_client import Client
 
