@@ -66,6 +66,13 @@ def audit(who: Principal | gr.Request | None, action: str, target: str | None = 
         svc.audit(username(who), action, target, **detail)
 
 
+def alive(request: gr.Request | None) -> None:
+    """A sign of life from the caller (a page's poll, a script's /status): keeps their control lock."""
+    svc = _service
+    if svc is not None:
+        svc.heartbeat(username(request))
+
+
 def can_drive(request: gr.Request | None) -> bool:
     """Whether the viewer may drive right now without taking anything from anyone (no side effects):
     the open lab, or a member/admin while the control lock is free or theirs."""

@@ -1,11 +1,12 @@
-"""The Gradio page: one tab per module, each only wiring components to `core` calls."""
+"""The Gradio page: one tab per module, each only wiring components to `core` calls; the scripting API
+(`ui.api`) beside them, and only that API on Gradio's API page."""
 
 from __future__ import annotations
 
 import gradio as gr
 
 from core.context import App
-from ui import access, autonomous_tab, episodes_tab, settings_tab, teleop_tab, train_tab
+from ui import access, api, autonomous_tab, episodes_tab, settings_tab, teleop_tab, train_tab
 from ui.server import quiet_gradio_analytics
 
 CSS = """
@@ -25,6 +26,7 @@ def build_blocks(app: App) -> gr.Blocks:
     with gr.Blocks(title="VLM2VLA Studio", analytics_enabled=False) as blocks:
         gr.Markdown("## VLM2VLA Studio: actions as language")
         access.build_banner(blocks)  # signed in as ... / open lab
+        api.build(app)  # first: its endpoints keep their exact names (a page handler of the same name gets a suffix)
         with gr.Tabs():
             with gr.Tab("Teleop & Record", id="teleop"):
                 teleop_tab.build(app)
@@ -38,4 +40,5 @@ def build_blocks(app: App) -> gr.Blocks:
                 autonomous_tab.build(app, presenter=True)
             with gr.Tab("Settings", id="settings"):
                 settings_tab.build(app)
+    api.hide_page_events(blocks)
     return blocks

@@ -7,7 +7,8 @@ import pandas as pd
 
 from core.context import App
 from core.store.episodes import EpisodeFilter, list_episodes
-from core.training.config import PRESETS, preset
+from core.training.config import PRESET_OUTCOMES, PRESETS
+from core.training.form import TrainForm
 from ui import guard
 
 BASE = "base model (no adapter)"
@@ -48,10 +49,17 @@ def adapter_choices(app: App) -> list[str]:
     return [BASE] + [a.name for a in app.training.list_adapters()]
 
 
+def preset_note(name: str) -> str:
+    return f"*Measured:* {PRESET_OUTCOMES.get(name, 'not measured')}"
+
+
 def build(app: App) -> None:
-    gr.Markdown("LoRA fine-tuning as in the paper (r=16, alpha=32 on q/k/v/o/gate/up/down of the language model, "
-                "AdamW 5e-5 with linear decay, loss on answers only). Jobs run in a separate low-priority process, "
-                "one at a time; you can keep teleoperating.")
+    first = TrainForm.for_preset()  # "cpu" without a GPU, "paper" with one
+    gr.Markdown("LoRA fine-tuning (r=16, alpha=32 on q/k/v/o/gate/up/down of the language model, loss on answers "
+                "only). Without a GPU the Train tab starts from the **cpu** preset (the shipped adapter's recipe: "
+                "lr 4e-4, decision entries weighted 20, short); **paper** is the paper's recipe (AdamW 5e-5, one "
+                "epoch) for a GPU. Jobs run in a separate low-priority process, one at a time; you can keep "
+                "teleoperating.")
     with gr.Row():
         with gr.Column():
             only_success = gr.Checkbox(True, label="Only episodes tagged success")
@@ -63,37 +71,45 @@ def build(app: App) -> None:
             preview = gr.Markdown()
         with gr.Column():
             name = gr.Textbox(label="Job / adapter name", placeholder="red-block-v1")
-            preset_name = gr.Dropdown(list(PRESETS), value="paper", label="Preset")
-            with gr.Row():
-                lr = gr.Number(5e-5, label="Learning rate")
-                epochs = gr.Number(1.0, label="Epochs")
-                max_steps = gr.Number(0, precision=0, minimum=0, label="Max steps (0 = by epochs)")
-            with gr.Row():
-                r = gr.Number(16, precision=0, minimum=1, label="LoRA r")
-                alpha = gr.Number(32, precision=0, minimum=1, label="LoRA alpha")
-                batch = gr.Number(4, precision=0, minimum=1, label="Batch")
-                accum = gr.Number(2, precision=0, minimum=1, label="Grad. accumulation")
-                weight = gr.Number(1.0, minimum=0.1, label="Decision-entry weight",
-                                   info="loss weight of the action entries where the motion changes (1 = plain)")
-            with gr.Row():
-                camera = gr.Radio(["front", "wrist"], value="front", label="Camera the adapter acts from",
-                                  info="the loop shows the model the same camera")
-                vqa = gr.Number(10, precision=0, minimum=0, label="Scene-VQA retention check: scenes (0 = skip)")
-            with gr.Row():
-                state = gr.Checkbox(False, label="Also give the model the gripper's state",
-                                    info="place and open/closed, written into each question; the loop gives it live")
-                grounded = gr.Checkbox(False, label="Or tell it where the subtask's object is",
-                                       info="the gripper's height and the object's offset from it, found by the "
-                                            "default model's object locator in the front camera (simulator calibration)")
-                servo = gr.Checkbox(False, label="Grounded servoing: one long entry per cycle",
-                                    info="implies the object line; expert demos move straight to the object and are "
-                                         "written in entries of up to 9.5 cm, one per question, every second one "
-                                         "starting off the home pose (beyond the paper; see docs/training.md)")
-                corrections = gr.Number(0, precision=0, minimum=0, maximum=500, label="Servo corrections (simulated)",
-                                        info="with grounded servoing: noisy rollouts of the fixed servo rule (pick-up, "
-                                             "put-in), every cycle answered with the rule's entry, so the adapter "
-                                             "learns the way back from states off the expert's path")
-            start = gr.Button("Train", variant="primary")
+            preset_name = gr.Dropdown(list(PRESETS), value=first.preset, label="Preset")
+            note = gr.Markdown(preset_note(first.preset))
+            with gr.Accordion("Advanced settings", open=False):
+                with gr.Row():
+                    lr = gr.Number(first.lr, label="Learning rate")
+                    epochs = gr.Number(first.epochs, label="Epochs")
+                    max_steps = gr.Number(first.max_steps, precision=0, minimum=0, label="Max steps (0 = by epochs)")
+                with gr.Row():
+                    r = gr.Number(first.lora_r, precision=0, minimum=1, label="LoRA r")
+                    alpha = gr.Number(first.lora_alpha, precision=0, minimum=1, label="LoRA alpha")
+                    batch = gr.Number(first.batch_size, precision=0, minimum=1, label="Batch")
+                    accum = gr.Number(first.grad_accum, precision=0, minimum=1, label="Grad. accumulation")
+                    weight = gr.Number(first.decision_weight, minimum=0.1, label="Decision-entry weight",
+                                       info="loss weight of the action entries where the motion changes (1 = plain)")
+                with gr.Row():
+                    camera = gr.Radio(["front", "wrist"], value="front", label="Camera the adapter acts from",
+                                      info="the loop shows the model the same camera")
+                    vqa = gr.Number(first.vqa_scenes, precision=0, minimum=0,
+                                    label="Scene-VQA retention check: scenes (0 = skip)")
+                    held = gr.Number(first.eval_samples, precision=0, minimum=0,
+                                     label="Held-out samples answered after training (0 = skip)",
+                                     info="half of them action lists: the action parse rate; ~30 s each on a CPU")
+                with gr.Row():
+                    state = gr.Checkbox(False, label="Also give the model the gripper's state",
+                                        info="place and open/closed, written into each question; the loop gives it live")
+                    grounded = gr.Checkbox(False, label="Or tell it where the subtask's object is",
+                                           info="the gripper's height and the object's offset from it, found by the "
+                                                "default model's object locator in the front camera (simulator "
+                                                "calibration)")
+                    servo = gr.Checkbox(False, label="Grounded servoing: one long entry per cycle",
+                                        info="implies the object line; expert demos move straight to the object and "
+                                             "are written in entries of up to 9.5 cm, one per question, every second "
+                                             "one starting off the home pose (beyond the paper; see docs/training.md)")
+                    corrections = gr.Number(0, precision=0, minimum=0, maximum=500,
+                                            label="Servo corrections (simulated)",
+                                            info="with grounded servoing: noisy rollouts of the fixed servo rule "
+                                                 "(pick-up, put-in), every cycle answered with the rule's entry, so "
+                                                 "the adapter learns the way back from states off the expert's path")
+    start = gr.Button("Train", variant="primary")
     jobs = gr.Dataframe(jobs_table(app), label="Jobs", interactive=False)
     with gr.Row():
         job_id = gr.Number(None, precision=0, minimum=0, label="Job id (click a row)")
@@ -123,28 +139,22 @@ def build(app: App) -> None:
         return f"{p.verbalized}/{p.episodes} episodes verbalized, {p.subtasks} subtasks{extra}{warn}"
 
     def do_preset(name_):
-        c = preset(name_)
-        return c.lr, c.epochs, c.max_steps or 0, c.lora_r, c.lora_alpha, c.batch_size, c.grad_accum, c.decision_weight
+        f = TrainForm.for_preset(name_)
+        return (f.lr, f.epochs, f.max_steps, f.lora_r, f.lora_alpha, f.batch_size, f.grad_accum, f.decision_weight,
+                preset_note(name_))
 
     # the form's widgets by their core.training.form.TrainForm field
     form = {name: "name", episodes: "episode_ids", expert: "expert_demos", preset_name: "preset", lr: "lr",
             epochs: "epochs", max_steps: "max_steps", r: "lora_r", alpha: "lora_alpha", batch: "batch_size",
             accum: "grad_accum", weight: "decision_weight", camera: "camera", state: "robot_state",
-            grounded: "grounded", servo: "servo", vqa: "vqa_scenes", corrections: "corrections"}
+            grounded: "grounded", servo: "servo", vqa: "vqa_scenes", corrections: "corrections", held: "eval_samples"}
 
-    fields_in_order = list(form)  # a list, not a set: the API's parameters keep this order
-
-    def do_start(name_, ids, n_expert, pre, lr_, ep, ms, r_, a_, b_, acc_, w_, cam, state_, grounded_, servo_,
-                 vqa_, n_corr, request: gr.Request):  # the widgets of `fields_in_order`, in that order
-        values = (name_, ids, n_expert, pre, lr_, ep, ms, r_, a_, b_, acc_, w_, cam, state_, grounded_, servo_,
-                  vqa_, n_corr)
+    def do_start(request: gr.Request, *values):
         from core.training.errors import TrainingError
-        from core.training.form import TrainForm
 
         who = guard.require(request, "train")
         try:
-            f = TrainForm.from_values({**{form[c]: v for c, v in zip(fields_in_order, values, strict=True)},
-                                       "robot": app.config.robot})
+            f = TrainForm.from_values({**dict(zip(form.values(), values, strict=True)), "robot": app.config.robot})
             jid = app.training.start_job(f.job_config(app.config.model or "default"))
         except (TrainingError, ValueError, TypeError) as exc:
             raise gr.Error(str(exc)) from exc
@@ -199,8 +209,8 @@ def build(app: App) -> None:
     select_all.click(lambda only: [i for _, i in episode_choices(app, only)], only_success, episodes)
     episodes.change(do_preview, [episodes, expert], preview)
     expert.change(do_preview, [episodes, expert], preview)
-    preset_name.change(do_preset, preset_name, [lr, epochs, max_steps, r, alpha, batch, accum, weight])
-    start.click(do_start, fields_in_order, [jobs, job_id])
+    preset_name.change(do_preset, preset_name, [lr, epochs, max_steps, r, alpha, batch, accum, weight, note])
+    start.click(do_start, list(form), [jobs, job_id])  # in the form's order: the event's positional inputs
     outs = [progress, loss_plot, evals, log_tail, jobs]
     cancel.click(do_cancel, job_id, outs)
     resume.click(do_resume, job_id, outs)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -98,9 +99,35 @@ def load_side_adapter(model: Any, path: str | Path, name: str) -> bool:
         return False
     validate_adapter_dir(path)
     names, enabled = adapter_state(model) if getattr(model, "_hf_peft_config_loaded", False) else ([], False)
-    model.load_adapter(str(path), adapter_name=name)
+    load_adapter_weights(model, path, name)
     _restore(model, names, enabled, without=name)
     return True
+
+
+def load_adapter_weights(model: Any, path: str | Path, name: str) -> None:
+    """`model.load_adapter(path, adapter_name=name)` without transformers' misleading load report, checking
+    the part of it that would be true.
+
+    transformers' PEFT integration reports as MISSING ("newly initialized") every LoRA weight on the model
+    that the file does not hold, which includes the weights of the adapters loaded before this one (the
+    app loads the action adapter, the restater and the scene reader side by side): a table of untrue
+    warnings at each start. Those weights are neither missing nor touched. So the report is silenced and
+    only this adapter's own weights are checked: one missing from the file raises `AdapterError` (it would
+    really run newly initialized); keys the model has no place for are logged.
+    """
+    with _quiet_transformers(), warnings.catch_warnings():
+        # PEFT's "Already found a `peft_config` attribute ... multiple adapters" is the intended set-up here
+        warnings.filterwarnings("ignore", message="Already found a `peft_config`")
+        info = model.load_adapter(str(path), adapter_name=name)
+    tag = f".{name}."
+    missing = sorted(k for k in getattr(info, "missing_keys", None) or () if tag in k)
+    if missing:
+        raise AdapterError(f"adapter {name!r} ({path}) lacks {len(missing)} of its weights, e.g. {missing[0]}: "
+                           "it does not fit this model")
+    unexpected = sorted(getattr(info, "unexpected_keys", None) or ())
+    if unexpected:
+        log.warning("adapter %s: %d weights in %s have no place in the model (ignored), e.g. %s", name,
+                    len(unexpected), path, unexpected[0])
 
 
 def _model_of(loaded: Any) -> Any:
@@ -129,8 +156,7 @@ def activate_adapter(loaded: Any, path: str | Path, name: str | None = None) -> 
         pass
     try:
         if name not in loaded_names:
-            with _quiet_transformers():  # its load report lists every base weight as "missing"
-                model.load_adapter(str(path), adapter_name=name)
+            load_adapter_weights(model, path, name)
         model.set_adapter(name)
         if hasattr(model, "enable_adapters"):
             model.enable_adapters()

@@ -11,7 +11,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from core.policy.config import PolicyInputs
-from core.training.config import preset
+from core.training.config import default_preset, preset
 from core.training.jobspec import SERVO_DATA, DataSpec, EvalSpec, JobConfig, servo_seeds
 
 
@@ -35,7 +35,18 @@ class TrainForm:
     servo: bool = False  # grounded servoing: one long entry per cycle (implies `grounded`)
     corrections: int = 0  # servo-rule rollouts (needs `servo`)
     vqa_scenes: int = 10
+    eval_samples: int = 16  # held-out samples answered after training (half of them action lists)
     robot: str = "sim"  # the app's robot (not a widget): expert demos and grounding run on it
+
+    @classmethod
+    def for_preset(cls, preset_name: str | None = None, **values: Any) -> TrainForm:
+        """The form as the Train tab first shows it: preset `preset_name` (None: `default_preset()`, "cpu" without a
+        GPU) with its numbers in the fields, then `values` by field name."""
+        chosen = preset_name or default_preset()
+        c = preset(chosen)
+        return cls(**{"preset": chosen, "lr": c.lr, "epochs": c.epochs, "max_steps": c.max_steps or 0,
+                      "lora_r": c.lora_r, "lora_alpha": c.lora_alpha, "batch_size": c.batch_size,
+                      "grad_accum": c.grad_accum, "decision_weight": c.decision_weight, **values})
 
     @classmethod
     def from_values(cls, values: dict[str, Any]) -> TrainForm:
@@ -70,7 +81,8 @@ class TrainForm:
                        grad_accum=self.grad_accum, decision_weight=self.decision_weight or 1.0, base_model=base_model)
         data = DataSpec(episode_ids=self.episode_ids, expert_seeds=tuple(range(self.expert_demos)), inputs=self.inputs,
                         servo_seeds=servo_seeds(self.corrections), **(SERVO_DATA if self.servo else {}))
-        return JobConfig(self.name.strip(), train, data, EvalSpec(vqa_scenes=self.vqa_scenes))
+        return JobConfig(self.name.strip(), train, data, EvalSpec(max_samples=self.eval_samples,
+                                                                    vqa_scenes=self.vqa_scenes))
 
 
 __all__ = ["TrainForm"]

@@ -119,9 +119,9 @@ def test_visitor_is_refused_everything_but_watching_asking_and_estop(lab):
         refused = {
             "do_record": ["put the red block in the bowl", "vic"], "save_success": [], "do_discard": [],
             "do_reset": [3], "do_task": ["put the red block in the bowl"], "do_reset_estop": [],
-            "tag_episode": [None], "tag_selected": [[]], "do_delete": [], "ask_delete_one": [None],
+            "tag_episode": [1, "success"], "tag_episode_1": [None], "tag_selected": [[]], "do_delete": [], "ask_delete_one": [None],
             "do_export": [[], "exports", "x"], "do_instruction": [None, "x"], "do_replay": [None],
-            "do_start": ["job", [], 1, PRESET, 5e-5, 1, 1, 4, 8, 1, 1, 1.0, "front", False, False, False, 0, 0], "do_cancel": [1], "do_resume": [1],
+            "do_start": ["job", [], 1, PRESET, 5e-5, 1, 1, 4, 8, 1, 1, 1.0, "front", False, False, False, 0, 0, 4], "do_cancel": [1], "do_resume": [1],
             "do_activate": ["base model (no adapter)"], "do_apply": [0.1, 0.5, [], "x y z - - -", 1, 1, 1, 1, 1, 1], "do_clear": [],
             "run_3": ["put the red block in the bowl"],  # "Do it"
         }

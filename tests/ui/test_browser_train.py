@@ -14,6 +14,12 @@ def test_train_and_activate(app_tiny_model, browser, tmp_path):
     page.get_by_role("tab", name="Train").click()
     page.get_by_label("Job / adapter name").fill("tiny-demo")
     page.get_by_label("Plus scripted-expert demos (simulated)").fill("2")
+    body = page.locator("body").inner_text()
+    assert "Measured:" in body and "action parse rate" in body  # the CPU preset's outcome beside it
+    assert page.get_by_label("Preset").input_value() == "cpu"  # no GPU here
+    assert not page.get_by_label("Learning rate").is_visible()  # folded away
+    page.get_by_text("Advanced settings").click()
+    assert page.get_by_label("Learning rate").input_value() == "0.0004"
     page.get_by_label("Max steps (0 = by epochs)").fill("3")
     page.get_by_label("Batch").fill("2")
     page.get_by_label("Grad. accumulation").fill("1")

@@ -54,7 +54,7 @@ def test_a_job_finds_the_videos_of_an_app_started_with_the_recordings_flag(tmp_p
     with app_process("--no-model", "--recordings", str(other), "--model", str(model), folder=tmp_path / "env") as (
             base, _), closing(httpx.Client(base_url=base, timeout=60)) as c:
         kind, out = gradio_call(c, "do_start", ["flagged", [eid], 0, "quick", 3e-3, 1, 3, 4, 8, 2, 1, 1.0,
-                                                "front", False, False, False, 0, 0])
+                                                "front", False, False, False, 0, 0, 4])
         assert kind == "complete", out
         store = open_store(StoreConfig(recordings_dir=other, migrate=False))
         try:

@@ -33,3 +33,18 @@ def test_a_bad_form_is_refused_with_the_reason():
         TrainForm(name="x", expert_demos=1, preset="fastest").job_config()
     with pytest.raises(ValueError, match="unknown train form field"):
         TrainForm.from_values({"colour": "red"})
+
+
+def test_the_tab_starts_from_the_cpu_preset_without_a_gpu_and_the_paper_with_one():
+    from core.training.config import PRESET_OUTCOMES, PRESETS, default_preset
+
+    assert default_preset(gpu=False) == "cpu" and default_preset(gpu=True) == "paper"
+    f = TrainForm.for_preset("cpu", name="cpu-job", expert_demos=25)
+    train = f.job_config().train
+    # the shipped adapter's recipe (recipes/default_adapter.py): what learned the action format on a CPU
+    assert (train.lr, train.decision_weight, train.warmup_steps) == (4e-4, 20.0, 5)
+    assert train.max_steps and train.batch_size * train.grad_accum * train.max_steps <= 400  # fits the CPU budget
+    paper = TrainForm.for_preset("paper", name="gpu-job", expert_demos=1).job_config().train
+    assert (paper.lr, paper.epochs, paper.max_steps, paper.decision_weight) == (5e-5, 1.0, None, 1.0)
+    assert set(PRESET_OUTCOMES) == set(PRESETS)
+    assert f.job_config().eval.max_samples == f.eval_samples
