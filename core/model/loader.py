@@ -23,7 +23,7 @@ from typing import Any
 import torch
 
 from core.model.cache import assets_dir, cache_dir
-from core.model.quantize import apply_precision, choose_precision, describe, load_kwargs
+from core.model.quantize import ENGINE_PRECISIONS, apply_precision, choose_precision, describe, load_kwargs
 
 log = logging.getLogger(__name__)
 
@@ -69,8 +69,25 @@ def load_model(source: str | Path | None = None, device: str = "auto", precision
     model = apply_precision(model, precision, info.get("cache_dir"))
     model.eval()
     loaded = LoadedModel(model, processor, name, device, precision, time.perf_counter() - t0, info)
+    if precision in ENGINE_PRECISIONS:
+        attach_engine(loaded)
     log.info("loaded %s on %s in %.1f s", name, loaded.precision_label, loaded.load_s)
     return loaded
+
+
+def attach_engine(loaded: LoadedModel) -> None:
+    """Give an engine precision its engine (`loaded.info["engine"]`, used by the policy); when it cannot
+    run here (package missing, not the default Gemma-3 model), fall back to the companion precision and
+    say why in the log and in `loaded.info["engine_error"]`."""
+    from core.model.engine import EngineError, make_engine
+
+    try:
+        loaded.info["engine"] = make_engine(loaded, loaded.precision)
+    except (EngineError, OSError) as exc:
+        fallback = ENGINE_PRECISIONS[loaded.precision]
+        log.warning("precision %s: %s; running %s instead", loaded.precision, exc, fallback)
+        loaded.info["engine_error"] = str(exc)
+        loaded.precision = fallback
 
 
 def _offline() -> bool:
