@@ -95,25 +95,27 @@ def parsed(text: str) -> str:
         return f"unparsed:{text}"
 
 
-def build(engines: list[str], threads: int) -> tuple[dict, dict]:
-    """(policy per engine, build seconds per engine), every model on the model thread."""
+def build(engines: list[str], threads: int, reuse: bool = True) -> tuple[dict, dict]:
+    """(policy per engine, build seconds per engine), every model on the model thread. The engines sit on
+    one int8-head model, as the app's engine precisions do (its LoRA weights and vision copy included)."""
     import dataclasses
 
     from bench.autonomous import load_with_adapter
     from core.model.engine import make_engine
+    from core.model.quantize import ENGINE_PRECISIONS
     from core.model.worker import run
 
-    ref = run(load_with_adapter, "fp32")
+    hf: dict[str, object] = {}
     policies, build_s = {}, {}
     for name in engines:
         t0 = time.perf_counter()
-        if name == "fp32":
-            loaded = ref
-        elif name in HF_MODES:
-            loaded = run(load_with_adapter, name)
-        else:  # an engine over the fp32 model (the app puts it over its int8-head model: same engine weights)
-            engine = run(make_engine, ref, name, threads)
-            loaded = dataclasses.replace(ref, precision=name, info={**ref.info, "engine": engine})
+        companion = ENGINE_PRECISIONS.get(name, name)
+        if companion not in hf:
+            hf[companion] = run(load_with_adapter, companion)
+        loaded = hf[companion]
+        if name in ENGINE_PRECISIONS:
+            engine = run(make_engine, loaded, name, threads, reuse)
+            loaded = dataclasses.replace(loaded, precision=name, info={**loaded.info, "engine": engine})
             run(engine.current)  # the adapter's merged int8 copy (GGUF / IR written once into the cache)
         policies[name] = policy_for(loaded)
         build_s[name] = round(time.perf_counter() - t0, 2)
@@ -209,6 +211,8 @@ def main() -> int:
     ap.add_argument("--threads", type=int, default=1, help="threads per engine (the app's model thread count)")
     ap.add_argument("--engines", default=",".join(ENGINES))
     ap.add_argument("--no-rss", action="store_true", help="skip the per-engine peak-RSS processes")
+    ap.add_argument("--no-reuse", action="store_true",
+                    help="engines compute every prompt in full (no reuse of the positions a prompt shares with the last)")
     ap.add_argument("--rss-probe", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--out", default="quantized")
     args = ap.parse_args()
@@ -232,7 +236,7 @@ def main() -> int:
     run(torch.set_num_threads, args.threads)
     load0 = os.getloadavg()
     cycles = held_out_cycles(args.cycles + 1, args.seed)
-    policies, build_s = build(engines, args.threads)
+    policies, build_s = build(engines, args.threads, not args.no_reuse)
     for name in engines:  # warm-up: grammar caches, first passes
         cycle(policies[name], cycles[0])
     rows: dict[str, list[dict]] = {name: [] for name in engines}
@@ -261,7 +265,7 @@ def main() -> int:
     ok = {n: v for n, v in summary.items() if n != "fp32" and v["action_match_rate"] >= TARGET_MATCH}
     best = max(ok, key=lambda n: ok[n]["speedup_vs_fp32"]) if ok else None
     result = {
-        "cycles": args.cycles, "seed": args.seed, "threads_per_engine": args.threads,
+        "cycles": args.cycles, "seed": args.seed, "threads_per_engine": args.threads, "prefix_reuse": not args.no_reuse,
         "engines": summary, "head": heads, "fastest_matching": best,
         "quantized_speedup": summary[best]["speedup_vs_fp32"] if best else None,
         "quantized_match_rate": summary[best]["action_match_rate"] if best else None,

@@ -63,7 +63,7 @@ def test_the_torch_decoder_equals_transformers(tiny):
     model = loaded.model
     inputs = _inputs(loaded)
     assert inputs["input_ids"].shape[1] > TEXT["sliding_window"]  # the window cuts in
-    engine = QuantEngine(loaded, fp32_backend, "fp32")
+    engine = QuantEngine(loaded, fp32_backend, "fp32", reuse=False)
     em = engine.model_for(None)
     with torch.inference_mode():
         ref = model.model(**inputs, use_cache=True)
@@ -85,7 +85,7 @@ def test_the_image_span_attends_both_ways(tiny):
     """Without the bidirectional span the prefill differs (so the check above would catch a causal image)."""
     _, loaded = tiny
     inputs = _inputs(loaded)
-    engine = QuantEngine(loaded, fp32_backend, "fp32").model_for(None)
+    engine = QuantEngine(loaded, fp32_backend, "fp32", reuse=False).model_for(None)
     with torch.inference_mode():
         both = engine.model(**inputs).last_hidden_state[0]
         causal = engine.model(**{k: v for k, v in inputs.items() if k != "token_type_ids"}).last_hidden_state[0]
@@ -133,8 +133,8 @@ def test_int8_backends_stay_close_to_fp32(tiny, tmp_path, factory):
         from core.model.engine_llama import llama_backend
 
         factory = llama_backend(tmp_path)
-    ref = QuantEngine(loaded, fp32_backend, "fp32").model_for(None)
-    q = QuantEngine(loaded, factory, "int8").model_for(None)
+    ref = QuantEngine(loaded, fp32_backend, "fp32", reuse=False).model_for(None)
+    q = QuantEngine(loaded, factory, "int8", reuse=False).model_for(None)
     table = ref.get_output_embeddings().weight
     agree = total = 0
     for seed in range(4):
@@ -157,7 +157,7 @@ def test_each_adapter_has_its_own_copy(tiny_adapters):
     loaded = tiny_adapters
     from core.training.adapters import active_adapter
 
-    engine = QuantEngine(loaded, fp32_backend, "fp32")
+    engine = QuantEngine(loaded, fp32_backend, "fp32", reuse=False)
     inputs = _inputs(loaded, 1)
     outs = {}
     for name in ("a", "b"):
@@ -224,3 +224,23 @@ def test_text_config_from_transformers(tiny):
     _, loaded = tiny
     c = gt.TextConfig.from_hf(loaded.model.config)
     assert c.sliding == (True, False) and c.window == 12 and c.kv_heads == 1 and c.query_scale == 0.25 and c.theta_global > c.theta_local
+
+
+def test_a_prompt_that_starts_like_the_last_one_reuses_its_positions(tiny):
+    """A cycle's action question shares the frame and its first words with the plan question: the engine
+    keeps those positions and decodes exactly what it decodes from scratch."""
+    _, loaded = tiny
+    first = _inputs(loaded, 2, "Current subtask: grasp the red block. What is the motion plan?")
+    second = _inputs(loaded, 2, "Current subtask: grasp the red block. Plan: move down. What are the next actions?")
+    other_frame = _inputs(loaded, 3, "Current subtask: grasp the red block. Plan: move down. What are the next actions?")
+    fresh = QuantEngine(loaded, fp32_backend, "fp32", reuse=False).model_for(None)
+    reusing = QuantEngine(loaded, fp32_backend, "fp32").model_for(None)
+    for inputs in (first, second, other_frame):
+        ref = _decode(fresh, loaded, inputs)
+        got = _decode(reusing, loaded, inputs)
+        assert got.token_ids == ref.token_ids
+        if inputs is second:
+            image_end = int((inputs["token_type_ids"][0] == 1).nonzero()[-1]) + 1
+            assert reusing.model.reused > image_end  # the image and the shared words were kept
+        else:
+            assert reusing.model.reused < int((inputs["token_type_ids"][0] == 1).nonzero()[0]) + 1

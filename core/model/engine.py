@@ -188,34 +188,81 @@ def _vision_fn(hf: Any, weights: Path) -> Callable[[torch.Tensor], torch.Tensor]
 
 # ---- what constrained_generate sees -----------------------------------------------------------------
 class _Cache:
-    def __init__(self, backend: Backend) -> None:
-        self.backend = backend
+    def __init__(self, body: _Body) -> None:
+        self.body = body
 
     def crop(self, n: int) -> None:
         if n < 0:
-            self.backend.crop(-n)
+            self.body.drop(-n)
 
     def get_seq_length(self) -> int:
-        return self.backend.length
+        return self.body.backend.length
 
 
 class _Body:
-    def __init__(self, front: Front, backend: Backend) -> None:
-        self.front, self.backend = front, backend
+    """The language model's forward for `constrained_generate`: a pass without `past_key_values` starts a
+    new prompt. With `reuse`, a new prompt that begins like the sequence in the cache (the same frame and
+    the same first words, as a cycle's plan and action questions do) keeps those positions' keys and values
+    and computes only the rest: the image and the shared words are not computed twice."""
+
+    # a new prompt always recomputes at least this many of its last positions: the pass must return the
+    # hidden states of its drafted guesses (`constrained_generate` checks up to 16 after the prompt)
+    TAIL = 32
+
+    def __init__(self, front: Front, backend: Backend, reuse: bool = True) -> None:
+        self.front, self.backend, self.reuse = front, backend, reuse
+        self.seq: list[int] = []  # token ids of the positions in the backend's cache
+        self.pixels: torch.Tensor | None = None  # the frame of the image tokens among them
+        self.reused = 0  # positions kept by the last new prompt
+
+    def drop(self, n: int) -> None:
+        self.backend.crop(n)
+        del self.seq[len(self.seq) - n:]
+
+    def _keep(self, ids: list[int], image: tuple[int, int] | None, pixel_values: torch.Tensor | None) -> int:
+        """How many leading positions of a new prompt `ids` the cache already holds."""
+        if not self.reuse:
+            return 0
+        keep = 0
+        for a, b in zip(self.seq, ids):
+            if a != b:
+                break
+            keep += 1
+        keep = min(keep, len(ids) - self.TAIL)
+        if image is not None and keep > image[0]:
+            same = self.pixels is not None and pixel_values is not None and self.pixels.shape == pixel_values.shape \
+                and torch.equal(self.pixels, pixel_values)
+            if not same or keep < image[1]:
+                keep = image[0]  # another frame, or only part of the image: recompute the image
+        return max(0, keep)
 
     def __call__(self, input_ids: torch.Tensor, past_key_values: Any = None, pixel_values: torch.Tensor | None = None,
                  token_type_ids: torch.Tensor | None = None, **_: Any) -> SimpleNamespace:
+        ids = input_ids.reshape(-1)
+        image = None  # where the image's soft tokens are (one image per prompt, as the processor writes it)
+        where = (ids == self.front.image_token_id).nonzero()
+        if where.numel():
+            image = (int(where[0, 0]), int(where[-1, 0]) + 1)
+        both_ways = token_type_ids is not None  # transformers attends within the image only when given these
         if past_key_values is None:
-            self.backend.reset()
-        span = None
-        if token_type_ids is not None and pixel_values is not None:
-            where = (token_type_ids.reshape(-1) == 1).nonzero()
-            if where.numel():
-                start = self.backend.length
-                span = (start + int(where[0, 0]), start + int(where[-1, 0]) + 1)
-        x = self.front.embed(input_ids, pixel_values)
-        h = self.backend.run(x, span)
-        return SimpleNamespace(last_hidden_state=h.unsqueeze(0), past_key_values=_Cache(self.backend))
+            keep = self._keep(ids.tolist(), image, pixel_values)
+            if keep:
+                self.drop(len(self.seq) - keep)
+            else:
+                self.backend.reset()
+                self.seq = []
+            self.reused = keep
+            if image is not None and keep >= image[1]:
+                image, pixel_values = None, None  # the image's keys and values are in the cache
+            elif image is not None:
+                self.pixels = pixel_values
+            ids = ids[keep:]
+            image = None if image is None else (image[0] - keep, image[1] - keep)
+        start = self.backend.length
+        x = self.front.embed(ids, pixel_values)
+        h = self.backend.run(x, None if image is None or not both_ways else (start + image[0], start + image[1]))
+        self.seq.extend(ids.tolist())
+        return SimpleNamespace(last_hidden_state=h.unsqueeze(0), past_key_values=_Cache(self))
 
 
 class _Head:
@@ -227,9 +274,9 @@ class _Head:
 class EngineModel:
     """The parts of a transformers model `constrained_generate` uses, backed by one engine backend."""
 
-    def __init__(self, config: Any, front: Front, backend: Backend) -> None:
+    def __init__(self, config: Any, front: Front, backend: Backend, reuse: bool = True) -> None:
         self.config = config
-        self.model = _Body(front, backend)
+        self.model = _Body(front, backend, reuse)
         self._head = _Head(front.table)
 
     def get_output_embeddings(self) -> _Head:
@@ -247,7 +294,7 @@ class QuantEngine:
     mapping read on demand); `key` names the copy (adapter name and weights) for on-disk caches."""
 
     def __init__(self, loaded: Any, make_backend: Callable[[TextConfig, Mapping[str, torch.Tensor], str], Backend],
-                 name: str) -> None:
+                 name: str, reuse: bool = True) -> None:
         hf = loaded.model
         cfg = getattr(hf, "config", None)
         if cfg is None or getattr(cfg, "model_type", "") != "gemma3" or not hasattr(hf, "model"):
@@ -256,6 +303,7 @@ class QuantEngine:
         if not weights.is_file():
             raise EngineError(f"no fp32 weights file at {weights}")
         self.name = name
+        self.reuse = reuse  # new prompts keep the cached positions they share with the last sequence
         self.loaded = loaded
         self.text_config = TextConfig.from_hf(cfg)
         prefix = text_prefix(weights)
@@ -279,7 +327,7 @@ class QuantEngine:
                 backend = self._make(self.text_config, MergedState(self.base, deltas), key)
                 for old in [k for k in self._models if k[0] == adapter]:  # the same name with other weights
                     del self._models[old]
-                hit = self._models[ident] = EngineModel(self.loaded.model.config, self.front, backend)
+                hit = self._models[ident] = EngineModel(self.loaded.model.config, self.front, backend, self.reuse)
                 log.info("%s engine: the copy for %s is ready (%.1f s)", self.name, adapter or "the base model",
                          time.perf_counter() - t0)
             return hit
@@ -323,7 +371,7 @@ def _digest(deltas: Mapping[str, torch.Tensor]) -> str:
 ENGINE_BACKENDS = {"ov-int8": "OpenVINO", "llama-q8": "llama.cpp Q8_0", "torch-int8": "torch int8"}
 
 
-def make_engine(loaded: Any, kind: str, threads: int | None = None) -> QuantEngine:
+def make_engine(loaded: Any, kind: str, threads: int | None = None, reuse: bool = True) -> QuantEngine:
     """A `QuantEngine` of `kind` (a key of `ENGINE_BACKENDS`) over a loaded default model; its per-adapter
     files (GGUF / OpenVINO IR) go to `engine/` in the model's cache directory."""
     threads = int(threads or torch.get_num_threads())
@@ -346,7 +394,7 @@ def make_engine(loaded: Any, kind: str, threads: int | None = None) -> QuantEngi
         factory = int8_backend
     else:
         raise EngineError(f"unknown engine {kind!r}; expected one of {sorted(ENGINE_BACKENDS)}")
-    return QuantEngine(loaded, factory, kind)
+    return QuantEngine(loaded, factory, kind, reuse)
 
 
 def engine_view(loaded: Any) -> Any:

@@ -61,8 +61,12 @@ def load_model(source: str | Path | None = None, device: str = "auto", precision
     """Load `source` (hub id, local dir, or None for the embedded default) ready for inference."""
     t0 = time.perf_counter()
     device = pick_device(device)
-    precision = choose_precision(device, precision)
-    if source is None or str(source) in ("", "default"):
+    default = source is None or str(source) in ("", "default")
+    chosen = choose_precision(device, precision)
+    if precision == "auto" and not default:  # the engine default was measured on the embedded model only
+        chosen = ENGINE_PRECISIONS.get(chosen, chosen)
+    precision = chosen
+    if default:
         model, processor, name, info = _load_default(device, precision)
     else:
         model, processor, name, info = _load_hf(str(source), device, precision)
