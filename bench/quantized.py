@@ -12,7 +12,9 @@ an order rotated by i), so load from other processes hits all of them alike:
 - int8-head: the CPU default before this bench (bf16 body + int8 LM head);
 - torch-int8, llama-q8, ov-int8: the language model through `core.model.engine` with int8 weights
   (torch's int8 kernel / llama.cpp Q8_0 through llama-cpp-python / OpenVINO with int8 weights), adapter
-  merged into each engine's own copy, embeddings and the restricted head in fp32.
+  merged into each engine's own copy, embeddings and the restricted head in fp32; a new prompt keeps the
+  cached positions it shares with the last one (a cycle's action question reuses its plan question's frame);
+- ov-int8:full: the OpenVINO engine computing every prompt in full, to show what that reuse adds.
 Per engine: prefill seconds per prompt (the prompt's pass, image included), decode tokens/s after it,
 model seconds per cycle (p50), speed-up over fp32, and how often the parsed action (and the plan) equals
 fp32's. Peak RSS per engine comes from a separate process per engine that loads the model as the app does
@@ -36,7 +38,7 @@ if __package__ in (None, ""):  # `python bench/quantized.py` from the repository
 
 from bench.common import write_result  # noqa: E402
 
-ENGINES = ("fp32", "int8-head", "torch-int8", "llama-q8", "ov-int8")
+ENGINES = ("fp32", "int8-head", "torch-int8", "llama-q8", "ov-int8", "ov-int8:full")
 HF_MODES = ("fp32", "int8-head", "bf16", "fp32-int8-head")
 TARGET_SPEEDUP, TARGET_MATCH = 1.5, 0.95
 
@@ -109,13 +111,14 @@ def build(engines: list[str], threads: int, reuse: bool = True) -> tuple[dict, d
     policies, build_s = {}, {}
     for name in engines:
         t0 = time.perf_counter()
-        companion = ENGINE_PRECISIONS.get(name, name)
+        kind, _, variant = name.partition(":")  # "ov-int8:full": the engine without prefix reuse
+        companion = ENGINE_PRECISIONS.get(kind, kind)
         if companion not in hf:
             hf[companion] = run(load_with_adapter, companion)
         loaded = hf[companion]
-        if name in ENGINE_PRECISIONS:
-            engine = run(make_engine, loaded, name, threads, reuse)
-            loaded = dataclasses.replace(loaded, precision=name, info={**loaded.info, "engine": engine})
+        if kind in ENGINE_PRECISIONS:
+            engine = run(make_engine, loaded, kind, threads, reuse and variant != "full")
+            loaded = dataclasses.replace(loaded, precision=kind, info={**loaded.info, "engine": engine})
             run(engine.current)  # the adapter's merged int8 copy (GGUF / IR written once into the cache)
         policies[name] = policy_for(loaded)
         build_s[name] = round(time.perf_counter() - t0, 2)
@@ -189,10 +192,18 @@ def rss_probe(name: str, n: int, seed: int, threads: int) -> int:
     policy = policy_for(loaded)
     for c in cycles:
         cycle(policy, c)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+    peak = peak_rss_mb()
     print(json.dumps({"engine": name, "precision": loaded.precision, "peak_rss_mb": peak,
                       "engine_error": loaded.info.get("engine_error")}))
     return 0
+
+
+def peak_rss_mb() -> int:
+    """This process's peak resident memory (VmHWM; `ru_maxrss` would carry the parent's peak over exec)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) // 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
 
 
 def cpu_flags() -> list[str]:
@@ -253,12 +264,16 @@ def main() -> int:
     for name in engines:
         summary[name]["build_s"] = build_s[name]
     if not args.no_rss:
+        probes: dict[str, dict] = {}
         for name in engines:
-            cmd = [sys.executable, str(Path(__file__).resolve()), "--rss-probe", name, "--threads", str(args.threads),
-                   "--seed", str(args.seed)]
-            p = subprocess.run(cmd, capture_output=True, text=True, timeout=1800)
-            line = next((ln for ln in reversed(p.stdout.splitlines()) if ln.startswith("{")), None)
-            probe = json.loads(line) if line else {"error": p.stderr[-400:]}
+            kind = name.partition(":")[0]
+            if kind not in probes:
+                cmd = [sys.executable, str(Path(__file__).resolve()), "--rss-probe", kind, "--threads",
+                       str(args.threads), "--seed", str(args.seed)]
+                p = subprocess.run(cmd, capture_output=True, text=True, timeout=1800)
+                line = next((ln for ln in reversed(p.stdout.splitlines()) if ln.startswith("{")), None)
+                probes[kind] = json.loads(line) if line else {"error": p.stderr[-400:]}
+            probe = probes[kind]
             summary[name]["peak_rss_mb"] = probe.get("peak_rss_mb")
             if probe.get("engine_error") or probe.get("error"):
                 summary[name]["rss_probe_error"] = probe.get("engine_error") or probe.get("error")

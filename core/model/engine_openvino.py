@@ -27,6 +27,9 @@ from core.model.quantize import quantize_rows
 
 log = logging.getLogger(__name__)
 
+# int8 weights in groups of this many inputs, one fp32 scale each (as llama.cpp's Q8_0): on held-out cycle
+# prompts the hidden states were 4.4% off fp32 on average, against 5.7% with one scale per row, at the same speed
+GROUP = 32
 INPUTS = ("x", "past_k", "past_v", "mask_local", "mask_global", "cos_local", "sin_local", "cos_global", "sin_global")
 
 
@@ -38,12 +41,13 @@ def _openvino():  # noqa: ANN202 - the openvino module
     return openvino
 
 
-def build(config: gt.TextConfig, state: Mapping[str, torch.Tensor], int8: bool = True):  # noqa: ANN201, C901
+def build(config: gt.TextConfig, state: Mapping[str, torch.Tensor], int8: bool = True,  # noqa: ANN201, C901
+          group: int | None = None):
     """The decoder as an OpenVINO model with dynamic lengths, written node by node with OpenVINO's opset
     (the arithmetic of `core.model.gemma_text.forward`, the cache as inputs, the new keys / values as
-    outputs; masks are additive): every projection is an int8 constant -> convert -> multiply by its row
-    scales -> matmul. Building takes seconds; tracing a torch module with `ov.convert_model` instead took
-    15-75 s and peaked at ~2.7 GB more memory."""
+    outputs; masks are additive): every projection is an int8 constant -> convert -> multiply by its scales
+    (per row, or per `group` inputs of a row) -> matmul. Building takes seconds; tracing a torch module
+    with `ov.convert_model` instead took 15-75 s and peaked at ~2.7 GB more memory."""
     ov = _openvino()
     import openvino.opset13 as op
 
@@ -62,7 +66,13 @@ def build(config: gt.TextConfig, state: Mapping[str, torch.Tensor], int8: bool =
 
     def linear(node, key: str):  # noqa: ANN001, ANN202
         w = state[key]
-        if int8:
+        if int8 and group:
+            n, k = w.shape
+            q, s = quantize_rows(w.float().reshape(-1, group))
+            weight = op.multiply(op.convert(const(q.numpy().reshape(n, k // group, group)), f32),
+                                 const(s.numpy().reshape(n, k // group, 1)))
+            weight = op.reshape(weight, shape(n, k), False)
+        elif int8:
             q, s = quantize_rows(w.float())
             weight = op.multiply(op.convert(const(q.numpy()), f32), const(s[:, None].numpy()))
         else:
@@ -168,16 +178,17 @@ class OpenVinoBackend:
         return torch.from_numpy(np.array(h, dtype=np.float32))
 
 
-def openvino_backend(cache_dir: Path | None, threads: int = 1, int8: bool = True, precision: str = "f32"):  # noqa: ANN201
+def openvino_backend(cache_dir: Path | None, threads: int = 1, int8: bool = True, precision: str = "f32",  # noqa: ANN201
+                     group: int | None = GROUP):
     """A `core.model.engine.QuantEngine` backend factory; IR files are kept under `cache_dir` (None: none)."""
 
     def make(config: gt.TextConfig, state: Mapping[str, torch.Tensor], key: str) -> OpenVinoBackend:
         ov = _openvino()
-        tag = f"text-{key}-{'int8' if int8 else 'fp32'}-ov1"
+        tag = f"text-{key}-{f'int8g{group or 0}' if int8 else 'fp32'}-ov1"
         xml = Path(cache_dir) / f"{tag}.xml" if cache_dir is not None else None
         if xml is None or not (xml.is_file() and xml.with_suffix(".bin").is_file()):
             log.info("building the text decoder for OpenVINO (%s, one-off)", tag)
-            model = build(config, state, int8)
+            model = build(config, state, int8, group)
             if xml is None:
                 return OpenVinoBackend(model, config, threads, precision=precision)
             xml.parent.mkdir(parents=True, exist_ok=True)

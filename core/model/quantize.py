@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 # the engine precisions: the transformers model's own mode (the companion) for everything but the policy
 ENGINE_PRECISIONS = {"ov-int8": "int8-head", "llama-q8": "int8-head", "torch-int8": "int8-head"}
 PRECISIONS = ("fp32", "bf16", "int8-head", "fp32-int8-head", "int8-weight", "int8-dynamic", "nf4", *ENGINE_PRECISIONS)
-CPU_DEFAULT = "int8-head"
+CPU_DEFAULT = "ov-int8"
 CUDA_DEFAULT = "nf4"
 
 
