@@ -10,10 +10,13 @@ action / "done?" answers can instead run the language model through a `Backend` 
   the model's safetensors file, so only the rows a prompt uses are read), the image through an fp32 copy
   of the vision tower and projector; the head's allowed rows come from the same fp32 table (tied);
 - one set of backend weights per adapter (the LoRA merged into its own int8 copy): the adapter that is
-  active on the transformers model picks the copy, so switching adapters is a dictionary look-up.
+  active on the transformers model picks the copy, so switching adapters is a dictionary look-up;
+- a new prompt keeps the cached positions it shares with the last sequence (a cycle's action question
+  starts with its plan question's frame and words).
 
-Backends: `core.model.engine_torch` (int8 weights in torch), `core.model.engine_llama` (llama.cpp Q8_0
-through llama-cpp-python).
+Backends: `core.model.engine_openvino` (OpenVINO int8, the CPU default `ov-int8`), `core.model.engine_llama`
+(llama.cpp Q8_0 through llama-cpp-python), `core.model.engine_torch` (torch's int8 kernel). The precisions
+that use them are `ENGINE_BACKENDS`; `docs/inference.md` has the comparison.
 """
 
 from __future__ import annotations
@@ -35,9 +38,6 @@ import torch
 from core.model.gemma_text import TextConfig, embed_scale
 
 log = logging.getLogger(__name__)
-
-BACKENDS = ("torch-int8", "llama-q8")
-
 
 class EngineError(RuntimeError):
     """The engine cannot run this model (not a Gemma-3 VLM with an fp32 weights file, missing package)."""
@@ -362,7 +362,7 @@ def _digest(deltas: Mapping[str, torch.Tensor]) -> str:
     h = hashlib.sha256()
     for k in sorted(deltas):
         h.update(k.encode())
-        h.update(deltas[k].numpy().tobytes()[:4096])
+        h.update(deltas[k].reshape(-1)[:1024].numpy().tobytes())
         h.update(str(float(deltas[k].abs().sum())).encode())
     return h.hexdigest()[:12]
 
