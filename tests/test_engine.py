@@ -107,6 +107,10 @@ def test_fp32_engine_decodes_what_transformers_decodes(tiny):
         ref = _decode(loaded.model, loaded, inputs)
         for draft in (0, 16):
             assert _decode(em, loaded, inputs, draft).token_ids == ref.token_ids
+    tok = loaded.processor.tokenizer
+    acc = ActionListAcceptor(max_entries=3)
+    full = constrained_generate(em, tok, inputs, acc, max_new_tokens=80, restrict_head=False)
+    assert full.token_ids == ref.token_ids  # the engine also gives full logits
 
 
 def _backends():

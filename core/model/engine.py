@@ -282,6 +282,12 @@ class EngineModel:
     def get_output_embeddings(self) -> _Head:
         return self._head
 
+    def __call__(self, **inputs: Any) -> SimpleNamespace:
+        """Full logits (every row of the head), for callers that do not restrict the head."""
+        out = self.model(**inputs)
+        logits = out.last_hidden_state @ self._head.weight.T
+        return SimpleNamespace(logits=logits, past_key_values=out.past_key_values)
+
     def parameters(self) -> Iterator[torch.Tensor]:
         """What `core.model.chat.prepare_inputs` reads the input dtype from: the engine takes fp32 pixels."""
         yield self._head.weight
