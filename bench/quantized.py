@@ -97,18 +97,19 @@ def parsed(text: str) -> str:
         return f"unparsed:{text}"
 
 
-def build(engines: list[str], threads: int, reuse: bool = True) -> tuple[dict, dict]:
-    """(policy per engine, build seconds per engine), every model on the model thread. The engines sit on
-    one int8-head model, as the app's engine precisions do (its LoRA weights and vision copy included)."""
+def build(engines: list[str], threads: int, reuse: bool = True) -> tuple[dict, dict, dict]:
+    """(policy per engine, build seconds per engine, why an engine was skipped), every model on the model
+    thread. The engines sit on one int8-head model, as the app's engine precisions do (its LoRA weights and
+    vision copy included)."""
     import dataclasses
 
     from bench.autonomous import load_with_adapter
-    from core.model.engine import make_engine
+    from core.model.engine import EngineError, make_engine
     from core.model.quantize import ENGINE_PRECISIONS
     from core.model.worker import run
 
     hf: dict[str, object] = {}
-    policies, build_s = {}, {}
+    policies, build_s, skipped = {}, {}, {}
     for name in engines:
         t0 = time.perf_counter()
         kind, _, variant = name.partition(":")  # "ov-int8:full": the engine without prefix reuse
@@ -117,13 +118,18 @@ def build(engines: list[str], threads: int, reuse: bool = True) -> tuple[dict, d
             hf[companion] = run(load_with_adapter, companion)
         loaded = hf[companion]
         if kind in ENGINE_PRECISIONS:
-            engine = run(make_engine, loaded, kind, threads, reuse and variant != "full")
+            try:
+                engine = run(make_engine, loaded, kind, threads, reuse and variant != "full")
+                run(engine.current)  # the adapter's merged int8 copy (GGUF / IR written once into the cache)
+            except EngineError as exc:  # e.g. llama-cpp-python not installed: measure the others
+                skipped[name] = str(exc)
+                print(f"quantized: {name} skipped: {exc}", flush=True)
+                continue
             loaded = dataclasses.replace(loaded, precision=kind, info={**loaded.info, "engine": engine})
-            run(engine.current)  # the adapter's merged int8 copy (GGUF / IR written once into the cache)
         policies[name] = policy_for(loaded)
         build_s[name] = round(time.perf_counter() - t0, 2)
         print(f"quantized: {name} ready in {build_s[name]} s", flush=True)
-    return policies, build_s
+    return policies, build_s, skipped
 
 
 def head_timings(policy, reps: int = 20) -> dict:  # noqa: ANN001
@@ -247,7 +253,8 @@ def main() -> int:
     run(torch.set_num_threads, args.threads)
     load0 = os.getloadavg()
     cycles = held_out_cycles(args.cycles + 1, args.seed)
-    policies, build_s = build(engines, args.threads, not args.no_reuse)
+    policies, build_s, skipped = build(engines, args.threads, not args.no_reuse)
+    engines = [e for e in engines if e in policies]
     for name in engines:  # warm-up: grammar caches, first passes
         cycle(policies[name], cycles[0])
     rows: dict[str, list[dict]] = {name: [] for name in engines}
@@ -284,7 +291,7 @@ def main() -> int:
     default = CPU_DEFAULT if CPU_DEFAULT in summary else None
     result = {
         "cycles": args.cycles, "seed": args.seed, "threads_per_engine": args.threads, "prefix_reuse": not args.no_reuse,
-        "engines": summary, "head": heads, "fastest_matching": best, "cpu_default": default,
+        "engines": summary, "skipped": skipped, "head": heads, "fastest_matching": best, "cpu_default": default,
         # the shipped CPU default against fp32 (the keys the app benchmark reports)
         "quantized_speedup": summary[default]["speedup_vs_fp32"] if default else None,
         "quantized_match_rate": summary[default]["action_match_rate"] if default else None,
