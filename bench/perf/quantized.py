@@ -16,8 +16,9 @@ an order rotated by i), so load from other processes hits all of them alike:
   cached positions it shares with the last one (a cycle's action question reuses its plan question's frame);
 - ov-int8:full: the OpenVINO engine computing every prompt in full, to show what that reuse adds.
 Per engine: prefill seconds per prompt (the prompt's pass, image included), decode tokens/s after it,
-model seconds per cycle (p50), speed-up over fp32, and how often the parsed action (and the plan) equals
-fp32's. Peak RSS per engine comes from a separate process per engine that loads the model as the app does
+model seconds per cycle (p50), speed-up over fp32, how often the parsed action (and the plan) equals
+fp32's, and on held-out "is this subtask complete?" questions (`--done`) how often the answer equals fp32's
+and the truth. Peak RSS per engine comes from a separate process per engine that loads the model as the app does
 (`--rss-probe`). The head timings show what the restricted head saves per token.
 """
 
@@ -62,6 +63,30 @@ def held_out_cycles(n: int, seed: int, per_episode: int = 4) -> list[dict]:
         if len(out) >= n:
             break
     return out[:n]
+
+
+def held_out_done(n: int, seed: int) -> list[dict]:
+    """(image, "done?" prompt, true answer) of the first `n` "is this subtask complete?" questions of the
+    held-out demos (as training writes them: the grounding line, then the question), yes and no alike."""
+    from bench.heldout import adapter_inputs, question_lines
+    from core.language.prompts import episode_samples
+    from core.training.sources import expert_episodes
+
+    inputs = adapter_inputs()
+    out: list[dict] = []
+    for rec in expert_episodes(range(seed, seed + 10 * n), kind=["pick", "put_in"], camera=inputs.camera, direct=True):
+        turns = [t for t in episode_samples(rec.verbalization, rec.instruction, max_entries=1,
+                                            lines=question_lines(rec, inputs, 1)) if t.kind == "done"]
+        frames = rec.frames([t.step for t in turns])
+        out += [{"image": frames[t.step], "prompt": t.prompt, "truth": t.target == "yes"} for t in turns]
+        if len(out) >= n:
+            break
+    return out[:n]
+
+
+def done_answer(policy, q: dict) -> bool | None:  # noqa: ANN001
+    """The policy's "done?" decode (`VLMPolicy.is_done`'s call) on the question as training wrote it."""
+    return {"yes": True, "no": False}.get(policy._gen("done", q["image"], q["prompt"], 3, None).strip())
 
 
 def policy_for(loaded):  # noqa: ANN001, ANN201 - core.policy.vlm.VLMPolicy
@@ -238,6 +263,8 @@ def main() -> int:
     ap.add_argument("--no-rss", action="store_true", help="skip the per-engine peak-RSS processes")
     ap.add_argument("--no-reuse", action="store_true",
                     help="engines compute every prompt in full (no reuse of the positions a prompt shares with the last)")
+    ap.add_argument("--done", type=int, default=24,
+                    help="held-out 'done?' questions (yes and no from the same demos; 0: skip)")
     ap.add_argument("--rss-probe", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--out", default="quantized")
     args = ap.parse_args()
@@ -275,6 +302,18 @@ def main() -> int:
         print(f"quantized: cycle {i + 1}/{args.cycles} " + " ".join(f"{n} {rows[n][-1]['total_s']:.2f}s" for n in engines)
               + (f" differs: {','.join(diff)}" if diff else ""), flush=True)
     summary = summarise(rows)
+    if args.done:  # "done?" answers, the third question the policy decodes through the engine
+        questions = held_out_done(args.done, args.seed)
+        answers = {name: [] for name in engines}
+        for i, q in enumerate(questions):
+            for name in engines[i % len(engines):] + engines[: i % len(engines)]:
+                answers[name].append(done_answer(policies[name], q))
+        truth = [q["truth"] for q in questions]
+        for name in engines:
+            got = answers[name]
+            summary[name]["done_match_rate"] = round(sum(a == b for a, b in zip(got, answers["fp32"])) / len(got), 3)
+            summary[name]["done_accuracy"] = round(sum(a == b for a, b in zip(got, truth)) / len(got), 3)
+            summary[name]["done_false_yes"] = sum(bool(a) and not b for a, b in zip(got, truth))
     heads = run(head_timings, policies["fp32"])
     for name in engines:
         summary[name]["build_s"] = build_s[name]
@@ -298,7 +337,7 @@ def main() -> int:
     best = max(ok, key=lambda n: ok[n]["speedup_vs_fp32"]) if ok else None
     default = CPU_DEFAULT if CPU_DEFAULT in summary else None
     result = {
-        "cycles": args.cycles, "seed": args.seed, "threads_per_engine": args.threads, "prefix_reuse": not args.no_reuse,
+        "cycles": args.cycles, "done_questions": args.done, "seed": args.seed, "threads_per_engine": args.threads, "prefix_reuse": not args.no_reuse,
         "engines": summary, "skipped": skipped, "head": heads, "fastest_matching": best, "cpu_default": default,
         # the shipped CPU default against fp32 (the keys the app benchmark reports)
         "quantized_speedup": summary[default]["speedup_vs_fp32"] if default else None,
@@ -312,7 +351,8 @@ def main() -> int:
     write_result(args.out, result)
     print("quantized: " + "; ".join(
         f"{n} x{v['speedup_vs_fp32']} (cycle {v['cycle_s_p50']} s, prefill {v['prefill_s_p50']} s, "
-        f"{v['decode_tokens_per_s']} tok/s, match {v['action_match_rate']})" for n, v in summary.items())
+        f"{v['decode_tokens_per_s']} tok/s, match {v['action_match_rate']}"
+        + (f", done = fp32 {v['done_match_rate']}" if "done_match_rate" in v else "") + ")" for n, v in summary.items())
         + f"; fastest matching: {best}; CPU default {default}")
     return 0
 
