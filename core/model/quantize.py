@@ -17,8 +17,9 @@ The three engine modes (`core.model.engine`) keep the transformers model in `int
 and the locator, and decode the policy's answers with a separate int8 copy of the language model per
 adapter (`bench/perf/quantized.py` compares them; `docs/inference.md`).
 
-`choose_precision` picks `nf4` on CUDA and `CPU_DEFAULT` on CPU (chosen by `bench/eval/model.py`:
-fastest mode whose greedy answers agree with fp32 on the scene-VQA set). On a CPU without native bf16
+`choose_precision` picks `nf4` on CUDA and `CPU_DEFAULT` (`ov-int8`) on CPU, chosen by
+`bench/perf/quantized.py`: the fastest mode whose actions equal fp32's on at least 95% of held-out cycles
+(its companion `int8-head` was chosen by `bench/eval/model.py` on the scene-VQA set). On a CPU without native bf16
 arithmetic the fp32 body is the faster one once the head is int8 and small: grammar-constrained decoding
 (which computes only the allowed rows of the head) and prefill are then mostly the body's matrix products.
 """
