@@ -119,7 +119,7 @@ class ModelService:
                 run(fn)
             except Exception:  # noqa: BLE001 - a failing hook (e.g. an adapter) leaves the base model usable
                 log.exception("model on-ready hook failed")
-        if loaded.info.get("engine") is not None:  # build the engine's copy for the active adapter now
+        if getattr(loaded, "info", {}).get("engine") is not None:  # build the engine's copy for the active adapter now
             from core.model.engine import engine_view
 
             run(engine_view, loaded)
