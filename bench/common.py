@@ -33,13 +33,13 @@ def free_port() -> int:
 
 @contextmanager
 def app_process(*extra: str, folder: Path | None = None, start_timeout: float = 120.0,
-                env: dict[str, str] | None = None):
-    """`python app.py EXTRA` on a free loopback port, with its recordings, adapters and jobs folders
+                env: dict[str, str] | None = None, port: int | None = None):
+    """`python app.py EXTRA` on a loopback port (`port`, default a free one), with its recordings, adapters and jobs folders
     under `folder` (a new temporary folder by default). Yields (base URL, process). The app counts as up
     when /api/status answers, with 200 or, when accounts exist, 401. `env` adds environment variables."""
     folder = folder or Path(tempfile.mkdtemp(prefix="vlm2vla-app-"))
     folder.mkdir(parents=True, exist_ok=True)
-    port = free_port()
+    port = port or free_port()
     full_env = dict(os.environ, VLM2VLA_RECORDINGS=str(folder / "recordings"),
                     VLM2VLA_ADAPTERS_DIR=str(folder / "adapters"), VLM2VLA_JOBS_DIR=str(folder / "jobs"),
                     GRADIO_ANALYTICS_ENABLED="False", HF_HUB_OFFLINE="1", **(env or {}))

@@ -65,6 +65,10 @@ def format_run(events: list[AutoEvent], partial: str = "", state: str = "") -> s
             lines.append(f"⚠ unusable model output, retrying: {e.text}")
         elif e.kind in ("retry", "regrasp"):
             lines.append(f"↻ {e.text}")
+        elif e.kind == "skip":
+            lines.append(f"✓ {e.text}")
+        elif e.kind == "prepare":
+            lines.append(f"\n**{e.subtask}**\n↳ {e.text}" + (f"\nActions: `{e.data['actions']}`" if (e.data or {}).get("actions") else ""))
         elif e.kind in ("done", "hold", "cancelled", "error"):
             icon = {"done": "✅", "hold": "⏸", "cancelled": "⏹", "error": "❌"}[e.kind]
             lines.append(f"\n{icon} {e.text}")

@@ -123,10 +123,10 @@ class App:
             log.warning("recovered interrupted episode: %s", report)
         from core.robot import registry
 
-        recording = LiveRecording(store, Recorder(store, RecorderConfig(fps=config.hz)))
         leader = _open_leader(config)
         loop = ControlLoop(make_robot_factory(config, leader),
-                           LoopConfig(hz=config.hz, limits=registry.get(config.robot).limits))
+                           LoopConfig(hz=config.hz, limits=registry.get(config.robot).limits, cameras_on_demand=True))
+        recording = LiveRecording(store, Recorder(store, RecorderConfig(fps=config.hz)), frames=loop.frames)
         loop.add_listener(recording.on_tick)
         browser = BrowserTeleop()
         loop.add_source(browser)

@@ -65,6 +65,8 @@ class Conversation:
             if not 0 <= index < len(self._messages):
                 return  # trimmed away meanwhile
             m = self._messages[index]
+            if m.content == content and all(m.meta.get(k) == v for k, v in meta.items()):
+                return  # nothing new: the version (which viewers compare) stays
             m.content = content
             m.meta.update(meta)
             self.version += 1

@@ -33,10 +33,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from core.control.starts import STARTS
 from core.language.prompts import CHUNK_ENTRIES
 from core.model.adapters import base_fingerprint
 from core.policy.config import PolicyInputs
 from core.policy.shipped import ADAPTER_DIR, ADAPTER_NAME, WEIGHTS
+from core.robot.tasks import TASK_KINDS
 from core.training.config import TrainConfig
 from core.training.jobspec import DataSpec, EvalSpec, JobConfig, servo_seeds
 from recipes.cli import command_line, option, parse
@@ -83,6 +85,11 @@ class DefaultAdapterConfig:
     corrections: int = option(0, "with --grounded: this many noisy rollouts of the servo rule (pick-up and put-in in "
                               "turn), each cycle asked with the rule's entry as the answer, so the adapter sees the "
                               "way back from states off the expert's path (core.training.corrections)")
+    correction_kinds: str = option("pick,put_in", "task kinds of the correction rollouts, taken in turn: a comma "
+                                   "list, or 'all' for the seven")
+    correction_starts: str = option("home", "start states of the correction rollouts, taken in turn per kind "
+                                    "(core.control.starts): a comma list of home, after_teleop, after_command, or "
+                                    "'all'")
     threads: int | None = option(None, "CPU threads for training (default: the job runner's)")
     eval_samples: int = option(24, "held-out samples answered after training")
     vqa_scenes: int = option(10, "scenes of the scene-VQA retention check (0: skip)")
@@ -107,7 +114,8 @@ class DefaultAdapterConfig:
                           kinds=KINDS, inputs=self.inputs, instruction_paraphrases=self.paraphrases,
                           window_stride=self.window_stride, expert_start_jitter=self.start_jitter,
                           expert_start_near=self.start_near, expert_direct=self.direct, mid_entries=self.mid_entries,
-                          servo_seeds=servo_seeds(self.corrections)),
+                          servo_seeds=servo_seeds(self.corrections), servo_kinds=_choice(self.correction_kinds, TASK_KINDS),
+                          servo_starts=_choice(self.correction_starts, STARTS)),
             eval=EvalSpec(max_samples=self.eval_samples, vqa_scenes=self.vqa_scenes, sim_episodes=self.sim_episodes),
         )
 
@@ -115,6 +123,11 @@ class DefaultAdapterConfig:
         """The command that builds this adapter, for its card (without the folders: machine paths)."""
         return " ".join(["python -m recipes.default_adapter",
                          *command_line(self, skip=("work_dir", "out", "fresh", "export_only"))])
+
+
+def _choice(words: str, every: tuple[str, ...]) -> tuple[str, ...]:
+    """A comma list of names, or 'all' for `every` (the job spec refuses unknown names)."""
+    return tuple(every) if words.strip() == "all" else tuple(w.strip() for w in words.split(",") if w.strip())
 
 
 def _flat(data: dict[str, Any]) -> dict[str, Any]:
@@ -169,7 +182,13 @@ def main(argv: list[str] | None = None) -> int:
     if not assets_present():
         print("default_adapter: the default model is not built (python -m recipes.default_model)")
         return 2
-    cfg = args.job_config()
+    from core.training.errors import JobError
+
+    try:
+        cfg = args.job_config()
+    except JobError as exc:
+        print(f"default_adapter: {exc}")
+        return 2
     job_dir = args.work_dir / job_name(cfg.to_dict(), base_fingerprint())
     if args.fresh:
         shutil.rmtree(job_dir, ignore_errors=True)

@@ -59,6 +59,7 @@ def build(app: App, presenter: bool = False) -> None:
 
     timer = gr.Timer(0.4)
     outputs = [chat, status] if presenter else [chat, status, seen]
+    shown = gr.State(None)  # what this page was last sent by the timer (the three parts' versions)
 
     def refresh():
         vals = [app.conversation.messages(), model_line(app)]
@@ -66,7 +67,20 @@ def build(app: App, presenter: bool = False) -> None:
             vals.append(app.assistant.seen.image)
         return vals
 
-    timer.tick(refresh, outputs=outputs, show_progress="hidden", concurrency_limit=None)  # read-only, every viewer
+    def tick(last: tuple | None):
+        """Only what changed since this page's last tick: every 0.4 s re-sending the whole chat and
+        re-encoding the picture cost each open page CPU the control loop and the model needed."""
+        seen_obj = app.assistant.seen
+        now = (app.conversation.version, model_line(app), (id(seen_obj.image), seen_obj.caption))
+        last = last or (None, None, None)
+        vals = [app.conversation.messages() if now[0] != last[0] else gr.skip(),
+                now[1] if now[1] != last[1] else gr.skip()]
+        if not presenter:
+            vals.append(seen_obj.image if now[2] != last[2] else gr.skip())
+        return [*vals, now]
+
+    timer.tick(tick, inputs=shown, outputs=[*outputs, shown], show_progress="hidden",
+               concurrency_limit=None, api_name="refresh")  # read-only, every viewer
     if presenter:
         return
 

@@ -6,19 +6,22 @@ import gradio as gr
 
 from core.context import App
 from ui import access, autonomous_tab, episodes_tab, settings_tab, teleop_tab, train_tab
+from ui.server import quiet_gradio_analytics
 
 CSS = """
-.cam img { width: 100%; image-rendering: auto; border-radius: 6px; background: #222; }
+.cam img { width: 100%; aspect-ratio: 1 / 1; image-rendering: auto; border-radius: 6px; background: #222; }
 #estop-btn { background: #c0392b !important; color: white !important; font-weight: 700; font-size: 1.2em; min-height: 3.2em; }
 #teleop-pad button { min-width: 3.2em; min-height: 3.2em; margin: 2px; touch-action: none; }
 .status-line { font-family: ui-monospace, monospace; }
 """
 
 HEAD = ('<script src="/studio-static/teleop.js" defer></script>'
-        '<script src="/studio-static/teleop_pad.js" defer></script>')
+        '<script src="/studio-static/teleop_pad.js" defer></script>'
+        '<script src="/studio-static/streams.js" defer></script>')
 
 
 def build_blocks(app: App) -> gr.Blocks:
+    quiet_gradio_analytics()  # read when gr.Blocks makes its queue, i.e. on the next line
     with gr.Blocks(title="VLM2VLA Studio", analytics_enabled=False) as blocks:
         gr.Markdown("## VLM2VLA Studio: actions as language")
         access.build_banner(blocks)  # signed in as ... / open lab

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 from pathlib import Path
 
 import gradio as gr
@@ -34,6 +35,7 @@ MAX_INT_DIGITS = 20  # a teleop event's numbers are small; a 400-digit integer i
 # with its own limit), so a small cap; visitors are refused outright (ui.http_guard).
 MAX_UPLOAD = "25mb"
 STREAM_RECHECK_S = 1.0  # an open camera stream notices an ended session or a disabled account this fast
+KEEPALIVE_S = 1.0  # an unchanged frame (the robot holds still) is sent again this often, not every tick
 
 
 class BadInput(ValueError):
@@ -79,29 +81,37 @@ def make_server(app: App, blocks: gr.Blocks, head: str, css: str) -> FastAPI:
         min_gap = 0.8 / max(1.0, min(fps, 60.0))  # 0.8: tick jitter must not drop frames at the loop's own rate
 
         async def frames():
-            seq = -1
             loop = asyncio.get_running_loop()
+            sent = None  # the frame last sent (a robot holding still publishes the same frame every tick)
             last = 0.0
             checked = loop.time()
-            while not await request.is_disconnected():
-                if loop.time() - checked > STREAM_RECHECK_S:
-                    checked = loop.time()  # the session may have ended, the account been disabled, the lab closed
-                    if (http.login_required if who.open_lab
-                            else http.session_user(request.cookies, touch=False) != who.name):
-                        return
-                if hub.seq == seq or loop.time() - last < min_gap:
-                    await new_frame.wait(0.25)
-                    continue
-                seq, last = hub.seq, loop.time()
-                jpg = hub.jpeg(camera)
-                if jpg is None:
-                    await asyncio.sleep(0.05)
-                    continue
-                yield (
-                    f"--{BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: {len(jpg)}\r\n\r\n".encode()
-                    + jpg
-                    + b"\r\n"
-                )
+            first = True
+            with hub.hold(camera):  # the loop draws a camera only while someone watches it (or records it)
+                while True:
+                    if loop.time() - checked > STREAM_RECHECK_S:
+                        checked = loop.time()  # the session may have ended, the account been disabled, the lab closed
+                        if await request.is_disconnected():
+                            return
+                        if (http.login_required if who.open_lab
+                                else http.session_user(request.cookies, touch=False) != who.name):
+                            return
+                    frame = hub.latest(camera)
+                    now = loop.time()
+                    if frame is None or now - last < min_gap or (frame is sent and now - last < KEEPALIVE_S):
+                        await new_frame.wait(0.25)
+                        continue
+                    jpg = hub.jpeg(camera)
+                    if jpg is None:
+                        await asyncio.sleep(0.05)
+                        continue
+                    sent, last = frame, now
+                    # each part ends with the next part's boundary, so a browser shows it as soon as it arrives
+                    # instead of when the next frame comes (which, while the robot holds still, is a while)
+                    yield (
+                        (f"--{BOUNDARY}\r\n" if first else "")
+                        + f"Content-Type: image/jpeg\r\nContent-Length: {len(jpg)}\r\n\r\n"
+                    ).encode() + jpg + f"\r\n--{BOUNDARY}\r\n".encode()
+                    first = False
 
         return StreamingResponse(
             frames(),
@@ -112,7 +122,11 @@ def make_server(app: App, blocks: gr.Blocks, head: str, css: str) -> FastAPI:
     @api.get("/frame/{camera}.jpg")
     def frame(camera: str, request: Request):
         http.authorize(request, Action.WATCH)
-        jpg = app.loop.frames.jpeg(camera)
+        hub = app.loop.frames
+        if camera in hub.cameras:
+            hub.want(camera)  # drawn on demand: ask, then wait for the next frame that has it
+            hub.wait_for(camera, timeout=1.0)
+        jpg = hub.jpeg(camera)
         if jpg is None:
             raise HTTPException(404, f"no frame for camera {camera!r}")
         return Response(jpg, media_type="image/jpeg", headers={"Cache-Control": "no-store"})
@@ -194,6 +208,8 @@ def make_server(app: App, blocks: gr.Blocks, head: str, css: str) -> FastAPI:
                 "recording": app.recording.recorder.status.state if app.recording else "unavailable",
                 "episode": app.recording.recorder.status.episode_id if app.recording else None,
                 "control": control_json(app),
+                "tick_ms": app.loop.phases.summary(),  # where the loop's ticks go (core.control.ticks)
+                "drawn": list(app.loop.frames.wanted() or app.loop.frames.cameras),
             }
         )
 
@@ -215,6 +231,16 @@ def make_server(app: App, blocks: gr.Blocks, head: str, css: str) -> FastAPI:
                   "refuses it, but keep it elsewhere (by default it lives in %s-db/)", inside[0], recordings)
     server.add_middleware(RequestGuard, http=http, files=files)
     return server
+
+
+def quiet_gradio_analytics() -> None:
+    """Gradio 6 rebuilds a pandas summary of up to 10,000 past events after every event (for its monitoring
+    page, which this app does not link). With the page's timers that is several events a second per open
+    page, 2-8 ms of GIL-holding CPU each (more as the app's uptime fills the record): docs/performance.md.
+    These variables are read when `gr.Blocks()` makes its queue, so `ui.layout.build_blocks` calls this
+    first (set in `make_server`, they came too late and the summary was still rebuilt after every event)."""
+    os.environ.setdefault("GRADIO_ANALYTICS_CACHE_FREQUENCY", str(10**9))  # never recompute the summary
+    os.environ.setdefault("GRADIO_ANALYTICS_MAX_EVENTS", "1000")  # and keep fewer records
 
 
 def gradio_folders() -> list[Path]:

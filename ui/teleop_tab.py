@@ -14,8 +14,10 @@ Esc **e-stop** · N start recording · Y save as success · U save as failure ·
 
 
 def camera_html(cameras: list[str]) -> str:
+    """The cameras' live pictures; ui/static/streams.js opens each stream only while its picture is shown."""
     imgs = "".join(
-        f'<div class="cam" style="flex:1"><div>{c}</div><img id="cam-{c}" src="/stream/{c}.mjpg" alt="{c} camera"/></div>'
+        f'<div class="cam" style="flex:1"><div>{c}</div><img id="cam-{c}" data-stream="/stream/{c}.mjpg" '
+        f'alt="{c} camera"/></div>'
         for c in cameras
     )
     return f'<div id="cameras" tabindex="0" style="display:flex;gap:8px">{imgs}</div>'

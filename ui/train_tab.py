@@ -132,13 +132,19 @@ def build(app: App) -> None:
             accum: "grad_accum", weight: "decision_weight", camera: "camera", state: "robot_state",
             grounded: "grounded", servo: "servo", vqa: "vqa_scenes", corrections: "corrections"}
 
-    def do_start(values: dict, request: gr.Request):
+    fields_in_order = list(form)  # a list, not a set: the API's parameters keep this order
+
+    def do_start(name_, ids, n_expert, pre, lr_, ep, ms, r_, a_, b_, acc_, w_, cam, state_, grounded_, servo_,
+                 vqa_, n_corr, request: gr.Request):  # the widgets of `fields_in_order`, in that order
+        values = (name_, ids, n_expert, pre, lr_, ep, ms, r_, a_, b_, acc_, w_, cam, state_, grounded_, servo_,
+                  vqa_, n_corr)
         from core.training.errors import TrainingError
         from core.training.form import TrainForm
 
         who = guard.require(request, "train")
         try:
-            f = TrainForm.from_values({**{form[c]: v for c, v in values.items()}, "robot": app.config.robot})
+            f = TrainForm.from_values({**{form[c]: v for c, v in zip(fields_in_order, values, strict=True)},
+                                       "robot": app.config.robot})
             jid = app.training.start_job(f.job_config(app.config.model or "default"))
         except (TrainingError, ValueError, TypeError) as exc:
             raise gr.Error(str(exc)) from exc
@@ -194,7 +200,7 @@ def build(app: App) -> None:
     episodes.change(do_preview, [episodes, expert], preview)
     expert.change(do_preview, [episodes, expert], preview)
     preset_name.change(do_preset, preset_name, [lr, epochs, max_steps, r, alpha, batch, accum, weight])
-    start.click(do_start, set(form), [jobs, job_id])
+    start.click(do_start, fields_in_order, [jobs, job_id])
     outs = [progress, loss_plot, evals, log_tail, jobs]
     cancel.click(do_cancel, job_id, outs)
     resume.click(do_resume, job_id, outs)

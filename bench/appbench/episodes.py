@@ -65,7 +65,7 @@ def prepare(h: Harness, seed: int) -> Any:
 
 
 def _run_summary(run: Any) -> dict:
-    from core.training.evaluate import cycle_times
+    from core.policy.rollout import cycle_times
 
     if run is None:
         return {"cycles_s": [], "plan_actions_s": [], "model_calls": 0, "malformed": 0, "result": None,

@@ -84,15 +84,28 @@ def plan_episodes(kinds: Sequence[str], langs: Sequence[str], starts: Sequence[s
         raise ValueError("need at least one kind, language, start state and seed")
     if max(seeds) - min(seeds) >= SCENE_STRIDE or len(set(seeds)) != len(seeds):
         raise ValueError(f"base seeds must be distinct and within {SCENE_STRIDE} of each other")
-    cells = [Cell(k, "en", s, scene_seed(seed, k, s)) for seed in seeds for k in kinds for s in starts] \
-        if "en" in langs else []
     others = [x for x in langs if x != "en"]
-    for j, seed in enumerate(list(seeds)[:max(0, other_seeds)]):
-        for li, lang in enumerate(others):
-            for ki, kind in enumerate(kinds):
-                start = starts[(li + ki + j) % len(starts)]
-                cells.append(Cell(kind, lang, start, scene_seed(seed, kind, start)))
+    cells = []
+    for j, seed in enumerate(seeds):  # one kind at a time in every language: a change of machine load
+        for ki, kind in enumerate(kinds):  # during the run then hits all languages alike
+            if "en" in langs:
+                cells += [Cell(kind, "en", s, scene_seed(seed, kind, s)) for s in starts]
+            if j < other_seeds:
+                for li, lang in enumerate(others):
+                    start = starts[(li + ki + j) % len(starts)]
+                    cells.append(Cell(kind, lang, start, scene_seed(seed, kind, start)))
     return cells
+
+
+def interleave(a: Sequence, b: Sequence) -> list:
+    """`a` and `b` merged, each in its own order, `b`'s items spread evenly among `a`'s."""
+    out, j = [], 0
+    for i, x in enumerate(a):
+        out.append(x)
+        while j < len(b) and (j + 1) * len(a) <= (i + 1) * len(b):
+            out.append(b[j])
+            j += 1
+    return out + list(b[j:])
 
 
 def stable_index(n: int, *parts: object) -> int:
@@ -203,6 +216,12 @@ def extras(records: Sequence[dict]) -> dict:
         "loop_hz_p05": windows[int(0.05 * (len(windows) - 1))] if windows else None,
         "hz_windows": len(windows),
         "success_by_lang": by_lang,  # pooled over kinds and start states
+        # commands the app's own time limit ended, and the machine's load while they ran: on a shared
+        # machine a language measured under more load loses episodes to the time limit, not to wording
+        "time_limited_by_lang": {lang: _rate(["time limit" in (r.get("message") or "") for r in eps if r["lang"] == lang])
+                                 for lang in langs},
+        "load1_median_by_lang": {lang: _p50([r["load1"] for r in eps if r["lang"] == lang and "load1" in r])
+                                 for lang in langs},
         "command_s_p50_success_en": {k: _p50([r["command_s"] for r in eps if r["kind"] == k and r["lang"] == "en"
                                               and r["success"] and r.get("command_s") is not None])
                                      for k in sorted({r["kind"] for r in eps})},

@@ -40,8 +40,10 @@ def write(out: Path, records: list[dict], cfg: dict, partial: bool) -> dict:
     summary = metrics.summarize(records, cfg["kinds"], cfg["langs"], cfg["starts"])
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
-    details = {"partial": partial, "config": cfg, "extras": metrics.extras(records), "records": records}
-    details_path(out).write_text(json.dumps(details, indent=1, ensure_ascii=False, default=str) + "\n")
+    head = {"partial": partial, "config": cfg, "extras": metrics.extras(records)}
+    lines = [json.dumps(r, ensure_ascii=False, default=str) for r in records]  # one record per line
+    details_path(out).write_text(json.dumps(head, indent=1, ensure_ascii=False)[:-2] + ',\n "records": [\n'
+                                 + ",\n".join(lines) + "\n ]\n}\n")
     return summary
 
 
@@ -101,8 +103,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"app_autonomous: {cfg['app']}", flush=True)
             h = Harness(ra, page, KeyDriver(page, ra.app), shots)
             cpu0, t0 = chromium_cpu_s(), time.perf_counter()
-            todo = [("episode", c) for c in cells if c.key not in done]
-            todo += [("refusal", it) for it in items if it["key"] not in done]
+            # refusal items spread among the episodes: a partial run, or a change of load, touches every part
+            todo = metrics.interleave([("episode", c) for c in cells if c.key not in done],
+                                      [("refusal", it) for it in items if it["key"] not in done])
             n_done = len(cells) + len(items) - len(todo)
             for n, (what, job) in enumerate(todo, start=n_done + 1):
                 load = os.getloadavg()[0]

@@ -23,6 +23,7 @@ Targets (issue 8): cycle p50 <= 1.5 s, pick >= 0.8 and put-in >= 0.6 in English,
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -160,6 +161,12 @@ def main() -> int:
                          "the result file gets the folder's name as a suffix")
     ap.add_argument("--no-restater", action="store_true",
                     help="commands go to the subtask step as typed (without the shipped restater)")
+    ap.add_argument("--starts", default="home",
+                    help="start states, taken in turn over each cell's episodes (core.control.starts): a comma list of "
+                         "home, after_teleop, after_command, or 'all'")
+    ap.add_argument("--name", default=None, help="a suffix for the result file (autonomous-<name>.json)")
+    ap.add_argument("--threads", type=int, default=max(1, (os.cpu_count() or 2) - 1),
+                    help="model threads (default: as the app, one fewer than the machine's cores)")
     args = ap.parse_args()
 
     from core.model.loader import assets_present
@@ -179,16 +186,24 @@ def main() -> int:
 
     # every model computation runs on the model thread, as in the app (core.model.worker: a second
     # thread running torch kernels would slow both down)
-    service = load_shipped("auto", adapter_dir=args.adapter, restater=not args.no_restater, reader=False)
+    service = load_shipped("auto", threads=args.threads, adapter_dir=args.adapter, restater=not args.no_restater,
+                           reader=False)
     loaded, restater = service.loaded, service.restater.name if service.restater else None
     if restater is None and not args.no_restater:
         print("autonomous: no restater for this model build in assets (python -m recipes.restater); "
               "commands go to the subtask step as typed")
     policy = service.policy()
+    from core.control.starts import STARTS
+
+    starts = STARTS if args.starts == "all" else tuple(x.strip() for x in args.starts.split(",") if x.strip())
+    if not starts or set(starts) - set(STARTS):
+        print(f"autonomous: --starts takes {', '.join(STARTS)} or all, not {args.starts!r}")
+        return 2
     name = result_name("autonomous", args.adapter) + ("-no-restater" if args.no_restater else "")
+    name += f"-{args.name}" if args.name else ""
     result: dict = {"precision": loaded.precision_label, "adapter": "default-sim" if args.adapter is None else args.adapter.name,
                     "restater": restater, "camera": policy.camera, "robot_state": policy.robot_state, "grounded": policy.grounded,
-                    "episodes_per_cell": args.episodes,
+                    "episodes_per_cell": args.episodes, "starts": list(starts), "threads": args.threads,
                     "seeds": [args.seed, args.seed + args.episodes - 1], "time_limit_s": args.time_limit,
                     "targets": {"cycle_s_p50": 1.5, "pick_en": 0.8, "put_in_en": 0.6,
                                 "other_language_over_english": 0.8, "malformed_rate": 0.0}}
@@ -219,32 +234,45 @@ def main() -> int:
     calls = malformed = 0
     pairs: list[tuple] = []
     episodes: list[dict] = []
+    setup_failed = 0
     t_all = time.perf_counter()
     for kind in kinds:
         for lang in langs:
             r = run_sim_episodes(policy, seeds=range(args.seed, args.seed + args.episodes), kind=kind,
-                                 time_limit_s=args.time_limit, instruction_for=lambda t, lang=lang: command(t, lang))
+                                 time_limit_s=args.time_limit, instruction_for=lambda t, lang=lang: command(t, lang),
+                                 starts=starts)
             success.setdefault(kind, {})[lang] = round(r.success_rate, 3)
-            ok = [parse_subtasks(e.subtasks) == list(task_from_instruction(e.task).subtasks) for e in r.episodes]
+            ok = [bool(e.subtasks.strip()) and parse_subtasks(e.subtasks) == list(task_from_instruction(e.task).subtasks)
+                  for e in r.episodes]  # a run stopped before its subtasks (time limit) has none
             subtasks_ok.setdefault(kind, {})[lang] = round(sum(ok) / max(1, len(ok)), 3)
             for e in r.episodes:
                 cycles.extend(e.cycles_s)
                 calls += e.model_calls + e.malformed
                 malformed += e.malformed
                 pairs.extend(p for p in e.verifications if p[0] is not None and p[1] is not None)
-                episodes.append({"kind": kind, "lang": lang, "seed": e.seed, "command": e.instruction,
-                                 "subtasks": e.subtasks, "restated": e.restated,
+                episodes.append({"kind": kind, "lang": lang, "seed": e.seed, "start": e.start, "setup": e.setup,
+                                 "command": e.instruction, "subtasks": e.subtasks, "restated": e.restated,
                                  "success": e.success, "result": e.loop_result, "message": e.message,
-                                 "cycles": len(e.cycles_s), "seconds": round(e.seconds, 1)})
+                                 "cycles": len(e.cycles_s), "seconds": round(e.seconds, 1),
+                                 **({} if e.success else {"events": e.events})})
+            setup_failed += len(r.setup_failed)
             print(f"autonomous: {kind} {lang}: {r.success_rate:.2f} ({r.n} episodes, {r.seconds:.0f} s)", flush=True)
             result.update(success=success, subtasks_correct=subtasks_ok, episodes=episodes, partial=True)
             write_result(name, result)
 
     ratios = {k: {lang: (round(v[lang] / v["en"], 3) if v.get("en") else None) for lang in v if lang != "en"}
               for k, v in success.items()}
+    by_start: dict[str, dict[str, float]] = {}
+    for st in starts:
+        for kind in kinds:
+            got = [e["success"] for e in episodes if e["lang"] == "en" and e["kind"] == kind and e["start"] == st]
+            if got:
+                by_start.setdefault(st, {})[kind] = round(sum(got) / len(got), 3)
     result.update(
         partial=False,
         success=success,
+        success_by_start_en=by_start,
+        setup_failed=setup_failed,
         subtasks_correct=subtasks_ok,
         non_english_over_english=ratios,
         cycle_s_p50=pct(cycles, 0.5),

@@ -49,7 +49,7 @@ class Counters:
 
 
 @contextmanager
-def run_app(login: bool, hz: float):
+def run_app(login: bool, hz: float, port: int | None = None, extra: tuple[str, ...] = ()):
     """The app on a free loopback port with a throwaway store (accounts created first when `login`)."""
     tmp = Path(tempfile.mkdtemp(prefix="vlm2vla-load-"))
     rec = tmp / "recordings"
@@ -61,7 +61,7 @@ def run_app(login: bool, hz: float):
         users.create_user(store, "operator", "member", PASSWORDS["operator"])
         users.create_user(store, "viewer", "visitor", PASSWORDS["viewer"])
         store.close()
-    with app_process("--no-model", "--hz", str(hz), "--log-level", "WARNING", folder=tmp) as (base, proc):
+    with app_process("--no-model", "--hz", str(hz), "--log-level", "WARNING", *extra, folder=tmp, port=port) as (base, proc):
         yield int(base.rsplit(":", 1)[1]), proc.pid
 
 
@@ -240,7 +240,8 @@ def status_poller(port: int, cookie: str, window: tuple[float, float], samples: 
             if code != 200:
                 counters.error(f"status: HTTP {code}")
             elif t0 >= window[0]:
-                samples.append({"t": t0, "hz": body["hz"], "ticks": body["ticks"], "missed": body["missed_ticks"]})
+                samples.append({"t": t0, "hz": body["hz"], "ticks": body["ticks"], "missed": body["missed_ticks"],
+                                "tick_ms": body.get("tick_ms")})
                 latencies.append(time.monotonic() - t0)
         except (OSError, http.client.HTTPException, ValueError) as exc:
             counters.error(f"status: {exc}")
@@ -267,6 +268,7 @@ def main(argv: list[str] | None = None, write: bool = True) -> dict:
     ap.add_argument("--tab", default="Teleop & Record", help="the tab every viewer has open (its timers run)")
     ap.add_argument("--no-page-events", dest="page_events", action="store_false",
                     help="only streams and status polls, without the page's timer events and heartbeats")
+    ap.add_argument("--port", type=int, default=None, help="the app's port (default: a free one)")
     args = ap.parse_args(argv)
     if not 1 <= args.viewers <= 100 or not 1 <= args.seconds <= 120:
         ap.error("keep it bounded: 1..100 viewers, 1..120 s")
@@ -274,7 +276,7 @@ def main(argv: list[str] | None = None, write: bool = True) -> dict:
     login = not args.open_lab
     counters = Counters()
     stop = threading.Event()
-    with run_app(login, args.hz) as (port, pid):
+    with run_app(login, args.hz, args.port) as (port, pid):
         op_cookie = login_cookie(port, "operator") if login else ""
         view_cookie = login_cookie(port, "viewer") if login else ""
         threading.Thread(target=operator, args=(port, op_cookie, stop, counters), daemon=True).start()
@@ -344,6 +346,7 @@ def main(argv: list[str] | None = None, write: bool = True) -> dict:
         if event_latencies else None,
         "status_polls": len(samples),
         "status_latency_ms_p95": round(1000 * lat[int(0.95 * (len(lat) - 1))], 1) if lat else None,
+        "tick_ms": samples[-1].get("tick_ms") if samples else None,  # the loop's phases over its last 300 ticks
         "errors": len(counters.errors),
         "error_samples": counters.errors[:10],
         "cpu_count": os.cpu_count(),

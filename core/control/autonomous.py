@@ -18,11 +18,26 @@ from typing import Any
 
 from core.control.follower import ChunkFollower, commanded_gripper
 from core.control.policy import Policy
+from core.control.readiness import (
+    LOW_Z,
+    Progress,
+    RobotNow,
+    already_done,
+    approach_reached,
+    held_block,
+    needs_grasp,
+    prepare,
+    push_ended,
+    push_lost,
+    retry_from,
+    travels_first,
+)
 from core.control.safety import Limits
 from core.control.verify import grasp_before, sim_verify, subject
-from core.language.grounding import is_placing
+from core.language.grounding import is_placing, push_phase, read_line, target_object
 from core.language.parse import ParseError, parse, parse_subtasks
-from core.language.spec import GRIPPER_CLOSED, GRIPPER_OPEN
+from core.language.render import render_list
+from core.language.spec import GRIPPER_CLOSED, GRIPPER_OPEN, Chunk
 from core.types import Observation, SceneState, Twist
 
 log = logging.getLogger(__name__)
@@ -38,12 +53,16 @@ class RunConfig:
     time_limit_s: float = 180.0  # per command
     camera: str | None = None  # None: the policy's own camera (`Policy.camera`)
     ask_model_to_verify: bool = True  # also ask the model when the simulator can judge (agreement stats)
-    max_regrasps: int = 1  # a release that misses goes back to the grasp before it this many times per command
+    # a release that misses goes back to the grasp before it, a push that falls short to its approach, this
+    # many times per command
+    max_regrasps: int = 1
+    stall_cycles: int = 3  # cycles in a row without progress before a subtask stops early (`readiness.Progress`)
+    prepare: bool = True  # bring the robot to a state each subtask can start from (`readiness.prepare`)
 
 
 @dataclass(frozen=True)
 class AutoEvent:
-    kind: str  # restate | subtasks | plan | actions | limit | verify | retry | regrasp | malformed | hold | done | cancelled | error
+    kind: str  # restate | subtasks | skip | prepare | plan | actions | limit | verify | retry | regrasp | malformed | hold | done | cancelled | error
     text: str
     t: float
     subtask: str | None = None
@@ -83,6 +102,7 @@ class AutonomousRun:
         self._thread = threading.Thread(target=self._work, name="autonomous", daemon=True)
         self.verifications: list[tuple[bool | None, bool | None]] = []  # (simulator, model)
         self._seen: dict = {}  # the policy's memory for this run (see `Policy`)
+        self._why = ""  # why the last subtask stopped early (`readiness.Progress`)
 
     # ---- driver contract (control thread) -------------------------------------------------------
     def start(self) -> AutonomousRun:
@@ -218,19 +238,41 @@ class AutonomousRun:
             if not self._cancel.is_set():
                 self._finish("failed", "the model did not write a usable subtask list; holding")
             return
-        it: str | None = None
-        i, regrasps = 0, 0
+        it: str | None = next((b for b in map(subject, subtasks) if b), None)
+        i = self._skip_done(subtasks, it)
+        if i >= len(subtasks):
+            self._finish("success", "the command is already done: nothing to do")
+            return
+        retries = 0
         while i < len(subtasks):
+            if self._cancel.is_set() or self.result is not None:
+                return
             subtask = subtasks[i]
             it = subject(subtask) or it
+            back = self._ready(subtasks, i, it)
+            if back is not None:
+                if back < 0 or retries >= self.config.max_regrasps:
+                    if self.result is None and not self._cancel.is_set():
+                        self._finish("failed", f"the {it or 'block'} is not in the gripper for '{subtask}' and no "
+                                     "grasp is left to retry; holding")
+                    return
+                retries += 1
+                self._emit("regrasp", f"the {it or 'block'} is not in the gripper: back to '{subtasks[back]}'", subtask)
+                i = back
+                continue
             outcome = self._work_on(subtask, self._frame().scene, it)
             if outcome == "done":
                 i += 1
                 continue
-            back = grasp_before(subtasks, i) if outcome == "missed" else None
-            if back is not None and regrasps < self.config.max_regrasps:
-                regrasps += 1
-                self._emit("regrasp", f"the release missed: back to '{subtasks[back]}' (try {regrasps} of "
+            back = retry_from(subtasks, i) if outcome in ("missed", "stalled") else None
+            if outcome == "stalled" and push_phase(subtask) is None:
+                back = None  # only a push that got stuck at its end is worth a second run-up
+            if back is not None and retries < self.config.max_regrasps:
+                retries += 1
+                what = "the push fell short" if push_phase(subtask) else "the release missed"
+                if push_phase(subtask):
+                    self._seen.clear()  # the block moved: the policy looks for it afresh
+                self._emit("regrasp", f"{what}: back to '{subtasks[back]}' (try {retries} of "
                            f"{self.config.max_regrasps})", subtask)
                 i = back
                 continue
@@ -238,22 +280,91 @@ class AutonomousRun:
                 return
             if outcome == "unusable":
                 self._finish("failed", f"the model kept writing unusable text for '{subtask}'; holding")
+            elif outcome == "missed" and push_phase(subtask):
+                self._finish("failed", f"the push '{subtask}' fell short and no try is left; holding")
             elif outcome == "missed":
                 self._finish("failed", f"the release for '{subtask}' missed and no grasp is left to retry; holding")
+            elif outcome == "stalled":
+                self._finish("failed", f"stopped early on '{subtask}': {self._why}; holding")
             else:
                 self._finish("failed", f"gave up on '{subtask}' after {self.config.max_cycles} cycles; holding")
             return
 
+    # ---- before a subtask (`core.control.readiness`) ---------------------------------------------------
+    def _line(self, obs: Observation, subtask: str) -> str | None:
+        return self._state(obs, subtask).get("state")
+
+    def _skip_done(self, subtasks: list[str], it: str | None) -> int:
+        """How many leading subtasks hold already (judged before any motion by the simulator, or for a push's
+        approach by the grounding line); says which it skips."""
+        obs = self._frame()
+        verdicts: list[bool | None] = []
+        for sub in subtasks:
+            v = None
+            if self.judge is not None and obs.scene is not None:
+                v = self.judge(sub, obs.scene, obs.scene, it)
+            if v is None and push_phase(sub) is not None:
+                v = approach_reached(sub, self._line(obs, sub))
+            verdicts.append(v)
+        n = already_done(verdicts)
+        if n:
+            names = ", ".join(f"'{s}'" for s in subtasks[:n])
+            self._emit("skip", f"already done: {names} (judged by {'the simulator' if obs.scene else 'the grounding line'})"
+                       + ("; nothing to do" if n == len(subtasks) else "; going on from there"), subtasks[n - 1])
+        return n
+
+    def _ready(self, subtasks: list[str], i: int, it: str | None) -> int | None:
+        """Bring the robot to a state `subtasks[i]` can start from (`readiness.prepare`). Returns where to go
+        back to when it cannot start at all (a place without the block: its grasp; -1 when there is none)."""
+        if not self.config.prepare:
+            return None
+        subtask = subtasks[i]
+        obs = self._frame()
+        held = held_block(obs.gripper, obs.scene.held if obs.scene else None, obs.scene is not None)
+        if needs_grasp(subtask, held, it):
+            back = grasp_before(subtasks, i)
+            return -1 if back is None else back
+        offset = None
+        if obs.ee_pos[2] < LOW_Z and travels_first(subtask):  # does it matter whether it is over its object?
+            line = self._line(obs, subtask)
+            offset = _offset(line)
+        objects = {o.name: o.pos for o in obs.scene.objects} if obs.scene else None
+        prep = prepare(subtask, RobotNow(obs.ee_pos, obs.gripper, held, objects), it, offset)
+        if prep is None:
+            return None
+        self._emit("prepare", prep.says, subtask, actions=render_list(list(prep.entries)), reason=prep.reason)
+        self._execute(list(prep.entries), obs)
+        return None
+
+    def _execute(self, chunks: list[Chunk], obs: Observation) -> None:
+        """Hand `chunks` to the control thread (from the robot's state in `obs`) and wait until they ran."""
+        self.state = "moving"
+        self._moved.clear()
+        self._follower = ChunkFollower(chunks, obs.ee_pos, obs.ee_yaw, obs.gripper, self.limits, self.dt)
+        self._moved.wait()
+
+    # ---- one subtask ---------------------------------------------------------------------------------
     def _work_on(self, subtask: str, start: SceneState | None, it: str | None) -> str:
         """Plan + action cycles on one subtask until it is verified: "done", "gave up" (out of cycles),
         "unusable" (no usable text), "missed" (a placing subtask opened the gripper and is not done: the
-        block fell beside its target) or "cancelled"."""
+        block fell beside its target; a push ended short or lost the block), "stalled" (no progress:
+        `readiness.Progress`, the reason in `self._why`) or "cancelled"."""
         p = self.policy
+        progress = Progress(patience=self.config.stall_cycles)
+        what = _target_words(subtask)
         for cycle in range(self.config.max_cycles):
             if self._cancel.is_set():
                 return "cancelled"
             obs = self._frame()
             img, kw = self._image(obs), self._state(obs, subtask)
+            line = kw.get("state")
+            grip = commanded_gripper(obs.gripper)
+            why = progress.observe(obs.ee_pos, grip, _grounding(line), what)
+            if push_lost(subtask, _grounding(line)) or (cycle > 0 and push_ended(subtask, _grounding(line))):
+                return "missed"
+            if why:
+                self._why = why
+                return "stalled"
             plan = self._ask("plan", lambda img=img, s=subtask, kw=kw: p.plan(img, self.instruction, s, self._stream, **kw),
                              _non_empty, subtask, **kw)
             if plan is None:
@@ -261,10 +372,11 @@ class AutonomousRun:
             chunks = self._ask(
                 "actions",
                 lambda img=img, s=subtask, m=plan, kw=kw: p.actions(img, self.instruction, s, m, self._stream, **kw),
-                lambda t, g=commanded_gripper(obs.gripper): parse(t, initial_gripper=g), subtask,
+                lambda t, g=grip: parse(t, initial_gripper=g), subtask,
             )
             if chunks is None:
                 return "cancelled" if self._cancel.is_set() else "unusable"
+            progress.acted(render_list(chunks), chunks[-1].gripper)
             self.state = "moving"
             self._moved.clear()
             self._follower = ChunkFollower(chunks, obs.ee_pos, obs.ee_yaw, obs.gripper, self.limits, self.dt)
@@ -276,7 +388,7 @@ class AutonomousRun:
                 return "cancelled"
             if self._verify(subtask, start, it):
                 return "done"
-            released = commanded_gripper(obs.gripper) == GRIPPER_CLOSED and chunks[-1].gripper == GRIPPER_OPEN
+            released = grip == GRIPPER_CLOSED and chunks[-1].gripper == GRIPPER_OPEN
             if released and is_placing(subtask):
                 return "missed"
             if cycle + 1 < self.config.max_cycles:
@@ -289,17 +401,49 @@ class AutonomousRun:
         by_sim = None
         if self.judge is not None and start is not None and obs.scene is not None:
             by_sim = self.judge(subtask, start, obs.scene, it)
+        kw: dict[str, str] | None = None
+        by_line = None
+        if by_sim is None and push_phase(subtask) is not None:
+            kw = self._state(obs, subtask)
+            by_line = approach_reached(subtask, _grounding(kw.get("state")))
         by_model = None
-        if by_sim is None or self.config.ask_model_to_verify:
-            by_model = self.policy.is_done(self._image(obs), subtask, **self._state(obs, subtask))
+        if (by_sim is None and by_line is None) or self.config.ask_model_to_verify:
+            kw = self._state(obs, subtask) if kw is None else kw
+            by_model = self.policy.is_done(self._image(obs), subtask, **kw)
         self.verifications.append((by_sim, by_model))
-        verdict = by_sim if by_sim is not None else by_model
+        verdict = by_sim if by_sim is not None else by_line if by_line is not None else by_model
         if verdict is None:
             verdict = True  # nothing can judge it: the entries were executed, move on
-        source = "simulator" if by_sim is not None else ("model" if by_model is not None else "none")
+        source = ("simulator" if by_sim is not None else "grounding line" if by_line is not None
+                  else "model" if by_model is not None else "none")
         self._emit("verify", f"{'done' if verdict else 'not done'} (judged by {source})", subtask,
                    simulator=by_sim, model=by_model)
         return verdict
+
+
+def _grounding(line: str | None) -> str | None:
+    """`line` if it is a grounding line (the readiness rules read it), else None (a robot-state line)."""
+    if not line:
+        return None
+    try:
+        read_line(line)
+    except ValueError:
+        return None
+    return line
+
+
+def _offset(line: str | None) -> tuple[float, float, float] | None:
+    line = _grounding(line)
+    return read_line(line)[2] if line else None
+
+
+def _target_words(subtask: str) -> str:
+    """What the subtask's grounding line measures the distance to, in words."""
+    push = push_phase(subtask)
+    obj = target_object(subtask)
+    if push is not None:
+        return f"the place beside the {obj}" if push[1] == "approach" else "the end of the push"
+    return f"the {obj}" if obj else "the target"
 
 
 def _subtask_list(text: str) -> list[str]:

@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 REACHED = 0.004  # metres
 PUSH_TRAVEL = 0.075  # block displacement aimed for (success needs PUSH_DISTANCE = 5 cm)
 MIN_PUSH_TRAVEL = 0.058
+PUSH_CLEARANCE = 0.028  # the gap left to the block where the gripper goes down before a push
 # The "direct" style (see `Expert`) approaches at the height it starts at, within `Heights.direct_z`,
 # and closes or open the gripper up to this much above or below the nominal grasp / release height
 # (seeded per demo), so its demos show the grasp decision over the spread a closed loop ends up in
@@ -50,26 +51,35 @@ def reach_height(subtask_object: str, placing: bool, scene: SceneState | None = 
     return tz + 2 * heights.block_half + 0.004
 
 
+def push_points(block_xy: tuple[float, float], kind: str, travel: float = PUSH_TRAVEL,
+                heights: Heights = BUILT_IN) -> tuple[tuple[float, float], tuple[float, float]]:
+    """Where the tool point is when a push of the block at `block_xy` starts (the gripper goes down there,
+    `PUSH_CLEARANCE` short of the block) and where it ends it (the block then `travel` further along)."""
+    dx, dy = push_direction(kind)
+    x, y = block_xy
+    contact = heights.block_half + heights.finger_half_width  # gripper centre to block centre at contact
+    ox, oy = heights.push_point
+    start = (x - dx * (contact + PUSH_CLEARANCE) - ox, y - dy * (contact + PUSH_CLEARANCE) - oy)
+    return start, (x + dx * (travel - contact) - ox, y + dy * (travel - contact) - oy)
+
+
 def plan(task: Task, scene: SceneState, cruise_z: float = CRUISE_Z, reach_offset: float = 0.0,
-         heights: Heights = BUILT_IN) -> list[Waypoint]:
+         heights: Heights = BUILT_IN, rise_after_push: bool = True) -> list[Waypoint]:
     """The waypoint sequence that solves `task` from `scene`, travelling at `cruise_z`; grasps and releases
-    `reach_offset` above (below, if negative) their nominal heights."""
+    `reach_offset` above (below, if negative) their nominal heights. `rise_after_push` False: a push ends
+    where the gripper stops pushing (the task is done there)."""
     x, y, _ = scene.get(task.obj).pos
     wait = heights.settle_ticks
     if task.kind.startswith("push"):
         dx, dy = push_direction(task.kind)
         free = free_push_travel(scene, (x, y), (dx, dy), bowl_blocking_radius(scene, scene.get(task.obj)))
         travel = min(PUSH_TRAVEL, max(MIN_PUSH_TRAVEL, free - 0.005))
-        contact = heights.block_half + heights.finger_half_width  # gripper centre to block centre at contact
-        ox, oy = heights.push_point
-        sx, sy = x - dx * (contact + 0.028) - ox, y - dy * (contact + 0.028) - oy
-        ex, ey = x + dx * (travel - contact) - ox, y + dy * (travel - contact) - oy
+        (sx, sy), (ex, ey) = push_points((x, y), task.kind, travel, heights)
         return [
             Waypoint((sx, sy, cruise_z), 0.0, wait=wait),
             Waypoint((sx, sy, heights.push_z), 0.0),
             Waypoint((ex, ey, heights.push_z), 0.0),
-            Waypoint((ex, ey, cruise_z), 0.0),
-        ]
+        ] + ([Waypoint((ex, ey, cruise_z), 0.0)] if rise_after_push else [])
     grasp_z = heights.grasp_z + reach_offset
     pick = [
         Waypoint((x, y, cruise_z), 1.0),
@@ -96,7 +106,8 @@ class Expert:
 
     `direct`: travel at the height it starts at (kept within `DIRECT_Z`) instead of climbing to
     `CRUISE_Z` first, and move every axis at full speed at once (a dog-leg, as a 3D mouse at full
-    deflection moves) instead of in a straight line. Demos in this style, chunked into long entries
+    deflection moves) instead of in a straight line; a push ends where it stops pushing (no climb after
+    it, which long entries would merge into the push itself). Demos in this style, chunked into long entries
     (`spec.LONG_AXIS_CUT_CM`), make each entry the offset to the next waypoint, or that offset clamped:
     what a grounded adapter can read off its grounding line.
     """
@@ -121,7 +132,7 @@ class Expert:
                 raise ValueError("the scripted expert needs simulator scene state")
             h = self.heights
             cruise = min(max(obs.ee_pos[2], h.direct_z[0]), h.direct_z[1]) if self.direct else h.cruise_z
-            self._plan = plan(self.task, obs.scene, cruise, self.reach_offset, h)
+            self._plan = plan(self.task, obs.scene, cruise, self.reach_offset, h, rise_after_push=not self.direct)
         if self.done:
             return Twist()
         wp = self._plan[self._i]

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import os
 import queue
+import sys
 import threading
 import time
 from collections import deque
@@ -25,6 +26,7 @@ from typing import Protocol
 
 from core.control.frames import FrameHub
 from core.control.safety import Limits, safe_command, step_target
+from core.control.ticks import TickPhases
 from core.robot.base import Robot
 from core.teleop.base import InputSource
 from core.types import Command, Observation, Step, Twist
@@ -58,6 +60,15 @@ class LoopConfig:
     limits: Limits = field(default_factory=Limits)
     speed_scale: float = 1.0  # multiplies every twist (Settings)
     nice: int = -5  # control-thread priority where permitted (negative = higher)
+    # The interpreter's GIL switch interval while the loop runs (None: leave it). Rendering releases the GIL
+    # twice per camera (llvmpipe draws on its own threads); getting it back waits until the thread holding
+    # it is made to let go, up to this long (CPython's default is 5 ms). With the web server and the model
+    # busy in Python, at 5 ms a tick's render took 45-180 ms instead of 15 (docs/performance.md).
+    switch_interval_s: float | None = 0.0005
+    # Draw only the cameras someone uses (`FrameHub.wanted`: the primary camera, open streams, a recording
+    # that holds its cameras, the driver's camera) on robots that can skip one. Off: every camera every tick
+    # (for code that reads `obs.images` without holding its cameras; the app turns it on).
+    cameras_on_demand: bool = False
 
 
 @dataclass(frozen=True)
@@ -102,6 +113,7 @@ class ControlLoop:
         self._seed: int | None = None
         self._error = ""
         self.robot: Robot | None = None
+        self.phases = TickPhases()  # where each tick's time goes (`phases.summary()`)
 
     # ---- lifecycle ------------------------------------------------------------------------------
     def start(self, seed: int | None = 0, timeout: float = 30.0) -> None:
@@ -109,6 +121,9 @@ class ControlLoop:
             return
         self._seed = seed
         self._stop.clear()
+        want = self.config.switch_interval_s
+        if want is not None and want < sys.getswitchinterval():  # process-wide; only ever lowered
+            sys.setswitchinterval(want)
         self._thread = threading.Thread(target=self._run, name="control-loop", daemon=True)
         self._thread.start()
         if not self._ready.wait(timeout):
@@ -252,6 +267,7 @@ class ControlLoop:
         self.robot = robot
         self._obs = obs
         self._target = Command(obs.ee_pos, obs.ee_yaw, obs.gripper)
+        self.frames.set_cameras(getattr(robot, "cameras", ()) or obs.images)
         self.frames.publish(obs)
         self._ready.set()
         period = 1.0 / self.config.hz
@@ -283,16 +299,20 @@ class ControlLoop:
             robot.close()
 
     def _tick(self, robot: Robot, period: float) -> None:
+        ph = self.phases
+        ph.begin()
         while True:
             try:
                 job = self._requests.get_nowait()
             except queue.Empty:
                 break
             job(robot)
+        ph.mark()
         obs = self._obs
         assert obs is not None and self._target is not None
         twist, mode = self._arbitrate(obs)
         if self._estop:
+            ph.mark()
             robot.stop()
             self._target = Command(obs.ee_pos, obs.ee_yaw, self._target.gripper)
             twist, mode = Twist(), "e-stop"
@@ -303,11 +323,19 @@ class ControlLoop:
             if self._target.gripper != before:
                 for src in self._sources:
                     src.sync_gripper(self._target.gripper)
-            robot.apply(safe_command(self._target, self.config.limits))
+            command = safe_command(self._target, self.config.limits)
+            ph.mark()
+            robot.apply(command)
+        ph.mark()
         self._mode = mode
+        want = getattr(robot, "want_cameras", None) if self.config.cameras_on_demand else None
+        if want is not None:  # draw only what is watched, recorded or looked at by the driver
+            drv = self._driver
+            want(self.frames.wanted([c for c in (getattr(drv, "camera", None),) if isinstance(c, str)]))
         new_obs = robot.observe()
         self._obs = new_obs
         self.frames.publish(new_obs)
+        ph.mark()
         goal = getattr(robot, "joint_goal", None)  # robots that drive joint goals say which they sent
         step = Step(obs.t, obs.ee_pos, obs.ee_yaw, obs.gripper, twist, self._target, obs.joints, obs.scene,
                     None if self._estop or goal is None else tuple(goal))
@@ -317,6 +345,8 @@ class ControlLoop:
             except Exception:
                 log.exception("tick listener failed; removed")
                 self.remove_listener(fn)
+        ph.mark()
+        ph.end()
 
     def _arbitrate(self, obs: Observation) -> tuple[Twist, str]:
         for src in self._sources:

@@ -4,7 +4,8 @@ Boundaries are step indices. A `Segment(text, start, stop)` covers the motion fr
 `stop`. Grasp cycles are found from the commanded gripper (close ... open); the object of a cycle is the
 one the scene reports as held. A grasp subtask ends once the fingers have closed (when the arm starts
 moving again), a place subtask once they have opened; motion after the last subtask joins it.
-Objects that move a lot without being held were pushed: the push starts when the object starts moving.
+Objects that move a lot without being held were pushed: the push starts where the gripper, down beside the
+object, starts moving level toward it (or when the object starts moving, if it did not go down first).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from core.language.chunking import is_moving, step_gripper, tick_delta
-from core.language.spec import GRIPPER_CLOSED, GRIPPER_OPEN
+from core.language.spec import GRIPPER_CLOSED, GRIPPER_OPEN, NEGLIGIBLE_CM
 from core.types import SceneState, Step, Vec3
 
 # Scene geometry (metres). Blocks are 5 cm cubes; containers are ~12 cm across.
@@ -162,11 +163,26 @@ def _push(steps: list[Step], a: int, b: int) -> tuple[list[Segment], str | None]
         if pk is not None and _xy(pk, p0) >= CONTACT_XY:
             contact = max(a, k - 1)
             break
+    contact = _run_up(steps, a, contact, (p1[0] - p0[0], p1[1] - p0[1]))
     push = Segment(f"push the {name} {push_direction((p1[0] - p0[0], p1[1] - p0[1]))}", contact, b)
     if contact <= a:
         return [push], name
     pc = _pos(steps[contact].scene, name) or p0
     return [Segment(f"move {_side(steps[contact].ee_pos, pc)} the {name}", a, contact), push], name
+
+
+def _run_up(steps: list[Step], a: int, contact: int, direction: tuple[float, float]) -> int:
+    """Where the push's run-up starts: the gripper went down beside the block and then moved level toward
+    it; the push begins with that level motion (the approach ends beside the block, not at its face)."""
+    norm = math.hypot(*direction) or 1.0
+    ux, uy = direction[0] / norm, direction[1] / norm
+    k = contact
+    while k > a:
+        dx, dy, dz, _ = tick_delta(steps[k - 1], steps[k])
+        if abs(dz) >= NEGLIGIBLE_CM or dx * ux + dy * uy < NEGLIGIBLE_CM:
+            break
+        k -= 1
+    return k
 
 
 def _settled_end(steps: list[Step], start: int, stop: int, name: str) -> int:

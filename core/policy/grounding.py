@@ -16,8 +16,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from core.cameras.model import CameraModel
-from core.control.expert import reach_height
-from core.language.grounding import grounding_text, is_placing, target_object
+from core.control.expert import push_points, reach_height
+from core.language.grounding import grounding_text, is_placing, push_phase, target_object
 from core.policy.locator import Locator, Sighting
 from core.robot.heights import BUILT_IN, Heights
 from core.types import Vec3
@@ -26,6 +26,21 @@ HEIGHT = {"bowl": 0.0, "plate": 0.0}  # the height each object's located point i
 # Within this distance (sideways) of the gripper, the arm, the fingers or a held block hide part of the object
 # and its sightings drift by a centimetre or two, so the place seen from farther away is kept.
 NEAR_M = 0.05
+# In a push the gripper goes down 6.5 cm from the block, and for a forward push the arm stands between the
+# camera and the block: the place seen from farther away is kept within this distance.
+NEAR_PUSH_M = 0.09
+
+
+def work_point(subtask: str, name: str, where: Vec3, heights: Heights = BUILT_IN) -> Vec3:
+    """Where the gripper works at the object `name` seen at `where` for `subtask`: over it at the height it
+    grasps or releases at, or, in a push, beside it where the push starts or ends (`push_phase`)."""
+    push = push_phase(subtask)
+    if push is None:
+        return (where[0], where[1], reach_height(name, is_placing(subtask), heights=heights))
+    kind, phase = push
+    start, end = push_points((where[0], where[1]), kind, heights=heights)
+    x, y = start if phase == "approach" else end
+    return (x, y, heights.push_z)
 
 
 class Grounder:
@@ -47,8 +62,9 @@ class Grounder:
         """One line per (frame, subtask, (end-effector position, gripper opening)), located in one batch.
 
         The frames are one episode (or run) in time order: an object out of view (the arm hides it) is
-        placed where it was last seen, and one within `NEAR_M` of the gripper where it was last seen from
-        farther away. `seen` keeps those places across calls (a closed loop asks one frame at a time); None:
+        placed where it was last seen, and one within `NEAR_M` of the gripper (`NEAR_PUSH_M` in a push) where
+        it was last seen from farther away; a sighting is also not taken while the gripper is that near the
+        place remembered (over the bowl, a sighting 5 cm off is the arm hiding it, not the bowl moving). `seen` keeps those places across calls (a closed loop asks one frame at a time); None:
         a fresh memory for this call.
         """
         seen = {} if seen is None else seen
@@ -59,11 +75,12 @@ class Grounder:
             objects: dict[str, Vec3 | None] = {}
             if name in sightings:
                 where = self.place(sightings[name], np.asarray(frame).shape[1])
-                if where is not None and (name not in seen or math.dist(where[:2], ee[:2]) > NEAR_M):
+                near = NEAR_PUSH_M if push_phase(sub) is not None else NEAR_M
+                if where is not None and (name not in seen or (math.dist(where[:2], ee[:2]) > near
+                                                               and math.dist(seen[name][:2], ee[:2]) > near)):
                     seen[name] = where
                 where = seen.get(name)
-                objects[name] = None if where is None else (
-                    where[0], where[1], reach_height(name, is_placing(sub), heights=self.heights))
+                objects[name] = None if where is None else work_point(sub, name, where, self.heights)
             out.append(grounding_text(sub, ee, grip, objects))
         return out
 
@@ -89,4 +106,4 @@ def sim_grounder(image_size: int = 224, camera: str = "front", locator: Locator 
     return Grounder(locator or Locator.load(robot=robot), cam, heights)
 
 
-__all__ = ["Grounder", "sim_grounder"]
+__all__ = ["Grounder", "sim_grounder", "work_point"]

@@ -3,7 +3,9 @@
 `servo_entry(line, placing)` reads one grounding line (`core.language.grounding`: the gripper's height and
 where the subtask's object is relative to it) and writes the next action entry the way the direct-style
 expert moves (`core.control.expert.Expert`, long entries): sideways at travel height until the object is
-close, then down to it, then close (or open, when placing).
+close, then down to it, then close (or open, when placing). `push_entry` does the same for the two
+subtasks of a push (down beside the block with closed fingers, then level along), and `rule_entry(line,
+subtask)` picks the one a subtask needs.
 
 `ServoPolicy` is a `core.control.policy.Policy` that writes that entry every cycle. Two uses:
 - the ceiling of grounded servoing (`bench/eval/grounded_oracle.py`): what the locator, the calibration and the
@@ -18,23 +20,22 @@ Pure Python (the locator comes in as the `line` function).
 from __future__ import annotations
 
 import random
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from core.control.policy import PolicyBase
+from core.language.grounding import read_line
 from core.robot.heights import DIRECT_Z
 
-_GRIPPER = re.compile(r"Gripper (?P<h>[\d.]+) cm above the table, (?P<g>open|closed)\.")
-_OBJECT = re.compile(r": (?P<x>[\d.]+) cm (?P<xs>forward|back), (?P<y>[\d.]+) cm (?P<ys>left|right), "
-                     r"(?P<z>[\d.]+) cm (?P<zs>up|down)\.")
 CLAMP_CM = 9.3  # what a long entry reaches before the chunker's cut, in the expert's demos
 LATERAL_OK_CM = 0.6  # go down once the object is this close sideways
 # at the reach height the fingers hide part of the block and the locator drifts by 1 cm or so; the expert's
 # demos close there all the same
 LATERAL_OK_LOW_CM = 2.0
 TRAVEL_CM = 100 * DIRECT_Z[0]  # the direct expert's lowest travel height
+PUSH_LATERAL_OK_CM = 1.0  # beside the block (approach) or at the push's end: close enough
+PUSH_HEIGHT_CM = 3.0  # in a push, a height error up to this is corrected on the spot
 Entry = tuple[float, float, float, int]  # dx, dy, dz (cm), gripper (1 open, 0 closed)
 
 
@@ -44,10 +45,8 @@ def _clamp(v: float) -> float:
 
 def _gripper_part(line: str) -> tuple[float, int]:
     """The gripper's height (cm) and state (1 open, 0 closed) a grounding line states."""
-    g = _GRIPPER.search(line)
-    if g is None:
-        raise ValueError(f"not a grounding line: {line!r}")
-    return float(g["h"]), 1 if g["g"] == "open" else 0
+    height, grip, _ = read_line(line)
+    return height, grip
 
 
 def line_gripper(line: str) -> int:
@@ -65,29 +64,78 @@ def entry_plan(entry: Entry, grip: int) -> str:
 
 def servo_entry(line: str, placing: bool) -> Entry:
     """The next [dx, dy, dz, gripper] entry for a grounding line (see the module doc)."""
-    height, grip = _gripper_part(line)
-    o = _OBJECT.search(line)
-    if o is None:  # a lift (no object named), or the object is not in view: go up to travel height
+    height, grip, off = read_line(line)
+    if off is None:  # a lift (no object named), or the object is not in view: go up to travel height
         return (0.0, 0.0, _clamp(max(0.0, TRAVEL_CM + 2.0 - height)), grip)
-    fx = float(o["x"]) * (1 if o["xs"] == "forward" else -1)
-    ly = float(o["y"]) * (1 if o["ys"] == "left" else -1)
-    dz = float(o["z"]) * (1 if o["zs"] == "up" else -1)
+    fx, ly, dz = off
     at_height = abs(dz) <= 0.5
     if max(abs(fx), abs(ly)) > (LATERAL_OK_LOW_CM if at_height else LATERAL_OK_CM):
+        if placing and height < TRAVEL_CM - 0.5:  # a held block is lifted clear first (it would sweep the table)
+            return (0.0, 0.0, _clamp(TRAVEL_CM - height), grip)
         return (_clamp(fx), _clamp(ly), _clamp(max(0.0, TRAVEL_CM - height)), grip)
     if not at_height:
         return (0.0, 0.0, _clamp(dz), grip)
     return (0.0, 0.0, 0.0, 1 if placing else 0)
 
 
-def perturbed(entry: Entry, grip: int, rng: random.Random, scale_cm: float) -> Entry:
-    """`entry` pushed off by up to `scale_cm` on each axis. A gripper change is never perturbed (a grasp
+def line_offset(line: str) -> tuple[float, float, float] | None:
+    """The (forward, left, up) offset in cm a grounding line states (`core.language.grounding.read_line`)."""
+    return read_line(line)[2]
+
+
+def push_entry(line: str, phase: str) -> Entry:
+    """The next entry in a push, whose grounding line points beside the block (`core.policy.grounding.work_point`).
+    approach: close the gripper first (the expert pushes with closed fingers), then as to a grasp: sideways
+    at travel height, down beside the block, and stay there; push: level along to where the push ends (a
+    small height error is corrected first; one of more than `PUSH_HEIGHT_CM` is not the rule's to fix: it
+    stays still, and the loop goes back to the approach)."""
+    height, grip = _gripper_part(line)
+    if grip == 1:
+        return (0.0, 0.0, 0.0, 0)
+    off = line_offset(line)
+    if off is None:
+        return (0.0, 0.0, _clamp(max(0.0, TRAVEL_CM + 2.0 - height)), 0)
+    fx, ly, dz = off
+    lateral = max(abs(fx), abs(ly))
+    if phase == "approach":
+        if abs(dz) > 0.5 or lateral > LATERAL_OK_LOW_CM:
+            return servo_entry(line, placing=False)  # sideways at travel height, or down beside the block
+        if lateral > PUSH_LATERAL_OK_CM:
+            return (_clamp(fx), _clamp(ly), 0.0, 0)  # down already, a little off: level
+        return (0.0, 0.0, 0.0, 0)
+    if abs(dz) > PUSH_HEIGHT_CM:
+        return (0.0, 0.0, 0.0, 0)
+    if abs(dz) > 0.5:
+        return (0.0, 0.0, _clamp(dz), 0)
+    if lateral <= PUSH_LATERAL_OK_CM:
+        return (0.0, 0.0, 0.0, 0)
+    return (_clamp(fx), _clamp(ly), 0.0, 0)
+
+
+def rule_entry(line: str, subtask: str) -> Entry:
+    """The servo rule for any subtask of the seven tasks: `push_entry` in a push, else `servo_entry`, except
+    that a grasp with the gripper already closed (a grasp that missed: a held block would have ended the
+    subtask) opens it first."""
+    from core.language.grounding import is_placing, push_phase
+
+    push = push_phase(subtask)
+    if push is not None:
+        return push_entry(line, push[1])
+    placing = is_placing(subtask)
+    if not placing and line_offset(line) is not None and line_gripper(line) == 0:
+        return (0.0, 0.0, 0.0, 1)
+    return servo_entry(line, placing)
+
+
+def perturbed(entry: Entry, grip: int, rng: random.Random, scale_cm: float, level: bool = False) -> Entry:
+    """`entry` pushed off by up to `scale_cm` on each axis (`level`: forward and sideways only, as in a
+    push, where the gripper must stay down beside the block). A gripper change is never perturbed (a grasp
     or release in the wrong place ends the task rather than showing a way back): it is returned as is."""
     dx, dy, dz, g = entry
     if g != grip:
         return entry
     return (_clamp(dx + rng.uniform(-scale_cm, scale_cm)), _clamp(dy + rng.uniform(-scale_cm, scale_cm)),
-            _clamp(dz + rng.uniform(-scale_cm, scale_cm)), g)
+            dz if level else _clamp(dz + rng.uniform(-scale_cm, scale_cm)), g)
 
 
 @dataclass
@@ -139,15 +187,16 @@ class ServoPolicy(PolicyBase):
         return subtasks_target(task.subtasks)
 
     def plan(self, image: Any, instruction: str, subtask: str, on_text: Any = None, state: str | None = None) -> str:
-        from core.language.grounding import is_placing
+        from core.language.grounding import push_phase
 
         if state is None:
             raise ValueError("the servo rule reads the grounding line (state=)")
         grip = line_gripper(state)
-        entry = servo_entry(state, is_placing(subtask))
+        entry = rule_entry(state, subtask)
         shaken = self.noise > 0 and self._rng.random() < self.noise
         self.visits.append(Visit(image, subtask, state, entry, grip, shaken))
-        self._entry = perturbed(entry, grip, self._rng, self.noise_cm) if shaken else entry
+        level = push_phase(subtask) is not None and push_phase(subtask)[1] == "push"  # type: ignore[index]
+        self._entry = perturbed(entry, grip, self._rng, self.noise_cm, level) if shaken else entry
         return entry_plan(self._entry, grip)
 
     def actions(self, image: Any, instruction: str, subtask: str, plan: str, on_text: Any = None,

@@ -3,6 +3,9 @@ and the episode's verbalization stored (version 1) the moment it is saved.
 
 `LiveRecording.on_tick` is the control loop's tick listener: it forwards to the recorder and, while
 recording, feeds the live `Verbalizer`; both return at once (no I/O on the control thread).
+With `frames` (the loop's `core.control.frames.FrameHub`), the cameras an episode records are kept drawn
+while it records, and the episode starts once the newest frames carry all of them (the loop draws a camera
+nobody watches only on demand).
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass
+from typing import Any
 
 from core.language.chunking import Verbalizer
 from core.language.render import render_list
@@ -32,8 +36,10 @@ class Saved:
 
 
 class LiveRecording:
-    def __init__(self, store: Store, recorder: Recorder) -> None:
+    def __init__(self, store: Store, recorder: Recorder, frames: Any = None) -> None:
         self.store, self.recorder = store, recorder
+        self.frames = frames  # the loop's FrameHub (None: every observation carries every camera)
+        self._held: tuple[str, ...] = ()
         self._lock = threading.Lock()
         self._steps: list[Step] = []
         self._verbalizer: Verbalizer | None = None
@@ -52,16 +58,39 @@ class LiveRecording:
 
     # ---- operator actions -----------------------------------------------------------------------
     def start(self, instruction: str, **kw) -> int:
-        episode = self.recorder.start(instruction, **kw)
+        cameras = tuple(kw.get("cameras") or ())
+        if self.frames is not None and cameras and not self.recording:
+            self._hold(cameras)
+            if not self.frames.wait_for(*cameras, timeout=2.0):
+                log.warning("recording starts before every camera delivered a frame: %s", ", ".join(cameras))
+        try:
+            episode = self.recorder.start(instruction, **kw)
+        except BaseException:
+            if not self.recording:
+                self._unhold()
+            raise
         with self._lock:
             self._steps, self._verbalizer, self._instruction = [], Verbalizer(), instruction.strip()
         return episode
+
+    def _hold(self, cameras: tuple[str, ...]) -> None:
+        self._unhold()
+        self.frames.acquire(*cameras)
+        self._held = cameras
+
+    def _unhold(self) -> None:
+        held, self._held = self._held, ()
+        if held and self.frames is not None:
+            self.frames.release(*held)
 
     def stop(self, success: bool | None) -> Saved:
         with self._lock:
             steps, instruction = self._steps, self._instruction
             self._verbalizer, self._steps = None, []
-        result = self.recorder.stop(success)
+        try:
+            result = self.recorder.stop(success)
+        finally:
+            self._unhold()
         v, note = None, ""
         try:
             v = verbalize(steps, instruction)
@@ -75,7 +104,10 @@ class LiveRecording:
     def discard(self) -> None:
         with self._lock:
             self._verbalizer, self._steps = None, []
-        self.recorder.discard()
+        try:
+            self.recorder.discard()
+        finally:
+            self._unhold()
 
     @property
     def recording(self) -> bool:

@@ -91,6 +91,7 @@ class TabletopSim:
         self.seed: int | None = None
         self._drawn: tuple[np.ndarray, dict[str, np.ndarray]] | None = None  # (pose, frames) last rendered
         self.renders = 0  # frames actually rendered (the rest were reused while nothing moved)
+        self._wanted: tuple[str, ...] | None = None  # cameras to draw (`want_cameras`); None: all
 
     # ---- for subclasses ---------------------------------------------------------------------------
     def _place_arm(self, layout: Layout) -> None:
@@ -224,17 +225,23 @@ class TabletopSim:
         return self._renderer.render().copy()
 
     # ---- internals --------------------------------------------------------------------------------
+    def want_cameras(self, cameras: tuple[str, ...] | None) -> None:
+        """Draw only `cameras` from the next `observe` on (None: all). The control loop sets this every tick
+        from what is watched or recorded (`core.control.frames.FrameHub.wanted`); unknown names are ignored."""
+        self._wanted = None if cameras is None else tuple(c for c in self.cameras if c in cameras)
+
     def _frames(self) -> dict[str, np.ndarray]:
-        """Each camera's frame; the last ones again while nothing has moved by `STILL`. The control loop
-        observes 30 times a second, and while the robot holds (waiting for the model) re-rendering the same
-        picture took CPU the model needed."""
+        """Each wanted camera's frame; the last ones again while nothing has moved by `STILL`. The control
+        loop observes 30 times a second, and while the robot holds (waiting for the model) re-rendering the
+        same picture took CPU the model needed."""
+        cams = self._wanted or self.cameras
         pose = np.concatenate([self.data.qpos, self.data.mocap_pos.ravel(), self.data.mocap_quat.ravel()])
-        if (self.config.reuse_still_frames and self._drawn is not None
-                and np.max(np.abs(pose - self._drawn[0])) < STILL):
-            return dict(self._drawn[1])
-        frames = {cam: self.render(cam) for cam in self.cameras}
-        self.renders += len(frames)
-        self._drawn = (pose, frames)
+        still = (self.config.reuse_still_frames and self._drawn is not None
+                 and np.max(np.abs(pose - self._drawn[0])) < STILL)
+        drawn = self._drawn[1] if still else {}
+        frames = {cam: drawn[cam] if cam in drawn else self.render(cam) for cam in cams}
+        self.renders += sum(cam not in drawn for cam in cams)
+        self._drawn = (self._drawn[0], {**drawn, **frames}) if still else (pose, frames)
         return dict(frames)
 
     def _update_held(self) -> None:

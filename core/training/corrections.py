@@ -13,17 +13,27 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from itertools import cycle
 from typing import Any
 
 from core.language import prompts
+from core.robot.tasks import TASK_KINDS
 from core.training.sources import resize
 
 log = logging.getLogger(__name__)
 
-# the tasks the rule is built for: a grasp, then (put-in) a release over the container
+# the task kinds of the shipped recipe's first corrections (a grasp, then a release over the bowl); the rule
+# (`core.policy.servo.rule_entry`) covers all seven (`ALL_KINDS`)
 KINDS = ("pick", "put_in")
+ALL_KINDS = TASK_KINDS
 KEY_PREFIX = "servo"
+
+
+def rollout_plan(seeds: Sequence[int], kinds: Sequence[str], starts: Sequence[str]) -> list[tuple[int, str, str]]:
+    """(seed, task kind, start state) per rollout: kinds in turn, and each kind's start states in turn, so
+    every pair comes up (with enough seeds) about equally often."""
+    if not kinds or not starts:
+        raise ValueError("servo corrections need at least one task kind and one start state")
+    return [(seed, kinds[i % len(kinds)], starts[(i // len(kinds)) % len(starts)]) for i, seed in enumerate(seeds)]
 
 
 def visit_samples(key: str, visits: Sequence[Any], image_size: int) -> list[Any]:
@@ -44,22 +54,29 @@ def visit_samples(key: str, visits: Sequence[Any], image_size: int) -> list[Any]
 
 
 def correction_samples(seeds: Sequence[int], line: Callable[..., str], *, noise: float, noise_cm: float,
-                       kinds: Sequence[str] = KINDS, image_size: int = 224, time_limit_s: float = 120.0) -> list[Any]:
-    """Samples from one noisy rollout of the servo rule per seed (task kinds taken in turn from `kinds`);
-    `noise` and `noise_cm` as in `ServoPolicy` (a job's come from `DataSpec.servo_noise` / `servo_noise_cm`).
+                       kinds: Sequence[str] = KINDS, starts: Sequence[str] = ("home",), image_size: int = 224,
+                       time_limit_s: float = 120.0) -> list[Any]:
+    """Samples from one noisy rollout of the servo rule per seed (`rollout_plan`: task kinds and start
+    states in turn; `core.control.starts`); `noise` and `noise_cm` as in `ServoPolicy` (a job's come from
+    `DataSpec.servo_noise` / `servo_noise_cm`).
 
     `line` writes a cycle's grounding line (`core.policy.grounding.Grounder.line`). Each rollout is an
-    episode of its own (`servo-<seed>`) for the train/validation split.
+    episode of its own (`servo-<seed>`) for the train/validation split. The loop prepares each subtask as
+    in the app (`core.control.readiness`: a block put down, a closed gripper opened), so the rule's cycles
+    start where the app's would; a start state that was not reached gives no samples.
     """
     from core.policy.rollout import run_sim_episodes
     from core.policy.servo import ServoPolicy
 
     out: list[Any] = []
-    ok = 0
-    for seed, kind in zip(seeds, cycle(kinds)):
+    ok = tried = 0
+    for seed, kind, start in rollout_plan(seeds, kinds, starts):
         policy = ServoPolicy(line, noise=noise, noise_cm=noise_cm, seed=seed)
-        result = run_sim_episodes(policy, seeds=[seed], kind=kind, image_size=image_size, time_limit_s=time_limit_s)
-        ok += result.success_rate == 1.0
+        result = run_sim_episodes(policy, seeds=[seed], kind=kind, image_size=image_size, time_limit_s=time_limit_s,
+                                  starts=(start,))
+        tried += result.n
+        ok += sum(e.success for e in result.episodes)
         out.extend(visit_samples(f"{KEY_PREFIX}-{seed}", policy.visits, image_size))
-    log.info("correction rollouts: %d of %d ended in success; %d samples", ok, len(seeds), len(out))
+    log.info("correction rollouts: %d of %d ended in success (%d start states not reached); %d samples", ok, tried,
+             len(seeds) - tried, len(out))
     return out

@@ -52,6 +52,8 @@ class DataSpec:
     servo_seeds: tuple[int, ...] = ()  # noisy rollouts of the servo rule, one per seed (training.corrections; grounded)
     servo_noise: float = 0.3  # the share of those rollouts' cycles that execute a perturbed entry
     servo_noise_cm: float = 3.0  # how far (per axis, at most) a perturbed entry is pushed off
+    servo_kinds: tuple[str, ...] = ("pick", "put_in")  # the task kinds of those rollouts, in turn
+    servo_starts: tuple[str, ...] = ("home",)  # their start states, in turn (core.control.starts)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "episode_ids", tuple(int(i) for i in self.episode_ids))
@@ -72,6 +74,15 @@ class DataSpec:
             object.__setattr__(self, "inputs", PolicyInputs(**self.inputs))
         if self.servo_seeds and not self.inputs.grounded:
             raise JobError("servo corrections answer grounding lines; they need grounded training")
+        object.__setattr__(self, "servo_kinds", tuple(self.servo_kinds))
+        object.__setattr__(self, "servo_starts", tuple(self.servo_starts))
+        from core.control.starts import STARTS
+        from core.robot.tasks import TASK_KINDS
+
+        bad = [k for k in self.servo_kinds if k not in TASK_KINDS] + [s for s in self.servo_starts if s not in STARTS]
+        if bad or not self.servo_kinds or not self.servo_starts:
+            raise JobError(f"servo corrections: unknown task kinds or start states {bad or '(none given)'}; choose "
+                           f"from {list(TASK_KINDS)} and {list(STARTS)}")
         if not 0.0 <= self.servo_noise <= 1.0 or self.servo_noise_cm < 0:
             raise JobError(f"servo_noise must be in [0, 1] and servo_noise_cm >= 0, got {self.servo_noise}, "
                            f"{self.servo_noise_cm}")

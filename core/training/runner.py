@@ -222,7 +222,8 @@ def build_job_data(cfg: JobConfig, image_size: int, store: Store | None) -> Data
         from core.training.corrections import correction_samples
 
         samples += correction_samples(spec.servo_seeds, grounder.line, noise=spec.servo_noise,
-                                      noise_cm=spec.servo_noise_cm, image_size=image_size)
+                                      noise_cm=spec.servo_noise_cm, kinds=spec.servo_kinds, starts=spec.servo_starts,
+                                      image_size=image_size)
     return split_samples(samples, dc)
 
 
@@ -371,7 +372,9 @@ def run_job(job_dir: Path, job_id: int | None = None, store: Store | None = None
                      "expert_start_near": cfg.data.expert_start_near, "expert_direct": cfg.data.expert_direct,
                      "mid_entries": cfg.data.mid_entries, **({"servo_seeds": list(cfg.data.servo_seeds),
                                                                "servo_noise": cfg.data.servo_noise,
-                                                               "servo_noise_cm": cfg.data.servo_noise_cm}
+                                                               "servo_noise_cm": cfg.data.servo_noise_cm,
+                                                               "servo_kinds": list(cfg.data.servo_kinds),
+                                                               "servo_starts": list(cfg.data.servo_starts)}
                                                               if cfg.data.servo_seeds else {}),
                      "train_episodes": split.train_episodes, "val_episodes": split.val_episodes},
             "metrics": {k: v for k, v in metrics.items() if k != "eval_examples"},

@@ -174,6 +174,16 @@ def test_episode_plan():
     assert len({c.key for c in cells}) == len(cells)
     with pytest.raises(ValueError, match="unknown"):
         metrics.plan_episodes(["wave"], ["en"], ["home"], seeds, 1)
+    # one kind at a time in every language
+    assert [c.kind for c in cells[:3 + 3]] == [TASK_KINDS[0]] * 6 and cells[3].lang == "es"
+
+
+def test_interleave_keeps_order_and_spreads():
+    a, b = list(range(10)), ["x", "y"]
+    merged = metrics.interleave(a, b)
+    assert [v for v in merged if v in b] == b and [v for v in merged if v not in b] == a
+    assert merged.index("x") in (4, 5) and merged.index("y") == len(merged) - 1
+    assert metrics.interleave([], b) == b and metrics.interleave(a, []) == a
 
 
 def test_cli_options_and_wording():
@@ -188,8 +198,8 @@ def test_cli_options_and_wording():
     with pytest.raises(SystemExit):
         parse(["--kinds", "wave"])
     cfg, cells, items = plan_of(parse(["--langs", "en,pl", "--kinds", "stack", "--starts", "home"]))
-    assert [c.lang for c in cells] == ["en", "en", "pl"] and cfg["rule"]["move_cm"] == metrics.MOVE_CM
+    assert [c.lang for c in cells] == ["en", "pl", "en"] and cfg["rule"]["move_cm"] == metrics.MOVE_CM
     command_for = word(False)
-    text, i = command_for(Task("stack", "red block", "blue block"), cells[-1])
+    text, i = command_for(Task("stack", "red block", "blue block"), cells[1])
     assert "czerwony" in text and "niebieskim" in text and 0 <= i < len(WORDINGS["pl"]["stack"])
     assert not [n for _, n, _, _ in string.Formatter().parse(text) if n]

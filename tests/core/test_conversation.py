@@ -75,3 +75,30 @@ def test_format_run_shows_the_state_the_model_was_given_and_workspace_cuts():
     assert "_Gripper: x 40.0, y 1.0, z 2.5 cm, closed._\nPlan: move up" in text
     assert text.index("Actions:") < text.index("⛔ the workspace limit cuts 3.5 cm")
     assert "_Gripper" not in format_run(ev[1:])  # no state line for an adapter that does not read it
+
+
+def test_format_run_says_what_was_skipped_and_how_the_robot_was_got_ready():
+    ev = [
+        AutoEvent("subtasks", "1. grasp the red block\n2. place it in the bowl", 0.1),
+        AutoEvent("prepare", "The gripper is closed and holds nothing: opening it before the grasp.", 0.3,
+                  "grasp the red block", {"actions": "[[0.0, 0.0, 0.0, 1]]", "reason": "open"}),
+        AutoEvent("hold", "stopped early on 'grasp the red block': no progress in the last 3 cycles", 9.0),
+    ]
+    text = format_run(ev)
+    assert "**grasp the red block**\n↳ The gripper is closed and holds nothing" in text
+    assert "Actions: `[[0.0, 0.0, 0.0, 1]]`" in text and text.rstrip().endswith("no progress in the last 3 cycles")
+    done = format_run([AutoEvent("subtasks", "1. grasp the red block\n2. lift the red block", 0.1),
+                       AutoEvent("skip", "already done: 'grasp the red block', 'lift the red block'", 0.2, "lift the red block"),
+                       AutoEvent("done", "the command is already done: nothing to do", 0.2)])
+    assert "✓ already done: 'grasp the red block'" in done and done.rstrip().endswith("nothing to do")
+def test_an_update_that_changes_nothing_keeps_the_version():
+    c = Conversation()
+    i = c.add("assistant", "… thinking", kind="run")
+    v = c.version
+    c.update(i, "… thinking")  # the run's follower rewrites its message every 0.2 s
+    c.update(i, "… thinking", kind="run")
+    assert c.version == v  # pages compare the version: nothing to re-send
+    c.update(i, "… writing plan")
+    assert c.version == v + 1 and c.messages()[-1]["content"] == "… writing plan"
+    c.update(i, "… writing plan", seconds=1.5)
+    assert c.version == v + 2

@@ -12,7 +12,8 @@ def test_far_objects_are_approached_sideways_with_each_axis_clamped():
     line = "Gripper 18.0 cm above the table, open. Red block: 14.4 cm forward, 3.2 cm right, 15.8 cm down."
     assert servo_entry(line, placing=False) == (CLAMP_CM, -3.2, 0.0, 1)
     low = "Gripper 2.2 cm above the table, closed. Bowl: 4.0 cm back, 20.0 cm left, 5.3 cm up."
-    assert servo_entry(low, placing=True) == (-4.0, CLAMP_CM, round(TRAVEL_CM - 2.2, 1), 0)  # climbs while it goes
+    assert servo_entry(low, placing=True) == (0.0, 0.0, round(TRAVEL_CM - 2.2, 1), 0)  # a held block: up first
+    assert servo_entry(low.replace("closed", "open"), placing=False) == (-4.0, CLAMP_CM, round(TRAVEL_CM - 2.2, 1), 1)
 
 
 def test_over_the_object_it_goes_down_then_closes_or_opens():

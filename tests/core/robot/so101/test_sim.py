@@ -158,13 +158,19 @@ def test_leader_arm_is_mirrored_through_the_safety_path(tmp_path):
             assert emu.move_by_hand(q_leader, wait_s=20)
             time.sleep(0.3)
             cmd = Command(obs.ee_pos, obs.ee_yaw, obs.gripper)
-            for _ in range(240):
+            # at least 240 ticks; on a loaded machine the leader's reader thread may lag, so go on until the
+            # follower holds the posture or 30 s pass (the assertion below still decides)
+            deadline, ticks = time.monotonic() + 30.0, 0
+            while True:
                 tw = leader.read()
                 cmd = step_target(cmd, tw, LIMITS, 1 / 30)
                 follower.apply(cmd)
                 obs = follower.observe()
                 time.sleep(0.002)
-            err = np.degrees(np.abs(np.array(obs.joints[:5]) - emu.joints()[:5]))
+                ticks += 1
+                err = np.degrees(np.abs(np.array(obs.joints[:5]) - emu.joints()[:5]))
+                if ticks >= 240 and (err.max() < 1.0 or time.monotonic() > deadline):
+                    break
             assert err.max() < 1.5, err
             from core.robot.so101.joints import q_to_opening
 
