@@ -38,7 +38,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     from core.model.quantize import PRECISIONS
 
     ap.add_argument("--precision", default=None, choices=("auto", *PRECISIONS),
-                    help="inference precision (default auto: NF4 on CUDA, bf16 + int8 LM head on CPU)")
+                    help="inference precision (default auto: NF4 on CUDA; on CPU ov-int8, the autonomous loop through an "
+                         "int8 OpenVINO engine and chat in bf16 + int8 LM head, or int8-head without openvino)")
     ap.add_argument("--model-threads", type=int, default=None,
                     help="CPU threads for the model (default: one fewer than the machine's cores, at least 1)")
     ap.add_argument("--no-spacemouse", action="store_true", help="do not look for a server-side SpaceMouse")

@@ -41,8 +41,9 @@ def tiny_tokenizer(chat_template: str | None = GEMMA3_CHAT_TEMPLATE, named: dict
     return tok
 
 
-def tiny_gemma3(path: Path, image_size: int = 28, tokens: int = 4) -> Path:
-    """Gemma3ForConditionalGeneration + Gemma3Processor, random and tiny, saved to `path`."""
+def tiny_gemma3(path: Path, image_size: int = 28, tokens: int = 4, **text_overrides) -> Path:  # noqa: ANN003
+    """Gemma3ForConditionalGeneration + Gemma3Processor, random and tiny, saved to `path`
+    (`text_overrides`: other Gemma3TextConfig values, e.g. layer_types)."""
     from transformers import (
         Gemma3Config,
         Gemma3ForConditionalGeneration,
@@ -54,10 +55,10 @@ def tiny_gemma3(path: Path, image_size: int = 28, tokens: int = 4) -> Path:
 
     tok = tiny_tokenizer()
     ids = {t: tok.convert_tokens_to_ids(t) for t in SPECIALS}
-    text = Gemma3TextConfig(vocab_size=len(tok), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-                            num_attention_heads=2, num_key_value_heads=1, head_dim=16, max_position_embeddings=512,
-                            sliding_window=64, pad_token_id=ids["<pad>"], bos_token_id=ids["<bos>"],
-                            eos_token_id=ids["<eos>"])
+    text = Gemma3TextConfig(**{**dict(vocab_size=len(tok), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                                      num_attention_heads=2, num_key_value_heads=1, head_dim=16,
+                                      max_position_embeddings=512, sliding_window=64, pad_token_id=ids["<pad>"],
+                                      bos_token_id=ids["<bos>"], eos_token_id=ids["<eos>"]), **text_overrides})
     vision = SiglipVisionConfig(hidden_size=32, intermediate_size=64, num_hidden_layers=1, num_attention_heads=2,
                                 image_size=image_size, patch_size=14, vision_use_head=False)
     config = Gemma3Config(text_config=text.to_dict(), vision_config=vision.to_dict(), mm_tokens_per_image=tokens,

@@ -14,7 +14,8 @@ What it measures, in one run:
   prompts (whether the two agree when the unconstrained answer was valid, and whether they agree up to
   the first token the grammar forbids, valid or not); draft_speedup: the
   guessed-token passes vs one token per pass, and whether their outputs are identical;
-- speedup: the quantized CPU default (int8 LM head) vs fp32, same prompts, with the adapter active.
+- speedup: the quantized CPU default vs fp32, same prompts, with the adapter active (through the default's
+  engine when it has one, `core.model.engine`; `bench/perf/quantized.py` compares all engines).
 Targets (issue 8): cycle p50 <= 1.5 s, pick >= 0.8 and put-in >= 0.6 in English, every other language
 >= 0.8 x English, malformed_rate 0.
 """
@@ -211,6 +212,12 @@ def main() -> int:
         grammar = run(action_grammar, loaded)
         speed, quantized = run(decode_speed, loaded, prompts, grammar)
         result.update(speed)
+        if loaded.info.get("engine") is not None:  # the precision decodes plans and actions through its engine
+            from core.model.engine import engine_view
+
+            view = run(engine_view, loaded)
+            run(constrained_actions, view, prompts[:1], grammar=grammar)  # warm-up
+            quantized = run(constrained_actions, view, prompts, grammar=grammar)
         fp32 = load_shipped("fp32", adapter_dir=args.adapter, restater=False, reader=False).loaded
         result.update(run(quantized_speed, prompts, quantized, fp32, grammar))
         del fp32

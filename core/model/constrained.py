@@ -313,8 +313,11 @@ def constrained_generate(model: Any, tokenizer: Any, inputs: dict[str, torch.Ten
             lg = o.logits[:, j, :].float().index_select(1, ids.to(o.logits.device))
         return torch.tanh(lg / cap) * cap if cap else lg
 
+    prefill_s = 0.0
     while len(out_ids) < max_new_tokens:
         o = (body if fast else model)(**step_inputs, past_key_values=past, use_cache=True)
+        if forwards == 0:
+            prefill_s = time.perf_counter() - t0  # the prompt's pass (with the image, and any prior guess)
         forwards += 1
         past = o.past_key_values
         n = len(fed)
@@ -356,4 +359,4 @@ def constrained_generate(model: Any, tokenizer: Any, inputs: dict[str, torch.Ten
     dt = time.perf_counter() - t0
     n_out = max(1, len(out_ids))
     return DecodeResult(text, out_ids, finished, dt, n_out / dt if dt > 0 else 0.0, allowed_total / max(1, decided),
-                        {"forwards": forwards, "drafted": drafted, "accepted": accepted})
+                        {"forwards": forwards, "drafted": drafted, "accepted": accepted, "prefill_s": prefill_s})

@@ -23,7 +23,7 @@ from typing import Any
 import torch
 
 from core.model.cache import assets_dir, cache_dir
-from core.model.quantize import apply_precision, choose_precision, describe, load_kwargs
+from core.model.quantize import ENGINE_PRECISIONS, apply_precision, choose_precision, describe, load_kwargs
 
 log = logging.getLogger(__name__)
 
@@ -47,8 +47,10 @@ class LoadedModel:
 
     @property
     def precision_label(self) -> str:
-        """What the UI shows, e.g. "CPU · bf16 + int8 LM head"."""
-        return describe(self.precision, self.device)
+        """What the UI shows, e.g. "CPU · bf16 + int8 LM head"; an engine precision that could not run says so."""
+        label = describe(self.precision, self.device)
+        fallback = self.info.get("engine_fallback")
+        return f"{label} ({fallback})" if fallback else label
 
 
 def pick_device(device: str = "auto") -> str:
@@ -61,16 +63,38 @@ def load_model(source: str | Path | None = None, device: str = "auto", precision
     """Load `source` (hub id, local dir, or None for the embedded default) ready for inference."""
     t0 = time.perf_counter()
     device = pick_device(device)
-    precision = choose_precision(device, precision)
-    if source is None or str(source) in ("", "default"):
+    default = source is None or str(source) in ("", "default")
+    chosen = choose_precision(device, precision)
+    if precision == "auto" and not default:  # the engine default was measured on the embedded model only
+        chosen = ENGINE_PRECISIONS.get(chosen, chosen)
+    precision = chosen
+    if default:
         model, processor, name, info = _load_default(device, precision)
     else:
         model, processor, name, info = _load_hf(str(source), device, precision)
     model = apply_precision(model, precision, info.get("cache_dir"))
     model.eval()
     loaded = LoadedModel(model, processor, name, device, precision, time.perf_counter() - t0, info)
+    if precision in ENGINE_PRECISIONS:
+        attach_engine(loaded)
     log.info("loaded %s on %s in %.1f s", name, loaded.precision_label, loaded.load_s)
     return loaded
+
+
+def attach_engine(loaded: LoadedModel) -> None:
+    """Give an engine precision its engine (`loaded.info["engine"]`, used by the policy); when it cannot
+    run here (package missing, not the default Gemma-3 model), fall back to the companion precision and
+    say why in the log and in `loaded.info["engine_error"]`."""
+    from core.model.engine import EngineError, make_engine
+
+    try:
+        loaded.info["engine"] = make_engine(loaded, loaded.precision)
+    except (EngineError, OSError) as exc:
+        fallback = ENGINE_PRECISIONS[loaded.precision]
+        log.warning("precision %s cannot run: %s; running %s instead", loaded.precision, exc, fallback)
+        loaded.info["engine_error"] = str(exc)
+        loaded.info["engine_fallback"] = f"{loaded.precision} not available: {exc}"
+        loaded.precision = fallback
 
 
 def _offline() -> bool:

@@ -9,9 +9,17 @@
 | `int8-weight`    | CPU   | weight-only int8 on every language-model linear and the head, bf16 compute |
 | `int8-dynamic`   | CPU   | torch.ao dynamic int8 (activations quantized per tensor) on every linear   |
 | `nf4`            | CUDA  | bitsandbytes 4-bit NF4 at load time, bf16 compute                          |
+| `ov-int8`        | CPU   | `int8-head`, and plans / actions / "done?" through an int8 engine: OpenVINO |
+| `llama-q8`       | CPU   | the same with llama.cpp (Q8_0 GGUF) as the engine                          |
+| `torch-int8`     | CPU   | the same with torch's int8 kernel as the engine                            |
 
-`choose_precision` picks `nf4` on CUDA and `CPU_DEFAULT` on CPU (chosen by `bench/eval/model.py`:
-fastest mode whose greedy answers agree with fp32 on the scene-VQA set). On a CPU without native bf16
+The three engine modes (`core.model.engine`) keep the transformers model in `int8-head` for chat, ranking
+and the locator, and decode the policy's answers with a separate int8 copy of the language model per
+adapter (`bench/perf/quantized.py` compares them; `docs/inference.md`).
+
+`choose_precision` picks `nf4` on CUDA and `CPU_DEFAULT` (`ov-int8`) on CPU, chosen by
+`bench/perf/quantized.py`: the fastest mode whose actions equal fp32's on at least 95% of held-out cycles
+(its companion `int8-head` was chosen by `bench/eval/model.py` on the scene-VQA set). On a CPU without native bf16
 arithmetic the fp32 body is the faster one once the head is int8 and small: grammar-constrained decoding
 (which computes only the allowed rows of the head) and prefill are then mostly the body's matrix products.
 """
@@ -26,8 +34,10 @@ from torch import nn
 
 log = logging.getLogger(__name__)
 
-PRECISIONS = ("fp32", "bf16", "int8-head", "fp32-int8-head", "int8-weight", "int8-dynamic", "nf4")
-CPU_DEFAULT = "int8-head"
+# the engine precisions: the transformers model's own mode (the companion) for everything but the policy
+ENGINE_PRECISIONS = {"ov-int8": "int8-head", "llama-q8": "int8-head", "torch-int8": "int8-head"}
+PRECISIONS = ("fp32", "bf16", "int8-head", "fp32-int8-head", "int8-weight", "int8-dynamic", "nf4", *ENGINE_PRECISIONS)
+CPU_DEFAULT = "ov-int8"
 CUDA_DEFAULT = "nf4"
 
 
@@ -48,7 +58,7 @@ def choose_precision(device: str, requested: str = "auto", bnb_available: bool |
         raise PrecisionError(f"unknown precision {requested!r}; expected one of {PRECISIONS} or 'auto'")
     if requested == "nf4" and not on_cuda:
         raise PrecisionError("nf4 (bitsandbytes 4-bit) is used on CUDA only; on CPU use int8-head or bf16")
-    if "int8" in requested and on_cuda:
+    if ("int8" in requested or requested in ENGINE_PRECISIONS) and on_cuda:
         raise PrecisionError(f"{requested} is a CPU mode; on CUDA use nf4 or bf16")
     return requested
 
@@ -63,6 +73,7 @@ def _bnb_available() -> bool:
 
 def load_kwargs(precision: str, device: str) -> dict:
     """Keyword arguments for `from_pretrained` (dtype and, for nf4, the bitsandbytes config)."""
+    precision = ENGINE_PRECISIONS.get(precision, precision)
     if precision == "nf4":
         from transformers import BitsAndBytesConfig
 
@@ -158,7 +169,9 @@ def quantize_head(model: nn.Module, cache_file: Path | None = None) -> None:
 
 def apply_precision(model: nn.Module, precision: str, cache_dir: Path | None = None) -> nn.Module:
     """Convert a loaded (fp32 or bf16) model in place to `precision`; nf4 is applied at load time.
-    `cache_dir` (optional, writable) keeps the int8 head between runs."""
+    `cache_dir` (optional, writable) keeps the int8 head between runs. An engine precision applies its
+    companion mode here; the engine itself is attached by the loader (`core.model.engine`)."""
+    precision = ENGINE_PRECISIONS.get(precision, precision)
     if precision in ("nf4", "fp32"):
         return model
     if precision == "int8-dynamic":
@@ -196,5 +209,8 @@ def describe(precision: str, device: str) -> str:
         "int8-weight": "int8 weights (bf16 compute)",
         "int8-dynamic": "dynamic int8 (torch.ao)",
         "nf4": "4-bit NF4 (bitsandbytes)",
+        "ov-int8": "int8 OpenVINO engine for plans and actions; bf16 + int8 LM head otherwise",
+        "llama-q8": "int8 llama.cpp engine for plans and actions; bf16 + int8 LM head otherwise",
+        "torch-int8": "int8 torch engine for plans and actions; bf16 + int8 LM head otherwise",
     }.get(precision, precision)
     return f"{'GPU' if device.startswith('cuda') else 'CPU'} · {label}"

@@ -119,6 +119,10 @@ class ModelService:
                 run(fn)
             except Exception:  # noqa: BLE001 - a failing hook (e.g. an adapter) leaves the base model usable
                 log.exception("model on-ready hook failed")
+        if getattr(loaded, "info", {}).get("engine") is not None:  # build the engine's copy for the active adapter now
+            from core.model.engine import engine_view
+
+            run(engine_view, loaded)
         self._status = ModelStatus("ready", f"{loaded.name} loaded in {loaded.load_s:.1f} s", loaded.precision_label)
 
     # ---- the policy stack on this model ------------------------------------------------------------
@@ -166,7 +170,9 @@ class ModelService:
         st = self._status
         if st.state == "loading":
             return ModelStatus("loading", f"{st.message} {time.monotonic() - self._t0:.0f} s")
-        return ModelStatus(st.state, st.message, st.precision, self.adapter)
+        # the live label: an engine that failed during a call has handed over to the transformers model
+        precision = self._loaded.precision_label if st.state == "ready" and self._loaded is not None else st.precision
+        return ModelStatus(st.state, st.message, precision, self.adapter)
 
     @property
     def loaded(self) -> LoadedModel:

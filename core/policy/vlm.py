@@ -44,6 +44,7 @@ from core.language.prompts import (
 from core.language.restate import canonical
 from core.model.chat import prepare_inputs
 from core.model.constrained import DecodeResult, TokenConstraint, constrained_generate, make_constraint
+from core.model.engine import engine_view
 from core.model.loader import LoadedModel
 from core.model.rank import Ranked, rank_answers
 from core.model.worker import run
@@ -168,8 +169,9 @@ class VLMPolicy:
         c = self._c[constraint or kind]
 
         def work() -> DecodeResult:
-            inputs = prepare_inputs(self.loaded, image, prompt)
-            return constrained_generate(self.loaded.model, self.tokenizer, inputs, c.acceptor,
+            loaded = engine_view(self.loaded)  # a quantized engine's copy of the LM, if the precision has one
+            inputs = prepare_inputs(loaded, image, prompt)
+            return constrained_generate(loaded.model, self.tokenizer, inputs, c.acceptor,
                                         max_new_tokens=max_new_tokens, restrict_head=self.restrict_head,
                                         on_text=on_text, constraint=c, prior=self._prior.get(kind, ()))
 
