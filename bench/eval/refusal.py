@@ -29,7 +29,7 @@ from bench.common import write_result
 
 SCENE = ("red block", "green block", "blue block", "yellow block", "bowl", "plate")
 MAX_FALSE = 0.05
-GRID = (-16.0, -12.0, -10.0, -8.0, -7.0, -6.0, -5.0, -4.0, -3.0, -2.0, -1.0, 0.0, 1.0, 2.0)
+GRID = (-2.0, -1.0, 0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 10.0, 12.0, 14.0, 16.0, 20.0, 24.0)
 
 
 def dev_items() -> list[dict]:

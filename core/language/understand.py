@@ -4,9 +4,9 @@ The restater ranks a command against every answer it knows (`core.language.resta
 instructions, the *open* instructions (a task whose block the command does not name) and `NONE_ANSWER`
 (nothing the robot can do). `decide` turns that ranking, the scene and the command into an `Understanding`:
 
-1. **refuse, no task**: `NONE_ANSWER` scores within `none_margin` of the best other answer (a question-like
-   command — `looks_like_question` — uses `question_margin`: a question sent with "Do it" is refused more
-   readily);
+1. **refuse, no task**: `NONE_ANSWER` scores less than `none_margin` below the best other answer (a
+   larger margin refuses more; a question-like command — `looks_like_question` — uses `question_margin`,
+   so a question sent with "Do it" is refused more readily);
 2. **ask**: the best open instruction beats the best task instruction by more than `open_margin`; the
    question lists the blocks in the scene;
 3. **refuse, not here**: the best task instruction names an object the scene does not hold (`missing`);
@@ -35,15 +35,16 @@ QUESTION_MARGIN = 0.0
 OPEN_MARGIN = 0.0
 
 _QUESTION_START = re.compile(
-    r"^(what|which|where|how|is|are|does|do|who|why|when|qu[eé]|cu[aá]l|cu[aá]ntos?|d[oó]nde|c[oó]mo|hay|"
-    r"quel|quelle|o[uù]|combien|est-ce|y a-t-il|was|welche|welcher|wo|wie|gibt)\b",
+    r"^(what|which|where|how|is|are|does|do|can|could|who|why|when|qu[eé]|cu[aá]l|d[oó]nde|c[oó]mo|hay|est[aá]|"
+    r"quel|quelle|o[uù]|combien|est-ce|y a-t-il|was|welche|welcher|wo|wie|gibt|ist|sind)\b",
     re.IGNORECASE,
 )
 
 
 def looks_like_question(text: str) -> bool:
-    """A question mark (any script) or a question word at the start in a few languages. Not "can you" /
-    "could you": those start polite commands ("could you pick up the red block")."""
+    """A question mark (any script) or a question word at the start in a few languages. It routes the
+    chat's Send button (`core.conversation`) and raises the bar for acting on a command (`decide`): "could
+    you pick up the red block" looks like one and is still acted on when the restater is sure of the task."""
     t = text.strip()
     if not t:
         return False
