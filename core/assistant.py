@@ -73,8 +73,10 @@ def format_run(events: list[AutoEvent], partial: str = "", state: str = "") -> s
         elif e.kind in ("done", "hold", "cancelled", "error"):
             icon = {"done": "✅", "hold": "⏸", "cancelled": "⏹", "error": "❌"}[e.kind]
             lines.append(f"\n{icon} {e.text}")
-        elif e.kind in ("refuse", "ask"):  # the message carries its own mark (⛔ or a question)
+        elif e.kind == "refuse":  # the message carries its own mark (⛔)
             lines.append(f"\n{e.text}")
+        elif e.kind == "ask":
+            lines.append(f"\n❓ {e.text}")
     if partial:
         lines.append(f"… {partial}")
     elif state and state not in ("success", "failed", "cancelled", "error", "refused", "asked"):

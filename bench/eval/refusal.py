@@ -1,12 +1,13 @@
 """Does the robot know what it cannot do? The command reader (`core.language.understand.decide`) on a
 refusal set, from the restater's rankings alone (no app, no robot): bench/results/refusal.json.
 
-Every item is ranked once by the restater, exactly as the app ranks it (calibrated, colour glosses, every
-answer of `core.language.restate.answers`), in the built-in scene with all four blocks, the bowl and the
-plate; the rule then decides act / ask / refuse. Reported: `recall` (out-of-domain items refused),
-`false_rate` (in-domain items refused or asked back), `asked_back` (ambiguous items answered with a
-question), `restated_right` (in-domain items with a known instruction acted on with that instruction), by
-language and subcategory.
+Every item is ranked once by the restater, as the app ranks it for the verdict (calibrated, every answer
+of `core.language.restate.answers`; the colour glosses only choose the block after a verdict to act, so
+they are left out here), in the built-in scene with all four blocks, the bowl and the plate; the rule then
+decides act / ask / refuse. Reported: `recall` (out-of-domain items refused), `false_rate` (in-domain items
+refused or asked back), `asked_back` (ambiguous items answered with a question), `restated_right`
+(in-domain items with a known instruction acted on with the right one, before the glosses: a lower bound;
+`bench/eval/restate.py` measures the restatement), by language and subcategory.
 
     python bench/eval/refusal.py --dev        # the dev set: rankings cached, margins swept, refusal-dev.json
     python bench/eval/refusal.py              # the held-out set ONCE with the module's margins: refusal.json
@@ -32,11 +33,11 @@ MAX_FALSE = 0.05
 GRID = (-2.0, -1.0, 0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 10.0, 12.0, 14.0, 16.0, 20.0, 24.0)
 
 
-def dev_items() -> list[dict]:
+def dev_items(per_language: int = 6) -> list[dict]:
     from bench.data.dev_refusal import AMBIGUOUS, OUT, dev_in_domain
 
     items = [{"category": "in", "subcategory": "task", "lang": lang, "text": text, "gold": gold or None}
-             for lang, gold, text in dev_in_domain()]
+             for lang, gold, text in dev_in_domain(per_language)]
     items += [{"category": "out", "subcategory": sub, "lang": lang, "text": text} for lang, sub, text in OUT]
     items += [{"category": "ambiguous", "subcategory": "which block", "lang": lang, "text": text}
               for lang, text in AMBIGUOUS]
@@ -121,7 +122,7 @@ def rank_items(items: list[dict], restater: Path | None, threads: int) -> list[d
     out = []
     for i, it in enumerate(items):
         t0 = time.perf_counter()
-        ranked = r.rank(loaded.model, loaded.processor, it["text"])
+        ranked = r.rank(loaded.model, loaded.processor, it["text"], gloss=False)
         out.append({**it, "ranked": [[x.text, round(x.logprob, 4)] for x in ranked],
                     "seconds": round(time.perf_counter() - t0, 2)})
         if i % 20 == 0:
@@ -135,16 +136,27 @@ def main() -> int:
     ap.add_argument("--restater", type=Path, default=None, help="restater folder (default: assets/restate)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--rankings", type=Path, default=None,
-                    help="--dev: reuse the rankings cached in this file (written by a previous --dev run)")
+                    help="score the rankings in this file (a previous --dev result, or a --rank-only file of the "
+                         "same set) instead of ranking again")
+    ap.add_argument("--rank-only", type=Path, default=None,
+                    help="rank the set and write the rankings to this file, no scores (e.g. the held-out set "
+                         "while the margins are still being chosen on the dev set; scored later with --rankings)")
     args = ap.parse_args()
 
     from core.language.understand import NONE_MARGIN, OPEN_MARGIN, QUESTION_MARGIN
 
     name = "refusal-dev" if args.dev else "refusal"
+    which = "dev" if args.dev else "held-out"
+    if args.rank_only is not None:
+        records = rank_items(dev_items() if args.dev else held_out_items(), args.restater, args.threads)
+        args.rank_only.write_text(json.dumps({"set": which, "records": records}, ensure_ascii=False) + "\n")
+        print(f"refusal: {len(records)} {which} items ranked -> {args.rank_only} (not scored)")
+        return 0
     if args.rankings is not None:
-        if not args.dev:
-            ap.error("--rankings is for --dev only: the held-out set is ranked afresh, once")
-        records = json.loads(args.rankings.read_text())["records"]
+        cached = json.loads(args.rankings.read_text())
+        if cached.get("set") != which:
+            ap.error(f"{args.rankings} holds the {cached.get('set')} set, not the {which} set")
+        records = cached["records"]
     else:
         records = rank_items(dev_items() if args.dev else held_out_items(), args.restater, args.threads)
     seconds = sorted(r["seconds"] for r in records)

@@ -129,10 +129,12 @@ def margins(ranked: Sequence[tuple[str, float]]) -> dict[str, float]:
 
 def decide(command: str, ranked: Sequence[tuple[str, float]], present: Iterable[str] | None = None, *,
            skills: Sequence[str] = (), none_margin: float = NONE_MARGIN, question_margin: float = QUESTION_MARGIN,
-           open_margin: float = OPEN_MARGIN) -> Understanding:
-    """The rule of the module docstring. `ranked`: (answer, score) from the restater, any order. `present`:
-    the object names in the scene (None: unknown, e.g. a real robot without a scene model; then only
-    the ranking decides). `skills`: the lab's own task instructions (named in the refusal's "I can ...")."""
+           open_margin: float = OPEN_MARGIN, pick: Sequence[tuple[str, float]] | None = None) -> Understanding:
+    """The rule of the module docstring. `ranked`: (answer, score) from the restater, any order (the app
+    passes the calibrated ranking, without colour glosses). `present`: the object names in the scene (None:
+    unknown, e.g. a real robot without a scene model; then only the ranking decides). `skills`: the lab's
+    own task instructions (named in the refusal's "I can ..."). `pick`: the ranking that chooses the task
+    instruction once the verdict is to act (the app: with the colour glosses; default `ranked`)."""
     if not ranked:
         raise ValueError("nothing ranked")
     lang = language_of(command)
@@ -149,6 +151,8 @@ def decide(command: str, ranked: Sequence[tuple[str, float]], present: Iterable[
         kind = open_kind(best_open[0])
         return Understanding("ask", command, best_open[0], kind, reason="which block", candidates=tuple(blocks),
                              lang=lang, scores=m, message=ask_message(lang, kind or "", blocks))
+    if pick is not None:
+        best_task = max(((a, s) for a, s in pick if is_task_answer(a)), key=lambda x: x[1], default=best_task)
     instruction = best_task[0]
     kind = _kind(instruction)
     if names is not None:

@@ -137,15 +137,25 @@ class Restater:
         with adapter_switched(model, self.name):
             return restate(model, processor, command, sub, candidates=list(candidates))
 
-    def rank(self, model: Any, processor: Any, command: str, candidates: Sequence[str] | None = None) -> list[Ranked]:
+    def rank(self, model: Any, processor: Any, command: str, candidates: Sequence[str] | None = None,
+             gloss: bool = True) -> list[Ranked]:
         """`restate` with this adapter switched in for the call: best restatement of `command` first, among
         `candidates` (default: the built-in instructions; a refusing restater adds its open instructions and
-        `NONE_ANSWER`, `candidates`); the prior is computed again for a new candidate set."""
+        `NONE_ANSWER`, `candidates`); the prior is computed again for a new candidate set. `gloss` False:
+        calibrated only (what the command reader's verdict reads)."""
         answers_ = self.candidates(candidates)
         with adapter_switched(model, self.name):
             if self.prior is None or set(answers_) != set(self.prior.instructions):
                 self.prior = restate_prior(model, processor, answers_)
-            return restate(model, processor, command, self.prior, candidates=answers_)
+            return restate(model, processor, command, self.prior, gloss=gloss, candidates=answers_)
+
+    def glossed(self, model: Any, processor: Any, command: str, ranked: Sequence[Ranked]) -> list[Ranked]:
+        """`ranked` (a calibrated ranking of `command`) with the colour glosses added (`with_colors`)."""
+        self.prepare(model, processor)
+        assert self.prior is not None
+        with adapter_switched(model, self.name):
+            evidence = gloss_evidence(model, processor, command, self.prior)
+        return [Ranked(a, s) for a, s in with_colors([(r.text, r.logprob) for r in ranked], evidence)]
 
 
 __all__ = ["Restater", "RestatePrior", "gloss_evidence", "rank_colors", "rank_instructions", "restate",

@@ -214,14 +214,20 @@ class VLMPolicy:
                 ranked = self._call(lambda: restater.pick(model, proc, text, options))
                 self.last_restatement = ranked
                 return decide(text, [(r.text, r.logprob) for r in ranked], present)
+        own = [i for i in cat.instructions() if canonical(i) is None] if cat is not None else []
         if canonical(instruction) is not None or (cat is not None and instruction in cat):
             ranked = [Ranked(canonical(instruction) or instruction, 0.0)]
-        else:
-            candidates = cat.instructions() if cat is not None else None
-            ranked = self._call(lambda: restater.rank(model, proc, instruction, candidates))
+            self.last_restatement = ranked
+            return decide(instruction, [(r.text, r.logprob) for r in ranked], present, skills=own)
+        candidates = cat.instructions() if cat is not None else None
+        # the verdict reads the calibrated ranking; the colour glosses then choose the block (act only)
+        ranked = self._call(lambda: restater.rank(model, proc, instruction, candidates, gloss=False))
+        pairs = [(r.text, r.logprob) for r in ranked]
+        u = decide(instruction, pairs, present, skills=own)
+        if u.verdict == "act":
+            ranked = self._call(lambda: restater.glossed(model, proc, instruction, ranked))
+            u = decide(instruction, pairs, present, skills=own, pick=[(r.text, r.logprob) for r in ranked])
         self.last_restatement = ranked
-        own = [i for i in cat.instructions() if canonical(i) is None] if cat is not None else []
-        u = decide(instruction, [(r.text, r.logprob) for r in ranked], present, skills=own)
         log.info("understood %r: %s %s (%s)", instruction, u.verdict, u.instruction or u.reason, u.scores)
         return u
 

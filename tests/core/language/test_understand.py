@@ -145,3 +145,13 @@ def test_completions_and_the_followup_command():
 def test_decide_needs_a_ranking():
     with pytest.raises(ValueError, match="nothing ranked"):
         decide("x", [], SCENE)
+
+
+def test_the_verdict_reads_one_ranking_and_the_block_is_picked_from_another():
+    verdict = ranking("pick up the green block", 0.0, **{"pick up the red block": -0.5, NONE_ANSWER: -9.0})
+    glossed = ranking("pick up the red block", 1.0, **{"pick up the green block": -2.0})
+    u = decide("prends le bloc rouge", verdict, SCENE, pick=glossed)
+    assert u.verdict == "act" and u.instruction == "pick up the red block"
+    assert u.scores["task"] == 0.0  # the margins are the verdict ranking's
+    gone = decide("prends le bloc rouge", verdict, ["green block"], pick=glossed)
+    assert gone.verdict == "refuse" and gone.missing == "red block"
