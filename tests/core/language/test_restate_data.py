@@ -2,7 +2,14 @@
 training command is one of the benchmarks' or the dev sets' commands (nor in a held-out language)."""
 
 from core.language.restate import NONE_ANSWER, answers
-from core.language.restate_data import NONE_COMMANDS, OPEN_TEMPLATES, TEMPLATES, TRAIN_LANGUAGES, language_pairs, training_pairs
+from core.language.restate_data import (
+    NONE_COMMANDS,
+    OPEN_TEMPLATES,
+    TEMPLATES,
+    TRAIN_LANGUAGES,
+    language_pairs,
+    training_pairs,
+)
 from core.robot.tasks import TASK_KINDS
 
 
@@ -12,7 +19,8 @@ def bench_commands() -> set[str]:
     from bench.data.dev_refusal import AMBIGUOUS, OUT, dev_in_domain
     from bench.data.held_out_commands import COLOURS, WORDINGS
     from bench.data.held_out_refusal import items
-    from bench.phrases import LANGUAGES, WORDINGS as PHRASE_WORDINGS, command
+    from bench.phrases import LANGUAGES, command
+    from bench.phrases import WORDINGS as PHRASE_WORDINGS
     from core.robot.tasks import all_tasks
 
     out = {it["text"] for it in items() + dev_refusal_items()}
