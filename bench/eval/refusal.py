@@ -14,7 +14,7 @@ refused or asked back), `asked_back` (ambiguous items answered with a question),
 
 The held-out set (`bench/data/held_out_refusal.py`) is never swept: `--dev` is where the margins are chosen
 (`choose`: the most out-of-domain refused with at most `MAX_FALSE` of the in-domain refused, ties to the
-least false refusals, then to margins nearest zero); the chosen ones go into `core.language.understand`.
+least false refusals, then to the most ambiguous commands asked back, then to margins nearest zero); the chosen ones go into `core.language.understand`.
 """
 
 from __future__ import annotations
@@ -90,14 +90,16 @@ def rates(decided: list[dict]) -> dict:
 
 def choose(records: list[dict], grid: tuple[float, ...] = GRID, max_false: float = MAX_FALSE) -> dict:
     """The margins with the highest recall whose false rate is at most `max_false` (ties: the lowest false
-    rate, then the best asked-back rate, then margins nearest zero), and their rates (pure)."""
+    rate, then the best asked-back rate, then margins nearest zero), and their rates; when no margins keep
+    the false rate that low, the lowest false rate (then the highest recall). Pure."""
     best, best_key = None, None
     for none_m, q_m, open_m in itertools.product(grid, grid, grid):
         if q_m < none_m:
             continue  # a question-like command is refused at least as readily as any other
         r = rates(verdicts(records, none_m, q_m, open_m))
         ok = r["false_rate"] is None or r["false_rate"] <= max_false
-        key = (ok, r["recall"] or 0.0, -(r["false_rate"] or 0.0), r["asked_back"] or 0.0,
+        recall, false = r["recall"] or 0.0, r["false_rate"] or 0.0
+        key = (ok, recall if ok else -false, -false if ok else recall, r["asked_back"] or 0.0,
                -(abs(none_m) + abs(q_m) + abs(open_m)))
         if best_key is None or key > best_key:
             best, best_key = {"none_margin": none_m, "question_margin": q_m, "open_margin": open_m, **r}, key
