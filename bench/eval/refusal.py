@@ -30,7 +30,9 @@ from bench.common import write_result
 
 SCENE = ("red block", "green block", "blue block", "yellow block", "bowl", "plate")
 MAX_FALSE = 0.05
-GRID = (-2.0, -1.0, 0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 10.0, 12.0, 14.0, 16.0, 20.0, 24.0)
+GRID = (0.0, 4.0, 8.0, 16.0, 30.0, 36.0, 40.0, 44.0, 48.0)  # NONE_MARGIN, QUESTION_MARGIN
+OPEN_GRID = (-2.0, 0.0, 1.0, 2.0, 4.0)
+FLOOR_GRID = (float("-inf"), -2.0, -1.0, 0.0, 0.5, 1.0, 1.5)
 
 
 def dev_items(per_language: int = 6) -> list[dict]:
@@ -50,14 +52,15 @@ def held_out_items() -> list[dict]:
     return [{**it, "gold": None} for it in items()]
 
 
-def verdicts(records: list[dict], none_margin: float, question_margin: float, open_margin: float) -> list[dict]:
+def verdicts(records: list[dict], none_margin: float, question_margin: float, open_margin: float,
+             task_floor: float = float("-inf")) -> list[dict]:
     """Each record with the rule's verdict and instruction for these margins (pure)."""
     from core.language.understand import decide
 
     out = []
     for r in records:
         u = decide(r["text"], [tuple(x) for x in r["ranked"]], SCENE, none_margin=none_margin,
-                   question_margin=question_margin, open_margin=open_margin)
+                   question_margin=question_margin, open_margin=open_margin, task_floor=task_floor)
         out.append({**r, "verdict": u.verdict, "instruction": u.instruction})
     return out
 
@@ -88,21 +91,23 @@ def rates(decided: list[dict]) -> dict:
     }
 
 
-def choose(records: list[dict], grid: tuple[float, ...] = GRID, max_false: float = MAX_FALSE) -> dict:
+def choose(records: list[dict], grid: tuple[float, ...] = GRID, max_false: float = MAX_FALSE,
+           open_grid: tuple[float, ...] = OPEN_GRID, floor_grid: tuple[float, ...] = FLOOR_GRID) -> dict:
     """The margins with the highest recall whose false rate is at most `max_false` (ties: the lowest false
     rate, then the best asked-back rate, then margins nearest zero), and their rates; when no margins keep
     the false rate that low, the lowest false rate (then the highest recall). Pure."""
     best, best_key = None, None
-    for none_m, q_m, open_m in itertools.product(grid, grid, grid):
+    for none_m, q_m, open_m, floor in itertools.product(grid, grid, open_grid, floor_grid):
         if q_m < none_m:
             continue  # a question-like command is refused at least as readily as any other
-        r = rates(verdicts(records, none_m, q_m, open_m))
+        r = rates(verdicts(records, none_m, q_m, open_m, floor))
         ok = r["false_rate"] is None or r["false_rate"] <= max_false
         recall, false = r["recall"] or 0.0, r["false_rate"] or 0.0
         key = (ok, recall if ok else -false, -false if ok else recall, r["asked_back"] or 0.0,
                -(abs(none_m) + abs(q_m) + abs(open_m)))
         if best_key is None or key > best_key:
-            best, best_key = {"none_margin": none_m, "question_margin": q_m, "open_margin": open_m, **r}, key
+            best, best_key = {"none_margin": none_m, "question_margin": q_m, "open_margin": open_m,
+                              "task_floor": floor, **r}, key
     assert best is not None
     return best
 
@@ -145,7 +150,7 @@ def main() -> int:
                          "while the margins are still being chosen on the dev set; scored later with --rankings)")
     args = ap.parse_args()
 
-    from core.language.understand import NONE_MARGIN, OPEN_MARGIN, QUESTION_MARGIN
+    from core.language.understand import NONE_MARGIN, OPEN_MARGIN, QUESTION_MARGIN, TASK_FLOOR
 
     name = "refusal-dev" if args.dev else "refusal"
     which = "dev" if args.dev else "held-out"
@@ -162,13 +167,14 @@ def main() -> int:
     else:
         records = rank_items(dev_items() if args.dev else held_out_items(), args.restater, args.threads)
     seconds = sorted(r["seconds"] for r in records)
-    used = {"none_margin": NONE_MARGIN, "question_margin": QUESTION_MARGIN, "open_margin": OPEN_MARGIN}
+    used = {"none_margin": NONE_MARGIN, "question_margin": QUESTION_MARGIN, "open_margin": OPEN_MARGIN,
+            "task_floor": TASK_FLOOR}
     result: dict = {"set": "dev" if args.dev else "held-out", "margins": used,
-                    **rates(verdicts(records, NONE_MARGIN, QUESTION_MARGIN, OPEN_MARGIN)),
+                    **rates(verdicts(records, NONE_MARGIN, QUESTION_MARGIN, OPEN_MARGIN, TASK_FLOOR)),
                     "rank_s_p50": seconds[len(seconds) // 2], "threads": args.threads}
     if args.dev:
         result["chosen"] = choose(records)
-    decided = verdicts(records, NONE_MARGIN, QUESTION_MARGIN, OPEN_MARGIN)
+    decided = verdicts(records, NONE_MARGIN, QUESTION_MARGIN, OPEN_MARGIN, TASK_FLOOR)
     result["wrong"] = [{k: r[k] for k in ("category", "lang", "text", "verdict", "instruction")} for r in decided
                        if (r["category"] == "in") != (r["verdict"] == "act") or
                        (r["category"] == "ambiguous" and r["verdict"] != "ask")]
@@ -179,7 +185,8 @@ def main() -> int:
             f"margins {used}")
     if args.dev:
         c = result["chosen"]
-        line += (f"; chosen none {c['none_margin']} question {c['question_margin']} open {c['open_margin']}: "
+        line += (f"; chosen none {c['none_margin']} question {c['question_margin']} open {c['open_margin']} "
+                 f"floor {c['task_floor']}: "
                  f"recall {c['recall']} false {c['false_rate']} asked {c['asked_back']}")
     print(f"{line} -> {path}")
     return 0

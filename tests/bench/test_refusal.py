@@ -28,7 +28,7 @@ def test_rates_count_refusals_false_refusals_and_questions_back():
 
 
 def test_choose_keeps_false_refusals_under_the_cap_then_maximises_recall():
-    c = choose(RECORDS, grid=(0.0, 2.0, 5.0, 8.0), max_false=0.0)
+    c = choose(RECORDS, grid=(0.0, 2.0, 5.0, 8.0), max_false=0.0, open_grid=(0.0,), floor_grid=(float("-inf"),))
     assert c["false_rate"] == 0.0 and c["recall"] == 1.0
     assert c["none_margin"] < 4.0 <= c["question_margin"]  # "shove ..." (none at -4) stays acted on
     assert c["asked_back"] == 1.0
