@@ -213,7 +213,8 @@ class VLMPolicy:
                 text = followup_command(pending, instruction)
                 ranked = self._call(lambda: restater.pick(model, proc, text, options))
                 self.last_restatement = ranked
-                return decide(text, [(r.text, r.logprob) for r in ranked], present)
+                # the kind is settled: the reply only picks the block (no floor, no refusal for doubt)
+                return decide(text, [(r.text, r.logprob) for r in ranked], present, task_floor=float("-inf"))
         own = [i for i in cat.instructions() if canonical(i) is None] if cat is not None else []
         if canonical(instruction) is not None or (cat is not None and instruction in cat):
             ranked = [Ranked(canonical(instruction) or instruction, 0.0)]

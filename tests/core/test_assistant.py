@@ -28,7 +28,7 @@ class Reader(PolicyBase):
         self.pendings.append(pending)
         best = self.verdicts[instruction]
         other = "pick up the red block" if best == NONE_ANSWER else NONE_ANSWER
-        return decide(instruction, [(best, 0.0), (other, -9.0)], present)
+        return decide(instruction, [(best, 0.0), (other, -99.0)], present)
 
     def subtasks(self, image, instruction, on_text=None):
         return ""  # unusable: the run holds after its restatement

@@ -384,7 +384,7 @@ class Understanding(GroundTruthPolicy):
 
         self.seen.append((instruction, sorted(present or []), pending))
         best = self.verdicts[instruction]
-        return decide(instruction, [(best, 0.0), (NONE_ANSWER if best != NONE_ANSWER else "pick up the red block", -9.0)],
+        return decide(instruction, [(best, 0.0), (NONE_ANSWER if best != NONE_ANSWER else "pick up the red block", -99.0)],
                       present)
 
     def subtasks(self, image, instruction, on_text=None):

@@ -144,7 +144,7 @@ def test_the_policy_restates_only_what_is_not_canonical(loaded_two):
     policy = VLMPolicy(loaded_two, restater=Restater("restate"))
     text = policy.restate("recoge el bloque rojo")
     assert text == policy.last_restatement[0].text and text in instructions()
-    assert policy.restater.prior is not None and sorted(policy.restater.prior.instructions) == instructions()
+    assert policy.restater.prior is not None and sorted(policy.restater.prior.instructions) == sorted(answers())
     assert policy.restate("pick up the red block") is None
     assert VLMPolicy(loaded_two).restate("recoge el bloque rojo") is None  # no restater: as typed
 
@@ -206,7 +206,8 @@ def test_the_policy_understands_refuses_asks_and_completes_an_answer(tiny, resta
     # a reply to "which block?" is ranked among the asked kind's instructions over the scene's blocks
     from core.language.understand import decide
 
-    asked = decide("pick up the block", [("pick up the block", 0.0), (NONE_ANSWER, -3.0)], scene)
+    asked = decide("pick up the block", [("pick up the block", 0.0), (NONE_ANSWER, -100.0)], scene)
+    assert asked.verdict == "ask"
     done = policy.understand("the red one", scene, pending=asked)
     assert done.verdict == "act" and done.instruction in completions("pick", ["red", "blue"])
     assert {r.text for r in policy.last_restatement} == {"pick up the red block", "pick up the blue block"}
