@@ -1,5 +1,10 @@
 """Chat-plus-act: questions are answered from the live frame, commands run the closed loop; both write
-into the shared conversation from background threads, so every viewer sees the same turns live."""
+into the shared conversation from background threads, so every viewer sees the same turns live.
+
+A command the policy refuses ends its run at once with the reason in the chat (the robot never moves); one
+that fits several blocks ends with a question ("Which block do you mean: red, green, blue or yellow?"), and
+the next command typed right after it in the chat (no other turn between, chat not cleared) is its
+answer: the run started for it completes the asked command (`AutonomousRun(pending=...)`)."""
 
 from __future__ import annotations
 
@@ -72,9 +77,13 @@ def format_run(events: list[AutoEvent], partial: str = "", state: str = "") -> s
         elif e.kind in ("done", "hold", "cancelled", "error"):
             icon = {"done": "✅", "hold": "⏸", "cancelled": "⏹", "error": "❌"}[e.kind]
             lines.append(f"\n{icon} {e.text}")
+        elif e.kind == "refuse":  # the message carries its own mark (⛔)
+            lines.append(f"\n{e.text}")
+        elif e.kind == "ask":
+            lines.append(f"\n❓ {e.text}")
     if partial:
         lines.append(f"… {partial}")
-    elif state and state not in ("success", "failed", "cancelled", "error"):
+    elif state and state not in ("success", "failed", "cancelled", "error", "refused", "asked"):
         lines.append(f"… {state}")
     return "\n".join(lines) if lines else "… starting"
 
@@ -87,6 +96,19 @@ class Assistant:
         self.run: AutonomousRun | None = None
         self.seen = Seen()
         self.last_path = ""
+        self._asked: tuple[AutonomousRun, int] | None = None  # a run that asked back and its chat message
+
+    def pending(self) -> Any:
+        """The asked-back command a new command answers (an `Understanding`), or None: the last run asked
+        "which block?" and its message is still the chat's last one (no turn since, chat not cleared)."""
+        asked = self._asked
+        if asked is None:
+            return None
+        run, idx = asked
+        msgs = self.conversation.messages()
+        if run.result != "asked" or len(msgs) != idx + 1 or msgs[idx]["role"] != "assistant":
+            return None
+        return run.understanding
 
     def _frame(self, camera: str = CAMERA) -> Any:
         obs = self.loop.observation
@@ -143,10 +165,13 @@ class Assistant:
             raise AssistantBusy("a command is still running; press Stop first")
         policy = self.model.policy()  # raises ModelNotReadyError
         limits = self.loop.config.limits
-        run = AutonomousRun(policy, instruction, limits=limits, dt=1.0 / self.loop.config.hz, config=self.run_config)
+        pending = self.pending()
+        run = AutonomousRun(policy, instruction, limits=limits, dt=1.0 / self.loop.config.hz, config=self.run_config,
+                            pending=pending)
         image = self._frame(run.camera)
         self.conversation.add("user", instruction, kind="command")
         idx = self.conversation.add("assistant", "… thinking", kind="run")
+        self._asked = (run, idx)
         self.seen = Seen(image, f"the {run.camera} camera frame the model saw for: {instruction}")
         self.loop.set_driver(run.start())  # raises ControlError while e-stopped
         self.run = run

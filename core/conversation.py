@@ -7,32 +7,16 @@ takes) plus metadata: which path answered, the precision, timings.
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from core.language.understand import looks_like_question
 from core.store.text import strip_controls
 
 MAX_MESSAGES = 500
-
-_QUESTION_START = re.compile(
-    r"^(what|which|where|how|is|are|does|do|can|could|who|why|when|qu[eé]|cu[aá]l|d[oó]nde|c[oó]mo|hay|est[aá]|"
-    r"quel|quelle|o[uù]|combien|est-ce|y a-t-il|was|welche|welcher|wo|wie|gibt|ist|sind)\b",
-    re.IGNORECASE,
-)
-
-
-def looks_like_question(text: str) -> bool:
-    """Heuristic for the Send button: a question mark (any script) or a question word in a few languages."""
-    t = text.strip()
-    if not t:
-        return False
-    if t[-1] in "?？؟" or t.startswith("¿") or t.endswith("吗") or t.endswith("か"):
-        return True
-    return bool(_QUESTION_START.match(t))
-
+__all__ = ["Conversation", "Message", "looks_like_question"]
 
 @dataclass
 class Message:

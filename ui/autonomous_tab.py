@@ -12,6 +12,8 @@ from ui.teleop_tab import camera_html
 HELP = """Type a **question** ("what is left of the bowl?") or a **command** in any language
 ("pon el bloque rojo en el cuenco"). *Send* decides by the wording (a question mark or a question word);
 *Ask* and *Do it* force the kind. Everything the model writes appears here before the robot moves.
+A command the robot cannot do is answered with why and what it can do (the robot holds); when several
+blocks fit ("pick up the block") it asks which one: type the answer ("the red one") next.
 Any keyboard or SpaceMouse motion, *Stop*, or Esc takes over at once."""
 
 

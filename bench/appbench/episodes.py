@@ -26,7 +26,7 @@ from core.robot.tasks import is_success
 
 APP_TIME_LIMIT_S = 180.0  # core.control.autonomous.RunConfig.time_limit_s: the app ends a command by then
 MARGIN_S = 60.0
-FINAL_ICONS = ("✅", "⏸", "⏹", "❌")
+FINAL_ICONS = ("✅", "⏸", "⏹", "❌", "⛔", "❓")  # done, held, stopped, error, refused, asked back
 
 
 @dataclass

@@ -43,7 +43,7 @@ GRIP_CHANGE = 0.3
 REPLY_WINDOW_S = 60.0
 NOT_REFUSALS = ("success", "error", "cancelled", "toast")
 QUESTION = re.compile(r"[?？¿؟]")
-FINAL_RESULTS = ("success", "failed", "cancelled", "error")
+FINAL_RESULTS = ("success", "failed", "cancelled", "error", "refused", "asked")
 
 
 # ---- the plan -------------------------------------------------------------------------------------

@@ -5,6 +5,11 @@ run's own worker thread; the control thread only calls `next_twist`, which never
 thinks the robot holds still, while entries execute it follows them. Everything the model writes is
 recorded as an event (and so shown) before the robot moves. Malformed output is retried, then the robot
 holds and the run says why. Cancel (operator takeover, e-stop, Stop) ends it at once.
+
+Before anything moves, a policy that can (`Policy.understand`) decides whether to act at all: a command
+the robot cannot do, or one naming an object the scene does not hold, ends the run "refused" with the
+reason in its last event; one that fits several blocks ends it "asked" with the question, and the run
+started with the reply (`pending=` that run's `understanding`) completes it.
 """
 
 from __future__ import annotations
@@ -62,7 +67,7 @@ class RunConfig:
 
 @dataclass(frozen=True)
 class AutoEvent:
-    kind: str  # restate | subtasks | skip | prepare | plan | actions | limit | verify | retry | regrasp | malformed | hold | done | cancelled | error
+    kind: str  # restate | subtasks | skip | prepare | plan | actions | limit | verify | retry | regrasp | malformed | hold | done | cancelled | error | refuse | ask
     text: str
     t: float
     subtask: str | None = None
@@ -80,17 +85,19 @@ Judge = Callable[[str, SceneState, SceneState, "str | None"], "bool | None"]
 class AutonomousRun:
     def __init__(self, policy: Policy, instruction: str, *, limits: Limits | None = None, dt: float = 1 / 30,
                  config: RunConfig | None = None, judge: Judge | None = sim_verify,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, pending: Any = None) -> None:
         if not instruction or not instruction.strip():
             raise ValueError("an autonomous run needs an instruction")
         self.policy, self.instruction = policy, instruction.strip()
+        self.pending = pending  # the asked-back command this instruction answers (an `Understanding`)
+        self.understanding: Any = None  # what `Policy.understand` made of the command (None: not asked)
         self.limits, self.dt = limits or Limits(), dt
         self.config = config or RunConfig()
         self.judge = judge
         self._clock = clock
         self.events: list[AutoEvent] = []
         self.state = "starting"
-        self.result: str | None = None  # "success" | "failed" | "cancelled" | "error"
+        self.result: str | None = None  # "success" | "failed" | "cancelled" | "error" | "refused" | "asked"
         self.partial = ""  # text being generated right now
         self._obs: Observation | None = None
         self._obs_ready = threading.Event()
@@ -156,7 +163,8 @@ class AutonomousRun:
                 return
             self.result = result
             self.state = result
-        self._emit({"success": "done", "failed": "hold", "cancelled": "cancelled", "error": "error"}[result], text)
+        self._emit({"success": "done", "failed": "hold", "cancelled": "cancelled", "error": "error", "refused": "refuse",
+                    "asked": "ask"}[result], text)
 
     def _stream(self, text: str) -> None:
         self.partial = text
@@ -214,12 +222,25 @@ class AutonomousRun:
             log.exception("autonomous run failed")
             self._finish("error", f"model or loop error: {exc}")
 
-    def _restated(self) -> str:
-        """The instruction in the robot's English: the policy's restatement (None when it has nothing to
-        restate) or the instruction as typed."""
+    def _restated(self, obs: Observation) -> str | None:
+        """The instruction in the robot's English: the policy's understanding (`Policy.understand`; None when
+        it refused or asked back, the run then finished), else its restatement (None when it has nothing
+        to restate) or the instruction as typed."""
         self.state = "restating the command"
         t0 = time.perf_counter()
-        english = self.policy.restate(self.instruction)
+        understand = getattr(self.policy, "understand", None)
+        present = [o.name for o in obs.scene.objects] if obs.scene is not None else None
+        u = understand(self.instruction, present, self.pending) if understand is not None else None
+        if u is not None:
+            self.understanding = u
+            if u.verdict != "act":
+                self._emit("restate", u.instruction or "(none of the robot's tasks)", None,
+                           seconds=time.perf_counter() - t0, command=self.instruction)
+                self._finish("asked" if u.verdict == "ask" else "refused", u.message)
+                return None
+            english = u.instruction
+        else:
+            english = self.policy.restate(self.instruction)
         if not english or english == self.instruction:
             return self.instruction
         self._emit("restate", english, None, seconds=time.perf_counter() - t0, command=self.instruction)
@@ -228,8 +249,8 @@ class AutonomousRun:
     def _run(self) -> None:
         p = self.policy
         obs = self._frame()
-        instruction = self._restated()
-        if self._cancel.is_set():
+        instruction = self._restated(obs)
+        if instruction is None or self._cancel.is_set():
             return
         subtasks = self._ask(
             "subtasks", lambda: p.subtasks(self._image(obs), instruction, self._stream), _subtask_list, None

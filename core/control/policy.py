@@ -10,6 +10,8 @@ has them by what it returns (`PolicyBase` gives the "without" answers):
   grounding line, `core.language.grounding`, or the robot's state, `core.language.prompts.state_text`), or
   None for none; `seen` is a dict the run keeps from start to end (where objects were last seen). The loop
   passes the line back as `state=` to `plan`, `actions` and `is_done` (None when there is none).
+- `understand(instruction, present, pending)`: act, ask which block, or refuse
+  (`core.language.understand.Understanding`) given the scene's object names, or None to leave it to `restate`.
 `is_done` answers whether the subtask is complete in the frame, or None if it cannot say. The VLM policy
 (`core.policy.vlm.VLMPolicy`) and the servo rule (`core.policy.servo.ServoPolicy`) implement it.
 """
@@ -28,6 +30,8 @@ class Policy(Protocol):
 
     def context(self, image: Any, subtask: str, ee_pos: Any, gripper: float, seen: dict) -> str | None: ...
 
+    def understand(self, instruction: str, present: Any = None, pending: Any = None) -> Any: ...
+
     def subtasks(self, image: Any, instruction: str, on_text: Callable[[str], None] | None = None) -> str: ...
 
     def plan(self, image: Any, instruction: str, subtask: str, on_text: Callable[[str], None] | None = None,
@@ -40,8 +44,8 @@ class Policy(Protocol):
 
 
 class PolicyBase:
-    """Defaults for a policy without the optional capabilities: the front camera, commands kept as typed,
-    questions without a first line. Subclasses write `subtasks`, `plan`, `actions` and `is_done`."""
+    """Defaults for a policy without the optional capabilities: the front camera, commands kept as typed
+    (never refused), questions without a first line. Subclasses write `subtasks`, `plan`, `actions` and `is_done`."""
 
     name = "policy"
     camera = "front"
@@ -50,6 +54,9 @@ class PolicyBase:
         return None
 
     def context(self, image: Any, subtask: str, ee_pos: Any, gripper: float, seen: dict) -> str | None:
+        return None
+
+    def understand(self, instruction: str, present: Any = None, pending: Any = None) -> Any:
         return None
 
 

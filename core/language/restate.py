@@ -38,6 +38,14 @@ NEUTRAL_WORD = "N/A"
 # than the benchmark's): French 22/36 right with weight 2, 21 with 1, 19 without glosses; weight 4 also
 # 22 but lost three Spanish and German commands; weight 2 lost none in any language (docs/training.md).
 GLOSS_WEIGHT = 2.0
+# Answers beside the canonical instructions: a task whose block the command does not name (the app asks
+# which one), and no task at all (the app says why it will not act).
+OPEN_INSTRUCTIONS = {
+    "pick": "pick up the block", "put_in": "put the block in the bowl", "put_on": "put the block on the plate",
+    "push_left": "push the block to the left", "push_right": "push the block to the right",
+    "push_forward": "push the block forward", "stack": "stack the block on another block",
+}
+NONE_ANSWER = "none of the robot's tasks"
 _WORD_SPLIT = re.compile(r"[\s'’]+")
 _PUNCT = ".,;:!?¡¿\"“”«»()"
 
@@ -94,11 +102,20 @@ def block_color(instruction: str) -> str | None:
 
 def with_colors(ranked: list[tuple[str, float]], evidence: dict[str, float] | None, weight: float = GLOSS_WEIGHT
                 ) -> list[tuple[str, float]]:
-    """(instruction, score + weight x evidence for its block colour), best first; None leaves them as they are."""
+    """(answer, score + weight x evidence for its block colour), best first; None leaves them as they are.
+    An answer that moves no named block (an open instruction, `NONE_ANSWER`) gets the best colour's
+    evidence: the glosses choose among colours, not between a block and none. A lab's own instruction
+    whose object is not a built-in block gets no evidence, as before."""
     if evidence is None:
         return sorted(ranked, key=lambda x: -x[1])
-    return sorted(((a, s + weight * evidence.get(block_color(a) or "", 0.0)) for a, s in ranked),
-                  key=lambda x: -x[1])
+    top = max(evidence.values())
+
+    def bonus(answer: str) -> float:
+        if not is_task_answer(answer):
+            return top
+        return evidence.get(block_color(answer) or "", 0.0)
+
+    return sorted(((a, s + weight * bonus(a)) for a, s in ranked), key=lambda x: -x[1])
 
 
 def colors() -> list[str]:
@@ -106,8 +123,30 @@ def colors() -> list[str]:
 
 
 def instructions() -> list[str]:
-    """Every canonical English instruction (the restater's candidate answers), sorted."""
+    """Every canonical English instruction, sorted."""
     return sorted({t.instruction for t in all_tasks()})
+
+
+def extra_answers() -> list[str]:
+    """The restater's answers that are not tasks: the open instructions and `NONE_ANSWER`."""
+    return sorted(OPEN_INSTRUCTIONS.values()) + [NONE_ANSWER]
+
+
+def answers(task_instructions: list[str] | None = None) -> list[str]:
+    """The restater's candidate answers: the task instructions (default: the canonical ones; the app
+    passes its catalogue's), the open instructions (a task whose block is not named) and `NONE_ANSWER`."""
+    tasks = instructions() if task_instructions is None else sorted(task_instructions)
+    return tasks + [a for a in extra_answers() if a not in tasks]
+
+
+def open_kind(answer: str) -> str | None:
+    """The task kind of an open instruction ("pick up the block" -> "pick"), else None."""
+    return next((k for k, v in OPEN_INSTRUCTIONS.items() if v == answer), None)
+
+
+def is_task_answer(answer: str) -> bool:
+    """True for a task instruction (it names what to move), False for an open instruction or `NONE_ANSWER`."""
+    return answer != NONE_ANSWER and open_kind(answer) is None
 
 
 def canonical(command: str) -> str | None:

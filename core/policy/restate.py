@@ -16,6 +16,7 @@ from typing import Any
 from core.language.restate import (
     NEUTRAL_COMMAND,
     NEUTRAL_WORD,
+    answers,
     calibrated,
     color_evidence,
     colors,
@@ -102,25 +103,59 @@ def gloss_evidence(model: Any, processor: Any, command: str, prior: RestatePrior
 @dataclass
 class Restater:
     """A restater side adapter loaded on a model (`name`) and its calibration prior (computed on first use
-    when not given; it depends only on the adapter, so once per loaded restater)."""
+    when not given; it depends only on the adapter, so once per loaded restater). `refuses`: it also ranks
+    the open instructions and `NONE_ANSWER` (`core.language.restate.answers`), so the policy may ask which
+    block or refuse (`core.language.understand`); False: the task instructions only (the command is always
+    acted on, as before)."""
 
     name: str
     prior: RestatePrior | None = None
+    refuses: bool = True
+
+    def candidates(self, tasks: Sequence[str] | None = None) -> list[str]:
+        """What this restater ranks: the task instructions (default: the built-in ones), plus the open
+        instructions and `NONE_ANSWER` when it refuses."""
+        base = list(tasks) if tasks is not None else instructions()
+        return answers(base) if self.refuses else base
 
     def prepare(self, model: Any, processor: Any) -> RestatePrior:
         """Compute the prior now (a few seconds), so the first restated command does not wait for it."""
         with adapter_switched(model, self.name):
             if self.prior is None:
-                self.prior = restate_prior(model, processor)
+                self.prior = restate_prior(model, processor, self.candidates())
         return self.prior
 
-    def rank(self, model: Any, processor: Any, command: str, candidates: Sequence[str] | None = None) -> list[Ranked]:
-        """`restate` with this adapter switched in for the call: best restatement of `command` first, among
-        `candidates` (default: the built-in instructions); the prior is computed again for a new candidate set."""
+    def pick(self, model: Any, processor: Any, command: str, candidates: Sequence[str]) -> list[Ranked]:
+        """The best of `candidates` (a subset of this restater's answers, e.g. one kind's instructions) for
+        `command`, calibrated with the full prior and with the colour glosses: the answer to "which block?"."""
+        self.prepare(model, processor)
+        assert self.prior is not None
+        sub = RestatePrior({a: self.prior.instructions[a] for a in candidates if a in self.prior.instructions},
+                           self.prior.colors)
+        if set(sub.instructions) != set(candidates):
+            raise ValueError("candidates outside the restater's answers")
         with adapter_switched(model, self.name):
-            if self.prior is None or (candidates is not None and set(candidates) != set(self.prior.instructions)):
-                self.prior = restate_prior(model, processor, candidates)
-            return restate(model, processor, command, self.prior, candidates=candidates)
+            return restate(model, processor, command, sub, candidates=list(candidates))
+
+    def rank(self, model: Any, processor: Any, command: str, candidates: Sequence[str] | None = None,
+             gloss: bool = True) -> list[Ranked]:
+        """`restate` with this adapter switched in for the call: best restatement of `command` first, among
+        `candidates` (default: the built-in instructions; a refusing restater adds its open instructions and
+        `NONE_ANSWER`, `candidates`); the prior is computed again for a new candidate set. `gloss` False:
+        calibrated only (what the command reader's verdict reads)."""
+        answers_ = self.candidates(candidates)
+        with adapter_switched(model, self.name):
+            if self.prior is None or set(answers_) != set(self.prior.instructions):
+                self.prior = restate_prior(model, processor, answers_)
+            return restate(model, processor, command, self.prior, gloss=gloss, candidates=answers_)
+
+    def glossed(self, model: Any, processor: Any, command: str, ranked: Sequence[Ranked]) -> list[Ranked]:
+        """`ranked` (a calibrated ranking of `command`) with the colour glosses added (`with_colors`)."""
+        self.prepare(model, processor)
+        assert self.prior is not None
+        with adapter_switched(model, self.name):
+            evidence = gloss_evidence(model, processor, command, self.prior)
+        return [Ranked(a, s) for a, s in with_colors([(r.text, r.logprob) for r in ranked], evidence)]
 
 
 __all__ = ["Restater", "RestatePrior", "gloss_evidence", "rank_colors", "rank_instructions", "restate",

@@ -41,7 +41,8 @@ from core.language.prompts import (
     subtasks_prompt,
     subtasks_target,
 )
-from core.language.restate import canonical
+from core.language.restate import canonical, is_task_answer
+from core.language.understand import Understanding, completions, decide, followup_command, scene_blocks
 from core.model.chat import prepare_inputs
 from core.model.constrained import DecodeResult, TokenConstraint, constrained_generate, make_constraint
 from core.model.engine import engine_view
@@ -188,11 +189,50 @@ class VLMPolicy:
             return None
         restater, model, proc = self.restater, self.loaded.model, self.loaded.processor
         candidates = cat.instructions() if cat is not None else None
-        ranked = self._call(lambda: restater.rank(model, proc, instruction, candidates))
+        ranked = [r for r in self._call(lambda: restater.rank(model, proc, instruction, candidates))
+                  if is_task_answer(r.text)]  # a refusing restater's other answers are `understand`'s
         self.last_restatement = ranked
         log.info("restated %r as %r (%.2f) over %r (%.2f)", instruction, ranked[0].text, ranked[0].logprob,
                  ranked[1].text if len(ranked) > 1 else "-", ranked[1].logprob if len(ranked) > 1 else 0.0)
         return ranked[0].text
+
+    def understand(self, instruction: str, present: Sequence[str] | None = None,
+                   pending: Understanding | None = None) -> Understanding | None:
+        """Act, ask which block, or refuse (`core.language.understand.decide`) for `instruction`, with the
+        scene's object names `present` (None: unknown). `pending`: the open command this one answers ("the
+        red one" after "which block?"): the answer is ranked among the pending kind's instructions over the
+        scene's blocks. None when the restater cannot refuse (an older one, or none): then `restate` decides.
+        """
+        cat = self._sync_catalogue()
+        restater = self.restater
+        if restater is None or not restater.refuses:
+            return None
+        model, proc = self.loaded.model, self.loaded.processor
+        if pending is not None and pending.kind:
+            blocks = scene_blocks(present) if present is not None else list(pending.candidates)
+            options = completions(pending.kind, blocks)
+            if options:
+                text = followup_command(pending, instruction)
+                ranked = self._call(lambda: restater.pick(model, proc, text, options))
+                self.last_restatement = ranked
+                # the kind is settled: the reply only picks the block (no floor, no refusal for doubt)
+                return decide(text, [(r.text, r.logprob) for r in ranked], present, task_floor=float("-inf"))
+        own = [i for i in cat.instructions() if canonical(i) is None] if cat is not None else []
+        if canonical(instruction) is not None or (cat is not None and instruction in cat):
+            ranked = [Ranked(canonical(instruction) or instruction, 0.0)]
+            self.last_restatement = ranked
+            return decide(instruction, [(r.text, r.logprob) for r in ranked], present, skills=own)
+        candidates = cat.instructions() if cat is not None else None
+        # the verdict reads the calibrated ranking; the colour glosses then choose the block (act only)
+        ranked = self._call(lambda: restater.rank(model, proc, instruction, candidates, gloss=False))
+        pairs = [(r.text, r.logprob) for r in ranked]
+        u = decide(instruction, pairs, present, skills=own)
+        if u.verdict == "act":
+            ranked = self._call(lambda: restater.glossed(model, proc, instruction, ranked))
+            u = decide(instruction, pairs, present, skills=own, pick=[(r.text, r.logprob) for r in ranked])
+        self.last_restatement = ranked
+        log.info("understood %r: %s %s (%s)", instruction, u.verdict, u.instruction or u.reason, u.scores)
+        return u
 
     def subtasks(self, image: Any, instruction: str, on_text: Callable[[str], None] | None = None) -> str:
         self._sync_catalogue()

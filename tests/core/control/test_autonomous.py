@@ -369,3 +369,53 @@ def test_a_restater_with_nothing_to_restate_leaves_the_command_as_typed(loop):
     assert r.wait(60) and r.result == "success"
     assert policy.calls[0] == ("subtasks", "pick up the red block")
     assert "restate" not in [e.kind for e in r.events]
+
+
+class Understanding(GroundTruthPolicy):
+    """A policy whose reader refuses, asks back or acts as scripted, from the scene it is given."""
+
+    def __init__(self, loop, verdicts):
+        super().__init__(loop, done_answer=True)
+        self.verdicts, self.seen = verdicts, []
+
+    def understand(self, instruction, present=None, pending=None):
+        from core.language.restate import NONE_ANSWER
+        from core.language.understand import decide
+
+        self.seen.append((instruction, sorted(present or []), pending))
+        best = self.verdicts[instruction]
+        return decide(instruction, [(best, 0.0), (NONE_ANSWER if best != NONE_ANSWER else "pick up the red block", -99.0)],
+                      present)
+
+    def subtasks(self, image, instruction, on_text=None):
+        self.calls.append(("subtasks", instruction))
+        return super().subtasks(image, instruction, on_text)
+
+
+def test_a_refused_command_ends_before_anything_moves_and_says_why(loop):
+    from core.language.restate import NONE_ANSWER
+
+    policy = Understanding(loop, {"wave hello to the visitors": NONE_ANSWER})
+    before = loop.observation.ee_pos
+    r = AutonomousRun(policy, "wave hello to the visitors", judge=sim_verify).start()
+    loop.set_driver(r)
+    assert r.wait(30) and r.result == "refused" and r.state == "refused"
+    assert policy.calls == []  # no subtask, plan or action was asked for
+    assert r.events[-1].kind == "refuse" and "not one of the tasks" in r.events[-1].text
+    assert "red block" in policy.seen[0][1] and "bowl" in policy.seen[0][1]  # the simulator's scene was given
+    time.sleep(0.2)
+    assert loop.observation.ee_pos == pytest.approx(before, abs=1e-3)
+
+
+def test_an_open_command_asks_back_and_the_answer_run_completes_it(loop):
+    policy = Understanding(loop, {"pick up the block": "pick up the block", "the red one": "pick up the red block"})
+    asked = AutonomousRun(policy, "pick up the block", judge=sim_verify).start()
+    loop.set_driver(asked)
+    assert asked.wait(30) and asked.result == "asked" and asked.understanding.kind == "pick"
+    assert asked.events[-1].kind == "ask" and asked.events[-1].text.endswith("?")
+    answer = AutonomousRun(policy, "the red one", judge=sim_verify, pending=asked.understanding).start()
+    loop.set_driver(answer)
+    assert answer.wait(60) and answer.result == "success", [e.text for e in answer.events]
+    assert policy.seen[-1][2] is asked.understanding  # the reply was read with the pending question
+    assert ("subtasks", "pick up the red block") in policy.calls
+    assert answer.events[0].kind == "restate" and answer.events[0].text == "pick up the red block"

@@ -9,7 +9,7 @@ import math
 import pytest
 import torch
 
-from core.language.restate import canonical, instructions, restate_pairs, restate_prompt
+from core.language.restate import answers, canonical, instructions, restate_pairs, restate_prompt
 from core.robot.tasks import all_tasks
 
 torch.set_num_threads(1)
@@ -62,7 +62,8 @@ def test_a_built_restater_is_a_small_fp16_peft_folder_with_a_measured_card(resta
     assert cfg["r"] == 4 and cfg["base_model_name_or_path"] == "default"
     assert {t.dtype for t in load_file(str(restater_dir / "adapter_model.safetensors")).values()} == {torch.float16}
     card = read_card(restater_dir)
-    assert card["data"]["language"] == "English only" and card["hyper"]["steps"] == 3
+    assert card["data"]["languages"] == ["en", "es", "de", "zh"] and card["hyper"]["steps"] == 3
+    assert card["answers"] == "tasks+open+none"
     assert 0.0 <= card["metrics"]["held_out_english_accuracy"] <= 1.0
     assert card["metrics"]["final_loss"] > 0
     json.dumps(card)
@@ -143,7 +144,7 @@ def test_the_policy_restates_only_what_is_not_canonical(loaded_two):
     policy = VLMPolicy(loaded_two, restater=Restater("restate"))
     text = policy.restate("recoge el bloque rojo")
     assert text == policy.last_restatement[0].text and text in instructions()
-    assert policy.restater.prior is not None and sorted(policy.restater.prior.instructions) == instructions()
+    assert policy.restater.prior is not None and sorted(policy.restater.prior.instructions) == sorted(answers())
     assert policy.restate("pick up the red block") is None
     assert VLMPolicy(loaded_two).restate("recoge el bloque rojo") is None  # no restater: as typed
 
@@ -176,11 +177,43 @@ def test_installing_the_restater_computes_its_prior_once_for_the_app(tiny, resta
     service = ModelService.ready(load_model(tiny, precision="fp32"))
     assert install_restater(service, restater_dir) == NAME
     prior = service.restater.prior
-    assert service.restater.name == NAME and sorted(prior.instructions) == instructions()
+    assert service.restater.name == NAME and service.restater.refuses
+    assert sorted(prior.instructions) == sorted(answers())
     policy = service.policy()
     assert policy.restater is service.restater
-    assert policy.restate("recoge el bloque rojo") in instructions()
+    assert policy.restate("recoge el bloque rojo") in instructions()  # `restate` answers a task only
     assert policy.restater.prior is prior  # used as given, not computed again
+
+
+def test_the_policy_understands_refuses_asks_and_completes_an_answer(tiny, restater_dir):
+    from core.language.restate import NONE_ANSWER
+    from core.language.understand import completions
+    from core.model.loader import load_model
+    from core.policy.service import ModelService
+    from core.policy.shipped import install_restater
+
+    service = ModelService.ready(load_model(tiny, precision="fp32"))
+    install_restater(service, restater_dir)
+    policy = service.policy()
+    scene = ["red block", "blue block", "bowl", "plate"]
+    u = policy.understand("wave hello to the visitors", scene)
+    assert u.verdict in ("act", "ask", "refuse") and set(u.scores) == {"task", "open", "none"}
+    assert {r.text for r in policy.last_restatement} == set(answers()) and NONE_ANSWER in answers()
+    # an exactly typed instruction skips the model; the scene check still applies
+    assert policy.understand("pick up the red block", scene).verdict == "act"
+    missing = policy.understand("pick up the green block", scene)
+    assert missing.verdict == "refuse" and missing.missing == "green block"
+    # a reply to "which block?" is ranked among the asked kind's instructions over the scene's blocks
+    from core.language.understand import decide
+
+    asked = decide("pick up the block", [("pick up the block", 0.0), (NONE_ANSWER, -100.0)], scene)
+    assert asked.verdict == "ask"
+    done = policy.understand("the red one", scene, pending=asked)
+    assert done.verdict == "act" and done.instruction in completions("pick", ["red", "blue"])
+    assert {r.text for r in policy.last_restatement} == {"pick up the red block", "pick up the blue block"}
+    # a restater that ranks the task instructions only leaves the decision to `restate`
+    service.restater.refuses = False
+    assert policy.understand("wave hello", scene) is None
 
 
 def test_user_adapters_cannot_take_the_restaters_name(tmp_path):

@@ -1,0 +1,204 @@
+"""What the robot makes of a command before it moves: act on it, ask which block, or refuse (pure logic).
+
+The restater ranks a command against every answer it knows (`core.language.restate.answers`): the task
+instructions, the *open* instructions (a task whose block the command does not name) and `NONE_ANSWER`
+(nothing the robot can do). `decide` turns that ranking, the scene and the command into an `Understanding`:
+
+1. **refuse, no task**: `NONE_ANSWER` scores less than `none_margin` below the best other answer (a
+   larger margin refuses more; a question-like command — `looks_like_question` — uses `question_margin`,
+   so a question sent with "Do it" is refused more readily), or when neither the best task nor the best
+   open instruction scores `task_floor` (the restater is sure of nothing);
+2. **ask**: the best open instruction beats the best task instruction by more than `open_margin`; the
+   question lists the blocks in the scene;
+3. **refuse, not here**: the best task instruction names an object the scene does not hold (`missing`);
+4. **act** on the best task instruction.
+
+The margins are chosen on the dev set only (`bench/data/dev_refusal.py`, `bench/eval/refusal.py --dev`;
+docs/training.md); the held-out refusal set is measured once with them. The chat's answer is written in
+the command's language where this module has the words (`language_of`, `core.language.replies`), in
+English otherwise. No torch here: the ranking comes in as (answer, score) pairs.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from core.language.catalogue import subtask_objects
+from core.language.replies import ask_message, refuse_message
+from core.language.restate import NONE_ANSWER, OPEN_INSTRUCTIONS, is_task_answer, open_kind
+from core.robot.tasks import BLOCK_COLORS, TaskError, task_from_instruction
+
+# Chosen on the dev set (`python bench/eval/refusal.py --dev`, docs/training.md "Refusal") for the shipped
+# restater, which ranks the open instructions and `NONE_ANSWER` zero-shot: `NONE_ANSWER` scores far below
+# every task, hence the wide margins; the floor does most of the refusing. See `decide`.
+NONE_MARGIN = 48.0
+QUESTION_MARGIN = 48.0
+OPEN_MARGIN = 0.0
+TASK_FLOOR = -2.0
+
+_QUESTION_START = re.compile(
+    r"^(what|which|where|how|is|are|does|do|can|could|who|why|when|qu[eé]|cu[aá]l|d[oó]nde|c[oó]mo|hay|est[aá]|"
+    r"quel|quelle|o[uù]|combien|est-ce|y a-t-il|was|welche|welcher|wo|wie|gibt|ist|sind)\b",
+    re.IGNORECASE,
+)
+
+
+def looks_like_question(text: str) -> bool:
+    """A question mark (any script) or a question word at the start in a few languages. It routes the
+    chat's Send button (`core.conversation`) and raises the bar for acting on a command (`decide`): "could
+    you pick up the red block" looks like one and is still acted on when the restater is sure of the task."""
+    t = text.strip()
+    if not t:
+        return False
+    if t[-1] in "?？؟" or t.startswith("¿") or t.endswith("吗") or t.endswith("か"):
+        return True
+    return bool(_QUESTION_START.match(t))
+
+
+_STOPWORDS = {
+    "es": "el la los las un una en del al con sobre hacia izquierda derecha bloque cubo pieza y por favor pon coge",
+    "fr": "le la les un une dans sur vers du au et gauche droite bloc cube pièce mets prends pousse l",
+    "de": "der die das den dem ein einen eine in auf nach und links rechts block würfel klotz leg nimm schieb",
+    "it": "il lo la gli le un una nel nella sul sulla verso e sinistra destra blocco cubo metti prendi spingi",
+    "pt": "o a os as um uma na no em sobre para e esquerda direita bloco cubo coloque pegue empurre",
+    "nl": "de het een in op naar en links rechts blok blokje kubus leg pak duw zet",
+    "pl": "na do w z i lewo prawo klocek kostkę połóż podnieś przesuń włóż",
+}
+_STOP = {lang: set(words.split()) for lang, words in _STOPWORDS.items()}
+
+
+def language_of(text: str) -> str:
+    """The command's language, roughly: by script (ja, ko, zh, ru), else by the most common function and
+    task words of a few Latin-script languages; "en" when none wins."""
+    if re.search(r"[\u3040-\u30ff]", text):
+        return "ja"
+    if re.search(r"[\uac00-\ud7af]", text):
+        return "ko"
+    if re.search(r"[\u4e00-\u9fff]", text):
+        return "zh"
+    if re.search(r"[\u0400-\u04ff]", text):
+        return "ru"
+    words = [w.strip(".,;:!?¡¿'\"") for w in re.split(r"[\s'’]+", text.lower())]
+    english = sum(w in {"the", "a", "in", "on", "to", "block", "put", "pick", "push", "up", "and", "please", "it"}
+                  for w in words)
+    scores = {lang: sum(w in stop for w in words) for lang, stop in _STOP.items()}
+    best = max(scores, key=lambda k: scores[k])
+    return best if scores[best] > english else "en"
+
+
+def instruction_objects(instruction: str) -> list[str]:
+    """The objects an instruction names ("stack the red block on the blue block" -> red block, blue block)."""
+    return subtask_objects(instruction)
+
+
+def scene_blocks(present: Iterable[str]) -> list[str]:
+    """The block colours among the scene's object names, in the built-in colour order."""
+    names = set(present)
+    return [c for c in BLOCK_COLORS if f"{c} block" in names]
+
+
+@dataclass(frozen=True)
+class Understanding:
+    """`verdict`: "act" (do `instruction`), "ask" (`instruction` is the open instruction; `candidates` the
+    blocks to choose from) or "refuse" (`reason`: "no task" or "not in the scene", `missing` the object).
+    `message`: what the chat says for "ask" and "refuse" (in `lang` where there are words for it)."""
+
+    verdict: str
+    command: str
+    instruction: str | None = None
+    kind: str | None = None
+    reason: str = ""
+    missing: str | None = None
+    candidates: tuple[str, ...] = ()
+    lang: str = "en"
+    message: str = ""
+    scores: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def acts(self) -> bool:
+        return self.verdict == "act"
+
+
+def margins(ranked: Sequence[tuple[str, float]]) -> dict[str, float]:
+    """The ranking's three figures the rule reads: the best task answer's score ("task"), the best open
+    instruction's ("open") and `NONE_ANSWER`'s ("none"); -inf for one that is not ranked."""
+    out = {"task": float("-inf"), "open": float("-inf"), "none": float("-inf")}
+    for answer, score in ranked:
+        key = "none" if answer == NONE_ANSWER else ("open" if open_kind(answer) else "task")
+        out[key] = max(out[key], score)
+    return out
+
+
+def decide(command: str, ranked: Sequence[tuple[str, float]], present: Iterable[str] | None = None, *,
+           skills: Sequence[str] = (), none_margin: float = NONE_MARGIN, question_margin: float = QUESTION_MARGIN,
+           open_margin: float = OPEN_MARGIN, task_floor: float = TASK_FLOOR,
+           pick: Sequence[tuple[str, float]] | None = None) -> Understanding:
+    """The rule of the module docstring. `ranked`: (answer, score) from the restater, any order (the app
+    passes the calibrated ranking, without colour glosses). `present`: the object names in the scene (None:
+    unknown, e.g. a real robot without a scene model; then only the ranking decides). `skills`: the lab's
+    own task instructions (named in the refusal's "I can ..."). `pick`: the ranking that chooses the task
+    instruction once the verdict is to act (the app: with the colour glosses; default `ranked`)."""
+    if not ranked:
+        raise ValueError("nothing ranked")
+    lang = language_of(command)
+    m = margins(ranked)
+    best_task = max(((a, s) for a, s in ranked if is_task_answer(a)), key=lambda x: x[1], default=(None, float("-inf")))
+    best_open = max(((a, s) for a, s in ranked if open_kind(a)), key=lambda x: x[1], default=(None, float("-inf")))
+    names = None if present is None else sorted(set(present))
+    blocks = scene_blocks(names) if names is not None else list(BLOCK_COLORS)
+    margin = question_margin if looks_like_question(command) else none_margin
+    unsure = max(m["task"], m["open"]) < task_floor  # no answer the restater is sure enough of
+    if m["none"] > max(m["task"], m["open"]) - margin or unsure or best_task[0] is None and best_open[0] is None:
+        return Understanding("refuse", command, reason="no task", lang=lang, scores=m,
+                             message=refuse_message(lang, command, None, None, skills, blocks))
+    if best_open[0] is not None and best_open[1] - best_task[1] > open_margin:
+        kind = open_kind(best_open[0])
+        return Understanding("ask", command, best_open[0], kind, reason="which block", candidates=tuple(blocks),
+                             lang=lang, scores=m, message=ask_message(lang, kind or "", blocks))
+    if pick is not None:
+        best_task = max(((a, s) for a, s in pick if is_task_answer(a)), key=lambda x: x[1], default=best_task)
+    instruction = best_task[0]
+    kind = _kind(instruction)
+    if names is not None:
+        missing = next((o for o in instruction_objects(instruction) if o not in names), None)
+        if missing is not None:
+            return Understanding("refuse", command, instruction, kind, reason="not in the scene", missing=missing,
+                                 lang=lang, scores=m,
+                                 message=refuse_message(lang, command, instruction, missing, skills, blocks))
+    return Understanding("act", command, instruction, kind, lang=lang, scores=m)
+
+
+def _kind(instruction: str) -> str | None:
+    try:
+        return task_from_instruction(instruction).kind
+    except TaskError:
+        return None
+
+
+def completions(kind: str, blocks: Sequence[str]) -> list[str]:
+    """The task instructions of `kind` over the given block colours: what an answer to "which block?" may
+    complete an open instruction to (stack: every ordered pair of two different blocks)."""
+    from core.robot.tasks import all_tasks
+
+    have = set(blocks)
+    out = []
+    for t in all_tasks():
+        if t.kind != kind or t.obj.split()[0] not in have:
+            continue
+        if t.target and t.target.endswith("block") and t.target.split()[0] not in have:
+            continue
+        out.append(t.instruction)
+    return sorted(set(out))
+
+
+def followup_command(pending: Understanding, reply: str) -> str:
+    """The text the restater ranks for a reply to "which block?": the open command and the reply together
+    ("pick up the block: the red one"), so the reply's colour completes the kind the command asked for."""
+    return f"{pending.command.rstrip(' .!?。！？')}: {reply.strip()}"
+
+
+__all__ = ["NONE_MARGIN", "OPEN_INSTRUCTIONS", "OPEN_MARGIN", "QUESTION_MARGIN", "TASK_FLOOR", "Understanding", "completions",
+           "decide", "followup_command", "instruction_objects", "language_of", "looks_like_question", "margins",
+           "scene_blocks"]
