@@ -157,7 +157,7 @@ class RunningApp:
         if st.state != "ready":
             raise RuntimeError(f"the model is not ready: {st.message}")
         m = self.app.model
-        return f"{st.message} · {st.precision} · adapter {m.adapter} · restater {m.restater or 'none'}"
+        return f"{st.message} · {st.precision} · adapter {m.adapter} · restater {m.restater.name if m.restater else 'none'}"
 
     def instrument(self) -> None:
         """(Re)install the action recorder on the app's current policy object."""
