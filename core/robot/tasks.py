@@ -163,7 +163,11 @@ def _xy_dist(a: tuple[float, float, float], b: tuple[float, float, float]) -> fl
 
 
 def is_success(task: Task, start: SceneState, now: SceneState) -> bool:
-    """Whether `task` is achieved in `now`, given the scene at the start of the episode."""
+    """Whether `task` is achieved in `now`, given the scene at the start of the episode. An object the
+    scene no longer has (knocked off the table, out of the simulator's tracked area) fails the task."""
+    names = {o.name for o in now.objects}
+    if task.obj not in names or (task.target and task.target not in names):
+        return False
     obj = now.get(task.obj)
     x, y, z = obj.pos
     half = half_side(obj)

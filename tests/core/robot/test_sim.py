@@ -169,3 +169,12 @@ def test_blocks_left_out_of_a_layout_stay_out_of_the_scene(sim):
         sim.apply(Command((0.4, 0.0, 0.2), 0.0, 1.0))
     blocks = {o.name for o in sim.scene_state().objects if o.kind == "block"}
     assert blocks == set(layout.blocks)
+
+
+def test_a_task_whose_object_left_the_scene_fails_instead_of_raising():
+    bowl = ObjectState("bowl", "bowl", "", (0.5, 0.15, 0.0))
+    red = ObjectState("red block", "block", "red", (0.45, 0.0, 0.025))
+    start = SceneState((red, bowl))
+    gone = SceneState((bowl,))  # knocked off the table: the simulator no longer tracks it
+    assert is_success(Task("push_left", "red block"), start, gone) is False
+    assert is_success(Task("put_in", "red block", "bowl"), start, SceneState((red,))) is False
