@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     done = {r.get("key") for r in records}
     folder = Path(tempfile.mkdtemp(prefix="app-autonomous-"))
     shots = args.screenshots or folder / "shots"
-    cfg.update(app_folder=str(folder), screenshots=str(shots))
+    cfg.update(app_folder=folder.name, screenshots=shots.name)  # names only: the temporary folder is the machine's
     print(f"app_autonomous: {len(cells)} task episodes, {len(items)} refusal items, {args.prompts} quantized "
           f"prompts; app log and screenshots under {folder}", flush=True)
 
