@@ -14,13 +14,13 @@ reach its state (a block slipped) is reported, not used.
 
 from __future__ import annotations
 
-import math
 import random
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from core.control.expert import plan
+from core.control.starts import teleop_pose
 from core.robot.heights import CRUISE_Z
 from core.robot.tasks import BLOCK_HALF, BLOCKS, LIFT_HEIGHT, Task, is_success
 
@@ -124,24 +124,7 @@ class KeyDriver:
         return g > OPEN if want_open else g < CLOSED
 
 
-# ---- the start states --------------------------------------------------------------------------------
-def teleop_pose(rng: random.Random, scene: Any) -> tuple[tuple[float, float, float], bool]:
-    """A random reachable pose over the table that does not put the fingers into a block or the bowl's
-    wall, and whether the gripper is left closed."""
-    for _ in range(500):
-        x, y, z = rng.uniform(0.28, 0.62), rng.uniform(-0.22, 0.22), rng.uniform(0.025, 0.22)
-        clear = True
-        for o in scene.objects:
-            d = math.hypot(x - o.pos[0], y - o.pos[1])
-            if o.kind == "block" and z < 0.09 and d < 0.065:
-                clear = False
-            if o.kind == "bowl" and z < 0.075 and d < 0.115:
-                clear = False
-        if clear:
-            return (x, y, z), rng.random() < 0.5
-    raise RuntimeError("no clear random pose found")
-
-
+# ---- the start states (the teleop pose is core.control.starts', the one the closed-loop benchmarks use) ----
 def other_block(task: Task, rng: random.Random) -> str:
     return rng.choice([b for b in BLOCKS if b not in (task.obj, task.target)])
 
