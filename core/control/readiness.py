@@ -24,6 +24,7 @@ import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from core.language.grounding import is_placing, push_phase, read_line
 from core.language.spec import GRIPPER_CLOSED, GRIPPER_OPEN, LONG_AXIS_CUT_CM, OPEN_ABOVE, Chunk
@@ -101,16 +102,26 @@ def needs_grasp(subtask: str, held: str | None, it: str | None) -> bool:
     return held is None or (want is not None and held != want)
 
 
-def approach_reached(subtask: str, line: str | None) -> bool | None:
-    """For a push's approach: whether the grounding line says the closed gripper is down beside the block
-    (None for any other subtask, or without a line)."""
+def _push_reading(subtask: str, line: str | None, phase: str) -> tuple[str, Any] | None:
+    """(gripper word, offset or None) from the grounding line when `subtask` is the `phase` ("approach" or
+    "push") of a push and the line reads; None otherwise."""
     push = push_phase(subtask)
-    if push is None or push[1] != "approach" or not line:
+    if push is None or push[1] != phase or not line:
         return None
     try:
         _, grip, off = read_line(line)
     except ValueError:
         return None
+    return grip, off
+
+
+def approach_reached(subtask: str, line: str | None) -> bool | None:
+    """For a push's approach: whether the grounding line says the closed gripper is down beside the block
+    (None for any other subtask, or without a line)."""
+    reading = _push_reading(subtask, line, "approach")
+    if reading is None:
+        return None
+    grip, off = reading
     if off is None:
         return False
     return grip == GRIPPER_CLOSED and abs(off[2]) <= PUSH_HEIGHT_OK_CM and max(abs(off[0]), abs(off[1])) <= PUSH_OK_CM
@@ -119,26 +130,20 @@ def approach_reached(subtask: str, line: str | None) -> bool | None:
 def push_lost(subtask: str, line: str | None) -> bool:
     """In a push ("push the red block to the left"): the gripper is no longer down behind the block (open,
     or more than `PUSH_LOST_CM` off the push height), so the push has to start again from its approach."""
-    push = push_phase(subtask)
-    if push is None or push[1] != "push" or not line:
+    reading = _push_reading(subtask, line, "push")
+    if reading is None:
         return False
-    try:
-        _, grip, off = read_line(line)
-    except ValueError:
-        return False
+    grip, off = reading
     return grip == GRIPPER_OPEN or (off is not None and abs(off[2]) > PUSH_LOST_CM)
 
 
 def push_ended(subtask: str, line: str | None) -> bool:
     """In a push: the gripper is down at the place where the push ends (if the block did not go far enough,
     pushing on from here does nothing)."""
-    push = push_phase(subtask)
-    if push is None or push[1] != "push" or not line:
+    reading = _push_reading(subtask, line, "push")
+    if reading is None:
         return False
-    try:
-        _, grip, off = read_line(line)
-    except ValueError:
-        return False
+    _, off = reading
     return off is not None and abs(off[2]) <= PUSH_LOST_CM and max(abs(off[0]), abs(off[1])) <= PUSH_OK_CM
 
 
