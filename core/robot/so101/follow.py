@@ -52,3 +52,24 @@ class JointGoals:
 
 
 __all__ = ["IK_ITERATIONS", "MAX_JOINT_SPEED", "JointGoals"]
+
+
+class FollowsJointGoals:
+    """What both SO-101s say about their `goals` (a `JointGoals`): the leader arm that drives them and the
+    joint goals the last `apply` sent."""
+
+    goals: JointGoals
+
+    @property
+    def leader(self):  # noqa: ANN201 - a leader arm whose posture the arm takes while it drives
+        return self.goals.leader
+
+    @leader.setter
+    def leader(self, value) -> None:  # noqa: ANN001
+        self.goals.leader = value
+
+    @property
+    def joint_goal(self) -> tuple[float, ...] | None:
+        """The six joint goals (rad) the last `apply` sent, as the recording's commanded joints."""
+        return self.goals.last
+

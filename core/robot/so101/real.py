@@ -28,7 +28,7 @@ from core.robot.base import RobotError
 from core.robot.so101 import calibration as C
 from core.robot.so101.arm import MOTORS
 from core.robot.so101.feetech import BusError, FeetechBus
-from core.robot.so101.follow import JointGoals
+from core.robot.so101.follow import FollowsJointGoals, JointGoals
 from core.robot.so101.joints import q_to_opening
 from core.robot.so101.kinematics import LIMITS, Kinematics
 from core.robot.so101.protocol import STS3215_MODEL
@@ -45,7 +45,7 @@ GAINS = {"P_Coefficient": 16, "I_Coefficient": 0, "D_Coefficient": 32}
 GRIPPER_LIMITS = {"Max_Torque_Limit": 500, "Protection_Current": 250, "Overload_Torque": 25}
 
 
-class So101Robot:
+class So101Robot(FollowsJointGoals):
     """Implements `core.robot.base.Robot` for a follower arm; `fault` and `status_line()` for the app."""
 
     limits = LIMITS
@@ -73,19 +73,6 @@ class So101Robot:
     def fault(self) -> str:
         """'' while the bus and the cameras work; otherwise what is wrong (the app latches its e-stop)."""
         return self._bus_fault or self._cam_fault
-
-    @property
-    def leader(self):  # noqa: ANN201
-        return self.goals.leader
-
-    @leader.setter
-    def leader(self, value) -> None:  # noqa: ANN001
-        self.goals.leader = value
-
-    @property
-    def joint_goal(self) -> tuple[float, ...] | None:
-        """The six joint goals (rad) the last `apply` sent, as the recording's commanded joints."""
-        return self.goals.last
 
     # ---- connection -------------------------------------------------------------------------------
     def connect(self) -> So101Robot:

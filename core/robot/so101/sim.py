@@ -19,7 +19,7 @@ import numpy as np  # noqa: E402
 from core.robot.base import RobotError  # noqa: E402
 from core.robot.heights import Heights  # noqa: E402
 from core.robot.so101.arm import ARM_JOINTS, GRIPPER_JOINT, MOTORS  # noqa: E402
-from core.robot.so101.follow import JointGoals  # noqa: E402
+from core.robot.so101.follow import FollowsJointGoals, JointGoals  # noqa: E402
 from core.robot.so101.joints import GRIP_CLOSED_Q, opening_to_q, q_to_opening  # noqa: E402
 from core.robot.so101.kinematics import HOME_EE, LIMITS, Kinematics, yaw_of  # noqa: E402
 from core.robot.so101.scene import BLOCK_HALF, BOWL_RADIUS, PLATE_RADIUS, SCALE, so101_scene_xml  # noqa: E402
@@ -40,7 +40,7 @@ HEIGHTS = Heights(cruise_z=0.07, grasp_z=0.013, release_z=(0.052, 0.050), block_
 HOME_SEED = np.array([0.0, -0.2, 0.6, 1.1, 0.05])  # a jaws-down elbow-up posture to start IK from
 
 
-class So101Sim(TabletopSim):
+class So101Sim(FollowsJointGoals, TabletopSim):
     """The simulated SO-101; implements `core.robot.base.Robot`."""
 
     spec = SPEC
@@ -60,19 +60,6 @@ class So101Sim(TabletopSim):
         self._tcp = m.site("tcp").id
         self._pads = {m.geom("fixed_jaw_pad").id, m.geom("moving_jaw_pad").id}
         self.goals = JointGoals(self.kin, self.control_hz, HOME_SEED)
-
-    @property
-    def leader(self):  # noqa: ANN201 - a leader arm whose posture the arm takes while it drives
-        return self.goals.leader
-
-    @leader.setter
-    def leader(self, value) -> None:  # noqa: ANN001
-        self.goals.leader = value
-
-    @property
-    def joint_goal(self) -> tuple[float, ...] | None:
-        """The six joint goals (rad) the last `apply` sent, as the recording's commanded joints."""
-        return self.goals.last
 
     @property
     def last_ik(self):  # noqa: ANN201
