@@ -90,6 +90,8 @@ class DefaultAdapterConfig:
     correction_starts: str = option("home", "start states of the correction rollouts, taken in turn per kind "
                                     "(core.control.starts): a comma list of home, after_teleop, after_command, or "
                                     "'all'")
+    init_adapter: Path | None = option(None, "continue from this finished adapter folder's LoRA weights (same rank "
+                                       "and modules; e.g. assets/adapter) instead of a fresh LoRA")
     threads: int | None = option(None, "CPU threads for training (default: the job runner's)")
     eval_samples: int = option(24, "held-out samples answered after training")
     vqa_scenes: int = option(10, "scenes of the scene-VQA retention check (0: skip)")
@@ -108,7 +110,8 @@ class DefaultAdapterConfig:
             NAME if robot == "sim" else f"default-{robot}",
             train=TrainConfig(base_model="default", lr=self.lr, epochs=self.epochs, max_steps=self.max_steps,
                               batch_size=4, grad_accum=2, warmup_steps=10, threads=self.threads, checkpoint_every=10,
-                              decision_weight=self.decision_weight),
+                              decision_weight=self.decision_weight,
+                              init_adapter=str(self.init_adapter) if self.init_adapter else None),
             data=DataSpec(expert_seeds=tuple(range(self.demos)), expert_kind=tuple(self.kind_mix.split(",")) if self.kind_mix else KIND_MIX,
                           max_entries=self.max_entries,
                           kinds=KINDS, inputs=self.inputs, instruction_paraphrases=self.paraphrases,

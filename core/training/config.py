@@ -28,6 +28,8 @@ class TrainConfig:
     samples, or exactly `max_steps` optimizer steps when set. LR: AdamW, linear decay from `lr` to 0
     after `warmup_steps` of linear warm-up. `threads`: torch CPU threads (None = leave as is).
     `checkpoint_every` optimizer steps (0 = only at the end / on cancel); `keep_checkpoints` newest kept.
+    `init_adapter`: a finished adapter folder whose LoRA weights the run starts from instead of PEFT's
+    initialisation (continued training on new data; its rank and target modules must be these).
     """
 
     base_model: str = "default"
@@ -51,6 +53,7 @@ class TrainConfig:
     action_format: str = "language"  # "language" | "tokens" (the AT baseline)
     action_bins: int = 256
     decision_weight: float = 1.0  # loss weight of an action answer's decision entries (1 = plain mean)
+    init_adapter: str | None = None  # start the LoRA from this adapter folder's weights (same rank and modules)
 
     def __post_init__(self) -> None:
         checks = [

@@ -83,10 +83,43 @@ def add_lora(model: Any, config: TrainConfig) -> Any:
     bad = [n for n in names if "lora_" not in n or "vision" in n]
     if bad:
         raise ModelLoadError(f"unexpected trainable parameters: {bad[:3]}")
+    if config.init_adapter:
+        load_init_weights(peft_model, Path(config.init_adapter))
     n_train = sum(p.numel() for p in peft_model.parameters() if p.requires_grad)
     log.info("LoRA r=%d alpha=%d on %d tensors, %.2fM trainable parameters", config.lora_r, config.lora_alpha,
              len(names), n_train / 1e6)
     return peft_model
+
+
+def load_init_weights(peft_model: Any, folder: Path) -> None:
+    """Copy a finished adapter's LoRA weights (`folder`, a PEFT adapter folder, fp16 or fp32) into the fresh
+    LoRA of `peft_model`, as fp32 trainable weights. Every LoRA tensor must be matched exactly: an adapter
+    of another rank, other target modules or another base model is refused with the reason."""
+    from peft import set_peft_model_state_dict
+    from safetensors.torch import load_file
+
+    from core.model.adapter_files import WEIGHTS, validate_adapter_dir
+
+    try:
+        validate_adapter_dir(folder)
+    except Exception as exc:  # AdapterError: say which start adapter is wrong
+        raise ModelLoadError(f"the start adapter {folder}: {exc}") from exc
+    weights = load_file(str(folder / WEIGHTS))
+    own = {n: p for n, p in peft_model.named_parameters() if p.requires_grad}
+    device = next(iter(own.values())).device
+    try:
+        result = set_peft_model_state_dict(peft_model, {k: v.float().to(device) for k, v in weights.items()})
+    except RuntimeError as exc:  # size mismatch: another rank
+        raise ModelLoadError(f"the start adapter {folder} does not fit this LoRA (rank differs?): {exc}") from exc
+    unexpected = list(getattr(result, "unexpected_keys", []) or [])
+    missing = [k for k in (getattr(result, "missing_keys", []) or []) if "lora_" in k]
+    if unexpected or missing:
+        raise ModelLoadError(f"the start adapter {folder} does not fit this LoRA (rank, modules or base model "
+                             f"differ): {len(unexpected)} unexpected, {len(missing)} missing tensors, e.g. "
+                             f"{(unexpected or missing)[:2]}")
+    for p in own.values():
+        p.requires_grad_(True)
+    log.info("LoRA started from %s (%d tensors)", folder, len(weights))
 
 
 def unwrap(model: Any) -> Any:
