@@ -30,7 +30,7 @@ from bench.common import write_result
 
 SCENE = ("red block", "green block", "blue block", "yellow block", "bowl", "plate")
 MAX_FALSE = 0.05
-GRID = (0.0, 4.0, 8.0, 16.0, 30.0, 36.0, 40.0, 44.0, 48.0)  # NONE_MARGIN, QUESTION_MARGIN
+GRID = (-8.0, -4.0, -2.0, -1.0, 0.0, 1.0, 2.0, 4.0, 8.0, 16.0, 30.0, 40.0, 48.0)  # NONE_MARGIN, QUESTION_MARGIN
 OPEN_GRID = (-2.0, 0.0, 1.0, 2.0, 4.0)
 FLOOR_GRID = (float("-inf"), -2.0, -1.0, 0.0, 0.5, 1.0, 1.5)
 

@@ -17,6 +17,7 @@
     python bench/eval/so101.py                 # ~8 min on 2 cores
     python bench/eval/so101.py --seconds 10 --seeds 5 --other-seeds 0 --reads 200   # a quick look
     python bench/eval/so101.py --only autonomous --adapter DIR --episodes 10       # autonomous_success only
+    python bench/eval/so101.py --only loop     # the loop and the bus again, the rest kept (~2 min)
 
 Loop figures depend on what else runs on the machine (`loadavg` in the result): on a shared machine they
 are preliminary.
@@ -208,8 +209,9 @@ def main() -> None:
     ap.add_argument("--episodes", type=int, default=10, help="autonomous episodes per kind")
     ap.add_argument("--kinds", default="pick,put_in", help="autonomous task kinds")
     ap.add_argument("--time-limit", type=float, default=300.0, help="seconds per autonomous episode")
-    ap.add_argument("--only", choices=("all", "autonomous"), default="all",
-                    help="autonomous: measure only autonomous_success and keep the file's other figures")
+    ap.add_argument("--only", choices=("all", "autonomous", "loop"), default="all",
+                    help="autonomous: measure only autonomous_success; loop: only the loop and the bus (e.g. again "
+                         "on a quiet machine); the file's other figures are kept")
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)
     sys.setswitchinterval(0.002)  # as app.py: the control thread waits less for the GIL
@@ -220,6 +222,10 @@ def main() -> None:
                     "cpu_count": os.cpu_count()}
     if args.only == "autonomous":
         result = {k: v for k, v in old.items() if not k.startswith("autonomous")}
+    elif args.only == "loop":
+        result = {**old, **result}
+        result.update(loop_run(args.seconds))
+        result.update(bus_run(args.reads))
     else:
         loop = loop_run(args.seconds)
         result.update(loop)
@@ -237,7 +243,7 @@ def main() -> None:
         rates_a, detail_a = autonomous_run(args.adapter, args.episodes, [k for k in args.kinds.split(",") if k],
                                            args.time_limit, 1000)
         result["autonomous_success"], result["autonomous_detail"] = rates_a, detail_a
-    elif args.only == "all" and "autonomous_success" in old:
+    elif args.only in ("all", "loop") and "autonomous_success" in old:
         result["autonomous_success"] = old["autonomous_success"]  # measured with --adapter, kept
         result.update({k: v for k, v in old.items() if k.startswith("autonomous_")})
     else:
