@@ -14,7 +14,9 @@ refused or asked back), `asked_back` (ambiguous items answered with a question),
 
 The held-out set (`bench/data/held_out_refusal.py`) is never swept: `--dev` is where the margins are chosen
 (`choose`: the most out-of-domain refused with at most `MAX_FALSE` of the in-domain refused, ties to the
-least false refusals, then to the most ambiguous commands asked back, then to margins nearest zero); the chosen ones go into `core.language.understand`.
+least false refusals, then to the most ambiguous commands asked back, then to margins nearest zero; with
+the colour check's gain, `COLOR_GAIN`); the chosen ones go into `core.language.understand`. Each item's
+words are also glossed over the basic colour terms, as the app does once it would act.
 """
 
 from __future__ import annotations
@@ -30,9 +32,10 @@ from bench.common import write_result
 
 SCENE = ("red block", "green block", "blue block", "yellow block", "bowl", "plate")
 MAX_FALSE = 0.05
-GRID = (-8.0, -4.0, -2.0, -1.0, 0.0, 1.0, 2.0, 4.0, 8.0, 16.0, 30.0, 40.0, 48.0)  # NONE_MARGIN, QUESTION_MARGIN
+GRID = (-8.0, -4.0, -2.0, -1.0, 0.0, 1.0, 2.0, 4.0, 8.0, 16.0, 30.0, 48.0)  # NONE_MARGIN, QUESTION_MARGIN
 OPEN_GRID = (-2.0, 0.0, 1.0, 2.0, 4.0)
 FLOOR_GRID = (float("-inf"), -2.0, -1.0, 0.0, 0.5, 1.0, 1.5)
+COLOR_GRID = (float("inf"), 2.0, 3.0, 4.0, 6.0, 8.0)  # COLOR_GAIN (inf: no colour check)
 
 
 def dev_items(per_language: int = 6) -> list[dict]:
@@ -52,15 +55,32 @@ def held_out_items() -> list[dict]:
     return [{**it, "gold": None} for it in items()]
 
 
+def named(record: dict, color_gain: float) -> list[str] | None:
+    """The colours the record's words name at this gain (`core.language.restate.named_colors`, from the
+    stored per-word best colour and its lead over the next); None without glosses (pure)."""
+    words = record.get("color_words")
+    if words is None:
+        return None
+    out: list[str] = []
+    for _, colour, lead in words:
+        if lead >= color_gain and colour not in out:
+            out.append(colour)
+    return out
+
+
 def verdicts(records: list[dict], none_margin: float, question_margin: float, open_margin: float,
-             task_floor: float = float("-inf")) -> list[dict]:
-    """Each record with the rule's verdict and instruction for these margins (pure)."""
+             task_floor: float = float("-inf"), color_gain: float = float("inf")) -> list[dict]:
+    """Each record with the rule's verdict and instruction for these margins (pure): the verdict from the
+    calibrated ranking, the block chosen with the colour glosses (`pick`), as the app does."""
+    from core.language.restate import with_colors
     from core.language.understand import decide
 
     out = []
     for r in records:
-        u = decide(r["text"], [tuple(x) for x in r["ranked"]], SCENE, none_margin=none_margin,
-                   question_margin=question_margin, open_margin=open_margin, task_floor=task_floor)
+        ranked = [tuple(x) for x in r["ranked"]]
+        pick = with_colors(ranked, r["evidence"]) if r.get("evidence") else None
+        u = decide(r["text"], ranked, SCENE, none_margin=none_margin, question_margin=question_margin,
+                   open_margin=open_margin, task_floor=task_floor, pick=pick, named=named(r, color_gain))
         out.append({**r, "verdict": u.verdict, "instruction": u.instruction})
     return out
 
@@ -92,29 +112,40 @@ def rates(decided: list[dict]) -> dict:
 
 
 def choose(records: list[dict], grid: tuple[float, ...] = GRID, max_false: float = MAX_FALSE,
-           open_grid: tuple[float, ...] = OPEN_GRID, floor_grid: tuple[float, ...] = FLOOR_GRID) -> dict:
+           open_grid: tuple[float, ...] = OPEN_GRID, floor_grid: tuple[float, ...] = FLOOR_GRID,
+           color_grid: tuple[float, ...] = (float("inf"),)) -> dict:
     """The margins with the highest recall whose false rate is at most `max_false` (ties: the lowest false
     rate, then the best asked-back rate, then margins nearest zero), and their rates; when no margins keep
     the false rate that low, the lowest false rate (then the highest recall). Pure."""
     best, best_key = None, None
-    for none_m, q_m, open_m, floor in itertools.product(grid, grid, open_grid, floor_grid):
+    for none_m, q_m, open_m, floor, gain in itertools.product(grid, grid, open_grid, floor_grid, color_grid):
         if q_m < none_m:
             continue  # a question-like command is refused at least as readily as any other
-        r = rates(verdicts(records, none_m, q_m, open_m, floor))
+        r = rates(verdicts(records, none_m, q_m, open_m, floor, gain))
         ok = r["false_rate"] is None or r["false_rate"] <= max_false
         recall, false = r["recall"] or 0.0, r["false_rate"] or 0.0
         key = (ok, recall if ok else -false, -false if ok else recall, r["asked_back"] or 0.0,
                -(abs(none_m) + abs(q_m) + abs(open_m)))
         if best_key is None or key > best_key:
             best, best_key = {"none_margin": none_m, "question_margin": q_m, "open_margin": open_m,
-                              "task_floor": floor, **r}, key
+                              "task_floor": floor, "color_gain": gain, **r}, key
     assert best is not None
     return best
+
+
+def color_words(glosses: dict[str, dict[str, float]], prior: dict[str, float]) -> list[list]:
+    """Per word: [word, its best colour (calibrated), that colour's lead over the next] (pure)."""
+    out = []
+    for word, g in glosses.items():
+        cal = sorted(((g[c] - prior[c], c) for c in prior if c in g), reverse=True)
+        out.append([word, cal[0][1], round(cal[0][0] - cal[1][0], 3)])
+    return out
 
 
 def rank_items(items: list[dict], restater: Path | None, threads: int) -> list[dict]:
     import torch
 
+    from core.language.restate import color_evidence
     from core.model.adapters import load_side_adapter
     from core.model.loader import load_model
     from core.policy.restate import Restater
@@ -125,12 +156,15 @@ def rank_items(items: list[dict], restater: Path | None, threads: int) -> list[d
     loaded = load_model(None, "cpu", "auto")
     load_side_adapter(loaded.model, folder, RESTATER_NAME)
     r = Restater(RESTATER_NAME, refuses=True)
-    r.prepare(loaded.model, loaded.processor)
+    prior = r.prepare(loaded.model, loaded.processor)
     out = []
     for i, it in enumerate(items):
         t0 = time.perf_counter()
         ranked = r.rank(loaded.model, loaded.processor, it["text"], gloss=False)
+        glosses = r.glosses(loaded.model, loaded.processor, it["text"])
         out.append({**it, "ranked": [[x.text, round(x.logprob, 4)] for x in ranked],
+                    "evidence": color_evidence(glosses, prior.colors) if glosses else None,
+                    "color_words": color_words(glosses, prior.colors) if glosses else None,
                     "seconds": round(time.perf_counter() - t0, 2)})
         if i % 20 == 0:
             print(f"{i}/{len(items)} {it['text']!r} -> {ranked[0].text}", flush=True)
@@ -150,7 +184,7 @@ def main() -> int:
                          "while the margins are still being chosen on the dev set; scored later with --rankings)")
     args = ap.parse_args()
 
-    from core.language.understand import NONE_MARGIN, OPEN_MARGIN, QUESTION_MARGIN, TASK_FLOOR
+    from core.language.understand import COLOR_GAIN, NONE_MARGIN, OPEN_MARGIN, QUESTION_MARGIN, TASK_FLOOR
 
     name = "refusal-dev" if args.dev else "refusal"
     which = "dev" if args.dev else "held-out"
@@ -168,13 +202,13 @@ def main() -> int:
         records = rank_items(dev_items() if args.dev else held_out_items(), args.restater, args.threads)
     seconds = sorted(r["seconds"] for r in records)
     used = {"none_margin": NONE_MARGIN, "question_margin": QUESTION_MARGIN, "open_margin": OPEN_MARGIN,
-            "task_floor": TASK_FLOOR}
+            "task_floor": TASK_FLOOR, "color_gain": COLOR_GAIN}
     result: dict = {"set": "dev" if args.dev else "held-out", "margins": used,
-                    **rates(verdicts(records, NONE_MARGIN, QUESTION_MARGIN, OPEN_MARGIN, TASK_FLOOR)),
+                    **rates(verdicts(records, NONE_MARGIN, QUESTION_MARGIN, OPEN_MARGIN, TASK_FLOOR, COLOR_GAIN)),
                     "rank_s_p50": seconds[len(seconds) // 2], "threads": args.threads}
     if args.dev:
-        result["chosen"] = choose(records)
-    decided = verdicts(records, NONE_MARGIN, QUESTION_MARGIN, OPEN_MARGIN, TASK_FLOOR)
+        result["chosen"] = choose(records, color_grid=COLOR_GRID)
+    decided = verdicts(records, NONE_MARGIN, QUESTION_MARGIN, OPEN_MARGIN, TASK_FLOOR, COLOR_GAIN)
     result["wrong"] = [{k: r[k] for k in ("category", "lang", "text", "verdict", "instruction")} for r in decided
                        if (r["category"] == "in") != (r["verdict"] == "act") or
                        (r["category"] == "ambiguous" and r["verdict"] != "ask")]
@@ -186,7 +220,7 @@ def main() -> int:
     if args.dev:
         c = result["chosen"]
         line += (f"; chosen none {c['none_margin']} question {c['question_margin']} open {c['open_margin']} "
-                 f"floor {c['task_floor']}: "
+                 f"floor {c['task_floor']} colour gain {c['color_gain']}: "
                  f"recall {c['recall']} false {c['false_rate']} asked {c['asked_back']}")
     print(f"{line} -> {path}")
     return 0

@@ -83,12 +83,25 @@ def gloss_words(command: str) -> list[str]:
 
 def color_evidence(glosses: dict[str, dict[str, float]], prior: dict[str, float]) -> dict[str, float]:
     """Log-probabilities over the block colours that the command names each colour: per colour, its best
-    calibrated gloss score over the words (score minus the content-free word's score), normalised."""
+    calibrated gloss score over the words (score minus the content-free word's score), normalised. Only
+    the block colours count (a prior over the whole `PALETTE` is cut down to them)."""
     if not glosses:
         raise ValueError("no glossed words")
-    best = {c: max(g[c] - prior[c] for g in glosses.values()) for c in prior}
+    best = {c: max(g[c] - prior[c] for g in glosses.values()) for c in prior if c in BLOCK_COLORS}
     z = math.log(sum(math.exp(v) for v in best.values()))
     return {c: v - z for c, v in best.items()}
+
+
+def named_colors(glosses: dict[str, dict[str, float]], prior: dict[str, float], min_gain: float) -> list[str]:
+    """The colours the command's words name, in word order: a word names colour c when its calibrated gloss
+    score for c (its score minus the content-free word's) beats every other colour's by at least
+    `min_gain`. `glosses`: per word, scores over `PALETTE` (or any colours `prior` has)."""
+    out: list[str] = []
+    for g in glosses.values():
+        cal = sorted(((g[c] - prior[c], c) for c in prior if c in g), reverse=True)
+        if len(cal) >= 2 and cal[0][0] - cal[1][0] >= min_gain and cal[0][1] not in out:
+            out.append(cal[0][1])
+    return out
 
 
 def block_color(instruction: str) -> str | None:
@@ -120,6 +133,12 @@ def with_colors(ranked: list[tuple[str, float]], evidence: dict[str, float] | No
 
 def colors() -> list[str]:
     return list(BLOCK_COLORS)
+
+
+# The colours a word is glossed over: the blocks' and the other basic colour terms (Berlin & Kay's eleven),
+# so a command that names a colour no block has ("the purple block") can be told apart (`named_colors`).
+PALETTE = (*BLOCK_COLORS, *(c for c in ("purple", "orange", "pink", "brown", "black", "white", "grey")
+                            if c not in BLOCK_COLORS))
 
 
 def instructions() -> list[str]:

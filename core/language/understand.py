@@ -10,7 +10,10 @@ instructions, the *open* instructions (a task whose block the command does not n
    open instruction scores `task_floor` (the restater is sure of nothing);
 2. **ask**: the best open instruction beats the best task instruction by more than `open_margin`; the
    question lists the blocks in the scene;
-3. **refuse, not here**: the best task instruction names an object the scene does not hold (`missing`);
+3. **refuse, not here**: the best task instruction names an object the scene does not hold (`missing`),
+   or the command's words name a colour (`named`, from the word glosses over the basic colour terms,
+   `core.language.restate.named_colors` with `COLOR_GAIN`) that no block in the scene has, and none of
+   the colours the chosen instruction names ("pick up the purple block" is not "pick up the red block");
 4. **act** on the best task instruction.
 
 The margins are chosen on the dev set only (`bench/data/dev_refusal.py`, `bench/eval/refusal.py --dev`;
@@ -37,6 +40,9 @@ NONE_MARGIN = 48.0
 QUESTION_MARGIN = 48.0
 OPEN_MARGIN = 0.0
 TASK_FLOOR = -2.0
+# How clearly a word must name one colour (its calibrated gloss over every other colour's) to count as
+# naming it (`core.language.restate.named_colors`); chosen on the dev set like the margins.
+COLOR_GAIN = 4.0
 
 _QUESTION_START = re.compile(
     r"^(what|which|where|how|is|are|does|do|can|could|who|why|when|qu[eé]|cu[aá]l|d[oó]nde|c[oó]mo|hay|est[aá]|"
@@ -134,12 +140,13 @@ def margins(ranked: Sequence[tuple[str, float]]) -> dict[str, float]:
 def decide(command: str, ranked: Sequence[tuple[str, float]], present: Iterable[str] | None = None, *,
            skills: Sequence[str] = (), none_margin: float = NONE_MARGIN, question_margin: float = QUESTION_MARGIN,
            open_margin: float = OPEN_MARGIN, task_floor: float = TASK_FLOOR,
-           pick: Sequence[tuple[str, float]] | None = None) -> Understanding:
+           pick: Sequence[tuple[str, float]] | None = None, named: Sequence[str] | None = None) -> Understanding:
     """The rule of the module docstring. `ranked`: (answer, score) from the restater, any order (the app
     passes the calibrated ranking, without colour glosses). `present`: the object names in the scene (None:
     unknown, e.g. a real robot without a scene model; then only the ranking decides). `skills`: the lab's
     own task instructions (named in the refusal's "I can ..."). `pick`: the ranking that chooses the task
-    instruction once the verdict is to act (the app: with the colour glosses; default `ranked`)."""
+    instruction once the verdict is to act (the app: with the colour glosses; default `ranked`). `named`: the
+    colours the command's words name (None: not known, e.g. a script without spaces)."""
     if not ranked:
         raise ValueError("nothing ranked")
     lang = language_of(command)
@@ -167,7 +174,25 @@ def decide(command: str, ranked: Sequence[tuple[str, float]], present: Iterable[
             return Understanding("refuse", command, instruction, kind, reason="not in the scene", missing=missing,
                                  lang=lang, scores=m,
                                  message=refuse_message(lang, command, instruction, missing, skills, blocks))
+    absent = absent_color(named, blocks, instruction)
+    if absent is not None:
+        text = " ".join(command.split())
+        return Understanding("refuse", command, instruction, kind, reason="not in the scene", missing=absent,
+                             lang=lang, scores=m, message=refuse_message(lang, command, text, absent, skills, blocks))
     return Understanding("act", command, instruction, kind, lang=lang, scores=m)
+
+
+def absent_color(named: Sequence[str] | None, blocks: Sequence[str], instruction: str) -> str | None:
+    """"<colour> object" for the first colour the command names that no block in the scene has, when the
+    command names none of the colours in `instruction` (the restater mapped an unknown colour onto a known
+    block); else None. "put the red block on the white plate" names red: acted on."""
+    if not named:
+        return None
+    words = set(re.findall(r"[a-z]+", instruction.lower()))
+    if any(c in words for c in named):
+        return None
+    absent = [c for c in named if c not in blocks]
+    return f"{absent[0]} object" if absent else None
 
 
 def _kind(instruction: str) -> str | None:

@@ -16,13 +16,14 @@ from typing import Any
 from core.language.restate import (
     NEUTRAL_COMMAND,
     NEUTRAL_WORD,
+    PALETTE,
     answers,
     calibrated,
     color_evidence,
-    colors,
     gloss_prompt,
     gloss_words,
     instructions,
+    named_colors,
     restate_prompt,
     with_colors,
 )
@@ -68,9 +69,10 @@ class RestatePrior:
 
 
 def rank_colors(model: Any, processor: Any, word: str) -> dict[str, float]:
-    """Each block colour's log-probability as the English meaning of `word` (with the active weights)."""
+    """Each colour's log-probability as the English meaning of `word` (with the active weights), over
+    `PALETTE`: the block colours and the other basic colour terms."""
     tok = getattr(processor, "tokenizer", processor)
-    ranked, _ = rank_answers(model, tok, text_inputs(model, processor, gloss_prompt(word)), colors())
+    ranked, _ = rank_answers(model, tok, text_inputs(model, processor, gloss_prompt(word)), list(PALETTE))
     return {r.text: r.logprob for r in ranked}
 
 
@@ -94,10 +96,17 @@ def restate(model: Any, processor: Any, command: str, prior: RestatePrior | None
 def gloss_evidence(model: Any, processor: Any, command: str, prior: RestatePrior) -> dict[str, float] | None:
     """`core.language.restate.color_evidence` from glossing each word of `command` alone; None for a
     command without spaces between words."""
+    glosses = word_glosses(model, processor, command)
+    return None if glosses is None else color_evidence(glosses, prior.colors)
+
+
+def word_glosses(model: Any, processor: Any, command: str) -> dict[str, dict[str, float]] | None:
+    """Each word of `command` glossed alone over `PALETTE` (`rank_colors`); None for a command without spaces
+    between words."""
     words = gloss_words(command)
     if not words:
         return None
-    return color_evidence({w: rank_colors(model, processor, w) for w in words}, prior.colors)
+    return {w: rank_colors(model, processor, w) for w in words}
 
 
 @dataclass
@@ -149,14 +158,29 @@ class Restater:
                 self.prior = restate_prior(model, processor, answers_)
             return restate(model, processor, command, self.prior, gloss=gloss, candidates=answers_)
 
-    def glossed(self, model: Any, processor: Any, command: str, ranked: Sequence[Ranked]) -> list[Ranked]:
-        """`ranked` (a calibrated ranking of `command`) with the colour glosses added (`with_colors`)."""
+    def glossed(self, model: Any, processor: Any, command: str, ranked: Sequence[Ranked],
+                glosses: dict[str, dict[str, float]] | None = None) -> list[Ranked]:
+        """`ranked` (a calibrated ranking of `command`) with the colour glosses added (`with_colors`);
+        `glosses`: the command's word glosses when already computed (`glosses`)."""
         self.prepare(model, processor)
         assert self.prior is not None
-        with adapter_switched(model, self.name):
-            evidence = gloss_evidence(model, processor, command, self.prior)
+        if glosses is None:
+            glosses = self.glosses(model, processor, command)
+        evidence = color_evidence(glosses, self.prior.colors) if glosses else None
         return [Ranked(a, s) for a, s in with_colors([(r.text, r.logprob) for r in ranked], evidence)]
 
+    def glosses(self, model: Any, processor: Any, command: str) -> dict[str, dict[str, float]] | None:
+        """Each word of `command` glossed over `PALETTE` with this adapter switched in (`word_glosses`)."""
+        with adapter_switched(model, self.name):
+            return word_glosses(model, processor, command)
 
-__all__ = ["Restater", "RestatePrior", "gloss_evidence", "rank_colors", "rank_instructions", "restate",
-           "restate_prior", "text_inputs", "text_messages"]
+    def named(self, glosses: dict[str, dict[str, float]] | None, min_gain: float) -> list[str] | None:
+        """The colours `glosses` say the command names (`core.language.restate.named_colors`, calibrated with
+        this restater's content-free word); None without glosses (a script without spaces)."""
+        if not glosses or self.prior is None:
+            return None
+        return named_colors(glosses, self.prior.colors, min_gain)
+
+
+__all__ = ["PALETTE", "Restater", "RestatePrior", "gloss_evidence", "rank_colors", "rank_instructions", "restate",
+           "restate_prior", "text_inputs", "text_messages", "word_glosses"]

@@ -42,7 +42,14 @@ from core.language.prompts import (
     subtasks_target,
 )
 from core.language.restate import canonical, is_task_answer
-from core.language.understand import Understanding, completions, decide, followup_command, scene_blocks
+from core.language.understand import (
+    COLOR_GAIN,
+    Understanding,
+    completions,
+    decide,
+    followup_command,
+    scene_blocks,
+)
 from core.model.chat import prepare_inputs
 from core.model.constrained import DecodeResult, TokenConstraint, constrained_generate, make_constraint
 from core.model.engine import engine_view
@@ -227,9 +234,11 @@ class VLMPolicy:
         ranked = self._call(lambda: restater.rank(model, proc, instruction, candidates, gloss=False))
         pairs = [(r.text, r.logprob) for r in ranked]
         u = decide(instruction, pairs, present, skills=own)
-        if u.verdict == "act":
-            ranked = self._call(lambda: restater.glossed(model, proc, instruction, ranked))
-            u = decide(instruction, pairs, present, skills=own, pick=[(r.text, r.logprob) for r in ranked])
+        if u.verdict == "act":  # the word glosses choose the block and say which colours the command names
+            glosses = self._call(lambda: restater.glosses(model, proc, instruction))
+            ranked = self._call(lambda: restater.glossed(model, proc, instruction, ranked, glosses))
+            u = decide(instruction, pairs, present, skills=own, pick=[(r.text, r.logprob) for r in ranked],
+                       named=restater.named(glosses, COLOR_GAIN))
         self.last_restatement = ranked
         log.info("understood %r: %s %s (%s)", instruction, u.verdict, u.instruction or u.reason, u.scores)
         return u

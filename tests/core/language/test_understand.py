@@ -97,6 +97,35 @@ def test_the_scene_check_refuses_an_object_that_is_not_on_the_table_naming_it():
     assert decide("pick up the green block", ranking("pick up the green block"), None).verdict == "act"
 
 
+def test_a_colour_no_block_has_is_refused_when_the_command_names_none_of_the_chosen_task():
+    # the restater mapped "purple" onto a block it knows; the word glosses say the command named purple
+    u = decide("pick up the purple block", ranking("pick up the red block"), SCENE, named=["purple"])
+    assert u.verdict == "refuse" and u.reason == "not in the scene" and u.missing == "purple object"
+    assert "I understood “pick up the purple block”, but there is no purple object on the table" in u.message
+    # a known colour in the scene is acted on; so is a command that names the chosen block's colour too
+    assert decide("pick up the red block", ranking("pick up the red block"), SCENE, named=["red"]).acts
+    white = decide("put the red block on the white plate", ranking("put the red block on the plate"), SCENE,
+                   named=["red", "white"])
+    assert white.acts
+    # a block colour that is not in this scene: the chosen instruction's own colour is checked as before
+    no_blue = decide("pick up the blue one", ranking("pick up the red block"), ["red block", "bowl"], named=["blue"])
+    assert no_blue.verdict == "refuse" and no_blue.missing == "blue object"
+    # no glosses (a script without spaces) or no colour word: the ranking decides
+    assert decide("拿起紫色的方块", ranking("pick up the red block"), SCENE, named=None).acts
+    assert decide("lift it", ranking("pick up the red block"), SCENE, named=[]).acts
+
+
+def test_named_colours_are_the_words_that_clearly_name_one_colour():
+    from core.language.restate import PALETTE, named_colors
+
+    prior = {c: -3.0 for c in PALETTE}
+    flat = {c: -3.2 for c in PALETTE}
+    glosses = {"pick": {**flat, "red": -2.9}, "purple": {**flat, "purple": 2.0, "pink": -1.0}, "block": flat}
+    assert named_colors(glosses, prior, min_gain=2.0) == ["purple"]  # 5.0 - 2.0 = 3.0 over pink
+    assert named_colors(glosses, prior, min_gain=3.5) == []
+    assert named_colors(glosses, prior, min_gain=0.1) == ["red", "purple"]
+
+
 def test_a_lab_task_is_checked_against_the_scene_by_its_object_names():
     r = [("put the blue cup on the shelf", 0.0), (NONE_ANSWER, -100.0)]
     assert decide("cup on shelf", r, ["blue cup", "shelf"]).verdict == "act"
