@@ -185,7 +185,7 @@ def test_installing_the_restater_computes_its_prior_once_for_the_app(tiny, resta
     assert policy.restater.prior is prior  # used as given, not computed again
 
 
-def test_the_policy_understands_refuses_asks_and_completes_an_answer(tiny, restater_dir):
+def test_the_policy_understands_refuses_asks_and_completes_an_answer(tiny, restater_dir, monkeypatch):
     from core.language.restate import NONE_ANSWER
     from core.language.understand import completions
     from core.model.loader import load_model
@@ -211,6 +211,19 @@ def test_the_policy_understands_refuses_asks_and_completes_an_answer(tiny, resta
     done = policy.understand("the red one", scene, pending=asked)
     assert done.verdict == "act" and done.instruction in completions("pick", ["red", "blue"])
     assert {r.text for r in policy.last_restatement} == {"pick up the red block", "pick up the blue block"}
+    # the word glosses say the command names purple, which no block has; the ranking picked a known block
+    from core.language.restate import PALETTE
+    from core.model.rank import Ranked
+
+    r = service.restater
+    monkeypatch.setattr(r, "rank", lambda *a, **k: [Ranked("pick up the red block", 5.0), Ranked(NONE_ANSWER, -60.0)])
+    monkeypatch.setattr(r, "glosses", lambda *a: {"purple": {c: 5.0 if c == "purple" else -5.0 for c in PALETTE},
+                                                  "thing": dict(r.prior.colors)})
+    purple = policy.understand("lift the purple thing", scene)
+    assert purple.verdict == "refuse" and purple.missing == "purple object", purple
+    monkeypatch.setattr(r, "glosses", lambda *a: {"red": {c: 5.0 if c == "red" else -5.0 for c in PALETTE}})
+    assert policy.understand("lift the red thing", scene).verdict == "act"
+    monkeypatch.undo()
     # a restater that ranks the task instructions only leaves the decision to `restate`
     service.restater.refuses = False
     assert policy.understand("wave hello", scene) is None
@@ -282,14 +295,15 @@ def test_colour_evidence_moves_the_ranking_by_the_moved_blocks_colour():
 
 
 def test_restate_adds_the_word_glosses_to_the_calibrated_ranking(loaded_two):
-    from core.language.restate import calibrated, color_evidence, colors, with_colors
+    from core.language.restate import PALETTE, calibrated, color_evidence, colors, with_colors
     from core.model.adapters import adapter_switched
     from core.policy.restate import rank_colors, rank_instructions, restate, restate_prior
 
     model, proc = loaded_two.model, loaded_two.processor
     with adapter_switched(model, "restate"):
         prior = restate_prior(model, proc)
-        assert sorted(prior.instructions) == instructions() and sorted(prior.colors) == sorted(colors())
+        assert sorted(prior.instructions) == instructions() and sorted(prior.colors) == sorted(PALETTE)
+        assert set(colors()) < set(PALETTE)  # the glosses' evidence counts the block colours only
         command = "mets le bloc vert dans le bol"
         got = [(r.text, r.logprob) for r in restate(model, proc, command, prior)]
         scores = {r.text: r.logprob for r in rank_instructions(model, proc, command)}
