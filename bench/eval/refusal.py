@@ -68,17 +68,24 @@ def named(record: dict, color_gain: float) -> list[str] | None:
     return out
 
 
+def picked(record: dict) -> list | None:
+    """The record's ranking with its colour glosses added (what chooses the block), None without glosses."""
+    from core.language.restate import with_colors
+
+    ranked = [tuple(x) for x in record["ranked"]]
+    return with_colors(ranked, record["evidence"]) if record.get("evidence") else None
+
+
 def verdicts(records: list[dict], none_margin: float, question_margin: float, open_margin: float,
              task_floor: float = float("-inf"), color_gain: float = float("inf")) -> list[dict]:
     """Each record with the rule's verdict and instruction for these margins (pure): the verdict from the
     calibrated ranking, the block chosen with the colour glosses (`pick`), as the app does."""
-    from core.language.restate import with_colors
     from core.language.understand import decide
 
     out = []
     for r in records:
         ranked = [tuple(x) for x in r["ranked"]]
-        pick = with_colors(ranked, r["evidence"]) if r.get("evidence") else None
+        pick = r["pick"] if "pick" in r else picked(r)
         u = decide(r["text"], ranked, SCENE, none_margin=none_margin, question_margin=question_margin,
                    open_margin=open_margin, task_floor=task_floor, pick=pick, named=named(r, color_gain))
         out.append({**r, "verdict": u.verdict, "instruction": u.instruction})
@@ -118,6 +125,7 @@ def choose(records: list[dict], grid: tuple[float, ...] = GRID, max_false: float
     rate, then the best asked-back rate, then margins nearest zero), and their rates; when no margins keep
     the false rate that low, the lowest false rate (then the highest recall). Pure."""
     best, best_key = None, None
+    records = [{**r, "pick": picked(r)} for r in records]  # the same for every setting: once
     for none_m, q_m, open_m, floor, gain in itertools.product(grid, grid, open_grid, floor_grid, color_grid):
         if q_m < none_m:
             continue  # a question-like command is refused at least as readily as any other

@@ -27,6 +27,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from core.language.catalogue import subtask_objects
 from core.language.replies import ask_message, refuse_message
@@ -51,6 +52,7 @@ _QUESTION_START = re.compile(
 )
 
 
+@lru_cache(maxsize=4096)
 def looks_like_question(text: str) -> bool:
     """A question mark (any script) or a question word at the start in a few languages. It routes the
     chat's Send button (`core.conversation`) and raises the bar for acting on a command (`decide`): "could
@@ -75,6 +77,7 @@ _STOPWORDS = {
 _STOP = {lang: set(words.split()) for lang, words in _STOPWORDS.items()}
 
 
+@lru_cache(maxsize=4096)
 def language_of(text: str) -> str:
     """The command's language, roughly: by script (ja, ko, zh, ru), else by the most common function and
     task words of a few Latin-script languages; "en" when none wins."""
