@@ -40,6 +40,24 @@ IN_DOMAIN: tuple[tuple[str, str], ...] = (
     ("pl", "połóż zielony klocek na talerzu"),
 )
 
+
+# The instruction each in-domain command asks for, in `IN_DOMAIN`'s order (labels, written by hand with the
+# commands: the restatement's accuracy on held-out languages, `restated_right` / `task_right`).
+IN_DOMAIN_GOLD: tuple[str, ...] = (
+    "pick up the yellow block", "put the green block in the bowl", "push the blue block to the right", "stack the red block on the yellow block",
+    "pick up the blue block", "put the yellow block on the plate", "push the green block to the left", "stack the red block on the blue block",
+    "pick up the yellow block", "put the red block in the bowl", "push the blue block forward", "put the green block on the plate",
+    "pick up the blue block", "put the green block in the bowl", "push the yellow block to the right", "stack the red block on the green block",
+    "pick up the green block", "put the yellow block on the plate", "push the red block to the left", "stack the blue block on the yellow block",
+    "pick up the blue block", "put the red block in the bowl", "push the green block forward", "stack the yellow block on the red block",
+    "pick up the green block", "put the yellow block on the plate", "push the red block to the right", "put the blue block in the bowl",
+    "pick up the yellow block", "put the red block in the bowl", "push the green block to the left", "stack the blue block on the red block",
+    "pick up the red block", "put the blue block on the plate", "push the yellow block forward", "put the green block in the bowl",
+    "pick up the yellow block", "put the blue block in the bowl", "push the green block to the right", "stack the red block on the yellow block",
+    "pick up the green block", "put the blue block on the plate", "push the red block to the left", "put the yellow block in the bowl",
+    "pick up the blue block", "put the yellow block in the bowl", "push the red block forward", "put the green block on the plate",
+)
+
 OUT_OF_DOMAIN: tuple[tuple[str, str, str], ...] = (  # (language, subcategory, command)
     ("en", "skill", "wave hello to the visitors"), ("en", "absent", "pick up the purple block"),
     ("en", "question", "what is two plus two?"), ("en", "absurd", "put the bowl on the red block"),

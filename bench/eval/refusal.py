@@ -7,7 +7,9 @@ they are left out here), in the built-in scene with all four blocks, the bowl an
 decides act / ask / refuse. Reported: `recall` (out-of-domain items refused), `false_rate` (in-domain items
 refused or asked back), `asked_back` (ambiguous items answered with a question), `restated_right`
 (in-domain items with a known instruction acted on with the right one, before the glosses: a lower bound;
-`bench/eval/restate.py` measures the restatement), by language and subcategory.
+`bench/eval/restate.py` measures the restatement), `task_right` (the best task instruction of the glossed
+ranking, whatever the verdict, against the set's hand-written label: the restatement alone, also by
+language), by language and subcategory.
 
     python bench/eval/refusal.py --dev        # the dev set: rankings cached, margins swept, refusal-dev.json
     python bench/eval/refusal.py              # the held-out set ONCE with the module's margins: refusal.json
@@ -50,9 +52,11 @@ def dev_items(per_language: int = 6) -> list[dict]:
 
 
 def held_out_items() -> list[dict]:
-    from bench.data.held_out_refusal import items
+    from bench.data.held_out_refusal import IN_DOMAIN_GOLD, items
 
-    return [{**it, "gold": None} for it in items()]
+    every = items()
+    gold = dict(zip([it["text"] for it in every if it["category"] == "in"], IN_DOMAIN_GOLD, strict=True))
+    return [{**it, "gold": gold.get(it["text"])} for it in every]
 
 
 def named(record: dict, color_gain: float) -> list[str] | None:
@@ -80,6 +84,7 @@ def verdicts(records: list[dict], none_margin: float, question_margin: float, op
              task_floor: float = float("-inf"), color_gain: float = float("inf")) -> list[dict]:
     """Each record with the rule's verdict and instruction for these margins (pure): the verdict from the
     calibrated ranking, the block chosen with the colour glosses (`pick`), as the app does."""
+    from core.language.restate import is_task_answer
     from core.language.understand import decide
 
     out = []
@@ -88,7 +93,8 @@ def verdicts(records: list[dict], none_margin: float, question_margin: float, op
         pick = r["pick"] if "pick" in r else picked(r)
         u = decide(r["text"], ranked, SCENE, none_margin=none_margin, question_margin=question_margin,
                    open_margin=open_margin, task_floor=task_floor, pick=pick, named=named(r, color_gain))
-        out.append({**r, "verdict": u.verdict, "instruction": u.instruction})
+        best = max(((a, sc) for a, sc in (pick or ranked) if is_task_answer(a)), key=lambda x: x[1], default=(None, 0))
+        out.append({**r, "verdict": u.verdict, "instruction": u.instruction, "best_task": best[0]})
     return out
 
 
@@ -110,6 +116,9 @@ def rates(decided: list[dict]) -> dict:
         "false_rate": _rate([r["verdict"] != "act" for r in ins]),
         "asked_back": _rate([r["verdict"] == "ask" for r in amb]),
         "restated_right": _rate([r["verdict"] == "act" and r["instruction"] == r["gold"] for r in known]),
+        "task_right": _rate([r["best_task"] == r["gold"] for r in known]),
+        "task_right_by_lang": {lg: _rate([r["best_task"] == r["gold"] for r in known if r["lang"] == lg])
+                               for lg in langs},
         "n_in": len(ins), "n_out": len(outs), "n_ambiguous": len(amb),
         "recall_by_lang": {lg: _rate([r["verdict"] == "refuse" for r in outs if r["lang"] == lg]) for lg in langs},
         "false_by_lang": {lg: _rate([r["verdict"] != "act" for r in ins if r["lang"] == lg]) for lg in langs},
@@ -206,6 +215,9 @@ def main() -> int:
         if cached.get("set") != which:
             ap.error(f"{args.rankings} holds the {cached.get('set')} set, not the {which} set")
         records = cached["records"]
+        if not args.dev:  # the labels as the set holds them now (a rank-only file may predate them)
+            gold = {it["text"]: it["gold"] for it in held_out_items()}
+            records = [{**r, "gold": gold.get(r["text"])} for r in records]
     else:
         records = rank_items(dev_items() if args.dev else held_out_items(), args.restater, args.threads)
     seconds = sorted(r["seconds"] for r in records)

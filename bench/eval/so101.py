@@ -174,7 +174,6 @@ def bus_run(reads: int) -> dict:
 def autonomous_run(adapter: Path, episodes: int, kinds: list[str], time_limit: float, seed: int) -> tuple[dict, dict]:
     """The adapter (a folder trained on this model build for so101-sim) in the autonomous loop on the
     simulated SO-101: `episodes` seeded tasks per kind, commanded in English; {kind: rate} and what ran."""
-    from core.model.worker import run
     from core.policy.rollout import run_sim_episodes
     from core.policy.shipped import load_shipped, matches_base
 
@@ -188,8 +187,10 @@ def autonomous_run(adapter: Path, episodes: int, kinds: list[str], time_limit: f
     rates, detail = {}, {"adapter": adapter.name, "grounded": policy.grounded, "seeds": [seed, seed + episodes - 1],
                          "time_limit_s": time_limit, "episodes": []}
     for kind in kinds:
-        r = run(run_sim_episodes, policy, seeds=range(seed, seed + episodes), kind=kind, time_limit_s=time_limit,
-                robot=robot)
+        # directly: the loop's own thread hands each model call to the model thread (`core.model.worker`);
+        # the whole rollout on the model thread would wait there for its own calls
+        r = run_sim_episodes(policy, seeds=range(seed, seed + episodes), kind=kind, time_limit_s=time_limit,
+                             robot=robot)
         rates[kind] = round(r.success_rate, 3)
         detail["episodes"] += [{"kind": kind, "seed": e.seed, "task": e.task, "success": e.success,
                                 "result": e.loop_result, "message": e.message, "cycles": len(e.cycles_s),
