@@ -166,13 +166,13 @@ def rank_items(items: list[dict], restater: Path | None, threads: int) -> list[d
     from core.model.adapters import load_side_adapter
     from core.model.loader import load_model
     from core.policy.restate import Restater
-    from core.policy.shipped import RESTATER_DIR, RESTATER_NAME
+    from core.policy.shipped import RESTATER_DIR, RESTATER_NAME, restater_weight
 
     torch.set_num_threads(threads)
     folder = restater or RESTATER_DIR
     loaded = load_model(None, "cpu", "auto")
     load_side_adapter(loaded.model, folder, RESTATER_NAME)
-    r = Restater(RESTATER_NAME, refuses=True)
+    r = Restater(RESTATER_NAME, refuses=True, prior_weight=restater_weight(folder))
     prior = r.prepare(loaded.model, loaded.processor)
     out = []
     for i, it in enumerate(items):

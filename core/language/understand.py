@@ -36,10 +36,10 @@ from core.robot.tasks import BLOCK_COLORS, TaskError, task_from_instruction
 
 # Chosen on the dev set (`python bench/eval/refusal.py --dev`, docs/training.md "Refusal") for the shipped
 # restater, which is trained to answer `NONE_ANSWER` and the open instructions: refuse when `NONE_ANSWER`
-# comes within 8 of the best other answer (16 for a question-like command), ask when an open instruction
-# beats every task, no floor. See `decide`.
-NONE_MARGIN = 8.0
-QUESTION_MARGIN = 16.0
+# comes within 4 of the best other answer (8 for a question-like command), ask when an open instruction
+# beats every task, no floor (with its calibration weight, `core.language.restate.PRIOR_WEIGHT`). See `decide`.
+NONE_MARGIN = 4.0
+QUESTION_MARGIN = 8.0
 OPEN_MARGIN = 0.0
 TASK_FLOOR = float("-inf")
 # How clearly a word must name one colour (its calibrated gloss over every other colour's) to count as

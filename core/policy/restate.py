@@ -17,6 +17,7 @@ from core.language.restate import (
     NEUTRAL_COMMAND,
     NEUTRAL_WORD,
     PALETTE,
+    PRIOR_WEIGHT,
     answers,
     calibrated,
     color_evidence,
@@ -82,12 +83,12 @@ def restate_prior(model: Any, processor: Any, candidates: Sequence[str] | None =
 
 
 def restate(model: Any, processor: Any, command: str, prior: RestatePrior | None, gloss: bool = True,
-            candidates: Sequence[str] | None = None) -> list[Ranked]:
+            candidates: Sequence[str] | None = None, weight: float = PRIOR_WEIGHT) -> list[Ranked]:
     """The calibrated ranking (`core.language.restate.calibrated`), plus each word's colour gloss
     (`with_colors`; skipped with `gloss` False, without a prior, or for a command without spaces):
     best restatement of `command` first."""
     scores = {r.text: r.logprob for r in rank_instructions(model, processor, command, candidates)}
-    ranked = calibrated(scores, prior.instructions if prior is not None else None)
+    ranked = calibrated(scores, prior.instructions if prior is not None else None, weight)
     if gloss and prior is not None:
         ranked = with_colors(ranked, gloss_evidence(model, processor, command, prior))
     return [Ranked(a, s) for a, s in ranked]
@@ -120,6 +121,7 @@ class Restater:
     name: str
     prior: RestatePrior | None = None
     refuses: bool = True
+    prior_weight: float = PRIOR_WEIGHT  # the calibration weight this build was measured with (its card)
 
     def candidates(self, tasks: Sequence[str] | None = None) -> list[str]:
         """What this restater ranks: the task instructions (default: the built-in ones), plus the open
@@ -144,7 +146,7 @@ class Restater:
         if set(sub.instructions) != set(candidates):
             raise ValueError("candidates outside the restater's answers")
         with adapter_switched(model, self.name):
-            return restate(model, processor, command, sub, candidates=list(candidates))
+            return restate(model, processor, command, sub, candidates=list(candidates), weight=self.prior_weight)
 
     def rank(self, model: Any, processor: Any, command: str, candidates: Sequence[str] | None = None,
              gloss: bool = True) -> list[Ranked]:
@@ -156,7 +158,8 @@ class Restater:
         with adapter_switched(model, self.name):
             if self.prior is None or set(answers_) != set(self.prior.instructions):
                 self.prior = restate_prior(model, processor, answers_)
-            return restate(model, processor, command, self.prior, gloss=gloss, candidates=answers_)
+            return restate(model, processor, command, self.prior, gloss=gloss, candidates=answers_,
+                           weight=self.prior_weight)
 
     def glossed(self, model: Any, processor: Any, command: str, ranked: Sequence[Ranked],
                 glosses: dict[str, dict[str, float]] | None = None) -> list[Ranked]:

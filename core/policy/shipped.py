@@ -98,6 +98,19 @@ def install_reader(service: ModelService, locator_assets: Path | None = None, fo
     return reader is not None
 
 
+def restater_weight(folder: Path) -> float:
+    """The calibration weight a restater build was measured with (its card's `calibration.prior_weight`);
+    the module default for a card without one."""
+    from core.language.restate import PRIOR_WEIGHT
+    from core.model.adapter_files import read_card
+
+    try:
+        weight = float(read_card(folder).get("calibration", {}).get("prior_weight", PRIOR_WEIGHT))
+    except Exception:  # noqa: BLE001 - an unreadable card: the default weight
+        return PRIOR_WEIGHT
+    return weight if 0.0 <= weight <= 2.0 else PRIOR_WEIGHT
+
+
 def install_restater(service: ModelService, folder: Path = RESTATER_DIR) -> str | None:
     """The shipped restater on the service's model, under its generation lock; also computes the calibration
     prior now (a few seconds), so the first restated command does not wait for it."""
@@ -109,7 +122,7 @@ def install_restater(service: ModelService, folder: Path = RESTATER_DIR) -> str 
     with service.lock:
         name = run(load_restater, loaded.model, folder)
         if name:
-            restater = Restater(name)
+            restater = Restater(name, prior_weight=restater_weight(folder))
             run(restater.prepare, loaded.model, loaded.processor)
     service.use_restater(restater)
     if name:

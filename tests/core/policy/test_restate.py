@@ -332,3 +332,26 @@ def test_the_dev_wording_is_a_second_wording_of_every_task():
         command(all_tasks()[0], "en", "dev")
     with pytest.raises(ValueError, match="unknown wording"):
         command(all_tasks()[0], "fr", "third")
+
+
+def test_a_restater_is_calibrated_with_the_weight_its_card_names(tmp_path):
+    from core.language.restate import PRIOR_WEIGHT, calibrated
+    from core.policy.shipped import restater_weight
+
+    def card(calibration) -> object:
+        folder = tmp_path / f"r{len(list(tmp_path.iterdir()))}"
+        folder.mkdir()
+        (folder / "card.json").write_text(json.dumps({"name": "r", "calibration": calibration}))
+        return folder
+
+    assert restater_weight(card({"neutral_command": "N/A", "prior_weight": 0.5})) == 0.5  # the English-only build
+    assert restater_weight(card({"prior_weight": 0.3})) == 0.3
+    assert restater_weight(card({})) == PRIOR_WEIGHT
+    assert restater_weight(card({"prior_weight": "lots"})) == PRIOR_WEIGHT
+    assert restater_weight(card({"prior_weight": -4})) == PRIOR_WEIGHT
+    assert restater_weight(tmp_path / "missing") == PRIOR_WEIGHT
+    # the weight moves the ranking: a low weight keeps a short instruction the prior favours
+    scores, prior = {"pick up the red block": -1.0, "put the red block in the bowl": -1.5}, {
+        "pick up the red block": -2.0, "put the red block in the bowl": -4.0}
+    assert calibrated(scores, prior, 0.1)[0][0] == "pick up the red block"
+    assert calibrated(scores, prior, 0.5)[0][0] == "put the red block in the bowl"
