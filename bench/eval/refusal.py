@@ -60,16 +60,12 @@ def held_out_items() -> list[dict]:
 
 
 def named(record: dict, color_gain: float) -> list[str] | None:
-    """The colours the record's words name at this gain (`core.language.restate.named_colors`, from the
-    stored per-word best colour and its lead over the next); None without glosses (pure)."""
-    words = record.get("color_words")
-    if words is None:
-        return None
-    out: list[str] = []
-    for _, colour, lead in words:
-        if lead >= color_gain and colour not in out:
-            out.append(colour)
-    return out
+    """The colours the record's words name at this gain (`core.language.restate.colors_named` over the stored
+    `color_leads`); None without glosses (pure)."""
+    from core.language.restate import colors_named
+
+    leads = record.get("color_words")
+    return None if leads is None else colors_named(leads, color_gain)
 
 
 def picked(record: dict) -> list | None:
@@ -150,19 +146,10 @@ def choose(records: list[dict], grid: tuple[float, ...] = GRID, max_false: float
     return best
 
 
-def color_words(glosses: dict[str, dict[str, float]], prior: dict[str, float]) -> list[list]:
-    """Per word: [word, its best colour (calibrated), that colour's lead over the next] (pure)."""
-    out = []
-    for word, g in glosses.items():
-        cal = sorted(((g[c] - prior[c], c) for c in prior if c in g), reverse=True)
-        out.append([word, cal[0][1], round(cal[0][0] - cal[1][0], 3)])
-    return out
-
-
 def rank_items(items: list[dict], restater: Path | None, threads: int) -> list[dict]:
     import torch
 
-    from core.language.restate import color_evidence
+    from core.language.restate import color_evidence, color_leads
     from core.model.adapters import load_side_adapter
     from core.model.loader import load_model
     from core.policy.restate import Restater
@@ -181,7 +168,8 @@ def rank_items(items: list[dict], restater: Path | None, threads: int) -> list[d
         glosses = r.glosses(loaded.model, loaded.processor, it["text"])
         out.append({**it, "ranked": [[x.text, round(x.logprob, 4)] for x in ranked],
                     "evidence": color_evidence(glosses, prior.colors) if glosses else None,
-                    "color_words": color_words(glosses, prior.colors) if glosses else None,
+                    "color_words": [[w, c, round(lead, 3)] for w, c, lead in color_leads(glosses, prior.colors)]
+                    if glosses else None,
                     "seconds": round(time.perf_counter() - t0, 2)})
         if i % 20 == 0:
             print(f"{i}/{len(items)} {it['text']!r} -> {ranked[0].text}", flush=True)

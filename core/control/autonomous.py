@@ -24,7 +24,6 @@ from typing import Any
 from core.control.follower import ChunkFollower, commanded_gripper
 from core.control.policy import Policy
 from core.control.readiness import (
-    HELD_UNKNOWN,
     LOW_Z,
     Progress,
     RobotNow,
@@ -342,7 +341,7 @@ class AutonomousRun:
             return None
         subtask = subtasks[i]
         obs = self._frame()
-        held = held_block(obs.gripper, obs.scene.held if obs.scene else None, obs.scene is not None)
+        held = self._held(obs)
         if needs_grasp(subtask, held, it):
             back = grasp_before(subtasks, i)
             return -1 if back is None else back
@@ -357,6 +356,11 @@ class AutonomousRun:
         self._emit("prepare", prep.says, subtask, actions=render_list(list(prep.entries)), reason=prep.reason)
         self._execute(list(prep.entries), obs)
         return None
+
+    @staticmethod
+    def _held(obs: Observation) -> str | None:
+        """What the gripper holds (`readiness.held_block`: the simulator's scene, else the measured opening)."""
+        return held_block(obs.gripper, obs.scene.held if obs.scene else None, obs.scene is not None)
 
     def _execute(self, chunks: list[Chunk], obs: Observation) -> None:
         """Hand `chunks` to the control thread (from the robot's state in `obs`) and wait until they ran."""
@@ -384,7 +388,7 @@ class AutonomousRun:
             why = progress.observe(obs.ee_pos, grip, _grounding(line), what)
             if push_lost(subtask, _grounding(line)) or (cycle > 0 and push_ended(subtask, _grounding(line))):
                 return "missed"
-            if cycle > 0 and is_placing(subtask) and self._lost_block(obs, it):
+            if cycle > 0 and is_placing(subtask) and needs_grasp(subtask, self._held(obs), it):
                 return "missed"  # the block left the gripper on the way (dropped or let go): back to its grasp
             if why:
                 self._why = why
@@ -418,12 +422,6 @@ class AutonomousRun:
             if cycle + 1 < self.config.max_cycles:
                 self._emit("retry", f"subtask not done yet (cycle {cycle + 1} of {self.config.max_cycles})", subtask)
         return "gave up"
-
-    def _lost_block(self, obs: Observation, it: str | None) -> bool:
-        """The block a placing subtask carries is no longer in the gripper (the simulator's scene, else the
-        measured opening: closed on nothing or open)."""
-        held = held_block(obs.gripper, obs.scene.held if obs.scene else None, obs.scene is not None)
-        return held is None or (held != HELD_UNKNOWN and it is not None and held != it)
 
     def _verify(self, subtask: str, start: SceneState | None, it: str | None) -> bool:
         self.state = "verifying"

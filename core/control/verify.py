@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import re
 
-from core.robot.tasks import BLOCK_HALF, LIFT_HEIGHT, PUSH_DISTANCE, container_reach, half_side
+from core.robot.tasks import BLOCK_HALF, PUSH_DISTANCE, container_reach, half_side, is_lifted
 from core.types import SceneState
 
 _GRASP = re.compile(r"^(?:grasp|grab|pick up) the (?P<obj>\w+ block)$")
@@ -47,11 +47,7 @@ def sim_verify(subtask: str, start: SceneState, now: SceneState, it: str | None)
     if m := _GRASP.match(text):
         return now.held == m["obj"]
     if m := _LIFT.match(text):
-        if m["obj"] not in names:
-            return False
-        block = now.get(m["obj"])
-        # the pick task's own test (`core.robot.tasks.is_success`): a lift judged done is a pick achieved
-        return now.held == m["obj"] and block.pos[2] >= half_side(block) + LIFT_HEIGHT
+        return m["obj"] in names and is_lifted(now, m["obj"])  # as a pick task is judged (`is_success`)
     if (m := _PLACE.match(text)) and it in names:
         p, c = now.get(it).pos, now.get(m["target"]).pos
         return now.held != it and math.hypot(p[0] - c[0], p[1] - c[1]) <= container_reach(now.get(m["target"]))

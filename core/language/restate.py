@@ -22,6 +22,8 @@ from __future__ import annotations
 import hashlib
 import math
 import re
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 from core.language.paraphrase import all_wordings
 from core.robot.tasks import BLOCK_COLORS, TaskError, all_tasks, task_from_instruction
@@ -95,16 +97,31 @@ def color_evidence(glosses: dict[str, dict[str, float]], prior: dict[str, float]
     return {c: v - z for c, v in best.items()}
 
 
+def color_leads(glosses: dict[str, dict[str, float]], prior: dict[str, float]) -> list[tuple[str, str, float]]:
+    """Per word (in order): (word, its best colour by calibrated gloss score — its score minus the
+    content-free word's —, that colour's lead over the next best). `glosses`: per word, scores over `PALETTE`
+    (or any colours `prior` has); a word with fewer than two scored colours is left out."""
+    out: list[tuple[str, str, float]] = []
+    for word, g in glosses.items():
+        cal = sorted(((g[c] - prior[c], c) for c in prior if c in g), reverse=True)
+        if len(cal) >= 2:
+            out.append((word, cal[0][1], cal[0][0] - cal[1][0]))
+    return out
+
+
+def colors_named(leads: Iterable[Sequence[Any]], min_gain: float) -> list[str]:
+    """The colours of `color_leads` whose lead is at least `min_gain`, each once, in word order."""
+    out: list[str] = []
+    for _, colour, lead in leads:
+        if lead >= min_gain and colour not in out:
+            out.append(colour)
+    return out
+
+
 def named_colors(glosses: dict[str, dict[str, float]], prior: dict[str, float], min_gain: float) -> list[str]:
     """The colours the command's words name, in word order: a word names colour c when its calibrated gloss
-    score for c (its score minus the content-free word's) beats every other colour's by at least
-    `min_gain`. `glosses`: per word, scores over `PALETTE` (or any colours `prior` has)."""
-    out: list[str] = []
-    for g in glosses.values():
-        cal = sorted(((g[c] - prior[c], c) for c in prior if c in g), reverse=True)
-        if len(cal) >= 2 and cal[0][0] - cal[1][0] >= min_gain and cal[0][1] not in out:
-            out.append(cal[0][1])
-    return out
+    score for c beats every other colour's by at least `min_gain` (`color_leads`, `colors_named`)."""
+    return colors_named(color_leads(glosses, prior), min_gain)
 
 
 def block_color(instruction: str) -> str | None:

@@ -161,14 +161,12 @@ class Restater:
             return restate(model, processor, command, self.prior, gloss=gloss, candidates=answers_,
                            weight=self.prior_weight)
 
-    def glossed(self, model: Any, processor: Any, command: str, ranked: Sequence[Ranked],
-                glosses: dict[str, dict[str, float]] | None = None) -> list[Ranked]:
-        """`ranked` (a calibrated ranking of `command`) with the colour glosses added (`with_colors`);
-        `glosses`: the command's word glosses when already computed (`glosses`)."""
+    def glossed(self, model: Any, processor: Any, ranked: Sequence[Ranked],
+                glosses: dict[str, dict[str, float]] | None) -> list[Ranked]:
+        """`ranked` (a calibrated ranking) with the colour evidence of the command's word `glosses` added
+        (`self.glosses`; None, a command without spaces: `ranked` as it is, sorted)."""
         self.prepare(model, processor)
         assert self.prior is not None
-        if glosses is None:
-            glosses = self.glosses(model, processor, command)
         evidence = color_evidence(glosses, self.prior.colors) if glosses else None
         return [Ranked(a, s) for a, s in with_colors([(r.text, r.logprob) for r in ranked], evidence)]
 

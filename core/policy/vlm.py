@@ -236,7 +236,7 @@ class VLMPolicy:
         u = decide(instruction, pairs, present, skills=own)
         if u.verdict == "act":  # the word glosses choose the block and say which colours the command names
             glosses = self._call(lambda: restater.glosses(model, proc, instruction))
-            ranked = self._call(lambda: restater.glossed(model, proc, instruction, ranked, glosses))
+            ranked = self._call(lambda: restater.glossed(model, proc, ranked, glosses))
             u = decide(instruction, pairs, present, skills=own, pick=[(r.text, r.logprob) for r in ranked],
                        named=restater.named(glosses, COLOR_GAIN))
         self.last_restatement = ranked

@@ -162,6 +162,13 @@ def _xy_dist(a: tuple[float, float, float], b: tuple[float, float, float]) -> fl
     return math.hypot(a[0] - b[0], a[1] - b[1])
 
 
+def is_lifted(now: SceneState, name: str) -> bool:
+    """The object `name` (in `now`) is held and raised at least `LIFT_HEIGHT` above its resting height: a
+    pick achieved (`is_success`), a lift done (`core.control.verify`)."""
+    obj = now.get(name)
+    return now.held == name and obj.pos[2] >= half_side(obj) + LIFT_HEIGHT
+
+
 def is_success(task: Task, start: SceneState, now: SceneState) -> bool:
     """Whether `task` is achieved in `now`, given the scene at the start of the episode. An object the
     scene no longer has (knocked off the table, out of the simulator's tracked area) fails the task."""
@@ -174,7 +181,7 @@ def is_success(task: Task, start: SceneState, now: SceneState) -> bool:
     scale = half / BLOCK_HALF  # tolerances shrink with the blocks
     resting = now.held != task.obj
     if task.kind == "pick":
-        return now.held == task.obj and z >= half + LIFT_HEIGHT
+        return is_lifted(now, task.obj)
     if task.kind in ("put_in", "put_on"):
         c = now.get(task.target or "")
         return resting and _xy_dist(obj.pos, c.pos) <= container_reach(c) and z < c.pos[2] + 0.08 * scale
