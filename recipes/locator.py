@@ -114,25 +114,44 @@ def _q(values: list[float], q: float) -> float | None:
     return round(float(np.quantile(values, q)), 2) if values else None
 
 
-def build(out: Path, n_train: int, n_test: int, epochs: int, seed: int, threads: int, robot: str = "sim") -> dict:
+def training_features(loc: Locator, n_train: int, seed: int, robot: str, cache: Path | None,
+                      fingerprint: str) -> tuple[torch.Tensor, np.ndarray, np.ndarray]:
+    """The training scenes' tower features, true pixels and in-view mask; with `cache`, kept in (and read
+    back from) a file named by the robot, the scenes and the vision build, so a second head trains in minutes."""
+    t0 = time.perf_counter()
+    path = None if cache is None else Path(cache) / f"locator-{robot}-{n_train}-{SCENE_SEED + seed}-{fingerprint}.pt"
+    if path is not None and path.is_file():
+        got = torch.load(path)
+        log.info("training features read from %s", path)
+        return got["f"], got["pix"].numpy(), got["mask"].numpy()
+    frames, pix, mask, _, _ = render(n_train, 0, SCENE_SEED + seed, robot)
+    log.info("rendered %d training scenes in %.0f s", n_train, time.perf_counter() - t0)
+    f = features(loc, frames)
+    log.info("tower features in %.0f s", time.perf_counter() - t0)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        torch.save({"f": f, "pix": torch.from_numpy(pix), "mask": torch.from_numpy(mask)}, path)
+    return f, pix, mask
+
+
+def build(out: Path, n_train: int, n_test: int, epochs: int, seed: int, threads: int, robot: str = "sim",
+          context: int = 0, cache: Path | None = None) -> dict:
     from safetensors.torch import save_file
 
     torch.set_num_threads(threads)
     t0 = time.perf_counter()
     spec = vision_spec(out)
-    loc = Locator(head=head_for(spec), image_size=spec.image_size, tower=load_tower(out, spec))
+    loc = Locator(head=head_for(spec, context), image_size=spec.image_size, tower=load_tower(out, spec))
     head_file, meta_file = locator_files(robot)
-    frames, pix, mask, _, _ = render(n_train, 0, SCENE_SEED + seed, robot)
-    log.info("rendered %d training scenes in %.0f s", n_train, time.perf_counter() - t0)
-    f = features(loc, frames)
-    log.info("tower features in %.0f s", time.perf_counter() - t0)
+    f, pix, mask = training_features(loc, n_train, seed, robot, cache, vision_fingerprint(out))
     loss = train_head(loc.head, f, torch.from_numpy(pix), torch.from_numpy(mask), epochs, seed)
     save_file({k: v.contiguous() for k, v in loc.head.state_dict().items()}, str(out / head_file))
     tf, tp, tm, tw, cam = render(n_test, 1, SCENE_SEED + seed, robot)
     scores = score(loc, tf, tp, tm, tw, cam)
     meta = {"vision_fingerprint": vision_fingerprint(out), "seed": seed, "scene_seed": SCENE_SEED + seed,
             "train_scenes": n_train, "heldout_scenes": n_test, "epochs": epochs, "final_loss": round(loss, 3),
-            "minutes": round((time.perf_counter() - t0) / 60, 1), "camera": "front", "robot": robot, "heldout": scores}
+            "minutes": round((time.perf_counter() - t0) / 60, 1), "camera": "front", "robot": robot, "context": context,
+            "heldout": scores}
     (out / meta_file).write_text(json.dumps(meta, indent=1))
     return meta
 
@@ -146,6 +165,10 @@ class LocatorConfig:
     seed: int = option(0, "scenes and initialisation")
     threads: int = option(2, "CPU threads for torch")
     robot: str = option("sim", "a simulated robot's scenes (its arm, object sizes, camera)")
+    context: int = option(0, "channels of the head's look at each patch's neighbours (0: each patch alone; the "
+                             "SO-101's yellow arm needs it beside its yellow block)")
+    feature_cache: Path | None = option(None, "a folder to keep the training scenes' tower features in, so a "
+                                              "second head on the same scenes skips the rendering and the tower")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -154,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse(LocatorConfig, argv, __doc__)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     meta = build(Path(args.assets or assets_dir()), args.scenes, args.heldout, args.epochs, args.seed, args.threads,
-                 args.robot)
+                 args.robot, args.context, args.feature_cache)
     blocks = [meta["heldout"][n]["cm_p50"] or float("nan") for n in OBJECTS[:4]]
     print(f"locator: blocks {min(blocks):.2f}-{max(blocks):.2f} cm median error on {args.heldout} held-out scenes, "
           f"{meta['minutes']} min")

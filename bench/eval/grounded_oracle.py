@@ -9,6 +9,7 @@ locator, the calibration, the entry execution and the loop allow. Writes
 bench/results/grounded_oracle.json.
 
     python bench/eval/grounded_oracle.py [--episodes 10] [--kinds pick put_in] [--starts home after_teleop after_command]
+                                         [--robot so101-sim]
 
 Each task kind runs `--episodes` seeded scenes, the start states taken in turn (`core.control.starts`).
 """
@@ -31,17 +32,24 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=1000)
     ap.add_argument("--kinds", nargs="+", default=list(TASK_KINDS))
     ap.add_argument("--starts", nargs="+", default=["home"], choices=list(STARTS))
+    ap.add_argument("--robot", default="sim", help="a simulated robot of the registry (the rule takes its expert's "
+                    "heights: core.policy.servo.ServoRule.for_heights)")
+    ap.add_argument("--out", default="grounded_oracle", help="result name under bench/results/")
     args = ap.parse_args()
 
     from core.policy.grounding import sim_grounder
     from core.policy.rollout import run_sim_episodes
 
-    grounder = sim_grounder()
-    policy = ServoPolicy(grounder.line)
-    result: dict[str, Any] = {"episodes_per_kind": args.episodes, "seed": args.seed, "starts": args.starts,
+    from core.policy.servo import ServoRule
+
+    grounder = sim_grounder(robot=args.robot)
+    policy = ServoPolicy(grounder.line, rule=ServoRule.for_heights(grounder.heights))
+    result: dict[str, Any] = {"robot": args.robot, "episodes_per_kind": args.episodes, "seed": args.seed,
+                              "starts": args.starts,
                               "success": {}, "success_by_start": {}, "failures": {}, "setup_failed": {}}
     for kind in args.kinds:
-        r = run_sim_episodes(policy, episodes=args.episodes, seed=args.seed, kind=kind, starts=args.starts)
+        r = run_sim_episodes(policy, episodes=args.episodes, seed=args.seed, kind=kind, starts=args.starts,
+                             robot=args.robot)
         result["success"][kind] = round(sum(e.success for e in r.episodes) / max(1, len(r.episodes)), 3)
         for st in args.starts:
             got = [e.success for e in r.episodes if e.start == st]
@@ -49,9 +57,9 @@ def main() -> int:
                 result["success_by_start"].setdefault(st, {})[kind] = round(sum(got) / len(got), 3)
         result["failures"][kind] = [f"{e.seed} ({e.start}): {e.message}" for e in r.episodes if not e.success]
         result["setup_failed"][kind] = r.setup_failed
-    write_result("grounded_oracle", result)
+    write_result(args.out, result)
     print("grounded_oracle: " + ", ".join(f"{k} {v:.2f}" for k, v in result["success"].items())
-          + f" success over {args.episodes} seeded sim episodes each (starts: {', '.join(args.starts)})")
+          + f" success over {args.episodes} seeded {args.robot} episodes each (starts: {', '.join(args.starts)})")
     return 0
 
 

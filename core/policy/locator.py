@@ -40,22 +40,36 @@ class LocatorError(RuntimeError):
 
 
 class LocatorHead(torch.nn.Module):
-    def __init__(self, width: int, grid: int, patch: int, n: int = len(OBJECTS)) -> None:
+    """Per object, a score for every patch and a sub-patch offset, read from the patch features.
+
+    `context` > 0 adds a small convolution over the patch grid (`context` channels, 7 x 7 patches seen), so a
+    patch is scored with its neighbours: a yellow block beside a yellow arm looks like the arm patch by
+    patch (the SO-101's), not with its surroundings. 0: each patch on its own (the built-in scene's head)."""
+
+    def __init__(self, width: int, grid: int, patch: int, n: int = len(OBJECTS), context: int = 0) -> None:
         super().__init__()
-        self.n, self.patch = n, patch
-        self.mlp = torch.nn.Sequential(torch.nn.LayerNorm(width), torch.nn.Linear(width, width), torch.nn.GELU(),
-                                       torch.nn.Linear(width, n * 3))
+        self.n, self.patch, self.grid, self.context = n, patch, grid, context
+        if context:
+            act = torch.nn.GELU
+            self.ctx = torch.nn.Sequential(torch.nn.Conv2d(width, context, 1), act(),
+                                           *[m for _ in range(3) for m in (torch.nn.Conv2d(context, context, 3, padding=1), act())])
+        self.mlp = torch.nn.Sequential(torch.nn.LayerNorm(width + context), torch.nn.Linear(width + context, width),
+                                       torch.nn.GELU(), torch.nn.Linear(width, n * 3))
         g = torch.arange(grid, dtype=torch.float32) * patch + patch / 2
         self.register_buffer("centres", torch.stack(torch.meshgrid(g, g, indexing="xy"), -1).reshape(-1, 2),
                              persistent=False)
 
     def forward(self, feats: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(B, P, width) patch features -> (B, n, 2) pixels (u, v) and (B, n) presence logits."""
-        out = self.mlp(feats).view(feats.shape[0], feats.shape[1], self.n, 3)
+        b, p, w = feats.shape
+        if self.context:
+            grid = feats.transpose(1, 2).reshape(b, w, self.grid, self.grid)  # patches are row-major
+            feats = torch.cat([feats, self.ctx(grid).flatten(2).transpose(1, 2)], -1)
+        out = self.mlp(feats).view(b, p, self.n, 3)
         logits = out[..., 0]
-        w = logits.softmax(1)
+        w8 = logits.softmax(1)
         pos = self.centres[None, :, None, :] + self.patch * out[..., 1:]
-        return (w[..., None] * pos).sum(1), logits.amax(1)
+        return (w8[..., None] * pos).sum(1), logits.amax(1)
 
 
 @dataclass(frozen=True)
@@ -102,7 +116,7 @@ class Locator:
             raise LocatorError(f"the object locator was trained on vision build {meta.get('vision_fingerprint')}, "
                                f"not the shipped {fp}; rebuild it with `python -m recipes.locator`")
         spec = vision_spec(assets)
-        head = head_for(spec)
+        head = head_for(spec, int(meta.get("context", 0)))
         head.load_state_dict(load_file(str(assets / head_file)))
         return cls(load_tower(assets, spec), head, spec.image_size, fp)
 
@@ -143,8 +157,9 @@ def load_tower(assets: Path, spec: Any) -> Any:
     return tower
 
 
-def head_for(spec: Any) -> LocatorHead:
-    return LocatorHead(spec.hidden_size, spec.image_size // spec.patch_size, spec.patch_size)
+def head_for(spec: Any, context: int = 0) -> LocatorHead:
+    """A fresh head for the vision build `spec` (`context`: `LocatorHead`'s neighbourhood channels)."""
+    return LocatorHead(spec.hidden_size, spec.image_size // spec.patch_size, spec.patch_size, context=context)
 
 
 def vision_fingerprint(assets: Path) -> str:

@@ -26,7 +26,7 @@ from typing import Any
 
 from core.control.policy import PolicyBase
 from core.language.grounding import read_line
-from core.robot.heights import DIRECT_Z
+from core.robot.heights import BUILT_IN, DIRECT_Z, Heights
 
 CLAMP_CM = 9.3  # what a long entry reaches before the chunker's cut, in the expert's demos
 LATERAL_OK_CM = 0.6  # go down once the object is this close sideways
@@ -37,6 +37,30 @@ TRAVEL_CM = 100 * DIRECT_Z[0]  # the direct expert's lowest travel height
 PUSH_LATERAL_OK_CM = 1.0  # beside the block (approach) or at the push's end: close enough
 PUSH_HEIGHT_CM = 3.0  # in a push, a height error up to this is corrected on the spot
 Entry = tuple[float, float, float, int]  # dx, dy, dz (cm), gripper (1 open, 0 closed)
+
+
+@dataclass(frozen=True)
+class ServoRule:
+    """The rule's distances (cm) for one robot's scene: the built-in arm's by default (`for_heights`: another
+    robot's, from its expert's heights; the tolerances scale with its blocks, the SO-101's 3 cm against 5 cm)."""
+
+    travel_cm: float = TRAVEL_CM
+    lateral_ok_cm: float = LATERAL_OK_CM
+    lateral_ok_low_cm: float = LATERAL_OK_LOW_CM
+    push_lateral_ok_cm: float = PUSH_LATERAL_OK_CM
+    push_height_cm: float = PUSH_HEIGHT_CM
+
+    @classmethod
+    def for_heights(cls, heights: Heights) -> ServoRule:
+        """The rule for a robot whose expert works its scene with `heights` (`core.robot.heights`)."""
+        if heights == BUILT_IN:
+            return cls()
+        k = heights.block_half / BUILT_IN.block_half
+        return cls(round(100 * heights.direct_z[0], 1), LATERAL_OK_CM * k, LATERAL_OK_LOW_CM * k,
+                   PUSH_LATERAL_OK_CM * k, PUSH_HEIGHT_CM * k)
+
+
+BUILT_IN_RULE = ServoRule()
 
 
 def _clamp(v: float) -> float:
@@ -62,17 +86,18 @@ def entry_plan(entry: Entry, grip: int) -> str:
     return motion_plan([Chunk(*entry)], grip) or "hold"
 
 
-def servo_entry(line: str, placing: bool) -> Entry:
+def servo_entry(line: str, placing: bool, rule: ServoRule = BUILT_IN_RULE) -> Entry:
     """The next [dx, dy, dz, gripper] entry for a grounding line (see the module doc)."""
     height, grip, off = read_line(line)
+    travel = rule.travel_cm
     if off is None:  # a lift (no object named), or the object is not in view: go up to travel height
-        return (0.0, 0.0, _clamp(max(0.0, TRAVEL_CM + 2.0 - height)), grip)
+        return (0.0, 0.0, _clamp(max(0.0, travel + 2.0 - height)), grip)
     fx, ly, dz = off
     at_height = abs(dz) <= 0.5
-    if max(abs(fx), abs(ly)) > (LATERAL_OK_LOW_CM if at_height else LATERAL_OK_CM):
-        if placing and height < TRAVEL_CM - 0.5:  # a held block is lifted clear first (it would sweep the table)
-            return (0.0, 0.0, _clamp(TRAVEL_CM - height), grip)
-        return (_clamp(fx), _clamp(ly), _clamp(max(0.0, TRAVEL_CM - height)), grip)
+    if max(abs(fx), abs(ly)) > (rule.lateral_ok_low_cm if at_height else rule.lateral_ok_cm):
+        if placing and height < travel - 0.5:  # a held block is lifted clear first (it would sweep the table)
+            return (0.0, 0.0, _clamp(travel - height), grip)
+        return (_clamp(fx), _clamp(ly), _clamp(max(0.0, travel - height)), grip)
     if not at_height:
         return (0.0, 0.0, _clamp(dz), grip)
     return (0.0, 0.0, 0.0, 1 if placing else 0)
@@ -83,7 +108,7 @@ def line_offset(line: str) -> tuple[float, float, float] | None:
     return read_line(line)[2]
 
 
-def push_entry(line: str, phase: str) -> Entry:
+def push_entry(line: str, phase: str, rule: ServoRule = BUILT_IN_RULE) -> Entry:
     """The next entry in a push, whose grounding line points beside the block (`core.policy.grounding.work_point`).
     approach: close the gripper first (the expert pushes with closed fingers), then as to a grasp: sideways
     at travel height, down beside the block, and stay there; push: level along to where the push ends (a
@@ -94,25 +119,25 @@ def push_entry(line: str, phase: str) -> Entry:
         return (0.0, 0.0, 0.0, 0)
     off = line_offset(line)
     if off is None:
-        return (0.0, 0.0, _clamp(max(0.0, TRAVEL_CM + 2.0 - height)), 0)
+        return (0.0, 0.0, _clamp(max(0.0, rule.travel_cm + 2.0 - height)), 0)
     fx, ly, dz = off
     lateral = max(abs(fx), abs(ly))
     if phase == "approach":
-        if abs(dz) > 0.5 or lateral > LATERAL_OK_LOW_CM:
-            return servo_entry(line, placing=False)  # sideways at travel height, or down beside the block
-        if lateral > PUSH_LATERAL_OK_CM:
+        if abs(dz) > 0.5 or lateral > rule.lateral_ok_low_cm:
+            return servo_entry(line, False, rule)  # sideways at travel height, or down beside the block
+        if lateral > rule.push_lateral_ok_cm:
             return (_clamp(fx), _clamp(ly), 0.0, 0)  # down already, a little off: level
         return (0.0, 0.0, 0.0, 0)
-    if abs(dz) > PUSH_HEIGHT_CM:
+    if abs(dz) > rule.push_height_cm:
         return (0.0, 0.0, 0.0, 0)
     if abs(dz) > 0.5:
         return (0.0, 0.0, _clamp(dz), 0)
-    if lateral <= PUSH_LATERAL_OK_CM:
+    if lateral <= rule.push_lateral_ok_cm:
         return (0.0, 0.0, 0.0, 0)
     return (_clamp(fx), _clamp(ly), 0.0, 0)
 
 
-def rule_entry(line: str, subtask: str) -> Entry:
+def rule_entry(line: str, subtask: str, rule: ServoRule = BUILT_IN_RULE) -> Entry:
     """The servo rule for any subtask of the seven tasks: `push_entry` in a push, else `servo_entry`, except
     that a grasp with the gripper already closed (a grasp that missed: a held block would have ended the
     subtask) opens it first."""
@@ -120,11 +145,11 @@ def rule_entry(line: str, subtask: str) -> Entry:
 
     push = push_phase(subtask)
     if push is not None:
-        return push_entry(line, push[1])
+        return push_entry(line, push[1], rule)
     placing = is_placing(subtask)
     if not placing and line_offset(line) is not None and line_gripper(line) == 0:
         return (0.0, 0.0, 0.0, 1)
-    return servo_entry(line, placing)
+    return servo_entry(line, placing, rule)
 
 
 def perturbed(entry: Entry, grip: int, rng: random.Random, scale_cm: float, level: bool = False) -> Entry:
@@ -164,6 +189,7 @@ class ServoPolicy(PolicyBase):
     noise: float = 0.0
     noise_cm: float = 4.0
     seed: int = 0
+    rule: ServoRule = BUILT_IN_RULE  # the robot's distances (`ServoRule.for_heights`)
     name: str = "grounded-oracle"
     camera: str = "front"
     visits: list[Visit] = field(default_factory=list)
@@ -192,7 +218,7 @@ class ServoPolicy(PolicyBase):
         if state is None:
             raise ValueError("the servo rule reads the grounding line (state=)")
         grip = line_gripper(state)
-        entry = rule_entry(state, subtask)
+        entry = rule_entry(state, subtask, self.rule)
         shaken = self.noise > 0 and self._rng.random() < self.noise
         self.visits.append(Visit(image, subtask, state, entry, grip, shaken))
         level = push_phase(subtask) is not None and push_phase(subtask)[1] == "push"  # type: ignore[index]

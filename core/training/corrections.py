@@ -55,7 +55,7 @@ def visit_samples(key: str, visits: Sequence[Any], image_size: int) -> list[Any]
 
 def correction_samples(seeds: Sequence[int], line: Callable[..., str], *, noise: float, noise_cm: float,
                        kinds: Sequence[str] = KINDS, starts: Sequence[str] = ("home",), image_size: int = 224,
-                       time_limit_s: float = 120.0) -> list[Any]:
+                       time_limit_s: float = 120.0, robot: str = "sim", heights: Any = None) -> list[Any]:
     """Samples from one noisy rollout of the servo rule per seed (`rollout_plan`: task kinds and start
     states in turn; `core.control.starts`); `noise` and `noise_cm` as in `ServoPolicy` (a job's come from
     `DataSpec.servo_noise` / `servo_noise_cm`).
@@ -63,17 +63,22 @@ def correction_samples(seeds: Sequence[int], line: Callable[..., str], *, noise:
     `line` writes a cycle's grounding line (`core.policy.grounding.Grounder.line`). Each rollout is an
     episode of its own (`servo-<seed>`) for the train/validation split. The loop prepares each subtask as
     in the app (`core.control.readiness`: a block put down, a closed gripper opened), so the rule's cycles
-    start where the app's would; a start state that was not reached gives no samples.
+    start where the app's would; a start state that was not reached gives no samples. `robot`: the simulated
+    robot of the registry to roll out on; `heights`: its expert's (`core.robot.heights.Heights`, e.g. the
+    grounder's), which set the rule's distances (`core.policy.servo.ServoRule.for_heights`; None: the
+    built-in arm's).
     """
     from core.policy.rollout import run_sim_episodes
-    from core.policy.servo import ServoPolicy
+    from core.policy.servo import BUILT_IN_RULE, ServoPolicy, ServoRule
+
+    rule = BUILT_IN_RULE if heights is None else ServoRule.for_heights(heights)
 
     out: list[Any] = []
     ok = tried = 0
     for seed, kind, start in rollout_plan(seeds, kinds, starts):
-        policy = ServoPolicy(line, noise=noise, noise_cm=noise_cm, seed=seed)
+        policy = ServoPolicy(line, noise=noise, noise_cm=noise_cm, seed=seed, rule=rule)
         result = run_sim_episodes(policy, seeds=[seed], kind=kind, image_size=image_size, time_limit_s=time_limit_s,
-                                  starts=(start,))
+                                  starts=(start,), robot=robot)
         tried += result.n
         ok += sum(e.success for e in result.episodes)
         out.extend(visit_samples(f"{KEY_PREFIX}-{seed}", policy.visits, image_size))

@@ -94,9 +94,6 @@ class DataSpec:
         if spec.simulator is None and (self.expert_seeds or self.servo_seeds or self.inputs.grounded):
             raise JobError(f"{self.inputs.robot} is not a simulator: expert demos, servo corrections and grounding lines "
                            "need a simulated robot (train on its recorded episodes without them)")
-        if self.servo_seeds and self.inputs.robot != "sim":
-            raise JobError("servo corrections follow the built-in arm's servo rule; they are not built for "
-                           f"{self.inputs.robot}")
 
     @property
     def n_episodes(self) -> int:

@@ -223,7 +223,7 @@ def build_job_data(cfg: JobConfig, image_size: int, store: Store | None) -> Data
 
         samples += correction_samples(spec.servo_seeds, grounder.line, noise=spec.servo_noise,
                                       noise_cm=spec.servo_noise_cm, kinds=spec.servo_kinds, starts=spec.servo_starts,
-                                      image_size=image_size)
+                                      image_size=image_size, robot=spec.inputs.robot, heights=grounder.heights)
     return split_samples(samples, dc)
 
 

@@ -107,6 +107,28 @@ def test_the_locator_head_gives_a_pixel_and_a_presence_per_object():
     assert bool(((pix > -14 * 4) & (pix < 14 * 8)).all())  # near the 56 px image (sub-patch offsets)
 
 
+def test_the_context_head_scores_a_patch_with_its_neighbours_and_the_plain_head_alone():
+    from core.policy.locator import LocatorHead
+
+    torch.manual_seed(0)
+    feats = torch.randn(1, 64, 16)
+    moved = feats.clone()
+    moved[0, 9] = torch.randn(16)  # one patch changes (row 1, column 1 of the 8 x 8 grid)
+
+    def scores(head, f):
+        return head.mlp(f if not head.context else torch.cat(
+            [f, head.ctx(f.transpose(1, 2).reshape(1, 16, 8, 8)).flatten(2).transpose(1, 2)], -1))[0, :, 0]
+
+    for context, neighbour_changes in ((0, False), (8, True)):
+        head = LocatorHead(width=16, grid=8, patch=14, context=context).eval()
+        with torch.no_grad():
+            a, b = scores(head, feats), scores(head, moved)
+        assert not torch.isclose(a[9], b[9])  # the patch itself
+        assert (not torch.isclose(a[10], b[10])) == neighbour_changes  # its right-hand neighbour
+        assert torch.isclose(a[63], b[63])  # the far corner: out of the 7 x 7 view
+        assert head(feats)[0].shape == (1, 7, 2)
+
+
 def test_a_missing_or_stale_locator_is_a_clear_error(tmp_path):
     from core.policy.locator import HEAD_FILE, META_FILE, Locator, LocatorError
 

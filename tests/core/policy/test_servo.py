@@ -71,3 +71,19 @@ def test_with_noise_it_executes_perturbed_entries_but_records_the_rule_and_is_re
         ServoPolicy(lambda *a: FAR, noise=1.5)
     with pytest.raises(ValueError, match="grounding line"):
         ServoPolicy(lambda *a: FAR).plan(None, "", "grasp the red block")
+
+
+def test_the_rule_takes_another_robots_distances_from_its_expert_heights():
+    from core.policy.servo import BUILT_IN_RULE, ServoRule
+    from core.robot.heights import BUILT_IN
+    from core.robot.so101.sim import HEIGHTS
+
+    assert ServoRule.for_heights(BUILT_IN) == BUILT_IN_RULE and BUILT_IN_RULE.travel_cm == TRAVEL_CM
+    so101 = ServoRule.for_heights(HEIGHTS)
+    assert so101.travel_cm == 5.0 and so101.lateral_ok_low_cm == pytest.approx(1.2)  # 3 cm blocks against 5 cm
+    low = "Gripper 2.0 cm above the table, open. Red block: 4.0 cm forward, 1.0 cm left, 0.7 cm down."
+    assert servo_entry(low, placing=False) == (4.0, 1.0, round(TRAVEL_CM - 2.0, 1), 1)  # built-in: up to 10 cm
+    assert servo_entry(low, placing=False, rule=so101) == (4.0, 1.0, 3.0, 1)  # the SO-101 travels at 5 cm
+    near = "Gripper 1.3 cm above the table, open. Red block: 1.5 cm back, 0.2 cm right, 0.0 cm down."
+    assert servo_entry(near, placing=False) == (0.0, 0.0, 0.0, 0)  # within the built-in's 2 cm: close
+    assert servo_entry(near, placing=False, rule=so101)[3] == 1  # 1.5 cm off a 3 cm block: not yet

@@ -74,8 +74,10 @@ def test_job_spec_takes_a_simulated_robot_and_refuses_what_it_cannot_do():
     with pytest.raises(JobError, match="not a simulator"):
         DataSpec(expert_seeds=(1,), inputs=PolicyInputs(robot="so101"))
     assert DataSpec(episode_ids=(3,), inputs=PolicyInputs(robot="so101")).inputs.robot == "so101"  # its recordings: fine
-    with pytest.raises(JobError, match="servo corrections"):
-        DataSpec(expert_seeds=(1,), servo_seeds=(500,), inputs=PolicyInputs(grounded=True, robot="so101-sim"))
+    # servo corrections roll the rule out on the simulated SO-101 with its own distances; not on the real arm
+    assert DataSpec(servo_seeds=(500,), inputs=PolicyInputs(grounded=True, robot="so101-sim")).n_episodes == 1
+    with pytest.raises(JobError, match="not a simulator"):
+        DataSpec(servo_seeds=(500,), inputs=PolicyInputs(grounded=True, robot="so101"))
 
 
 def test_policy_inputs_read_the_robot_from_the_card():
@@ -165,3 +167,26 @@ def test_the_training_job_trains_on_so101_demos_and_its_card_names_the_robot(tmp
     assert card["data"]["robot"] == "so101-sim" and PolicyInputs.from_card(card).robot == "so101-sim"
     samples = (job_dir / "data" / "samples.jsonl").read_text().splitlines()
     assert samples and any("grasp the" in s for s in samples)
+
+
+def test_servo_corrections_on_the_so101_answer_with_its_own_distances():
+    from core.language.parse import parse
+    from core.policy.grounding import sim_grounder
+    from core.policy.servo import BUILT_IN_RULE, ServoRule, rule_entry
+    from core.training.corrections import correction_samples
+
+    grounder = sim_grounder(robot="so101-sim")
+    rule = ServoRule.for_heights(grounder.heights)
+    assert rule.travel_cm == 5.0 and rule != BUILT_IN_RULE
+    samples = correction_samples([500], grounder.line, noise=0.3, noise_cm=2.0, kinds=("pick",), robot="so101-sim",
+                                 heights=grounder.heights, time_limit_s=40.0)
+    actions = [s for s in samples if s.kind == "actions"]
+    assert len(actions) >= 3
+    differs = 0
+    for s in actions:
+        subtask = s.prompt.split("Current subtask: ")[1].split(". Plan:")[0]
+        line = s.prompt[s.prompt.index("Gripper "):s.prompt.index(" What are the next actions?")]
+        (chunk,) = parse(s.target, initial_gripper=1)
+        assert (chunk.dx, chunk.dy, chunk.dz, chunk.gripper) == rule_entry(line, subtask, rule)
+        differs += rule_entry(line, subtask, rule) != rule_entry(line, subtask)
+    assert differs >= 1  # the built-in arm's rule (10 cm travel) would have answered some cycles otherwise
