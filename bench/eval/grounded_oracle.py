@@ -39,7 +39,6 @@ def main() -> int:
 
     from core.policy.grounding import sim_grounder
     from core.policy.rollout import run_sim_episodes
-
     from core.policy.servo import ServoRule
 
     grounder = sim_grounder(robot=args.robot)

@@ -22,7 +22,7 @@ from typing import Any
 
 from core.control.expert import CRUISE_Z, REACHED, plan
 from core.control.safety import Limits, step_target, twist_toward
-from core.robot.tasks import BLOCK_HALF, BLOCKS, LIFT_HEIGHT, Task, is_feasible, is_success
+from core.robot.tasks import BLOCKS, Task, is_feasible, is_lifted, is_success
 from core.types import Command, Observation, Twist, Vec3
 
 STARTS = ("home", "after_teleop", "after_command")
@@ -109,7 +109,7 @@ def reach(robot: Any, obs: Observation, start: str, task: Task, rng: random.Rand
         ok = is_success(earlier, scene, now)
         info = {"start": start, "variant": f"done: {earlier.instruction}"}
     else:
-        ok = now.held == block and now.get(block).pos[2] >= BLOCK_HALF + LIFT_HEIGHT
+        ok = is_lifted(now, block)  # the block's own size: the SO-101's 3 cm blocks too
         info = {"start": start, "variant": f"holding the {block}"}
     if not ok or not is_feasible(task, now):
         return None
