@@ -149,12 +149,13 @@ class App:
         model.catalogue = CatalogueSource(store)  # the built-in tasks plus the lab's recorded ones
         training = TrainingService(store)
         if config.model is None:  # the embedded default: the shipped stack (core.policy.shipped)
-            from core.policy.shipped import install_shipped
+            from core.policy.shipped import install_shipped, shipped_adapter
 
-            shipped = config.default_adapter
-            model.on_ready(lambda: install_shipped(model, adapter=shipped, restater=shipped))
-            if shipped:
-                model.on_ready(training.register_shipped)
+            shipped, robot = config.default_adapter, config.robot
+            model.on_ready(lambda: install_shipped(model, adapter=shipped, restater=shipped, robot=robot))
+            own = shipped_adapter(robot)
+            if shipped and own is not None:
+                model.on_ready(lambda: training.register_shipped(*own))
         conversation = Conversation()
         app = App(config=config, loop=loop, browser_input=browser, spacemouse=spacemouse,
                   store=store, recording=recording, model=model, conversation=conversation,

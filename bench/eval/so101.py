@@ -17,6 +17,7 @@
     python bench/eval/so101.py                 # ~8 min on 2 cores
     python bench/eval/so101.py --seconds 10 --seeds 5 --other-seeds 0 --reads 200   # a quick look
     python bench/eval/so101.py --only autonomous --adapter DIR --episodes 10       # autonomous_success only
+                                                   # (no --adapter: the shipped assets/adapter-so101-sim)
     python bench/eval/so101.py --only loop     # the loop and the bus again, the rest kept (~2 min)
 
 Loop figures depend on what else runs on the machine (`loadavg` in the result): on a shared machine they
@@ -240,8 +241,13 @@ def main() -> None:
         if "lerobot_read" not in result:
             result["lerobot_read"] = None
             result["lerobot_read_reason"] = "not checked yet: run `bash scripts/lerobot_venv.sh` (LeRobot's own venv)"
-    if args.adapter is not None:
-        rates_a, detail_a = autonomous_run(args.adapter, args.episodes, [k for k in args.kinds.split(",") if k],
+    adapter = args.adapter
+    if adapter is None and args.only == "autonomous":  # the one the app activates on this robot
+        from core.policy.shipped import shipped_adapter
+
+        adapter = (shipped_adapter("so101-sim") or (None, None))[0]
+    if adapter is not None:
+        rates_a, detail_a = autonomous_run(adapter, args.episodes, [k for k in args.kinds.split(",") if k],
                                            args.time_limit, 1000)
         result["autonomous_success"], result["autonomous_detail"] = rates_a, detail_a
     elif args.only in ("all", "loop") and "autonomous_success" in old:
@@ -249,7 +255,7 @@ def main() -> None:
         result.update({k: v for k, v in old.items() if k.startswith("autonomous_")})
     else:
         result["autonomous_success"] = None
-        result["autonomous_success_reason"] = "not measured: pass --adapter DIR (an adapter trained on so101-sim demos)"
+        result["autonomous_success_reason"] = "not measured: pass --adapter DIR (an adapter trained on so101-sim demos) or --only autonomous"
     path = write_result("so101", result)
     if args.only == "autonomous":
         print(f"so101: autonomous {result.get('autonomous_success')} -> {path}")

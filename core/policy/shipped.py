@@ -2,7 +2,8 @@
 
 What ships in `assets/` for the embedded default model (each folder is built by its recipe and its card
 names the *base fingerprint* of the model build it was trained on, `core.model.adapters.base_fingerprint`):
-- `assets/adapter/`: the default action adapter `default-sim` (a grounded servoing LoRA);
+- `assets/adapter/`: the default action adapter `default-sim` (a grounded servoing LoRA) of the built-in arm;
+  another simulated robot's, when one ships, in `assets/adapter-<robot>/` (`default-<robot>`, `shipped_adapter`);
 - `assets/restate/`: the restater side adapter (commands in other words or languages -> English);
 - `assets/reader/`: the scene reader side adapter (scene questions after the layout line);
 - `assets/model/locator.safetensors`: the object locator (layout lines and grounding lines).
@@ -31,6 +32,17 @@ WEIGHTS = "adapter_model.safetensors"
 # names of the side adapters the app loads on the model itself: a user adapter of the same name would
 # replace them on the model, so the registry gives one a numbered name instead
 SIDE_NAMES = frozenset({RESTATER_NAME, READER_NAME})
+
+
+def shipped_adapter(robot: str = "sim") -> tuple[Path, str] | None:
+    """The shipped action adapter for `robot` (a registry name) and the name it is registered under: the
+    built-in arm's `assets/adapter` (`default-sim`); another robot's `assets/adapter-<robot>`
+    (`default-<robot>`, e.g. the SO-101 in simulation); None when none ships for it (an adapter trained on
+    one robot's lines, heights and camera does not drive another)."""
+    if robot == "sim":
+        return ADAPTER_DIR, ADAPTER_NAME
+    folder = ASSETS / f"adapter-{robot}"
+    return (folder, f"default-{robot}") if (folder / WEIGHTS).is_file() else None
 
 
 def matches_base(adapter_dir: Path = ADAPTER_DIR) -> bool:
@@ -150,15 +162,22 @@ def install_adapter(service: ModelService, folder: Path = ADAPTER_DIR, name: str
 
 
 def install_shipped(service: ModelService, *, adapter: bool = True, restater: bool = True, reader: bool = True,
-                    adapter_dir: Path | None = None) -> None:
+                    adapter_dir: Path | None = None, robot: str = "sim") -> None:
     """The shipped stack on a loaded default model, in this order: the locator and scene reader, the action
-    adapter (`adapter_dir`: another one trained on this build, activated under its folder's name), the
-    restater. Each part that is missing or does not fit is left out (logged)."""
+    adapter (the one shipped for `robot`, `shipped_adapter`; `adapter_dir`: another one trained on this
+    build, activated under its folder's name), the restater. Each part that is missing or does not fit is
+    left out (logged)."""
     if reader:
         install_reader(service)
-    if adapter:
-        folder = Path(adapter_dir) if adapter_dir is not None else ADAPTER_DIR
-        install_adapter(service, folder, ADAPTER_NAME if adapter_dir is None else folder.name)
+    if adapter and adapter_dir is not None:
+        install_adapter(service, Path(adapter_dir), Path(adapter_dir).name)
+    elif adapter:
+        shipped = shipped_adapter(robot)
+        if shipped is None:
+            log.info("no action adapter ships for the %s robot: autonomous mode runs the base model until one "
+                     "trained on it is activated (Train tab)", robot)
+        else:
+            install_adapter(service, *shipped)
     if restater:
         install_restater(service)
 
@@ -180,6 +199,6 @@ def load_shipped(precision: str = "auto", *, threads: int | None = None, device:
     return service
 
 
-__all__ = ["ADAPTER_DIR", "ADAPTER_NAME", "READER_DIR", "READER_NAME", "RESTATER_DIR", "RESTATER_NAME",
+__all__ = ["ADAPTER_DIR", "ADAPTER_NAME", "shipped_adapter", "READER_DIR", "READER_NAME", "RESTATER_DIR", "RESTATER_NAME",
            "SIDE_NAMES", "install_shipped", "load_reader", "load_restater", "load_shipped", "load_side",
            "matches_base"]

@@ -106,26 +106,28 @@ class TrainingService:
                         "it is meant for the forgetting comparison in chat", name)
         return model_service.activate_adapter(info.path, info.name, card=info.card, metrics=info.metrics)
 
-    def register_shipped(self, adapter_dir: Path | None = None) -> bool:
-        """Register the shipped action adapter (`core.policy.shipped.ADAPTER_DIR`) as `default-sim`, so the
-        Train tab lists it (activating it is `core.policy.shipped.install_shipped`'s work). A registered copy
-        with other weights (the shipped adapter of an earlier version) is replaced. False (with a logged
-        reason) when there is none, it was trained on another build of the default model, or the copy failed."""
+    def register_shipped(self, adapter_dir: Path | None = None, name: str | None = None) -> bool:
+        """Register the shipped action adapter (`core.policy.shipped.ADAPTER_DIR`) as `default-sim` (or the
+        folder and name `core.policy.shipped.shipped_adapter` gives another robot), so the Train tab lists it
+        (activating it is `core.policy.shipped.install_shipped`'s work). A registered copy with other weights
+        (the shipped adapter of an earlier version) is replaced. False (with a logged reason) when there is
+        none, it was trained on another build of the default model, or the copy failed."""
         from core.model.adapter_files import WEIGHTS, read_card
         from core.model.errors import AdapterError
         from core.policy.shipped import ADAPTER_DIR, ADAPTER_NAME, matches_base
 
         adapter_dir = Path(adapter_dir) if adapter_dir is not None else ADAPTER_DIR
+        name = name or ADAPTER_NAME
         if not (adapter_dir / WEIGHTS).is_file() or not matches_base(adapter_dir):
             return False  # install_shipped says why
         try:
-            old = next((a for a in self.list_adapters() if a.name == ADAPTER_NAME), None)
+            old = next((a for a in self.list_adapters() if a.name == name), None)
             if old is not None and not _same_file(Path(old.path) / WEIGHTS, adapter_dir / WEIGHTS):
-                log.info("replacing the registered %s with the shipped one (new weights)", ADAPTER_NAME)
-                self.adapters.remove(ADAPTER_NAME)
+                log.info("replacing the registered %s with the shipped one (new weights)", name)
+                self.adapters.remove(name)
                 old = None
             if old is None:
-                self.adapters.add(adapter_dir, ADAPTER_NAME, base_model="default",
+                self.adapters.add(adapter_dir, name, base_model="default",
                                   metrics=read_card(adapter_dir).get("metrics", {}))
             return True
         except (AdapterError, OSError, ValueError) as exc:
