@@ -192,11 +192,13 @@ class ModelService:
         if self.adapter == "none":
             return False, f"{base} (no action adapter active)"
         r = self.adapter_retention
-        if r is not None and r < MIN_RETENTION:
+        if r is None:  # an adapter whose card measured no scene VQA is not trusted with scene questions
+            return True, (f"{base}, with adapter {self.adapter} switched off for this answer "
+                          "(its VQA retention was not measured)")
+        if r < MIN_RETENTION:
             return True, (f"{base}, with adapter {self.adapter} switched off for this answer "
                           f"(its VQA retention {r:.0%} < {MIN_RETENTION:.0%})")
-        kept = f"VQA retention {r:.0%}" if r is not None else "VQA retention not measured"
-        return False, f"the action adapter {self.adapter} ({kept})"
+        return False, f"the action adapter {self.adapter} (VQA retention {r:.0%})"
 
     @contextlib.contextmanager
     def _answering(self, image: np.ndarray, question: str) -> Iterator[tuple[LoadedModel, str]]:

@@ -165,6 +165,9 @@ def test_questions_use_the_adapter_off_path_when_retention_is_low(trained, proce
     ms.adapter_retention = 0.97
     off, who = ms.answer_route()
     assert not off and "tiny" in who and "97%" in who
+    ms.adapter_retention = None  # a card without a VQA measurement: not trusted with scene questions
+    off, who = ms.answer_route()
+    assert off and "not measured" in who
 
 
 def test_on_ready_hooks_run_after_loading_and_a_failing_hook_keeps_the_model(monkeypatch):
