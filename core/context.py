@@ -125,7 +125,8 @@ class App:
 
         leader = _open_leader(config)
         loop = ControlLoop(make_robot_factory(config, leader),
-                           LoopConfig(hz=config.hz, limits=registry.get(config.robot).limits, cameras_on_demand=True))
+                           LoopConfig(hz=config.hz, limits=registry.get(config.robot).limits, cameras_on_demand=True,
+                                      freeze_gc=True))
         recording = LiveRecording(store, Recorder(store, RecorderConfig(fps=config.hz)), frames=loop.frames)
         loop.add_listener(recording.on_tick)
         browser = BrowserTeleop()
@@ -156,6 +157,10 @@ class App:
             own = shipped_adapter(robot)
             if shipped and own is not None:
                 model.on_ready(lambda: training.register_shipped(*own))
+        if loop.config.freeze_gc:  # the model's objects too, once loaded (see LoopConfig.freeze_gc)
+            import gc
+
+            model.on_ready(gc.freeze)
         conversation = Conversation()
         app = App(config=config, loop=loop, browser_input=browser, spacemouse=spacemouse,
                   store=store, recording=recording, model=model, conversation=conversation,

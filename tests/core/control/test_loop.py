@@ -149,3 +149,20 @@ def test_robot_start_failure_is_reported():
     lp = ControlLoop(broken)
     with pytest.raises(ControlError, match="no robot here"):
         lp.start()
+
+
+def test_the_app_loop_freezes_the_objects_alive_at_start_out_of_full_collections():
+    import gc
+
+    gc.unfreeze()
+    plain = ControlLoop(lambda: SimRobot(SimConfig(render=False)), LoopConfig(hz=30))
+    plain.start(seed=0)
+    plain.close()
+    assert gc.get_freeze_count() == 0  # off by default: a library loop leaves the process's collector alone
+    frozen = ControlLoop(lambda: SimRobot(SimConfig(render=False)), LoopConfig(hz=30, freeze_gc=True))
+    try:
+        frozen.start(seed=0)
+        assert gc.get_freeze_count() > 1000 and frozen.status().ticks >= 0
+    finally:
+        frozen.close()
+        gc.unfreeze()  # back to a plain collector for the rest of the suite
