@@ -143,12 +143,13 @@ def build(out: Path, n_train: int, n_test: int, epochs: int, seed: int, threads:
     spec = vision_spec(out)
     loc = Locator(head=head_for(spec, context), image_size=spec.image_size, tower=load_tower(out, spec))
     head_file, meta_file = locator_files(robot)
-    f, pix, mask = training_features(loc, n_train, seed, robot, cache, vision_fingerprint(out))
+    fingerprint = vision_fingerprint(out)
+    f, pix, mask = training_features(loc, n_train, seed, robot, cache, fingerprint)
     loss = train_head(loc.head, f, torch.from_numpy(pix), torch.from_numpy(mask), epochs, seed)
     save_file({k: v.contiguous() for k, v in loc.head.state_dict().items()}, str(out / head_file))
     tf, tp, tm, tw, cam = render(n_test, 1, SCENE_SEED + seed, robot)
     scores = score(loc, tf, tp, tm, tw, cam)
-    meta = {"vision_fingerprint": vision_fingerprint(out), "seed": seed, "scene_seed": SCENE_SEED + seed,
+    meta = {"vision_fingerprint": fingerprint, "seed": seed, "scene_seed": SCENE_SEED + seed,
             "train_scenes": n_train, "heldout_scenes": n_test, "epochs": epochs, "final_loss": round(loss, 3),
             "minutes": round((time.perf_counter() - t0) / 60, 1), "camera": "front", "robot": robot, "context": context,
             "heldout": scores}

@@ -72,7 +72,8 @@ def loop_run(seconds: float) -> dict:
     folder = Path(tempfile.mkdtemp(prefix="so101-bench-"))
     store = open_store(StoreConfig(recordings_dir=folder / "rec"))
     recording = LiveRecording(store, Recorder(store, RecorderConfig(fps=30.0)))
-    loop = ControlLoop(lambda: Timed(SimConfig(image_size=224, control_hz=30.0)), LoopConfig(hz=30.0, limits=LIMITS, freeze_gc=True))
+    loop = ControlLoop(lambda: Timed(SimConfig(image_size=224, control_hz=30.0)),
+                       LoopConfig(hz=30.0, limits=LIMITS, freeze_gc=True))  # as the app's loop
     loop.add_listener(recording.on_tick)
     loop.add_source(SineInput())
     loop.start(seed=0)

@@ -67,9 +67,9 @@ class LocatorHead(torch.nn.Module):
             feats = torch.cat([feats, self.ctx(grid).flatten(2).transpose(1, 2)], -1)
         out = self.mlp(feats).view(b, p, self.n, 3)
         logits = out[..., 0]
-        w8 = logits.softmax(1)
+        weights = logits.softmax(1)
         pos = self.centres[None, :, None, :] + self.patch * out[..., 1:]
-        return (w8[..., None] * pos).sum(1), logits.amax(1)
+        return (weights[..., None] * pos).sum(1), logits.amax(1)
 
 
 @dataclass(frozen=True)

@@ -199,6 +199,6 @@ def load_shipped(precision: str = "auto", *, threads: int | None = None, device:
     return service
 
 
-__all__ = ["ADAPTER_DIR", "ADAPTER_NAME", "shipped_adapter", "READER_DIR", "READER_NAME", "RESTATER_DIR", "RESTATER_NAME",
+__all__ = ["ADAPTER_DIR", "ADAPTER_NAME", "READER_DIR", "READER_NAME", "RESTATER_DIR", "RESTATER_NAME",
            "SIDE_NAMES", "install_shipped", "load_reader", "load_restater", "load_shipped", "load_side",
-           "matches_base"]
+           "matches_base", "restater_weight", "shipped_adapter"]
