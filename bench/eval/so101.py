@@ -121,15 +121,20 @@ def expert_run(seeds: int, other_seeds: int) -> tuple[dict, dict]:
             n = seeds if kind in ("pick", "put_in") else other_seeds
             if n <= 0:
                 continue
-            wins, failed = 0, []
-            for seed in range(n):
-                task = draw_task(seed, robot.reset(seed).scene, kind, limits=robot.limits)  # pushes within reach
+            wins, failed, skipped, seed = 0, [], [], -1
+            while len(skipped) + n > seed + 1:  # n scenes that have the task; the others are skipped
+                seed += 1
+                try:  # pushes within reach: a scene may have none in the pushed direction
+                    task = draw_task(seed, robot.reset(seed).scene, kind, limits=robot.limits)
+                except ValueError:
+                    skipped.append(seed)
+                    continue
                 if rollout(robot, task, seed).success:
                     wins += 1
                 else:
                     failed.append(seed)
             rates[kind] = round(wins / n, 3)
-            detail[kind] = {"episodes": n, "successes": wins, "failed_seeds": failed}
+            detail[kind] = {"episodes": n, "successes": wins, "failed_seeds": failed, "skipped_seeds": skipped}
     finally:
         robot.close()
     return rates, detail

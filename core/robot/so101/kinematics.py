@@ -38,6 +38,7 @@ HOME_EE = (0.20, 0.0, 0.10)
 
 W_TILT, W_YAW = 1.0, 0.5  # the orientation task's rows (secondary to position)
 MAX_STEP = 0.25  # rad per iteration, any joint
+STALL = 1e-7  # the task error equal to two iterations ago: the solver has stalled
 DOWN = np.array([0.0, 0.0, -1.0])
 
 
@@ -112,7 +113,7 @@ class Kinematics:
         mj, m, d = self._mj, self.model, self.data
         it = 0
         with self._lock:
-            last = math.inf
+            last = before = math.inf
             for it in range(1, iterations + 1):  # noqa: B007 - reported after the loop
                 self._set(q)
                 mj.mj_comPos(m, d)
@@ -124,7 +125,9 @@ class Kinematics:
                 err = float(np.linalg.norm(e))
                 if np.linalg.norm(e[:3]) < tol and last - err < 1e-6:
                     break
-                last = err
+                if abs(before - err) < STALL:  # out of reach: the steps stand still or swing between two
+                    break                      # poses, and more iterations change nothing
+                last, before = err, last
                 dq = self._step(jac, e, q)
                 q = np.clip(q + dq, self.lower, self.upper)
             self._set(q)

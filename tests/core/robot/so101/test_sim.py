@@ -88,6 +88,36 @@ def test_ik_is_exact_where_the_arm_reaches_and_stays_inside_the_limits(kin):
         prev = q
 
 
+def test_ik_stops_when_an_unreachable_target_stalls(kin):
+    # high up at the box's far corner the arm cannot reach: started from its own best answer, the solver
+    # stands still or swings between two poses; it stops there instead of spending every iteration
+    far = (0.31, 0.2, 0.2)
+    best = kin.ik(far, 0.5, HOME_SEED, iterations=200)
+    assert best.pos_error > 0.003  # out of reach indeed
+    again = kin.ik(far, 0.5, best.q, iterations=50)
+    assert again.iterations < 10
+    assert abs(again.pos_error - best.pos_error) < 0.003
+
+
+def test_joint_goals_carry_the_solve_over_ticks(kin, monkeypatch):
+    from core.robot.so101 import follow
+
+    monkeypatch.setattr(follow, "IK_ITERATIONS", 2)  # a tight per-tick budget shows the carry-over
+    goals = follow.JointGoals(kin, 30.0, HOME_SEED)
+    target = Command((0.12, 0.12, 0.04), 0.3, 1.0)  # 13 cm from home
+    for _ in range(4):
+        goals.step(target)
+    # the solve went on from its own last answer: exact after a few ticks, while the speed-limited joint
+    # goals are still far behind it (seeded from those, the answer would still be centimetres off)
+    assert goals.last_ik.pos_error < 1e-4
+    assert math.dist(kin.fk(goals.goal).pos, target.pos) > 0.05
+    for _ in range(60):  # two seconds: the joints get there
+        goals.step(target)
+    assert math.dist(kin.fk(goals.goal).pos, target.pos) < 1e-3
+    goals.hold(HOME_SEED)  # after a hold the next solve starts from the held pose
+    assert np.array_equal(goals.solution, HOME_SEED[:5])
+
+
 def test_ik_with_a_posture_mirrors_it(kin):
     rng = np.random.default_rng(1)
     for _ in range(10):
