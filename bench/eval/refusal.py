@@ -13,6 +13,7 @@ language), by language and subcategory.
 
     python bench/eval/refusal.py --dev        # the dev set: rankings cached, margins swept, refusal-dev.json
     python bench/eval/refusal.py              # the held-out set ONCE with the module's margins: refusal.json
+    python bench/eval/refusal.py --set b      # held-out set B (other wordings, sv/tr/cs/id): refusal-b.json
 
 The held-out set (`bench/data/held_out_refusal.py`) is never swept: `--dev` is where the margins are chosen
 (`choose`: the most out-of-domain refused with at most `MAX_FALSE` of the in-domain refused, ties to the
@@ -51,8 +52,13 @@ def dev_items(per_language: int = 6) -> list[dict]:
     return items
 
 
-def held_out_items() -> list[dict]:
-    from bench.data.held_out_refusal import IN_DOMAIN_GOLD, items
+def held_out_items(which: str = "held-out") -> list[dict]:
+    """The held-out set's items with their labels: "held-out" (`bench.data.held_out_refusal`) or "held-out-b"
+    (`bench.data.held_out_refusal_b`)."""
+    if which == "held-out-b":
+        from bench.data.held_out_refusal_b import IN_DOMAIN_GOLD, items
+    else:
+        from bench.data.held_out_refusal import IN_DOMAIN_GOLD, items
 
     every = items()
     gold = dict(zip([it["text"] for it in every if it["category"] == "in"], IN_DOMAIN_GOLD, strict=True))
@@ -80,6 +86,7 @@ def verdicts(records: list[dict], none_margin: float, question_margin: float, op
              task_floor: float = float("-inf"), color_gain: float = float("inf")) -> list[dict]:
     """Each record with the rule's verdict and instruction for these margins (pure): the verdict from the
     calibrated ranking, the block chosen with the colour glosses (`pick`), as the app does."""
+    from core.language.cues import agreeing
     from core.language.restate import is_task_answer
     from core.language.understand import decide
 
@@ -89,7 +96,8 @@ def verdicts(records: list[dict], none_margin: float, question_margin: float, op
         pick = r["pick"] if "pick" in r else picked(r)
         u = decide(r["text"], ranked, SCENE, none_margin=none_margin, question_margin=question_margin,
                    open_margin=open_margin, task_floor=task_floor, pick=pick, named=named(r, color_gain))
-        best = max(((a, sc) for a, sc in (pick or ranked) if is_task_answer(a)), key=lambda x: x[1], default=(None, 0))
+        best = max(((a, sc) for a, sc in agreeing(pick or ranked, r["text"]) if is_task_answer(a)),
+                   key=lambda x: x[1], default=(None, 0))  # as `decide` chooses
         out.append({**r, "verdict": u.verdict, "instruction": u.instruction, "best_task": best[0]})
     return out
 
@@ -181,6 +189,9 @@ def main() -> int:
     ap.add_argument("--dev", action="store_true", help="the dev set: sweep the margins (never the held-out set)")
     ap.add_argument("--restater", type=Path, default=None, help="restater folder (default: assets/restate)")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--set", choices=("a", "b"), default="a",
+                    help="which held-out set: a (bench/data/held_out_refusal.py, refusal.json) or b "
+                         "(bench/data/held_out_refusal_b.py, refusal-b.json)")
     ap.add_argument("--rankings", type=Path, default=None,
                     help="score the rankings in this file (a previous --dev result, or a --rank-only file of the "
                          "same set) instead of ranking again")
@@ -191,10 +202,10 @@ def main() -> int:
 
     from core.language.understand import COLOR_GAIN, NONE_MARGIN, OPEN_MARGIN, QUESTION_MARGIN, TASK_FLOOR
 
-    name = "refusal-dev" if args.dev else "refusal"
-    which = "dev" if args.dev else "held-out"
+    name = "refusal-dev" if args.dev else ("refusal-b" if args.set == "b" else "refusal")
+    which = "dev" if args.dev else ("held-out-b" if args.set == "b" else "held-out")
     if args.rank_only is not None:
-        records = rank_items(dev_items() if args.dev else held_out_items(), args.restater, args.threads)
+        records = rank_items(dev_items() if args.dev else held_out_items(which), args.restater, args.threads)
         args.rank_only.write_text(json.dumps({"set": which, "records": records}, ensure_ascii=False) + "\n")
         print(f"refusal: {len(records)} {which} items ranked -> {args.rank_only} (not scored)")
         return 0
@@ -204,14 +215,14 @@ def main() -> int:
             ap.error(f"{args.rankings} holds the {cached.get('set')} set, not the {which} set")
         records = cached["records"]
         if not args.dev:  # the labels as the set holds them now (a rank-only file may predate them)
-            gold = {it["text"]: it["gold"] for it in held_out_items()}
+            gold = {it["text"]: it["gold"] for it in held_out_items(which)}
             records = [{**r, "gold": gold.get(r["text"])} for r in records]
     else:
-        records = rank_items(dev_items() if args.dev else held_out_items(), args.restater, args.threads)
+        records = rank_items(dev_items() if args.dev else held_out_items(which), args.restater, args.threads)
     seconds = sorted(r["seconds"] for r in records)
     used = {"none_margin": NONE_MARGIN, "question_margin": QUESTION_MARGIN, "open_margin": OPEN_MARGIN,
             "task_floor": TASK_FLOOR, "color_gain": COLOR_GAIN}
-    result: dict = {"set": "dev" if args.dev else "held-out", "margins": used,
+    result: dict = {"set": which, "margins": used,
                     **rates(verdicts(records, NONE_MARGIN, QUESTION_MARGIN, OPEN_MARGIN, TASK_FLOOR, COLOR_GAIN)),
                     "rank_s_p50": seconds[len(seconds) // 2], "threads": args.threads}
     if args.dev:

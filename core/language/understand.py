@@ -8,13 +8,17 @@ instructions, the *open* instructions (a task whose block the command does not n
    larger margin refuses more; a question-like command — `looks_like_question` — uses `question_margin`,
    so a question sent with "Do it" is refused more readily), or when neither the best task nor the best
    open instruction scores `task_floor` (the restater is sure of nothing);
+   **refuse, a fixed object**: the command's words make the bowl, the plate or the table the thing moved
+   (`core.language.cues.moved_fixture`: "put the bowl on the red block", "把盘子叠在红色方块上");
 2. **ask**: the best open instruction beats the best task instruction by more than `open_margin`; the
    question lists the blocks in the scene;
 3. **refuse, not here**: the best task instruction names an object the scene does not hold (`missing`),
    or the command's words name a colour (`named`, from the word glosses over the basic colour terms,
-   `core.language.restate.named_colors` with `COLOR_GAIN`) that no block in the scene has, and none of
-   the colours the chosen instruction names ("pick up the purple block" is not "pick up the red block");
-4. **act** on the best task instruction.
+   `core.language.restate.named_colors` with `COLOR_GAIN`, and from the colour lexicon,
+   `core.language.colors.colors_in`) that no block in the scene has, and none of the colours the chosen
+   instruction names ("pick up the purple block" is not "pick up the red block");
+4. **act** on the best task instruction that the command's words agree with (`core.language.cues`: no
+   destination, direction or block colour the words do not name; the restater's best when none agrees).
 
 The margins are chosen on the dev set only (`bench/data/dev_refusal.py`, `bench/eval/refusal.py --dev`;
 docs/training.md); the held-out refusal set is measured once with them. The chat's answer is written in
@@ -30,6 +34,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from core.language.catalogue import subtask_objects
+from core.language.colors import colors_in
+from core.language.cues import agreeing, moved_fixture
 from core.language.replies import ask_message, refuse_message
 from core.language.restate import NONE_ANSWER, OPEN_INSTRUCTIONS, is_task_answer, open_kind
 from core.robot.tasks import BLOCK_COLORS, TaskError, task_from_instruction
@@ -164,12 +170,17 @@ def decide(command: str, ranked: Sequence[tuple[str, float]], present: Iterable[
     if m["none"] > max(m["task"], m["open"]) - margin or unsure or best_task[0] is None and best_open[0] is None:
         return Understanding("refuse", command, reason="no task", lang=lang, scores=m,
                              message=refuse_message(lang, command, None, None, skills, blocks))
+    fixture = moved_fixture(command, lang)
+    if fixture is not None and not any(fixture in own for own in skills):  # a lab's task may move its own bowl
+        return Understanding("refuse", command, reason="moves a fixed object", missing=fixture, lang=lang, scores=m,
+                             message=refuse_message(lang, command, None, None, skills, blocks))
     if best_open[0] is not None and best_open[1] - best_task[1] > open_margin:
         kind = open_kind(best_open[0])
         return Understanding("ask", command, best_open[0], kind, reason="which block", candidates=tuple(blocks),
                              lang=lang, scores=m, message=ask_message(lang, kind or "", blocks))
-    if pick is not None:
-        best_task = max(((a, s) for a, s in pick if is_task_answer(a)), key=lambda x: x[1], default=best_task)
+    # the block and the kind: the best task answer the command's own words agree with (`core.language.cues`)
+    chosen = agreeing(list(pick if pick is not None else ranked), command)
+    best_task = max(((a, s) for a, s in chosen if is_task_answer(a)), key=lambda x: x[1], default=best_task)
     instruction = best_task[0]
     kind = _kind(instruction)
     if names is not None:
@@ -178,7 +189,7 @@ def decide(command: str, ranked: Sequence[tuple[str, float]], present: Iterable[
             return Understanding("refuse", command, instruction, kind, reason="not in the scene", missing=missing,
                                  lang=lang, scores=m,
                                  message=refuse_message(lang, command, instruction, missing, skills, blocks))
-    absent = absent_color(named, blocks, instruction)
+    absent = absent_color(_with_lexicon(named, command), blocks, instruction)
     if absent is not None:
         text = " ".join(command.split())
         return Understanding("refuse", command, instruction, kind, reason="not in the scene", missing=absent,
@@ -197,6 +208,14 @@ def absent_color(named: Sequence[str] | None, blocks: Sequence[str], instruction
         return None
     absent = [c for c in named if c not in blocks]
     return f"{absent[0]} object" if absent else None
+
+
+def _with_lexicon(named: Sequence[str] | None, command: str) -> list[str] | None:
+    """The colours the glosses name, then those the colour lexicon (`core.language.colors`) finds that they
+    missed; None when neither names any."""
+    out = list(named or [])
+    out += [c for c in colors_in(command) if c not in out]
+    return out or (None if named is None else out)
 
 
 def _kind(instruction: str) -> str | None:

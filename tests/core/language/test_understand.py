@@ -107,12 +107,20 @@ def test_a_colour_no_block_has_is_refused_when_the_command_names_none_of_the_cho
     white = decide("put the red block on the white plate", ranking("put the red block on the plate"), SCENE,
                    named=["red", "white"])
     assert white.acts
-    # a block colour that is not in this scene: the chosen instruction's own colour is checked as before
+    # a block colour that is not in this scene: the words name blue, so the blue block's instruction is the
+    # one checked against the scene (`core.language.cues`), and it is missing
     no_blue = decide("pick up the blue one", ranking("pick up the red block"), ["red block", "bowl"], named=["blue"])
-    assert no_blue.verdict == "refuse" and no_blue.missing == "blue object"
-    # no glosses (a script without spaces) or no colour word: the ranking decides
-    assert decide("拿起紫色的方块", ranking("pick up the red block"), SCENE, named=None).acts
+    assert no_blue.verdict == "refuse" and no_blue.missing == "blue block"
+    # no glosses (a script without spaces): the colour lexicon reads the words; no colour word at all: the
+    # ranking decides
+    zh = decide("拿起紫色的方块", ranking("pick up the red block"), SCENE, named=None)
+    assert zh.verdict == "refuse" and zh.missing == "purple object"
+    assert decide("拿起红色的方块", ranking("pick up the red block"), SCENE, named=None).acts
     assert decide("lift it", ranking("pick up the red block"), SCENE, named=[]).acts
+    assert decide("lift it", ranking("pick up the red block"), SCENE, named=None).acts
+    # glosses too weak to name the colour ("naranja" below the gain): the lexicon still does
+    es = decide("pon el bloque naranja en el cuenco", ranking("put the yellow block in the bowl"), SCENE, named=[])
+    assert es.verdict == "refuse" and es.missing == "orange object"
 
 
 def test_named_colours_are_the_words_that_clearly_name_one_colour():

@@ -1,0 +1,282 @@
+"""What a command's words say about the task, from word lists in many languages (pure, no model).
+
+The restater (a small LoRA on the default model) sometimes adds what the command never said: "lève le
+bloc rouge" (lift the red block) restated as "push the red block forward", "노란 블록을 들어 올려" (lift
+the yellow block) as "put the yellow block in the bowl", a green block restated as the blue one. A
+restatement should not invent a destination, a direction or a block colour. `Cues` are the words a
+command holds for the built-in scene's places: the bowl, the plate, the three push directions, and the
+block colours (`core.language.colors`); `kinds_allowed` turns them into the task kinds the words leave
+open, and `consistent` checks one canonical instruction against them. `core.language.understand.decide`
+chooses, among the restater's task answers, the best one the words agree with; when no answer agrees (or
+the words say nothing: a language or a wording the lists do not know), the restater's choice stands.
+
+The lists are written out once from dictionaries for the languages of `core.language.colors`, never
+fitted to a benchmark's items. Matching as there: whole words (a trailing "-" is a stem taking at most
+`STEM_TAIL` more letters), substrings for the scripts without spaces.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from core.language.colors import STEM_TAIL, colors_in
+from core.robot.tasks import BLOCK_COLORS, TaskError, task_from_instruction
+
+_PLACES: dict[str, dict[str, str]] = {
+    "bowl": {
+        "en": "bowl bowls basin", "es": "cuenco bol tazón", "fr": "bol saladier", "de": "schüssel schale napf",
+        "it": "ciotola scodella", "pt": "tigela bacia cumbuca", "nl": "kom schaal", "pl": "misk- misce",
+        "ru": "миск-", "uk": "миск- мисц-", "cs": "misk- misce", "sv": "skål skålen", "da": "skål skålen",
+        "nb": "bolle bollen skål skålen", "fi": "kulho-", "tr": "kase- kâse-", "hu": "tál tálba tálban tálat",
+        "ro": "castron- bolul", "el": "μπολ", "ar": "وعاء الوعاء سلطانية", "hi": "कटोरा कटोरे कटोरी",
+        "id": "mangkuk mangkok", "vi": "bát tô", "zh": "碗", "ja": "ボウル 椀 お碗", "ko": "그릇 볼 사발",
+    },
+    "plate": {
+        "en": "plate plates saucer", "es": "plato", "fr": "assiette", "de": "teller", "it": "piatto",
+        "pt": "prato", "nl": "bord bordje", "pl": "talerz-", "ru": "тарелк-", "uk": "тарілк-", "cs": "talíř-",
+        "sv": "tallrik-", "da": "tallerken-", "nb": "tallerken-", "fi": "lautas- lautase-", "tr": "tabak- tabağ-",
+        "hu": "tányér-", "ro": "farfuri-", "el": "πιάτο", "ar": "طبق الطبق صحن الصحن", "hi": "प्लेट थाली",
+        "id": "piring", "vi": "đĩa", "zh": "盘 碟", "ja": "皿 プレート", "ko": "접시",
+    },
+    "left": {
+        "en": "left leftward leftwards", "es": "izquierda", "fr": "gauche", "de": "links", "it": "sinistra",
+        "pt": "esquerda", "nl": "links", "pl": "lewo lewą", "ru": "влево налево", "uk": "вліво ліворуч",
+        "cs": "doleva vlevo", "sv": "vänster", "da": "venstre", "nb": "venstre", "fi": "vasemmalle",
+        "tr": "sola", "hu": "balra", "ro": "stânga stanga", "el": "αριστερά", "ar": "اليسار يسار",
+        "hi": "बाएं बाईं बाएँ", "id": "kiri", "vi": "trái", "zh": "左", "ja": "左", "ko": "왼쪽",
+    },
+    "right": {
+        "en": "rightward rightwards", "es": "derecha", "fr": "droite", "de": "rechts", "it": "destra",
+        "pt": "direita", "nl": "rechts", "pl": "prawo prawą", "ru": "вправо направо", "uk": "вправо праворуч",
+        "cs": "doprava vpravo", "sv": "höger", "da": "højre", "nb": "høyre", "fi": "oikealle", "tr": "sağa",
+        "hu": "jobbra", "ro": "dreapta", "el": "δεξιά", "ar": "اليمين يمين", "hi": "दाएं दाईं दाएँ",
+        "id": "kanan", "vi": "phải", "zh": "右", "ja": "右", "ko": "오른쪽",
+    },
+    "forward": {
+        "en": "forward forwards ahead", "es": "adelante delante frente", "fr": "avant", "de": "vorne vorn vorwärts",
+        "it": "avanti", "pt": "frente adiante", "nl": "voren vooruit", "pl": "przodu naprzód", "ru": "вперёд вперед",
+        "uk": "вперед уперед", "cs": "dopředu vpřed", "sv": "framåt fram", "da": "fremad frem", "nb": "fremover frem",
+        "fi": "eteenpäin", "tr": "ileri", "hu": "előre", "ro": "înainte inainte", "el": "μπροστά", "ar": "الأمام",
+        "hi": "आगे", "id": "depan maju", "vi": "trước", "zh": "前", "ja": "前 奥", "ko": "앞",
+    },
+}
+# the tabletop itself (a fixed object like the bowl and the plate; `moved_fixture`)
+_TABLE = {
+    "en": "table tables desk", "es": "mesa", "fr": "table", "de": "tisch-", "it": "tavolo tavola", "pt": "mesa",
+    "nl": "tafel", "pl": "stół stoł- stol-", "ru": "стол стола столу столе столом", "uk": "стіл стола столу столі",
+    "cs": "stůl stolu stole", "sv": "bord bordet", "da": "bord bordet", "nb": "bord bordet", "fi": "pöytä- pöydä-",
+    "tr": "masa-", "hu": "asztal-", "ro": "masă masa", "el": "τραπέζι", "id": "meja", "vi": "bàn", "zh": "桌",
+    "ja": "テーブル 机", "ko": "테이블 탁자 책상",
+}
+# words before a noun that make it a destination or a landmark, not the thing moved ("in the bowl", "from
+# the table"), and articles, skipped on the way back from the noun (Dutch "de" is an article, elsewhere "of")
+_PREPOSITIONS = set("""
+in into on onto to from off of near beside next by toward towards at inside over under behind above
+en a al de del sobre hacia junto cerca dentro encima debajo desde
+dans sur à au aux vers près du sous par
+im ins auf an am zu zur zum neben vom von aus mit über unter hinter
+nel nella nello sul sulla sullo alla verso vicino da dal dalla di della su
+em na no nas nos para perto ao à da do
+op naar bij naast uit van aan
+в во на к у из от с со под над до з від
+do w we przy obok ze od
+v ve k
+i på till från vid til fra ved
+""".split())
+_ARTICLES = set("""
+the a an this that el la los las un una unos unas este esta le les l un une des ce cette
+der die das den dem des ein eine einen einem einer il lo gli i uno o os as um uma het een det ett en
+""".split())
+# the fixed object as the grammatical object in the scripts without spaces: Chinese 把 X, Japanese X を,
+# Korean X 을/를
+_OBJECT_MARKED = re.compile(
+    r"把(?:这个|那个|这|那|这只|那只)?(碗|盘子|盘|碟子|碟|桌子|桌)"
+    r"|(ボウル|お椀|お碗|椀|お皿|皿|プレート|テーブル|机)を"
+    r"|(그릇|볼|사발|접시|테이블|탁자|책상)(?:을|를)"
+)
+_FIXTURE = {"碗": "bowl", "ボウル": "bowl", "お椀": "bowl", "お碗": "bowl", "椀": "bowl", "그릇": "bowl", "볼": "bowl",
+            "사발": "bowl", "盘子": "plate", "盘": "plate", "碟子": "plate", "碟": "plate", "お皿": "plate", "皿": "plate",
+            "プレート": "plate", "접시": "plate"}
+
+# verbs (and verb phrases) of picking up, lifting or grabbing: with one block colour and no place named,
+# the command is a pick-up ("lève le bloc rouge"); without such a verb the words do not settle it ("push
+# the red block" names no direction; "move the red block" no destination)
+_LIFT: dict[str, str] = {
+    "en": "lift pick grab raise take hold", "es": "levanta recoge coge toma agarra alza sube",
+    "fr": "lève soulève prends saisis ramasse attrape", "de": "heb hebe nimm greif greife pack",
+    "it": "alza solleva prendi afferra raccogli", "pt": "pegue pega levante apanhe agarre erga",
+    "nl": "pak til neem", "pl": "podnieś weź chwyć złap", "ru": "подними возьми схвати", "uk": "підніми візьми",
+    "cs": "zvedni vezmi", "sv": "lyft ta plocka", "da": "løft tag", "nb": "løft ta", "fi": "nosta ota",
+    "tr": "kaldır al", "hu": "emeld vedd", "ro": "ridică ridica ia", "el": "σήκωσε πιάσε πάρε",
+    "id": "angkat ambil", "vi": "nhấc lấy cầm", "zh": "拿起 捡起 抓起 举起 提起", "ja": "持ち上げ 取って つかんで 掴んで 拾って",
+    "ko": "집어 들어 잡아",
+}
+_LIFT_PHRASES = ("tira su",)
+# English "right" alone is also "correct" or "at once": only "to/toward(s) the right" counts
+_EN_RIGHT = re.compile(r"\b(?:to|towards?|on) (?:the|your|its) right\b")
+_WORD = re.compile(r"[\w\u0900-\u097f]+", re.UNICODE)
+_NO_SPACES = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
+
+
+@lru_cache(maxsize=1)
+def _tables() -> tuple[dict[str, set[str]], list[tuple[str, str]], list[tuple[str, str]]]:
+    words: dict[str, set[str]] = {}
+    stems: list[tuple[str, str]] = []
+    subs: list[tuple[str, str]] = []
+    lists = {**_PLACES, "lift": _LIFT}
+    for place, langs in lists.items():
+        for forms in langs.values():
+            for f in forms.lower().split():
+                if f.endswith("-"):
+                    stems.append((f[:-1], place))
+                elif _NO_SPACES.search(f):
+                    subs.append((f, place))
+                else:
+                    words.setdefault(f, set()).add(place)
+    return words, stems, subs
+
+
+@dataclass(frozen=True)
+class Cues:
+    """The places (`bowl`, `plate`, `left`, `right`, `forward`) and block colours a command's words name."""
+
+    places: frozenset[str]
+    blocks: tuple[str, ...]  # block colours, in order of mention
+    lift: bool = False  # a verb of picking up (`_LIFT`)
+
+    @property
+    def directions(self) -> frozenset[str]:
+        return self.places & {"left", "right", "forward"}
+
+
+@lru_cache(maxsize=4096)
+def cues(text: str) -> Cues:
+    low = text.lower()
+    words, stems, subs = _tables()
+    found: set[str] = set()
+    for w in _WORD.findall(low):
+        found |= words.get(w, set())
+        for stem, place in stems:
+            if w.startswith(stem) and len(w) - len(stem) <= STEM_TAIL:
+                found.add(place)
+    if _NO_SPACES.search(low):
+        found |= {place for sub, place in subs if sub in low}
+    if _EN_RIGHT.search(low):
+        found.add("right")
+    lift = "lift" in found or any(p in low for p in _LIFT_PHRASES)
+    blocks = tuple(c for c in colors_in(text) if c in BLOCK_COLORS)
+    return Cues(frozenset(found - {"lift"}), blocks, lift)
+
+
+def kinds_allowed(c: Cues) -> frozenset[str] | None:
+    """The task kinds the words leave open, or None when they do not settle it: exactly one place named -
+    the bowl: put-in; the plate: put-on; one direction: that push; no place at all - a verb of picking up
+    and one block colour: a pick-up; two block colours and no such verb: a stack. Otherwise (two places,
+    "push it right, next to the bowl"; no verb the lists know; a language they do not cover): None."""
+    if len(c.places) > 1:
+        return None
+    if c.places:
+        (place,) = tuple(c.places)
+        return frozenset({{"bowl": "put_in", "plate": "put_on"}.get(place, f"push_{place}")})
+    if c.lift and len(c.blocks) == 1:
+        return frozenset({"pick"})
+    if not c.lift and len(c.blocks) >= 2:
+        return frozenset({"stack"})
+    return None
+
+
+def consistent(instruction: str, c: Cues) -> bool | None:
+    """Does a built-in task instruction agree with the command's words? None for an instruction that is not
+    a built-in task (a lab's own: the lists know nothing of its objects). It agrees when its kind is one the
+    words allow (`kinds_allowed`, when they settle it) and, when the words name block colours, it moves a
+    block of one of them (and, for a stack onto a named colour, the other is named too)."""
+    try:
+        task = task_from_instruction(instruction)
+    except TaskError:
+        return None
+    allowed = kinds_allowed(c)
+    if allowed is not None and task.kind not in allowed:
+        return False
+    if c.blocks:
+        colors = [task.obj.split()[0]]
+        if task.target and task.target.endswith("block"):
+            colors.append(task.target.split()[0])
+        if not all(col in c.blocks for col in colors[: len(c.blocks)]):
+            return False
+    return True
+
+
+def agreeing(ranked: list[tuple[str, float]], text: str) -> list[tuple[str, float]]:
+    """The ranked answers whose built-in task instructions agree with the command's words (`consistent`;
+    answers that are not built-in tasks are kept), in their order; the whole ranking when no task answer
+    agrees (the words are wrong or unknown: the restater's choice stands)."""
+    keep = _agreeing(text, tuple(a for a, _ in ranked))
+    return list(ranked) if keep is None else [(a, s) for a, s in ranked if a in keep]
+
+
+@lru_cache(maxsize=65536)
+def _agreeing(text: str, answers: tuple[str, ...]) -> frozenset[str] | None:
+    c = cues(text)
+    if not c.places and not c.blocks:
+        return None
+    verdicts = {a: consistent(a, c) for a in answers}
+    if not any(verdicts.values()):
+        return None
+    return frozenset(a for a, v in verdicts.items() if v is not False)
+
+
+def _fixture_of(word: str) -> str | None:
+    """"bowl", "plate" or "table" for a word that names one of them (the word lists above), else None."""
+    words, stems, _ = _tables()
+    for place in words.get(word, set()) & {"bowl", "plate"}:
+        return place
+    for stem, place in stems:
+        if place in ("bowl", "plate") and word.startswith(stem) and len(word) - len(stem) <= STEM_TAIL:
+            return place
+    for forms in _TABLE.values():
+        for f in forms.split():
+            if word == f or f.endswith("-") and word.startswith(f[:-1]) and len(word) - len(f) + 1 <= STEM_TAIL:
+                return "table"
+    return None
+
+
+@lru_cache(maxsize=4096)
+def moved_fixture(text: str, lang: str = "") -> str | None:
+    """The fixed object ("bowl", "plate", "table") the command would have the robot move, or None.
+
+    Scripts without spaces: the object marked as such (Chinese 把 X, Japanese X を, Korean X 을/를). Other
+    scripts: the first word naming a fixed object comes before any block colour, and the word before it
+    (articles skipped) is not a preposition - "put the bowl on the red block", "soulève la table", but not
+    "put the red block in the bowl" or "into the bowl, put the green block". `lang` "nl" reads "de" as an
+    article."""
+    m = _OBJECT_MARKED.search(text)
+    if m:
+        word = next(g for g in m.groups() if g)
+        return _FIXTURE.get(word, "table")
+    if _NO_SPACES.search(text):
+        return None
+    from core.language.colors import _word_color  # one reader of colour words
+
+    tokens = [t for t in re.split(r"[^\w\u0900-\u097f]+", text.lower()) if t]
+    # a word that is an article in one language and a preposition in another ("en", "a", "de") counts as a
+    # preposition: the safe reading (no refusal); Dutch "de" is an article
+    prepositions = _PREPOSITIONS - {"de"} if lang == "nl" else _PREPOSITIONS
+    articles = _ARTICLES - prepositions
+    for i, tok in enumerate(tokens):
+        if _word_color(tok) in BLOCK_COLORS:
+            return None  # a block colour first: the block is what moves
+        fixture = _fixture_of(tok)
+        if fixture is None:
+            continue
+        j = i - 1
+        while j >= 0 and tokens[j] in articles:
+            j -= 1
+        if j >= 0 and tokens[j] in prepositions:
+            return None
+        return fixture
+    return None
+
+
+__all__ = ["Cues", "agreeing", "consistent", "cues", "kinds_allowed", "moved_fixture"]
