@@ -3,18 +3,17 @@
 The restater's word glosses (`core.language.restate.named_colors`) tell which colour a word names from the
 model itself, in any language; on the small default model they are weak for the colours no block has ("naranja"
 leads orange by 2.8 where the gain asks for 3, "paarse" leads pink) and absent for scripts without spaces
-(zh, ja). This lexicon is the second reader: the eleven basic colour terms (Berlin & Kay) in 26 languages (Danish black, "sort", is left out: it is also an English verb),
-written out once from dictionaries — never fitted to a benchmark's items. `colors_in(text)` returns the
+(zh, ja). This lexicon is the second reader: the eleven basic colour terms (Berlin & Kay) in 26 languages
+(Danish black, "sort", is left out: it is also an English verb), written out once from dictionaries —
+never fitted to a benchmark's items. `colors_in(text)` returns the
 colours named, in text order; `core.language.understand.decide` adds them to the glosses' so a command
 that names a colour no block has is refused ("not in the scene") instead of being acted on with another
 block.
 
-Matching: whole words, lower case. A form ending in "-" is a stem: the word starts with it and at most
-`STEM_TAIL` letters follow (inflected languages: "czerwon-" takes czerwony, czerwonego...). Slavic
-adjective stems take a listed ending instead (`_SLAVIC`), so a short stem such as Russian "сер-" (grey)
-takes серый, серого but not сердце. CJK and hangul forms are matched as substrings (those scripts have no spaces),
-except inside a few words that are not colours (明白). A few words are also something else: English "an orange" is a fruit, so "orange" right after
-"a"/"an" does not count.
+Matching (`core.language.wordlists`): whole words, lower case; "x-" a stem, "x~" a Slavic adjective stem
+(Russian "сер~", grey, takes серый, серого but not сердце); CJK and hangul forms as substrings, except
+inside a few words that are not colours (明白). A few words are also something else: English "an orange"
+is a fruit, so "orange" right after "a"/"an" does not count.
 """
 
 from __future__ import annotations
@@ -22,9 +21,9 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-STEM_TAIL = 5
+from core.language.wordlists import STEM_TAIL, WordLists
 
-# colour -> language -> forms ("x-": stem; "x~": Slavic adjective stem, takes an ending of _SLAVIC)
+# colour -> language -> forms (`core.language.wordlists`: "x-" a stem, "x~" a Slavic adjective stem)
 _TERMS: dict[str, dict[str, str]] = {
     "red": {
         "en": "red reddish", "es": "rojo roja rojos rojas rojizo", "fr": "rouge rouges", "de": "rot rote roten roter rotes rotem",
@@ -119,16 +118,8 @@ _TERMS: dict[str, dict[str, str]] = {
     },
 }
 
-# adjective endings of Polish, Russian, Ukrainian and Czech (the longest first)
-_SLAVIC = sorted(set(
-    "y a e ego ej emu ą ym ych ymi i "  # pl
-    "ый ий ой ая яя ое ее ые ие ого его ому ему ую юю ым им ом ем ых их ыми ими "  # ru
-    "ій а е і ого ому у ою ім их ими ий ої "  # uk
-    "ý á é ého ému ém ým ých ými í ou".split()  # cs
-), key=len, reverse=True)
-_NO_SPACES = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")  # CJK, kana, hangul: substrings
 _WORD = re.compile(r"[\w\u0590-\u06ff\u0900-\u097f]+(?:-[\w]+)*", re.UNICODE)
-
+_LEXICON = WordLists(_TERMS)
 
 # multi-word forms (Vietnamese "xanh" alone is both green and blue; Indonesian pink is "red young")
 _PHRASES = {"xanh lá": "green", "xanh lục": "green", "xanh dương": "blue", "xanh lam": "blue", "màu cam": "orange",
@@ -137,43 +128,9 @@ _PHRASES = {"xanh lá": "green", "xanh lục": "green", "xanh dương": "blue", 
 _NOT_COLORS = ("明白", "空白", "白天", "面白", "赤ちゃん", "青年", "白白")
 
 
-def _tables() -> tuple[dict[str, str], list[tuple[str, str, str]], list[tuple[str, str]]]:
-    """(word -> colour, [(stem, colour, "-" or "~")], [(substring, colour)]) from `_TERMS`."""
-    words: dict[str, str] = {}
-    stems: list[tuple[str, str, str]] = []
-    subs: list[tuple[str, str]] = []
-    for color, langs in _TERMS.items():
-        for forms in langs.values():
-            for f in forms.lower().split():
-                if f[-1] in "-~":
-                    stems.append((f[:-1], color, f[-1]))
-                elif _NO_SPACES.search(f):
-                    subs.append((f, color))
-                else:
-                    words.setdefault(f, color)
-    stems.sort(key=lambda s: -len(s[0]))
-    subs.sort(key=lambda s: -len(s[0]))
-    return words, stems, subs
-
-
-@lru_cache(maxsize=1)
-def _compiled() -> tuple[dict[str, str], list[tuple[str, str, str]], list[tuple[str, str]]]:
-    return _tables()
-
-
-def _word_color(word: str) -> str | None:
-    words, stems, _ = _compiled()
-    if word in words:
-        return words[word]
-    for stem, color, how in stems:
-        if not word.startswith(stem):
-            continue
-        tail = word[len(stem):]
-        if how == "-" and len(tail) <= STEM_TAIL:
-            return color
-        if how == "~" and tail in _SLAVIC:
-            return color
-    return None
+def word_color(word: str) -> str | None:
+    """The colour one lower-case word names, or None."""
+    return _LEXICON.first(word)
 
 
 @lru_cache(maxsize=4096)
@@ -189,19 +146,11 @@ def colors_in(text: str) -> tuple[str, ...]:
     prev = ""
     for m in _WORD.finditer(low):
         w = m.group(0)
-        c = _word_color(w)
+        c = word_color(w)
         if c is not None and not (c == "orange" and prev in ("a", "an")):
             found.append((m.start(), c))
         prev = w
-    if _NO_SPACES.search(low):
-        _, _, subs = _compiled()
-        taken = [(m.start(), m.end()) for n in _NOT_COLORS for m in re.finditer(n, low)]
-        for sub, color in subs:  # the longest first: 粉红 (pink) before 红 (red)
-            for m in re.finditer(re.escape(sub), low):
-                if any(a < m.end() and m.start() < b for a, b in taken):
-                    continue
-                taken.append((m.start(), m.end()))
-                found.append((m.start(), color))
+    found += _LEXICON.substrings(low, skip=_NOT_COLORS)  # the longest first: 粉红 (pink) before 红 (red)
     out: list[str] = []
     for _, c in sorted(found):
         if c not in out:
@@ -209,4 +158,4 @@ def colors_in(text: str) -> tuple[str, ...]:
     return tuple(out)
 
 
-__all__ = ["STEM_TAIL", "colors_in"]
+__all__ = ["STEM_TAIL", "colors_in", "word_color"]

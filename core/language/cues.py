@@ -11,8 +11,7 @@ chooses, among the restater's task answers, the best one the words agree with; w
 the words say nothing: a language or a wording the lists do not know), the restater's choice stands.
 
 The lists are written out once from dictionaries for the languages of `core.language.colors`, never
-fitted to a benchmark's items. Matching as there: whole words (a trailing "-" is a stem taking at most
-`STEM_TAIL` more letters), substrings for the scripts without spaces.
+fitted to a benchmark's items, and read as there (`core.language.wordlists`).
 """
 
 from __future__ import annotations
@@ -21,7 +20,8 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from core.language.colors import STEM_TAIL, colors_in
+from core.language.colors import colors_in, word_color
+from core.language.wordlists import NO_SPACES, WordLists
 from core.robot.tasks import BLOCK_COLORS, TaskError, task_from_instruction
 
 _PLACES: dict[str, dict[str, str]] = {
@@ -117,25 +117,8 @@ _LIFT_PHRASES = ("tira su",)
 # English "right" alone is also "correct" or "at once": only "to/toward(s) the right" counts
 _EN_RIGHT = re.compile(r"\b(?:to|towards?|on) (?:the|your|its) right\b")
 _WORD = re.compile(r"[\w\u0900-\u097f]+", re.UNICODE)
-_NO_SPACES = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
-
-
-@lru_cache(maxsize=1)
-def _tables() -> tuple[dict[str, set[str]], list[tuple[str, str]], list[tuple[str, str]]]:
-    words: dict[str, set[str]] = {}
-    stems: list[tuple[str, str]] = []
-    subs: list[tuple[str, str]] = []
-    lists = {**_PLACES, "lift": _LIFT}
-    for place, langs in lists.items():
-        for forms in langs.values():
-            for f in forms.lower().split():
-                if f.endswith("-"):
-                    stems.append((f[:-1], place))
-                elif _NO_SPACES.search(f):
-                    subs.append((f, place))
-                else:
-                    words.setdefault(f, set()).add(place)
-    return words, stems, subs
+_PLACE_NAMES = frozenset(_PLACES)
+_LISTS = WordLists({**_PLACES, "lift": _LIFT, "table": _TABLE})
 
 
 @dataclass(frozen=True)
@@ -154,20 +137,15 @@ class Cues:
 @lru_cache(maxsize=4096)
 def cues(text: str) -> Cues:
     low = text.lower()
-    words, stems, subs = _tables()
     found: set[str] = set()
     for w in _WORD.findall(low):
-        found |= words.get(w, set())
-        for stem, place in stems:
-            if w.startswith(stem) and len(w) - len(stem) <= STEM_TAIL:
-                found.add(place)
-    if _NO_SPACES.search(low):
-        found |= {place for sub, place in subs if sub in low}
+        found.update(_LISTS.labels(w))
+    found.update(label for _, label in _LISTS.substrings(low))
     if _EN_RIGHT.search(low):
         found.add("right")
     lift = "lift" in found or any(p in low for p in _LIFT_PHRASES)
     blocks = tuple(c for c in colors_in(text) if c in BLOCK_COLORS)
-    return Cues(frozenset(found - {"lift"}), blocks, lift)
+    return Cues(frozenset(found & _PLACE_NAMES), blocks, lift)
 
 
 def kinds_allowed(c: Cues) -> frozenset[str] | None:
@@ -229,17 +207,8 @@ def _agreeing(text: str, answers: tuple[str, ...]) -> frozenset[str] | None:
 
 def _fixture_of(word: str) -> str | None:
     """"bowl", "plate" or "table" for a word that names one of them (the word lists above), else None."""
-    words, stems, _ = _tables()
-    for place in words.get(word, set()) & {"bowl", "plate"}:
-        return place
-    for stem, place in stems:
-        if place in ("bowl", "plate") and word.startswith(stem) and len(word) - len(stem) <= STEM_TAIL:
-            return place
-    for forms in _TABLE.values():
-        for f in forms.split():
-            if word == f or f.endswith("-") and word.startswith(f[:-1]) and len(word) - len(f) + 1 <= STEM_TAIL:
-                return "table"
-    return None
+    labels = _LISTS.labels(word)
+    return next((f for f in ("bowl", "plate", "table") if f in labels), None)
 
 
 @lru_cache(maxsize=4096)
@@ -255,9 +224,8 @@ def moved_fixture(text: str, lang: str = "") -> str | None:
     if m:
         word = next(g for g in m.groups() if g)
         return _FIXTURE.get(word, "table")
-    if _NO_SPACES.search(text):
+    if NO_SPACES.search(text):
         return None
-    from core.language.colors import _word_color  # one reader of colour words
 
     tokens = [t for t in re.split(r"[^\w\u0900-\u097f]+", text.lower()) if t]
     # a word that is an article in one language and a preposition in another ("en", "a", "de") counts as a
@@ -265,7 +233,7 @@ def moved_fixture(text: str, lang: str = "") -> str | None:
     prepositions = _PREPOSITIONS - {"de"} if lang == "nl" else _PREPOSITIONS
     articles = _ARTICLES - prepositions
     for i, tok in enumerate(tokens):
-        if _word_color(tok) in BLOCK_COLORS:
+        if word_color(tok) in BLOCK_COLORS:
             return None  # a block colour first: the block is what moves
         fixture = _fixture_of(tok)
         if fixture is None:
