@@ -45,6 +45,21 @@ WORDS: dict[str, dict[str, str]] = {
            "ask": "どのブロックですか：{blocks}？", "ask_stack": "どのブロックをどれの上に積みますか：{blocks}？"},
 }
 
+# A command that would move a fixed object: {cmd} the command as typed, {obj} the object with its article.
+FIXED: dict[str, tuple[str, dict[str, str]]] = {
+    "en": ("I understood “{cmd}”, but {obj} stays where it is: I only move the blocks, so I will not move.",
+           {"bowl": "the bowl", "plate": "the plate", "table": "the table"}),
+    "es": ("Entendí «{cmd}», pero {obj} no se mueve: solo muevo los bloques, así que no me muevo.",
+           {"bowl": "el cuenco", "plate": "el plato", "table": "la mesa"}),
+    "fr": ("J'ai compris « {cmd} », mais {obj} reste en place : je ne déplace que les blocs, je ne bouge pas.",
+           {"bowl": "le bol", "plate": "l'assiette", "table": "la table"}),
+    "de": ("Ich habe „{cmd}“ verstanden, aber {obj} lässt sich nicht bewegen: ich bewege nur die Blöcke, also "
+           "bewege ich mich nicht.", {"bowl": "die Schüssel", "plate": "der Teller", "table": "der Tisch"}),
+    "zh": ("我理解了“{cmd}”，但{obj}是固定的：我只移动方块，所以我不动。", {"bowl": "碗", "plate": "盘子", "table": "桌子"}),
+    "ja": ("「{cmd}」と理解しましたが、{obj}は動かせません。動かせるのはブロックだけなので、動きません。",
+           {"bowl": "ボウル", "plate": "お皿", "table": "テーブル"}),
+}
+
 COLOUR_NAMES: dict[str, dict[str, str]] = {
     "en": {"red": "red", "green": "green", "blue": "blue", "yellow": "yellow"},
     "es": {"red": "rojo", "green": "verde", "blue": "azul", "yellow": "amarillo"},
@@ -87,10 +102,20 @@ def refuse_message(lang: str, command: str, instruction: str | None, missing: st
     return text
 
 
+def fixed_message(lang: str, command: str, fixture: str, skills: Sequence[str], blocks: Sequence[str]) -> str:
+    """Why the robot holds when the command would move the bowl, the plate or the table (`fixture`); then
+    what it can do, as `refuse_message`."""
+    lang, w = _words(lang)
+    text, names = FIXED[lang]
+    first = text.format(cmd=" ".join(command.split()), obj=names.get(fixture, fixture))
+    can = w["can"].format(blocks=block_list(lang, blocks, "and"))
+    return f"⛔ {first} {can}" + (" + " + "; ".join(list(skills)[:5]) if skills else "")
+
+
 def ask_message(lang: str, kind: str, blocks: Sequence[str]) -> str:
     """The question back for a command that fits several blocks (it ends in a question mark)."""
     lang, w = _words(lang)
     return w["ask_stack" if kind == "stack" else "ask"].format(blocks=block_list(lang, blocks))
 
 
-__all__ = ["COLOUR_NAMES", "WORDS", "ask_message", "block_list", "refuse_message"]
+__all__ = ["COLOUR_NAMES", "FIXED", "WORDS", "ask_message", "block_list", "fixed_message", "refuse_message"]

@@ -9,7 +9,8 @@ instructions, the *open* instructions (a task whose block the command does not n
    so a question sent with "Do it" is refused more readily), or when neither the best task nor the best
    open instruction scores `task_floor` (the restater is sure of nothing);
    **refuse, a fixed object**: the command's words make the bowl, the plate or the table the thing moved
-   (`core.language.cues.moved_fixture`: "put the bowl on the red block", "把盘子叠在红色方块上");
+   (`core.language.cues.moved_fixture`: "put the bowl on the red block", "把盘子叠在红色方块上"); the answer
+   says the object stays where it is and what the robot can do;
 2. **ask**: the best open instruction beats the best task instruction by more than `open_margin`; the
    question lists the blocks in the scene;
 3. **refuse, not here**: the best task instruction names an object the scene does not hold (`missing`),
@@ -36,7 +37,7 @@ from functools import lru_cache
 from core.language.catalogue import subtask_objects
 from core.language.colors import colors_in
 from core.language.cues import agreeing, moved_fixture
-from core.language.replies import ask_message, refuse_message
+from core.language.replies import ask_message, fixed_message, refuse_message
 from core.language.restate import NONE_ANSWER, OPEN_INSTRUCTIONS, is_task_answer, open_kind
 from core.robot.tasks import BLOCK_COLORS, TaskError, task_from_instruction
 
@@ -173,7 +174,7 @@ def decide(command: str, ranked: Sequence[tuple[str, float]], present: Iterable[
     fixture = moved_fixture(command, lang)
     if fixture is not None and not any(fixture in own for own in skills):  # a lab's task may move its own bowl
         return Understanding("refuse", command, reason="moves a fixed object", missing=fixture, lang=lang, scores=m,
-                             message=refuse_message(lang, command, None, None, skills, blocks))
+                             message=fixed_message(lang, command, fixture, skills, blocks))
     if best_open[0] is not None and best_open[1] - best_task[1] > open_margin:
         kind = open_kind(best_open[0])
         return Understanding("ask", command, best_open[0], kind, reason="which block", candidates=tuple(blocks),

@@ -109,6 +109,9 @@ def test_decide_refuses_moving_a_fixed_object_unless_a_lab_task_moves_it():
     scores.update({"put the red block in the bowl": 3.0, NONE_ANSWER: -100.0})
     u = decide("put the bowl on the red block", list(scores.items()), SCENE)
     assert u.verdict == "refuse" and u.reason == "moves a fixed object" and u.missing == "bowl"
-    assert "not one of the tasks I can do" in u.message
+    assert "I understood “put the bowl on the red block”, but the bowl stays where it is" in u.message
+    assert "I can pick up a block" in u.message
+    de = decide("Leg die Schüssel auf den roten Block", list(scores.items()), SCENE)
+    assert de.verdict == "refuse" and "die Schüssel lässt sich nicht bewegen" in de.message
     lab = decide("put the bowl on the red block", list(scores.items()), SCENE, skills=["put the bowl on the shelf"])
     assert lab.acts
