@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from core.language.wordlists import STEM_TAIL, WordLists
+from core.language.wordlists import WordLists
 
 # colour -> language -> forms (`core.language.wordlists`: "x-" a stem, "x~" a Slavic adjective stem)
 _TERMS: dict[str, dict[str, str]] = {
@@ -158,4 +158,4 @@ def colors_in(text: str) -> tuple[str, ...]:
     return tuple(out)
 
 
-__all__ = ["STEM_TAIL", "colors_in", "word_color"]
+__all__ = ["colors_in", "word_color"]

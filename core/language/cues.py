@@ -96,9 +96,7 @@ _OBJECT_MARKED = re.compile(
     r"|(ボウル|お椀|お碗|椀|お皿|皿|プレート|テーブル|机)を"
     r"|(그릇|볼|사발|접시|테이블|탁자|책상)(?:을|를)"
 )
-_FIXTURE = {"碗": "bowl", "ボウル": "bowl", "お椀": "bowl", "お碗": "bowl", "椀": "bowl", "그릇": "bowl", "볼": "bowl",
-            "사발": "bowl", "盘子": "plate", "盘": "plate", "碟子": "plate", "碟": "plate", "お皿": "plate", "皿": "plate",
-            "プレート": "plate", "접시": "plate"}
+
 
 # verbs (and verb phrases) of picking up, lifting or grabbing: with one block colour and no place named,
 # the command is a pick-up ("lève le bloc rouge"); without such a verb the words do not settle it ("push
@@ -128,10 +126,6 @@ class Cues:
     places: frozenset[str]
     blocks: tuple[str, ...]  # block colours, in order of mention
     lift: bool = False  # a verb of picking up (`_LIFT`)
-
-    @property
-    def directions(self) -> frozenset[str]:
-        return self.places & {"left", "right", "forward"}
 
 
 @lru_cache(maxsize=4096)
@@ -206,8 +200,9 @@ def _agreeing(text: str, answers: tuple[str, ...]) -> frozenset[str] | None:
 
 
 def _fixture_of(word: str) -> str | None:
-    """"bowl", "plate" or "table" for a word that names one of them (the word lists above), else None."""
-    labels = _LISTS.labels(word)
+    """"bowl", "plate" or "table" for a word that names one of them (the word lists above, a no-space form
+    too), else None."""
+    labels = _LISTS.labels(word) + [label for _, label in _LISTS.substrings(word)]
     return next((f for f in ("bowl", "plate", "table") if f in labels), None)
 
 
@@ -222,12 +217,11 @@ def moved_fixture(text: str, lang: str = "") -> str | None:
     article."""
     m = _OBJECT_MARKED.search(text)
     if m:
-        word = next(g for g in m.groups() if g)
-        return _FIXTURE.get(word, "table")
+        return _fixture_of(next(g for g in m.groups() if g))
     if NO_SPACES.search(text):
         return None
 
-    tokens = [t for t in re.split(r"[^\w\u0900-\u097f]+", text.lower()) if t]
+    tokens = _WORD.findall(text.lower())
     # a word that is an article in one language and a preposition in another ("en", "a", "de") counts as a
     # preposition: the safe reading (no refusal); Dutch "de" is an article
     prepositions = _PREPOSITIONS - {"de"} if lang == "nl" else _PREPOSITIONS

@@ -95,8 +95,14 @@ def refuse_message(lang: str, command: str, instruction: str | None, missing: st
     lang, w = _words(lang)
     first = (w["missing"].format(task=instruction, obj=missing) if missing
              else w["no_task"].format(cmd=" ".join(command.split())))
-    can = w["can"].format(blocks=block_list(lang, blocks, "and"))
-    text = f"⛔ {first} {can}"
+    return _refusal(lang, first, skills, blocks)
+
+
+def _refusal(lang: str, first: str, skills: Sequence[str], blocks: Sequence[str]) -> str:
+    """⛔, why the robot holds (`first`), then what it can do: the built-in skills, the blocks here, and the
+    lab's own task instructions (the first five)."""
+    _, w = _words(lang)
+    text = f"⛔ {first} " + w["can"].format(blocks=block_list(lang, blocks, "and"))
     if skills:
         text += " + " + "; ".join(list(skills)[:5])
     return text
@@ -105,11 +111,10 @@ def refuse_message(lang: str, command: str, instruction: str | None, missing: st
 def fixed_message(lang: str, command: str, fixture: str, skills: Sequence[str], blocks: Sequence[str]) -> str:
     """Why the robot holds when the command would move the bowl, the plate or the table (`fixture`); then
     what it can do, as `refuse_message`."""
-    lang, w = _words(lang)
+    lang, _ = _words(lang)
     text, names = FIXED[lang]
     first = text.format(cmd=" ".join(command.split()), obj=names.get(fixture, fixture))
-    can = w["can"].format(blocks=block_list(lang, blocks, "and"))
-    return f"⛔ {first} {can}" + (" + " + "; ".join(list(skills)[:5]) if skills else "")
+    return _refusal(lang, first, skills, blocks)
 
 
 def ask_message(lang: str, kind: str, blocks: Sequence[str]) -> str:

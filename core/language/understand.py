@@ -211,12 +211,11 @@ def absent_color(named: Sequence[str] | None, blocks: Sequence[str], instruction
     return f"{absent[0]} object" if absent else None
 
 
-def _with_lexicon(named: Sequence[str] | None, command: str) -> list[str] | None:
+def _with_lexicon(named: Sequence[str] | None, command: str) -> list[str]:
     """The colours the glosses name, then those the colour lexicon (`core.language.colors`) finds that they
-    missed; None when neither names any."""
+    missed."""
     out = list(named or [])
-    out += [c for c in colors_in(command) if c not in out]
-    return out or (None if named is None else out)
+    return out + [c for c in colors_in(command) if c not in out]
 
 
 def _kind(instruction: str) -> str | None:
