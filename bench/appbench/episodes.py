@@ -156,6 +156,7 @@ def send_and_watch(h: Harness, text: str, *, refusal: bool, timeout_s: float) ->
         "moved_cm": round(moved, 2),
         "grip_change": round(grip, 2),
         "final_message": msgs[-1]["content"][-600:] if msgs and msgs[-1]["role"] == "assistant" else "",
+        "transcript": msgs[-1]["content"] if msgs and msgs[-1]["role"] == "assistant" else "",
         "hz_windows": metrics.hz_windows(times, t_press, t_end),
         "ticks": st1.ticks - st0.ticks,
         "missed": st1.missed_ticks - st0.missed_ticks,

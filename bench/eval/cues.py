@@ -6,7 +6,9 @@ WORDINGS`), rendered for every built-in task of its kind, `core.language.cues` r
   away from it): the figure that must stay 0;
 - `settled`: the words settle the kind (`kinds_allowed` is not None): how often the check can correct a
   restatement with the wrong verb;
-- `fixture_refusals`: commands refused as moving a fixed object (all of these are valid commands: 0).
+- `fixture_refusals`: commands refused as moving a fixed object (all of these are valid commands: 0);
+- `not_here_refusals`: commands refused because their words name a thing or a colour the scene does not
+  hold (`core.language.understand.not_here`, the scene's four blocks, bowl and plate): also 0.
 
 A measurement only: the word lists are not chosen by looking at it (the held-out wordings' header).
 
@@ -23,13 +25,15 @@ from bench.common import write_result
 def measure(table: dict, colours: dict) -> dict:
     from bench.data import render
     from core.language.cues import consistent, cues, kinds_allowed, moved_fixture
-    from core.language.understand import language_of
+    from core.language.understand import language_of, not_here
+    from core.robot.tasks import BLOCK_COLORS
     from core.robot.tasks import all_tasks
 
     by_kind: dict[str, list] = {}
     for t in all_tasks():
         by_kind.setdefault(t.kind, []).append(t)
-    n = excluded = settled = fixture = 0
+    names = [f"{c} block" for c in BLOCK_COLORS] + ["bowl", "plate"]
+    n = excluded = settled = fixture = stray = 0
     examples: list[list[str]] = []
     per_lang: dict[str, dict[str, int]] = {}
     for lang, kinds in table.items():
@@ -52,7 +56,12 @@ def measure(table: dict, colours: dict) -> dict:
                     if moved_fixture(text, language_of(text)):
                         fixture += 1
                         examples.append([lang, text, "refused: a fixed object"])
+                    missing = not_here(text, names, BLOCK_COLORS)
+                    if missing is not None:
+                        stray += 1
+                        examples.append([lang, text, f"refused: no {missing[1] or missing[0]} here"])
     return {"commands": n, "excluded": excluded, "settled": round(settled / n, 3), "fixture_refusals": fixture,
+            "not_here_refusals": stray,
             "by_language": per_lang, "examples": examples[:20]}
 
 
@@ -64,8 +73,9 @@ def main() -> int:
     path = write_result("cues", result)
     d, h = result["dev"], result["held_out"]
     print(f"cues: dev {d['commands']} commands, right instruction excluded {d['excluded']}, kind settled "
-          f"{d['settled']}, fixed-object refusals {d['fixture_refusals']}; held-out {h['commands']}: excluded "
-          f"{h['excluded']}, settled {h['settled']}, fixed-object refusals {h['fixture_refusals']} -> {path}")
+          f"{d['settled']}, fixed-object refusals {d['fixture_refusals']}, not-here refusals {d['not_here_refusals']}; "
+          f"held-out {h['commands']}: excluded {h['excluded']}, settled {h['settled']}, fixed-object refusals "
+          f"{h['fixture_refusals']}, not-here refusals {h['not_here_refusals']} -> {path}")
     return 0
 
 

@@ -14,6 +14,7 @@ language), by language and subcategory.
     python bench/eval/refusal.py --dev        # the dev set: rankings cached, margins swept, refusal-dev.json
     python bench/eval/refusal.py              # the held-out set ONCE with the module's margins: refusal.json
     python bench/eval/refusal.py --set b      # held-out set B (other wordings, sv/tr/cs/id): refusal-b.json
+    python bench/eval/refusal.py --set c      # held-out set C (an independent author, 28 languages): refusal-c.json
 
 The held-out set (`bench/data/held_out_refusal.py`) is never swept: `--dev` is where the margins are chosen
 (`choose`: the most out-of-domain refused with at most `MAX_FALSE` of the in-domain refused, ties to the
@@ -53,10 +54,12 @@ def dev_items(per_language: int = 6) -> list[dict]:
 
 
 def held_out_items(which: str = "held-out") -> list[dict]:
-    """The held-out set's items with their labels: "held-out" (`bench.data.held_out_refusal`) or "held-out-b"
-    (`bench.data.held_out_refusal_b`)."""
+    """The held-out set's items with their labels: "held-out" (`bench.data.held_out_refusal`), "held-out-b"
+    (`bench.data.held_out_refusal_b`) or "held-out-c" (`bench.data.held_out_refusal_c`)."""
     if which == "held-out-b":
         from bench.data.held_out_refusal_b import IN_DOMAIN_GOLD, items
+    elif which == "held-out-c":
+        from bench.data.held_out_refusal_c import IN_DOMAIN_GOLD, items
     else:
         from bench.data.held_out_refusal import IN_DOMAIN_GOLD, items
 
@@ -189,9 +192,10 @@ def main() -> int:
     ap.add_argument("--dev", action="store_true", help="the dev set: sweep the margins (never the held-out set)")
     ap.add_argument("--restater", type=Path, default=None, help="restater folder (default: assets/restate)")
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--set", choices=("a", "b"), default="a",
-                    help="which held-out set: a (bench/data/held_out_refusal.py, refusal.json) or b "
-                         "(bench/data/held_out_refusal_b.py, refusal-b.json)")
+    ap.add_argument("--set", choices=("a", "b", "c"), default="a",
+                    help="which held-out set: a (bench/data/held_out_refusal.py, refusal.json), b "
+                         "(bench/data/held_out_refusal_b.py, refusal-b.json) or c (held_out_refusal_c.py, "
+                         "refusal-c.json)")
     ap.add_argument("--rankings", type=Path, default=None,
                     help="score the rankings in this file (a previous --dev result, or a --rank-only file of the "
                          "same set) instead of ranking again")
@@ -202,8 +206,8 @@ def main() -> int:
 
     from core.language.understand import COLOR_GAIN, NONE_MARGIN, OPEN_MARGIN, QUESTION_MARGIN, TASK_FLOOR
 
-    name = "refusal-dev" if args.dev else ("refusal-b" if args.set == "b" else "refusal")
-    which = "dev" if args.dev else ("held-out-b" if args.set == "b" else "held-out")
+    name = "refusal-dev" if args.dev else ("refusal" if args.set == "a" else f"refusal-{args.set}")
+    which = "dev" if args.dev else ("held-out" if args.set == "a" else f"held-out-{args.set}")
     if args.rank_only is not None:
         records = rank_items(dev_items() if args.dev else held_out_items(which), args.restater, args.threads)
         args.rank_only.write_text(json.dumps({"set": which, "records": records}, ensure_ascii=False) + "\n")

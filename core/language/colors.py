@@ -134,28 +134,33 @@ def word_color(word: str) -> str | None:
 
 
 @lru_cache(maxsize=4096)
-def colors_in(text: str) -> tuple[str, ...]:
-    """The basic colours the text's words name, in order of first mention ("pon el bloque naranja en el
-    cuenco" -> ("orange",); "put the red block on the white plate" -> ("red", "white")); () for none."""
+def color_spans(text: str) -> tuple[tuple[int, int, str], ...]:
+    """(start, end, colour) of every colour word in the lower-cased text, in text order."""
     low = text.lower()
-    found: list[tuple[int, str]] = []
+    found: list[tuple[int, int, str]] = []
     for phrase, color in _PHRASES.items():
         for m in re.finditer(rf"(?<!\w){re.escape(phrase)}(?!\w)", low):
-            found.append((m.start(), color))
+            found.append((m.start(), m.end(), color))
             low = low[:m.start()] + " " * len(phrase) + low[m.end():]  # "merah muda" is not also "merah"
     prev = ""
     for m in _WORD.finditer(low):
         w = m.group(0)
         c = word_color(w)
         if c is not None and not (c == "orange" and prev in ("a", "an")):
-            found.append((m.start(), c))
+            found.append((m.start(), m.end(), c))
         prev = w
-    found += _LEXICON.substrings(low, skip=_NOT_COLORS)  # the longest first: 粉红 (pink) before 红 (red)
+    found += _LEXICON.spans(low, skip=_NOT_COLORS)  # the longest first: 粉红 (pink) before 红 (red)
+    return tuple(sorted(found))
+
+
+def colors_in(text: str) -> tuple[str, ...]:
+    """The basic colours the text's words name, in order of first mention ("pon el bloque naranja en el
+    cuenco" -> ("orange",); "put the red block on the white plate" -> ("red", "white")); () for none."""
     out: list[str] = []
-    for _, c in sorted(found):
+    for _, _, c in color_spans(text):
         if c not in out:
             out.append(c)
     return tuple(out)
 
 
-__all__ = ["colors_in", "word_color"]
+__all__ = ["color_spans", "colors_in", "word_color"]

@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from core.language.colors import colors_in, word_color
+from core.language.colors import color_spans, colors_in, word_color
 from core.language.wordlists import NO_SPACES, WordLists
 from core.robot.tasks import BLOCK_COLORS, TaskError, task_from_instruction
 
@@ -212,7 +212,7 @@ def moved_fixture(text: str, lang: str = "") -> str | None:
 
     Scripts without spaces: the object marked as such (Chinese 把 X, Japanese X を, Korean X 을/를). Other
     scripts: the first word naming a fixed object comes before any block colour, and the word before it
-    (articles skipped) is not a preposition - "put the bowl on the red block", "soulève la table", but not
+    (articles and colour words skipped) is not a preposition - "put the bowl on the red block", "soulève la table", but not
     "put the red block in the bowl" or "into the bowl, put the green block". `lang` "nl" reads "de" as an
     article."""
     m = _OBJECT_MARKED.search(text)
@@ -233,7 +233,7 @@ def moved_fixture(text: str, lang: str = "") -> str | None:
         if fixture is None:
             continue
         j = i - 1
-        while j >= 0 and tokens[j] in articles:
+        while j >= 0 and (tokens[j] in articles or word_color(tokens[j]) is not None):  # "on the white plate"
             j -= 1
         if j >= 0 and tokens[j] in prepositions:
             return None
@@ -241,4 +241,17 @@ def moved_fixture(text: str, lang: str = "") -> str | None:
     return None
 
 
-__all__ = ["Cues", "agreeing", "consistent", "cues", "kinds_allowed", "moved_fixture"]
+@lru_cache(maxsize=4096)
+def fixture_colors(text: str) -> frozenset[str]:
+    """The colours the command gives the bowl, the plate or the table rather than a block: a colour word
+    right before one of them ("the white plate", "白い皿", "白色的盘子", "흰 접시") or right after it ("el
+    plato blanco"). `core.language.understand` does not hold these against the scene's blocks."""
+    low = text.lower()
+    spans = [(m.start(), m.end()) for m in _WORD.finditer(low)
+             if not NO_SPACES.search(m.group(0)) and _fixture_of(m.group(0)) is not None]
+    spans += [(a, b) for a, b, label in _LISTS.spans(low) if label in ("bowl", "plate", "table")]
+    return frozenset(c for a, b, c in color_spans(text)
+                     if any(0 <= fa - b <= 2 or (a - fb == 1 and low[fb].isspace()) for fa, fb in spans))
+
+
+__all__ = ["Cues", "agreeing", "consistent", "cues", "fixture_colors", "kinds_allowed", "moved_fixture"]

@@ -15,31 +15,38 @@ from collections.abc import Sequence
 WORDS: dict[str, dict[str, str]] = {
     "en": {"no_task": "I understood “{cmd}”, but that is not one of the tasks I can do, so I will not move.",
            "missing": "I understood “{task}”, but there is no {obj} on the table, so I will not move.",
+           "missing_word": "I understood “{cmd}”, but I see no “{obj}” on the table, so I will not move.",
            "can": "I can pick up a block, put it in the bowl or on the plate, push it left, right or forward, "
                   "or stack it on another block. Blocks here: {blocks}.",
            "ask": "Which block do you mean: {blocks}?", "ask_stack": "Which block goes on which: {blocks}?"},
     "es": {"no_task": "Entendí «{cmd}», pero no es una de las tareas que sé hacer, así que no me muevo.",
            "missing": "Entendí «{task}», pero no hay ningún {obj} en la mesa, así que no me muevo.",
+           "missing_word": "Entendí «{cmd}», pero no veo «{obj}» en la mesa, así que no me muevo.",
            "can": "Puedo recoger un bloque, ponerlo en el cuenco o en el plato, empujarlo a la izquierda, a la "
                   "derecha o hacia adelante, o apilarlo sobre otro bloque. Bloques aquí: {blocks}.",
            "ask": "¿Qué bloque: {blocks}?", "ask_stack": "¿Qué bloque va encima de cuál: {blocks}?"},
     "fr": {"no_task": "J'ai compris « {cmd} », mais ce n'est pas une des tâches que je sais faire : je ne bouge pas.",
            "missing": "J'ai compris « {task} », mais il n'y a pas de {obj} sur la table : je ne bouge pas.",
+           "missing_word": "J'ai compris « {cmd} », mais je ne vois pas « {obj} » sur la table : je ne bouge pas.",
            "can": "Je peux prendre un bloc, le mettre dans le bol ou sur l'assiette, le pousser à gauche, à droite "
                   "ou vers l'avant, ou l'empiler sur un autre bloc. Blocs ici : {blocks}.",
            "ask": "Quel bloc : {blocks} ?", "ask_stack": "Quel bloc sur lequel : {blocks} ?"},
     "de": {"no_task": "Ich habe „{cmd}“ verstanden, aber das ist keine meiner Aufgaben, also bewege ich mich nicht.",
            "missing": "Ich habe „{task}“ verstanden, aber es gibt keinen {obj} auf dem Tisch, also bewege ich mich "
                       "nicht.",
+           "missing_word": "Ich habe „{cmd}“ verstanden, aber ich sehe kein „{obj}“ auf dem Tisch, also bewege ich mich "
+                           "nicht.",
            "can": "Ich kann einen Block aufheben, ihn in die Schüssel oder auf den Teller legen, ihn nach links, "
                   "rechts oder vorne schieben oder auf einen anderen Block stapeln. Blöcke hier: {blocks}.",
            "ask": "Welchen Block meinst du: {blocks}?", "ask_stack": "Welcher Block auf welchen: {blocks}?"},
     "zh": {"no_task": "我理解了“{cmd}”，但这不是我能做的任务，所以我不动。",
            "missing": "我理解为“{task}”，但桌上没有 {obj}，所以我不动。",
+           "missing_word": "我理解了“{cmd}”，但桌上没有“{obj}”，所以我不动。",
            "can": "我可以拿起方块，把它放进碗里或盘子上，向左、向右或向前推，或者叠在另一个方块上。这里的方块：{blocks}。",
            "ask": "你指的是哪个方块：{blocks}？", "ask_stack": "哪个方块放在哪个上面：{blocks}？"},
     "ja": {"no_task": "「{cmd}」と理解しましたが、それは私にできる作業ではないので、動きません。",
            "missing": "「{task}」と理解しましたが、テーブルに {obj} がないので、動きません。",
+           "missing_word": "「{cmd}」と理解しましたが、テーブルに「{obj}」がないので、動きません。",
            "can": "ブロックを持ち上げる、ボウルやお皿に置く、左・右・前に押す、別のブロックに積むことができます。"
                   "ここにあるブロック：{blocks}。",
            "ask": "どのブロックですか：{blocks}？", "ask_stack": "どのブロックをどれの上に積みますか：{blocks}？"},
@@ -88,13 +95,17 @@ def block_list(lang: str, blocks: Sequence[str], joined: str = "or") -> str:
 
 
 def refuse_message(lang: str, command: str, instruction: str | None, missing: str | None,
-                   skills: Sequence[str], blocks: Sequence[str]) -> str:
+                   skills: Sequence[str], blocks: Sequence[str], word: str | None = None) -> str:
     """Why the robot holds: the command names an object that is not on the table (`missing`), or it is
     none of the robot's tasks; then what it can do. `skills`: the lab's own task instructions (recorded
-    tasks beyond the built-in ones), listed after the built-in skills."""
+    tasks beyond the built-in ones), listed after the built-in skills. `word`: the command's own word for a
+    thing that is not a block (a ball, a cup), quoted instead of `missing`."""
     lang, w = _words(lang)
-    first = (w["missing"].format(task=instruction, obj=missing) if missing
-             else w["no_task"].format(cmd=" ".join(command.split())))
+    cmd = " ".join(command.split())
+    if word:
+        first = w["missing_word"].format(cmd=cmd, obj=word)
+    else:
+        first = w["missing"].format(task=instruction, obj=missing) if missing else w["no_task"].format(cmd=cmd)
     return _refusal(lang, first, skills, blocks)
 
 

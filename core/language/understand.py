@@ -11,6 +11,10 @@ instructions, the *open* instructions (a task whose block the command does not n
    **refuse, a fixed object**: the command's words make the bowl, the plate or the table the thing moved
    (`core.language.cues.moved_fixture`: "put the bowl on the red block", "把盘子叠在红色方块上"); the answer
    says the object stays where it is and what the robot can do;
+   **refuse, not here by its words** (`not_here`, when the scene is known): the command names an everyday
+   thing that is not a block (`core.language.objects`: "coge la pelota roja", "mets la pomme dans le bol"),
+   quoted in the answer, or a colour of the lexicon that no block has and that is not the bowl's or the
+   plate's ("ta det vita blocket"; "the white plate" is not a white block) - before any question back;
 2. **ask**: the best open instruction beats the best task instruction by more than `open_margin`; the
    question lists the blocks in the scene;
 3. **refuse, not here**: the best task instruction names an object the scene does not hold (`missing`),
@@ -36,7 +40,8 @@ from functools import lru_cache
 
 from core.language.catalogue import subtask_objects
 from core.language.colors import colors_in
-from core.language.cues import agreeing, moved_fixture
+from core.language.cues import agreeing, fixture_colors, moved_fixture
+from core.language.objects import others_in
 from core.language.replies import ask_message, fixed_message, refuse_message
 from core.language.restate import NONE_ANSWER, OPEN_INSTRUCTIONS, is_task_answer, open_kind
 from core.robot.tasks import BLOCK_COLORS, TaskError, task_from_instruction
@@ -175,6 +180,13 @@ def decide(command: str, ranked: Sequence[tuple[str, float]], present: Iterable[
     if fixture is not None and not any(fixture in own for own in skills):  # a lab's task may move its own bowl
         return Understanding("refuse", command, reason="moves a fixed object", missing=fixture, lang=lang, scores=m,
                              message=fixed_message(lang, command, fixture, skills, blocks))
+    if names is not None:
+        stray = not_here(command, names, blocks)
+        if stray is not None:
+            what, word = stray
+            return Understanding("refuse", command, None, None, reason="not in the scene", missing=what, lang=lang,
+                                 scores=m, message=refuse_message(lang, command, " ".join(command.split()), what,
+                                                                  skills, blocks, word=word))
     if best_open[0] is not None and best_open[1] - best_task[1] > open_margin:
         kind = open_kind(best_open[0])
         return Understanding("ask", command, best_open[0], kind, reason="which block", candidates=tuple(blocks),
@@ -196,6 +208,24 @@ def decide(command: str, ranked: Sequence[tuple[str, float]], present: Iterable[
         return Understanding("refuse", command, instruction, kind, reason="not in the scene", missing=absent,
                              lang=lang, scores=m, message=refuse_message(lang, command, text, absent, skills, blocks))
     return Understanding("act", command, instruction, kind, lang=lang, scores=m)
+
+
+def not_here(command: str, names: Sequence[str], blocks: Sequence[str]) -> tuple[str, str | None] | None:
+    """What the command's own words name that the scene does not hold, before any ranking is read: an
+    everyday object that is not a block (`core.language.objects`: ("ball", "pelota")), unless a scene object's
+    name holds it; else a colour of the lexicon that no block here has and that is not the bowl's or the
+    plate's (`core.language.cues.fixture_colors`: "the white plate" is no white block) nor any scene object's
+    as ("white object", None) ("green block" for a built-in block colour this scene lacks). None when the
+    words name nothing missing."""
+    words = {w for n in names for w in n.lower().split()}  # a lab's scene: "blue cup", "shelf"
+    for label, word in others_in(command):
+        if label not in words and word not in words:
+            return label, word
+    here = set(blocks) | words | fixture_colors(command)
+    absent = [c for c in colors_in(command) if c not in here]
+    if not absent:
+        return None
+    return (f"{absent[0]} block" if absent[0] in BLOCK_COLORS else f"{absent[0]} object"), None
 
 
 def absent_color(named: Sequence[str] | None, blocks: Sequence[str], instruction: str) -> str | None:
@@ -248,5 +278,5 @@ def followup_command(pending: Understanding, reply: str) -> str:
 
 
 __all__ = ["NONE_MARGIN", "OPEN_INSTRUCTIONS", "OPEN_MARGIN", "QUESTION_MARGIN", "TASK_FLOOR", "Understanding", "completions",
-           "decide", "followup_command", "instruction_objects", "language_of", "looks_like_question", "margins",
+           "decide", "followup_command", "instruction_objects", "language_of", "looks_like_question", "margins", "not_here",
            "scene_blocks"]

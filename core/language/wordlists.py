@@ -59,6 +59,10 @@ class WordLists:
 
     def substrings(self, text: str, skip: tuple[str, ...] = ()) -> list[tuple[int, str]]:
         """(position, label) of the no-space forms in `text`; `skip`: words whose characters are no form."""
+        return [(start, label) for start, _, label in self.spans(text, skip)]
+
+    def spans(self, text: str, skip: tuple[str, ...] = ()) -> list[tuple[int, int, str]]:
+        """(start, end, label) of the no-space forms in `text`, as `substrings`."""
         if not NO_SPACES.search(text):
             return []
         taken = [(m.start(), m.end()) for s in skip for m in re.finditer(re.escape(s), text)]
@@ -68,7 +72,7 @@ class WordLists:
                 if any(a < m.end() and m.start() < b for a, b in taken):
                     continue
                 taken.append((m.start(), m.end()))
-                out.append((m.start(), label))
+                out.append((m.start(), m.end(), label))
         return out
 
 

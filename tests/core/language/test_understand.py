@@ -193,3 +193,24 @@ def test_the_verdict_reads_one_ranking_and_the_block_is_picked_from_another():
     assert u.scores["task"] == 0.0  # the margins are the verdict ranking's
     gone = decide("prends le bloc rouge", verdict, ["green block"], pick=glossed)
     assert gone.verdict == "refuse" and gone.missing == "red block"
+
+
+def test_words_naming_a_thing_or_colour_the_scene_lacks_are_refused_before_asking_or_acting():
+    # a thing that is not a block: refused with the command's own word, whatever the restater chose
+    ball = decide("coge la pelota roja", ranking("pick up the red block"), SCENE)
+    assert ball.verdict == "refuse" and ball.reason == "not in the scene" and ball.missing == "ball"
+    assert "no veo «pelota» en la mesa" in ball.message and ball.instruction is None
+    # an absent colour with an open instruction winning: refused, not "which block?"
+    white = decide("ta det vita blocket", ranking("pick up the block"), SCENE)
+    assert white.verdict == "refuse" and white.missing == "white object"
+    # a stack onto an absent colour, though the other colour is here
+    stack = decide("stack the red block on the black one", ranking("stack the red block on the blue block"), SCENE)
+    assert stack.verdict == "refuse" and stack.missing == "black object"
+    # the plate's colour is not a block's; an open command about it is still asked back
+    assert decide("put the red block on the white plate", ranking("put the red block on the plate"), SCENE).acts
+    assert decide("put the block on the white plate", ranking("put the block on the plate"), SCENE).verdict == "ask"
+    # a lab's scene holds other things and colours: its own objects are not missing
+    lab = [("put the blue cup on the shelf", 0.0), (NONE_ANSWER, -100.0)]
+    assert decide("put the blue cup on the shelf", lab, ["blue cup", "shelf"]).acts
+    # no scene model: the words alone do not refuse
+    assert decide("coge la pelota roja", ranking("pick up the red block"), None).acts
