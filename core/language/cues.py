@@ -103,7 +103,7 @@ _OBJECT_MARKED = re.compile(
 # the red block" names no direction; "move the red block" no destination)
 _LIFT: dict[str, str] = {
     "en": "lift pick grab raise take hold", "es": "levanta recoge coge toma agarra alza sube",
-    "fr": "lève soulève prends saisis ramasse attrape", "de": "heb hebe nimm greif greife pack",
+    "fr": "lève soulève prends saisis ramasse attrape", "de": "heb hebe heben nimm greif greife pack hochheben aufheben",
     "it": "alza solleva prendi afferra raccogli", "pt": "pegue pega levante apanhe agarre erga",
     "nl": "pak til neem", "pl": "podnieś weź chwyć złap", "ru": "подними возьми схвати", "uk": "підніми візьми",
     "cs": "zvedni vezmi", "sv": "lyft ta plocka", "da": "løft tag", "nb": "løft ta", "fi": "nosta ota",

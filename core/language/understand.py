@@ -40,7 +40,7 @@ from functools import lru_cache
 
 from core.language.catalogue import subtask_objects
 from core.language.colors import colors_in
-from core.language.cues import agreeing, fixture_colors, moved_fixture
+from core.language.cues import agreeing, consistent, cues, fixture_colors, kinds_allowed, moved_fixture
 from core.language.objects import others_in
 from core.language.replies import ask_message, fixed_message, refuse_message
 from core.language.restate import NONE_ANSWER, OPEN_INSTRUCTIONS, is_task_answer, open_kind
@@ -65,17 +65,53 @@ _QUESTION_START = re.compile(
 )
 
 
+# a request put as a question ("could you ...?"): its opening words in the Latin and Cyrillic scripts, its
+# ending in Japanese and Korean, its opening in Chinese
+_REQUEST = re.compile(
+    r"^(?:please\s+)?(?:can|could|would|will)\s+(?:you|u)\b|^would you mind\b"
+    r"|^(?:¿\s*)?(?:me\s+)?(?:puedes|podr[ií]as|puede|podr[ií]a)\b"
+    r"|^(?:peux-tu|pourrais-tu|pouvez-vous|pourriez-vous|tu peux|tu pourrais|vous pouvez)\b"
+    r"|^(?:kannst du|k[öo]nntest du|k[öo]nnen sie|k[öo]nnten sie|w[üu]rdest du)\b"
+    r"|^(?:mi\s+)?(?:puoi|potresti|pu[oò]i|potrebbe)\b|^(?:voc[eê] )?(?:pode|poderia)\b"
+    r"|^(?:kun je|kan je|kunt u|zou je|wil je)\b|^(?:czy )?(?:mo[zż]esz|m[oó]g[lł]by[sś])\b"
+    r"|^(?:можешь|можете|не могли бы|не мог бы)\b"
+    r"|^(?:请你?|你能|你可以|能不能|可以)"
+    r"|(?:てくれ(?:る|ます)か?|てもらえ(?:る|ます)か?|ていただけ(?:る|ます)か?)[？?]?$"
+    r"|(?:줄래|줄 수 있어|주시겠어요|줄래요|주실래요)[？?]?$",
+    re.IGNORECASE,
+)
+
+
 @lru_cache(maxsize=4096)
 def looks_like_question(text: str) -> bool:
-    """A question mark (any script) or a question word at the start in a few languages. It routes the
-    chat's Send button (`core.conversation`) and raises the bar for acting on a command (`decide`): "could
-    you pick up the red block" looks like one and is still acted on when the restater is sure of the task."""
+    """A question mark (any script) or a question word at the start in a few languages, unless it is a
+    request (`looks_like_request`). It routes the chat's Send button (`core.conversation`) and raises the bar
+    for acting on a command (`decide`)."""
     t = text.strip()
-    if not t:
+    if not t or looks_like_request(t):
         return False
     if t[-1] in "?？؟" or t.startswith("¿") or t.endswith("吗") or t.endswith("か"):
         return True
     return bool(_QUESTION_START.match(t))
+
+
+@lru_cache(maxsize=4096)
+def looks_like_request(text: str) -> bool:
+    """A task asked for as a question: a request's opening ("could you", "kannst du", "请", "...てくれる？")
+    and words that settle a task ("could you grab the red cube for me?"); "can you see the red block?" is
+    a question (no task in its words)."""
+    t = text.strip()
+    return bool(_REQUEST.search(t)) and words_settle(t)
+
+
+def words_settle(command: str, answers: Iterable[str] | None = None) -> bool:
+    """Do the command's words alone name one task kind and its block colours (`core.language.cues`)? With
+    `answers`: and one of those task answers agrees with them."""
+    c = cues(command)
+    allowed = kinds_allowed(c)
+    if allowed is None or len(allowed) != 1 or not c.blocks:
+        return False
+    return answers is None or any(is_task_answer(a) and consistent(a, c) for a in answers)
 
 
 _STOPWORDS = {
@@ -173,7 +209,10 @@ def decide(command: str, ranked: Sequence[tuple[str, float]], present: Iterable[
     blocks = scene_blocks(names) if names is not None else list(BLOCK_COLORS)
     margin = question_margin if looks_like_question(command) else none_margin
     unsure = max(m["task"], m["open"]) < task_floor  # no answer the restater is sure enough of
-    if m["none"] > max(m["task"], m["open"]) - margin or unsure or best_task[0] is None and best_open[0] is None:
+    doubted = m["none"] > max(m["task"], m["open"]) - margin
+    if doubted and margin == none_margin and words_settle(command, (a for a, _ in ranked)):
+        doubted = False  # the words name the task and its blocks: they outweigh the restater's doubt
+    if doubted or unsure or best_task[0] is None and best_open[0] is None:
         return Understanding("refuse", command, reason="no task", lang=lang, scores=m,
                              message=refuse_message(lang, command, None, None, skills, blocks))
     fixture = moved_fixture(command, lang)
@@ -187,7 +226,7 @@ def decide(command: str, ranked: Sequence[tuple[str, float]], present: Iterable[
             return Understanding("refuse", command, None, None, reason="not in the scene", missing=what, lang=lang,
                                  scores=m, message=refuse_message(lang, command, " ".join(command.split()), what,
                                                                   skills, blocks, word=word))
-    if best_open[0] is not None and best_open[1] - best_task[1] > open_margin:
+    if best_open[0] is not None and best_open[1] - best_task[1] > open_margin and not cues(command).blocks:
         kind = open_kind(best_open[0])
         return Understanding("ask", command, best_open[0], kind, reason="which block", candidates=tuple(blocks),
                              lang=lang, scores=m, message=ask_message(lang, kind or "", blocks))
@@ -278,5 +317,6 @@ def followup_command(pending: Understanding, reply: str) -> str:
 
 
 __all__ = ["NONE_MARGIN", "OPEN_INSTRUCTIONS", "OPEN_MARGIN", "QUESTION_MARGIN", "TASK_FLOOR", "Understanding", "completions",
-           "decide", "followup_command", "instruction_objects", "language_of", "looks_like_question", "margins", "not_here",
+           "decide", "followup_command", "instruction_objects", "language_of", "looks_like_question", "looks_like_request",
+           "margins", "not_here", "words_settle",
            "scene_blocks"]
