@@ -8,7 +8,8 @@ WORDINGS`), rendered for every built-in task of its kind, `core.language.cues` r
   restatement with the wrong verb;
 - `fixture_refusals`: commands refused as moving a fixed object (all of these are valid commands: 0);
 - `not_here_refusals`: commands refused because their words name a thing or a colour the scene does not
-  hold (`core.language.understand.not_here`, the scene's four blocks, bowl and plate): also 0.
+  hold (`core.language.understand.not_here`, the scene's four blocks, bowl and plate) or a block on itself
+  or inside another (`core.language.cues.impossible`): also 0.
 
 A measurement only: the word lists are not chosen by looking at it (the held-out wordings' header).
 
@@ -24,7 +25,7 @@ from bench.common import write_result
 
 def measure(table: dict, colours: dict) -> dict:
     from bench.data import render
-    from core.language.cues import consistent, cues, kinds_allowed, moved_fixture
+    from core.language.cues import consistent, cues, impossible, kinds_allowed, moved_fixture
     from core.language.understand import language_of, not_here
     from core.robot.tasks import BLOCK_COLORS
     from core.robot.tasks import all_tasks
@@ -60,6 +61,9 @@ def measure(table: dict, colours: dict) -> dict:
                     if missing is not None:
                         stray += 1
                         examples.append([lang, text, f"refused: no {missing[1] or missing[0]} here"])
+                    if impossible(text):
+                        stray += 1
+                        examples.append([lang, text, f"refused: impossible ({impossible(text)})"])
     return {"commands": n, "excluded": excluded, "settled": round(settled / n, 3), "fixture_refusals": fixture,
             "not_here_refusals": stray,
             "by_language": per_lang, "examples": examples[:20]}

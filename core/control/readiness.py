@@ -9,7 +9,9 @@ decide, from what the loop observes, what to do before the model is asked:
   skips them and says so; a command whose last subtask holds needs no motion at all.
 - `prepare(subtask, now, it, offset)`: a few scripted action entries that make the subtask startable, with
   the words the chat shows: put a block down that is not the one the subtask needs; open a gripper that
-  is closed on nothing before a grasp; rise from low over the table before travelling.
+  is closed on nothing before a grasp; close an open gripper before a push's approach (the expert pushes
+  with it closed: an open finger coming down beside the block can knock it away); rise from low over the
+  table before travelling.
 - `needs_grasp(subtask, held, it)`: a placing or lifting subtask with the block not in the gripper: the
   loop goes back to the grasp.
 - `approach_reached(subtask, line)`: a push's approach ("move to the right of the red block") is done when
@@ -254,6 +256,11 @@ def prepare(subtask: str, now: RobotNow, it: str | None = None,
         says = (f"The gripper is closed and holds nothing: {'rising to %.0f cm and ' % (100 * TRAVEL_Z) if low else ''}"
                 f"opening it before the grasp.")
         return Preparation(tuple(entries), says, "open")
+    if push_phase(subtask) is not None and not closed:  # the expert pushes with the gripper closed
+        entries.append(Chunk(0.0, 0.0, 0.0, GRIPPER_CLOSED))
+        says = (f"The gripper is open and a push is made with it closed: {'rising to %.0f cm and ' % (100 * TRAVEL_Z) if low else ''}"
+                f"closing it before moving, so that an open finger does not knock the {target or 'block'} away.")
+        return Preparation(tuple(entries), says, "close")
     if low:
         return Preparation(tuple(entries), f"The gripper is low ({100 * z:.1f} cm above the table): rising to "
                            f"{100 * TRAVEL_Z:.0f} cm before moving, to clear the blocks.", "rise")

@@ -58,7 +58,7 @@ _PLACES: dict[str, dict[str, str]] = {
         "en": "forward forwards ahead", "es": "adelante delante frente", "fr": "avant", "de": "vorne vorn vorwärts",
         "it": "avanti", "pt": "frente adiante", "nl": "voren vooruit", "pl": "przodu naprzód", "ru": "вперёд вперед",
         "uk": "вперед уперед", "cs": "dopředu vpřed", "sv": "framåt fram", "da": "fremad frem", "nb": "fremover frem",
-        "fi": "eteenpäin", "tr": "ileri", "hu": "előre", "ro": "înainte inainte", "el": "μπροστά", "ar": "الأمام",
+        "fi": "eteenpäin eteen", "tr": "ileri öne", "hu": "előre", "ro": "înainte inainte față fata", "el": "μπροστά", "ar": "الأمام",
         "hi": "आगे", "id": "depan maju", "vi": "trước", "zh": "前", "ja": "前 奥", "ko": "앞",
     },
 }
@@ -89,6 +89,8 @@ _ARTICLES = set("""
 the a an this that el la los las un una unos unas este esta le les l un une des ce cette
 der die das den dem des ein eine einen einem einer il lo gli i uno o os as um uma het een det ett en
 """.split())
+# words of `_PREPOSITIONS` that are articles in the command's language (Dutch "de", Portuguese "a", "as")
+_ARTICLE_HERE = {"nl": {"de"}, "pt": {"a", "as"}}
 # the fixed object as the grammatical object in the scripts without spaces: Chinese 把 X, Japanese X を,
 # Korean X 을/를
 _OBJECT_MARKED = re.compile(
@@ -102,13 +104,18 @@ _OBJECT_MARKED = re.compile(
 # the command is a pick-up ("lève le bloc rouge"); without such a verb the words do not settle it ("push
 # the red block" names no direction; "move the red block" no destination)
 _LIFT: dict[str, str] = {
-    "en": "lift pick grab raise take hold", "es": "levanta recoge coge toma agarra alza sube",
-    "fr": "lève soulève prends saisis ramasse attrape", "de": "heb hebe heben nimm greif greife pack hochheben aufheben",
-    "it": "alza solleva prendi afferra raccogli", "pt": "pegue pega levante apanhe agarre erga",
-    "nl": "pak til neem", "pl": "podnieś weź chwyć złap", "ru": "подними возьми схвати", "uk": "підніми візьми",
-    "cs": "zvedni vezmi", "sv": "lyft ta plocka", "da": "løft tag", "nb": "løft ta", "fi": "nosta ota",
-    "tr": "kaldır al", "hu": "emeld vedd", "ro": "ridică ridica ia", "el": "σήκωσε πιάσε πάρε",
-    "id": "angkat ambil", "vi": "nhấc lấy cầm", "zh": "拿起 捡起 抓起 举起 提起", "ja": "持ち上げ 取って つかんで 掴んで 拾って",
+    "en": "lift pick grab raise take hold", "es": "levanta recoge coge toma agarra alza sube levantar recoger coger "
+    "tomar agarrar alzar", "fr": "lève soulève prends saisis ramasse attrape lever soulever prendre saisir ramasser "
+    "attraper", "de": "heb hebe heben nimm nehmen greif greife greifen pack hochheben aufheben",
+    "it": "alza solleva prendi afferra raccogli alzare sollevare prendere afferrare raccogliere",
+    "pt": "pegue pega levante apanhe agarre erga pegar levantar apanhar agarrar erguer",
+    "nl": "pak til neem pakken tillen optillen oppakken nemen", "pl": "podnieś weź chwyć złap podnieść wziąć chwycić "
+    "złapać podnieśc", "ru": "подними возьми схвати поднять взять схватить поднимите возьмите",
+    "uk": "підніми візьми підняти взяти", "cs": "zvedni vezmi zvednout vzít zvedněte vezměte",
+    "sv": "lyft ta plocka lyfta", "da": "løft tag løfte tage", "nb": "løft ta løfte", "fi": "nosta ota nostaa ottaa",
+    "tr": "kaldır al kaldırır kaldırabilir kaldırın alır alabilir", "hu": "emeld vedd emelj emelnéd vennéd",
+    "ro": "ridică ridica ia ridici iei lua", "el": "σήκωσε πιάσε πάρε σηκώσεις πάρεις", "id": "angkat ambil",
+    "vi": "nhấc lấy cầm", "zh": "拿起 捡起 抓起 举起 提起", "ja": "持ち上げ 取って つかんで 掴んで 拾って",
     "ko": "집어 들어 잡아",
 }
 _LIFT_PHRASES = ("tira su",)
@@ -214,7 +221,7 @@ def moved_fixture(text: str, lang: str = "") -> str | None:
     scripts: the first word naming a fixed object comes before any block colour, and the word before it
     (articles and colour words skipped) is not a preposition - "put the bowl on the red block", "soulève la table", but not
     "put the red block in the bowl" or "into the bowl, put the green block". `lang` "nl" reads "de" as an
-    article."""
+    article, "pt" "a" and "as"."""
     m = _OBJECT_MARKED.search(text)
     if m:
         return _fixture_of(next(g for g in m.groups() if g))
@@ -223,8 +230,8 @@ def moved_fixture(text: str, lang: str = "") -> str | None:
 
     tokens = _WORD.findall(text.lower())
     # a word that is an article in one language and a preposition in another ("en", "a", "de") counts as a
-    # preposition: the safe reading (no refusal); Dutch "de" is an article
-    prepositions = _PREPOSITIONS - {"de"} if lang == "nl" else _PREPOSITIONS
+    # preposition: the safe reading (no refusal), except in a language where it is an article
+    prepositions = _PREPOSITIONS - _ARTICLE_HERE.get(lang, set())
     articles = _ARTICLES - prepositions
     for i, tok in enumerate(tokens):
         if word_color(tok) in BLOCK_COLORS:
@@ -254,4 +261,39 @@ def fixture_colors(text: str) -> frozenset[str]:
                      if any(0 <= fa - b <= 2 or (a - fb == 1 and low[fb].isspace()) for fa, fb in spans))
 
 
-__all__ = ["Cues", "agreeing", "consistent", "cues", "fixture_colors", "kinds_allowed", "moved_fixture"]
+# words that put a block inside something ("into the blue block"), and words for "itself"; not the bare
+# "in" of en/de/nl/it, which is also Italian "in cima" (on top)
+_INSIDE: dict[str, str] = {
+    "en": "into inside within", "es": "dentro", "fr": "dans dedans intérieur", "de": "hinein innen ins",
+    "it": "dentro", "pt": "dentro", "nl": "binnen", "pl": "środka wewnątrz", "ru": "внутрь", "uk": "всередину",
+    "cs": "dovnitř uvnitř", "sv": "inuti", "da": "ind indeni", "nb": "inn inni", "fi": "sisään sisälle",
+    "tr": "içine içerisine", "hu": "belé bele", "ro": "înăuntrul inauntrul", "el": "μέσα", "id": "dalam",
+    "vi": "trong", "zh": "里 里面 内", "ja": "中 入れ", "ko": "안에 속에 안으로 넣",
+}
+_ITSELF = ("itself", "zichzelf", "selbst", "mismo", "misma", "même", "stesso", "stessa", "mesmo", "mesma", "себя",
+           "siebie", "sebe", "sig selv", "seg selv", "sig själv", "kendisi", "önmagára", "自己", "自身", "それ自体",
+           "자기 자신", "자신")
+_INSIDE_LISTS = WordLists({"inside": _INSIDE})
+
+
+@lru_cache(maxsize=4096)
+def impossible(text: str) -> str | None:
+    """A block task no robot can do, from the words alone: "itself" (a block stacked on itself: one block
+    colour named twice, or with a word for itself, and nothing else) or "inside" (a block put inside another
+    block: two block colours and a word for into/inside, no bowl or plate); None otherwise."""
+    low = text.lower()
+    c = cues(text)
+    if c.places & {"bowl", "plate"} or c.places & {"left", "right", "forward"}:
+        return None
+    mentions = [col for _, _, col in color_spans(text) if col in BLOCK_COLORS]
+    if len(set(mentions)) == 1 and not c.lift and (len(mentions) >= 2 or any(w in low for w in _ITSELF)):
+        return "itself"
+    if len(set(mentions)) >= 2:
+        words = _WORD.findall(low)
+        if any("inside" in _INSIDE_LISTS.labels(w) for w in words if not NO_SPACES.search(w)) or \
+                _INSIDE_LISTS.substrings(low):
+            return "inside"
+    return None
+
+
+__all__ = ["Cues", "agreeing", "consistent", "cues", "fixture_colors", "impossible", "kinds_allowed", "moved_fixture"]

@@ -15,6 +15,7 @@ instructions, the *open* instructions (a task whose block the command does not n
    thing that is not a block (`core.language.objects`: "coge la pelota roja", "mets la pomme dans le bol"),
    quoted in the answer, or a colour of the lexicon that no block has and that is not the bowl's or the
    plate's ("ta det vita blocket"; "the white plate" is not a white block) - before any question back;
+   **refuse, impossible** (`core.language.cues.impossible`): a block on itself, or inside another block;
 2. **ask**: the best open instruction beats the best task instruction by more than `open_margin`; the
    question lists the blocks in the scene;
 3. **refuse, not here**: the best task instruction names an object the scene does not hold (`missing`),
@@ -40,7 +41,7 @@ from functools import lru_cache
 
 from core.language.catalogue import subtask_objects
 from core.language.colors import colors_in
-from core.language.cues import agreeing, consistent, cues, fixture_colors, kinds_allowed, moved_fixture
+from core.language.cues import agreeing, consistent, cues, fixture_colors, impossible, kinds_allowed, moved_fixture
 from core.language.objects import others_in
 from core.language.replies import ask_message, fixed_message, refuse_message
 from core.language.restate import NONE_ANSWER, OPEN_INSTRUCTIONS, is_task_answer, open_kind
@@ -65,19 +66,28 @@ _QUESTION_START = re.compile(
 )
 
 
-# a request put as a question ("could you ...?"): its opening words in the Latin and Cyrillic scripts, its
-# ending in Japanese and Korean, its opening in Chinese
+# a request put as a question ("could you ...?"): its opening words in the Latin, Greek and Cyrillic
+# scripts, its ending in Turkish, Japanese and Korean, its opening in Chinese; or a word of politeness
+# anywhere ("please", "bitte", "por favor", ...)
 _REQUEST = re.compile(
     r"^(?:please\s+)?(?:can|could|would|will)\s+(?:you|u)\b|^would you mind\b"
     r"|^(?:¿\s*)?(?:me\s+)?(?:puedes|podr[ií]as|puede|podr[ií]a)\b"
     r"|^(?:peux-tu|pourrais-tu|pouvez-vous|pourriez-vous|tu peux|tu pourrais|vous pouvez)\b"
     r"|^(?:kannst du|k[öo]nntest du|k[öo]nnen sie|k[öo]nnten sie|w[üu]rdest du)\b"
-    r"|^(?:mi\s+)?(?:puoi|potresti|pu[oò]i|potrebbe)\b|^(?:voc[eê] )?(?:pode|poderia)\b"
-    r"|^(?:kun je|kan je|kunt u|zou je|wil je)\b|^(?:czy )?(?:mo[zż]esz|m[oó]g[lł]by[sś])\b"
-    r"|^(?:можешь|можете|не могли бы|не мог бы)\b"
+    r"|^(?:mi\s+)?(?:puoi|potresti|pu[oò]i|potrebbe)\b|^(?:voc[eê] )?(?:pode|poderia|podes)\b"
+    r"|^(?:kun je|kan je|kunt u|zou je|wil je)\b|^(?:czy )?(?:mo[zż]esz|m[oó]g[lł]by[sś]|mo[zż]e pan|mo[zż]e pani)\b"
+    r"|^(?:можешь|можете|не могли бы|не мог бы|можеш)\b"
+    r"|^(?:kan du|kunne du|skulle du kunna|vil du|kunde du)\b|^(?:voisitko|voitko|voisitteko|voitteko)\b"
+    r"|^(?:můžeš|mohl bys|mohla bys|mohli byste|můžete)\b|^(?:tudn[áa]d|tudn[áa]|tudsz)\b"
+    r"|^(?:po[țt]i|pute[țt]i|ai putea)\b|^(?:μπορείς|μπορείτε)\b|^(?:bisakah|bisa|dapatkah)\b"
+    r"|^(?:b[ạa]n c[óo] th[ểe])\b|^(?:क्या आप)|^(?:هل يمكنك|هل تستطيع)"
+    r"|\bm[ıi]s[ıi]n(?:[ıi]z)?\s*\??$"
     r"|^(?:请你?|你能|你可以|能不能|可以)"
     r"|(?:てくれ(?:る|ます)か?|てもらえ(?:る|ます)か?|ていただけ(?:る|ます)か?)[？?]?$"
-    r"|(?:줄래|줄 수 있어|주시겠어요|줄래요|주실래요)[？?]?$",
+    r"|(?:줄래|줄 수 있어|주시겠어요|줄래요|주실래요|주세요)[？?]?$"
+    r"|\b(?:please|pls|bitte|por favor|s'il (?:te|vous) pla[iî]t|per favore|per piacere|alsjeblieft|alstublieft"
+    r"|prosz[eę]|пожалуйста|будь ласка|snälla|vær så snill|venligst|lütfen|k[ée]rlek|te rog|v[ăa] rog|prosím"
+    r"|παρακαλώ|tolong|làm ơn|vui lòng|कृपया|من فضلك)\b",
     re.IGNORECASE,
 )
 
@@ -219,6 +229,10 @@ def decide(command: str, ranked: Sequence[tuple[str, float]], present: Iterable[
     if fixture is not None and not any(fixture in own for own in skills):  # a lab's task may move its own bowl
         return Understanding("refuse", command, reason="moves a fixed object", missing=fixture, lang=lang, scores=m,
                              message=fixed_message(lang, command, fixture, skills, blocks))
+    cannot = impossible(command)
+    if cannot is not None and not skills:  # a lab's own tasks may put things inside others
+        return Understanding("refuse", command, reason=f"impossible: {cannot}", lang=lang, scores=m,
+                             message=refuse_message(lang, command, None, None, skills, blocks))
     if names is not None:
         stray = not_here(command, names, blocks)
         if stray is not None:

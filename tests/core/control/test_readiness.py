@@ -182,3 +182,16 @@ def test_opening_and_closing_over_and_over_is_not_progress():
         p.acted(f"[[0.0, 0.0, 0.0, {1 - grip}]]", 1 - grip)
         stops.append(p.observe((0.3, 0, 0.02), 1 - grip, _line(1, "open" if grip == 0 else "closed")))
     assert stops[:2] == [None, None] and any(stops)
+
+
+def test_an_open_gripper_is_closed_before_a_push_approach():
+    home = RobotNow((0.34, 0.0, 0.18), 1.0)
+    prep = prepare("move to the left of the green block", home, "green block")
+    assert prep.reason == "close" and [e.gripper for e in prep.entries] == [GRIPPER_CLOSED]
+    assert "closing it before moving" in prep.says
+    # low and open: rise first, then close
+    low = prepare("move to the left of the green block", RobotNow((0.4, 0.0, 0.03), 1.0), "green block")
+    assert low.reason == "close" and low.entries[0].dz > 0 and low.entries[-1].gripper == GRIPPER_CLOSED
+    # already closed: ready as it is; a grasp still wants it open
+    assert prepare("move to the left of the green block", RobotNow((0.34, 0.0, 0.18), 0.0), "green block") is None
+    assert prepare("grasp the green block", home, "green block") is None

@@ -115,3 +115,21 @@ def test_decide_refuses_moving_a_fixed_object_unless_a_lab_task_moves_it():
     assert de.verdict == "refuse" and "die Schüssel lässt sich nicht bewegen" in de.message
     lab = decide("put the bowl on the red block", list(scores.items()), SCENE, skills=["put the bowl on the shelf"])
     assert lab.acts
+
+
+@pytest.mark.parametrize(("text", "why"), [
+    ("stack the blue block on the blue block", "itself"),
+    ("put the red block on top of itself", "itself"),
+    ("put the red block into the blue block", "inside"),
+    ("把红色方块放到蓝色方块里面", "inside"),
+    ("pick up the red block", None),
+    ("stack the red block on the blue block", None),
+    ("appoggia il cubetto rosso in cima al cubetto verde", None),  # "in cima": on top
+    ("coloque o cubo vermelho em cima do cubo verde", None),
+    ("put the red block in the bowl", None),
+    ("pick up the red block, the red one", None),  # a lifting verb: one block, named twice
+])
+def test_a_block_on_itself_or_inside_another_is_impossible(text, why):
+    from core.language.cues import impossible
+
+    assert impossible(text) == why
