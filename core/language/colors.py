@@ -4,6 +4,7 @@ The restater's word glosses (`core.language.restate.named_colors`) tell which co
 model itself, in any language; on the small default model they are weak for the colours no block has ("naranja"
 leads orange by 2.8 where the gain asks for 3, "paarse" leads pink) and absent for scripts without spaces
 (zh, ja). This lexicon is the second reader: the eleven basic colour terms (Berlin & Kay) in 26 languages
+and the 14 of `core.language.more_words`
 (Danish black, "sort", is left out: it is also an English verb), written out once from dictionaries —
 never fitted to a benchmark's items. `colors_in(text)` returns the
 colours named, in text order; `core.language.understand.decide` adds them to the glosses' so a command
@@ -21,6 +22,8 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+from core.language import more_words
+from core.language.more_words import merged
 from core.language.wordlists import WordLists
 
 # colour -> language -> forms (`core.language.wordlists`: "x-" a stem, "x~" a Slavic adjective stem)
@@ -119,6 +122,7 @@ _TERMS: dict[str, dict[str, str]] = {
 }
 
 _WORD = re.compile(r"[\w\u0590-\u06ff\u0900-\u097f]+(?:-[\w]+)*", re.UNICODE)
+_TERMS = merged(_TERMS, more_words.COLORS)  # 14 more languages (`core.language.more_words`)
 _LEXICON = WordLists(_TERMS)
 
 # multi-word forms (Vietnamese "xanh" alone is both green and blue; Indonesian pink is "red young")

@@ -20,7 +20,9 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+from core.language import more_words
 from core.language.colors import color_spans, colors_in, word_color
+from core.language.more_words import merged
 from core.language.wordlists import NO_SPACES, WordLists
 from core.robot.tasks import BLOCK_COLORS, TaskError, task_from_instruction
 
@@ -123,6 +125,9 @@ _LIFT_PHRASES = ("tira su",)
 _EN_RIGHT = re.compile(r"\b(?:to|towards?|on) (?:the|your|its) right\b")
 _WORD = re.compile(r"[\w\u0900-\u097f]+", re.UNICODE)
 _PLACE_NAMES = frozenset(_PLACES)
+_PLACES = merged(_PLACES, more_words.PLACES)  # 14 more languages (`core.language.more_words`)
+_LIFT = {**_LIFT, **more_words.LIFT}
+_TABLE = {**_TABLE, **more_words.TABLE}
 _LISTS = WordLists({**_PLACES, "lift": _LIFT, "table": _TABLE})
 
 

@@ -18,6 +18,8 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+from core.language import more_words
+from core.language.more_words import merged
 from core.language.wordlists import WordLists
 
 OTHER_OBJECTS: dict[str, dict[str, str]] = {
@@ -122,6 +124,7 @@ OTHER_OBJECTS: dict[str, dict[str, str]] = {
 }
 
 _WORD = re.compile(r"[\w\u0590-\u06ff\u0900-\u097f'’]+", re.UNICODE)
+OTHER_OBJECTS = merged(OTHER_OBJECTS, more_words.OBJECTS)  # 14 more languages (`core.language.more_words`)
 _LISTS = WordLists(OTHER_OBJECTS)
 
 

@@ -39,6 +39,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from core.language import more_words
 from core.language.catalogue import subtask_objects
 from core.language.colors import colors_in
 from core.language.cues import agreeing, consistent, cues, fixture_colors, impossible, kinds_allowed, moved_fixture
@@ -90,6 +91,8 @@ _REQUEST = re.compile(
     r"|παρακαλώ|tolong|làm ơn|vui lòng|कृपया|من فضلك)\b",
     re.IGNORECASE,
 )
+_REQUEST_MORE = re.compile("^(?:" + "|".join(map(re.escape, more_words.REQUEST_OPENINGS)) + ")"
+                           "|(?:" + "|".join(map(re.escape, more_words.POLITE)) + ")", re.IGNORECASE)
 
 
 @lru_cache(maxsize=4096)
@@ -111,7 +114,7 @@ def looks_like_request(text: str) -> bool:
     and words that settle a task ("could you grab the red cube for me?"); "can you see the red block?" is
     a question (no task in its words)."""
     t = text.strip()
-    return bool(_REQUEST.search(t)) and words_settle(t)
+    return bool(_REQUEST.search(t) or _REQUEST_MORE.search(t)) and words_settle(t)
 
 
 def words_settle(command: str, answers: Iterable[str] | None = None) -> bool:

@@ -4,7 +4,7 @@ word cues (`core.language.cues`) are both {label: {language: "forms"}}.
 A form is a whole word (lower case); a form ending in "-" is a stem: a word that starts with it and has at
 most `STEM_TAIL` more letters; a form ending in "~" is a Slavic adjective stem: the rest of the word must be
 one of `SLAVIC_ENDINGS` (so Russian "сер~", grey, takes серый and серого but not сердце). A form in a
-script written without spaces (CJK, kana, hangul) is matched as a substring of the text.
+script written without spaces (Thai, CJK, kana, hangul) is matched as a substring of the text.
 """
 
 from __future__ import annotations
@@ -12,14 +12,15 @@ from __future__ import annotations
 import re
 
 STEM_TAIL = 5
-# adjective endings of Polish, Russian, Ukrainian and Czech
+# adjective endings of Polish, Russian, Ukrainian, Czech and Slovak
 SLAVIC_ENDINGS = frozenset(
     "y a e ego ej emu ą ym ych ymi i "  # pl
     "ый ий ой ая яя ое ее ые ие ого его ому ему ую юю ым им ом ем ых их ыми ими "  # ru
     "ій а е і ого ому у ою ім их ими ий ої "  # uk
-    "ý á é ého ému ém ým ých ými í ou".split()  # cs
+    "ý á é ého ému ém ým ých ými í ou "  # cs
+    "ú om".split()  # sk
 )
-NO_SPACES = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")  # CJK, kana, hangul
+NO_SPACES = re.compile(r"[\u0e00-\u0e7f\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")  # Thai, CJK, kana, hangul
 
 
 class WordLists:
