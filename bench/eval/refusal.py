@@ -16,6 +16,7 @@ language), by language and subcategory.
     python bench/eval/refusal.py --set b      # held-out set B (other wordings, sv/tr/cs/id): refusal-b.json
     python bench/eval/refusal.py --set c      # held-out set C (an independent author, 28 languages): refusal-c.json
     python bench/eval/refusal.py --set d      # held-out set D (an independent author, 32 languages): refusal-d.json
+    python bench/eval/refusal.py --set e      # held-out set E (an independent author, 37 languages): refusal-e.json
 
 The held-out set (`bench/data/held_out_refusal.py`) is never swept: `--dev` is where the margins are chosen
 (`choose`: the most out-of-domain refused with at most `MAX_FALSE` of the in-domain refused, ties to the
@@ -56,13 +57,15 @@ def dev_items(per_language: int = 6) -> list[dict]:
 
 def held_out_items(which: str = "held-out") -> list[dict]:
     """The held-out set's items with their labels: "held-out" (`bench.data.held_out_refusal`), "held-out-b"
-    (`bench.data.held_out_refusal_b`), "held-out-c" or "held-out-d" (`bench.data.held_out_refusal_c`, `_d`)."""
+    (`bench.data.held_out_refusal_b`), "held-out-c", "held-out-d" or "held-out-e" (`bench.data.held_out_refusal_c`, `_d`, `_e`)."""
     if which == "held-out-b":
         from bench.data.held_out_refusal_b import IN_DOMAIN_GOLD, items
     elif which == "held-out-c":
         from bench.data.held_out_refusal_c import IN_DOMAIN_GOLD, items
     elif which == "held-out-d":
         from bench.data.held_out_refusal_d import IN_DOMAIN_GOLD, items
+    elif which == "held-out-e":
+        from bench.data.held_out_refusal_e import IN_DOMAIN_GOLD, items
     else:
         from bench.data.held_out_refusal import IN_DOMAIN_GOLD, items
 
@@ -195,10 +198,10 @@ def main() -> int:
     ap.add_argument("--dev", action="store_true", help="the dev set: sweep the margins (never the held-out set)")
     ap.add_argument("--restater", type=Path, default=None, help="restater folder (default: assets/restate)")
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--set", choices=("a", "b", "c", "d"), default="a",
+    ap.add_argument("--set", choices=("a", "b", "c", "d", "e"), default="a",
                     help="which held-out set: a (bench/data/held_out_refusal.py, refusal.json), b "
-                         "(bench/data/held_out_refusal_b.py, refusal-b.json) c or d (held_out_refusal_c.py, "
-                         "_d.py: refusal-c.json, refusal-d.json)")
+                         "(bench/data/held_out_refusal_b.py, refusal-b.json) c, d or e (held_out_refusal_c.py, "
+                         "_d.py, _e.py: refusal-c.json, refusal-d.json, refusal-e.json)")
     ap.add_argument("--rankings", type=Path, default=None,
                     help="score the rankings in this file (a previous --dev result, or a --rank-only file of the "
                          "same set) instead of ranking again")
