@@ -145,6 +145,7 @@ def send_and_watch(h: Harness, text: str, *, refusal: bool, timeout_s: float) ->
     st1 = app.loop.status()
     moved, grip = metrics.motion(h.ra.ticks.between(t_press, t_end), ref)
     msgs = app.conversation.messages()
+    last = msgs[-1]["content"] if msgs and msgs[-1]["role"] == "assistant" else ""
     times = [t[0] for t in h.ra.ticks.between(t_press, t_end)]
     return {
         "command": text,
@@ -155,8 +156,8 @@ def send_and_watch(h: Harness, text: str, *, refusal: bool, timeout_s: float) ->
         "run_s": round(t_end - t_press, 2),
         "moved_cm": round(moved, 2),
         "grip_change": round(grip, 2),
-        "final_message": msgs[-1]["content"][-600:] if msgs and msgs[-1]["role"] == "assistant" else "",
-        "transcript": msgs[-1]["content"] if msgs and msgs[-1]["role"] == "assistant" else "",
+        "final_message": last[-600:],
+        "transcript": last,
         "hz_windows": metrics.hz_windows(times, t_press, t_end),
         "ticks": st1.ticks - st0.ticks,
         "missed": st1.missed_ticks - st0.missed_ticks,

@@ -27,8 +27,7 @@ def measure(table: dict, colours: dict) -> dict:
     from bench.data import render
     from core.language.cues import consistent, cues, impossible, kinds_allowed, moved_fixture
     from core.language.understand import language_of, not_here
-    from core.robot.tasks import BLOCK_COLORS
-    from core.robot.tasks import all_tasks
+    from core.robot.tasks import BLOCK_COLORS, all_tasks
 
     by_kind: dict[str, list] = {}
     for t in all_tasks():
@@ -61,9 +60,10 @@ def measure(table: dict, colours: dict) -> dict:
                     if missing is not None:
                         stray += 1
                         examples.append([lang, text, f"refused: no {missing[1] or missing[0]} here"])
-                    if impossible(text):
+                    why = impossible(text)
+                    if why:
                         stray += 1
-                        examples.append([lang, text, f"refused: impossible ({impossible(text)})"])
+                        examples.append([lang, text, f"refused: impossible ({why})"])
     return {"commands": n, "excluded": excluded, "settled": round(settled / n, 3), "fixture_refusals": fixture,
             "not_here_refusals": stray,
             "by_language": per_lang, "examples": examples[:20]}

@@ -28,6 +28,7 @@ words are also glossed over the basic colour terms, as the app does once it woul
 from __future__ import annotations
 
 import argparse
+import importlib
 import itertools
 import json
 import sys
@@ -37,6 +38,7 @@ from pathlib import Path
 from bench.common import write_result
 
 SCENE = ("red block", "green block", "blue block", "yellow block", "bowl", "plate")
+SETS = ("b", "c", "d", "e")  # the held-out sets after the first: bench/data/held_out_refusal_<x>.py
 MAX_FALSE = 0.05
 GRID = (-8.0, -4.0, -2.0, -1.0, 0.0, 1.0, 2.0, 4.0, 8.0, 16.0, 30.0, 48.0)  # NONE_MARGIN, QUESTION_MARGIN
 OPEN_GRID = (-2.0, 0.0, 1.0, 2.0, 4.0)
@@ -56,21 +58,12 @@ def dev_items(per_language: int = 6) -> list[dict]:
 
 
 def held_out_items(which: str = "held-out") -> list[dict]:
-    """The held-out set's items with their labels: "held-out" (`bench.data.held_out_refusal`), "held-out-b"
-    (`bench.data.held_out_refusal_b`), "held-out-c", "held-out-d" or "held-out-e" (`bench.data.held_out_refusal_c`, `_d`, `_e`)."""
-    if which == "held-out-b":
-        from bench.data.held_out_refusal_b import IN_DOMAIN_GOLD, items
-    elif which == "held-out-c":
-        from bench.data.held_out_refusal_c import IN_DOMAIN_GOLD, items
-    elif which == "held-out-d":
-        from bench.data.held_out_refusal_d import IN_DOMAIN_GOLD, items
-    elif which == "held-out-e":
-        from bench.data.held_out_refusal_e import IN_DOMAIN_GOLD, items
-    else:
-        from bench.data.held_out_refusal import IN_DOMAIN_GOLD, items
-
-    every = items()
-    gold = dict(zip([it["text"] for it in every if it["category"] == "in"], IN_DOMAIN_GOLD, strict=True))
+    """The held-out set's items with their labels: "held-out" (`bench.data.held_out_refusal`) or
+    "held-out-b" .. "held-out-e" (`bench.data.held_out_refusal_b` .. `_e`)."""
+    suffix = which.removeprefix("held-out")
+    data = importlib.import_module("bench.data.held_out_refusal" + (f"_{suffix[1:]}" if suffix[1:] in SETS else ""))
+    every = data.items()
+    gold = dict(zip([it["text"] for it in every if it["category"] == "in"], data.IN_DOMAIN_GOLD, strict=True))
     return [{**it, "gold": gold.get(it["text"])} for it in every]
 
 
@@ -198,7 +191,7 @@ def main() -> int:
     ap.add_argument("--dev", action="store_true", help="the dev set: sweep the margins (never the held-out set)")
     ap.add_argument("--restater", type=Path, default=None, help="restater folder (default: assets/restate)")
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--set", choices=("a", "b", "c", "d", "e"), default="a",
+    ap.add_argument("--set", choices=("a", *SETS), default="a",
                     help="which held-out set: a (bench/data/held_out_refusal.py, refusal.json), b "
                          "(bench/data/held_out_refusal_b.py, refusal-b.json) c, d or e (held_out_refusal_c.py, "
                          "_d.py, _e.py: refusal-c.json, refusal-d.json, refusal-e.json)")

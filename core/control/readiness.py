@@ -249,18 +249,17 @@ def prepare(subtask: str, now: RobotNow, it: str | None = None,
     low = z < LOW_Z and not over
     entries: list[Chunk] = []
     closed = now.opening <= OPEN_ABOVE
+    rising = f"rising to {100 * TRAVEL_Z:.0f} cm and " if low else ""
     if low:
         entries += _moves(0.0, 0.0, TRAVEL_Z - z, GRIPPER_CLOSED if closed else GRIPPER_OPEN)
     if grasp is not None and closed:
         entries.append(Chunk(0.0, 0.0, 0.0, GRIPPER_OPEN))
-        says = (f"The gripper is closed and holds nothing: {'rising to %.0f cm and ' % (100 * TRAVEL_Z) if low else ''}"
-                f"opening it before the grasp.")
-        return Preparation(tuple(entries), says, "open")
+        return Preparation(tuple(entries), f"The gripper is closed and holds nothing: {rising}opening it before the "
+                           "grasp.", "open")
     if push_phase(subtask) is not None and not closed:  # the expert pushes with the gripper closed
         entries.append(Chunk(0.0, 0.0, 0.0, GRIPPER_CLOSED))
-        says = (f"The gripper is open and a push is made with it closed: {'rising to %.0f cm and ' % (100 * TRAVEL_Z) if low else ''}"
-                f"closing it before moving, so that an open finger does not knock the {target or 'block'} away.")
-        return Preparation(tuple(entries), says, "close")
+        return Preparation(tuple(entries), f"The gripper is open and a push is made with it closed: {rising}closing it "
+                           f"before moving, so that an open finger does not knock the {target or 'block'} away.", "close")
     if low:
         return Preparation(tuple(entries), f"The gripper is low ({100 * z:.1f} cm above the table): rising to "
                            f"{100 * TRAVEL_Z:.0f} cm before moving, to clear the blocks.", "rise")

@@ -128,7 +128,19 @@ _PLACE_NAMES = frozenset(_PLACES)
 _PLACES = merged(_PLACES, more_words.PLACES)  # 14 more languages (`core.language.more_words`)
 _LIFT = {**_LIFT, **more_words.LIFT}
 _TABLE = {**_TABLE, **more_words.TABLE}
-_LISTS = WordLists({**_PLACES, "lift": _LIFT, "table": _TABLE})
+# words that put a block inside something ("into the blue block"), and words for "itself"; not the bare
+# "in" of en/de/nl/it, which is also Italian "in cima" (on top)
+_INSIDE: dict[str, str] = {
+    "en": "into inside within", "es": "dentro", "fr": "dans dedans intérieur", "de": "hinein innen ins",
+    "it": "dentro", "pt": "dentro", "nl": "binnen", "pl": "środka wewnątrz", "ru": "внутрь", "uk": "всередину",
+    "cs": "dovnitř uvnitř", "sv": "inuti", "da": "ind indeni", "nb": "inn inni", "fi": "sisään sisälle",
+    "tr": "içine içerisine", "hu": "belé bele", "ro": "înăuntrul inauntrul", "el": "μέσα", "id": "dalam",
+    "vi": "trong", "zh": "里 里面 内", "ja": "中 入れ", "ko": "안에 속에 안으로 넣",
+}
+_ITSELF = ("itself", "zichzelf", "selbst", "mismo", "misma", "même", "stesso", "stessa", "mesmo", "mesma", "себя",
+           "siebie", "sebe", "sig selv", "seg selv", "sig själv", "kendisi", "önmagára", "自己", "自身", "それ自体",
+           "자기 자신", "자신")
+_LISTS = WordLists({**_PLACES, "lift": _LIFT, "table": _TABLE, "inside": _INSIDE})
 
 
 @dataclass(frozen=True)
@@ -138,6 +150,7 @@ class Cues:
     places: frozenset[str]
     blocks: tuple[str, ...]  # block colours, in order of mention
     lift: bool = False  # a verb of picking up (`_LIFT`)
+    inside: bool = False  # a word for into/inside (`_INSIDE`)
 
 
 @lru_cache(maxsize=4096)
@@ -151,7 +164,7 @@ def cues(text: str) -> Cues:
         found.add("right")
     lift = "lift" in found or any(p in low for p in _LIFT_PHRASES)
     blocks = tuple(c for c in colors_in(text) if c in BLOCK_COLORS)
-    return Cues(frozenset(found & _PLACE_NAMES), blocks, lift)
+    return Cues(frozenset(found & _PLACE_NAMES), blocks, lift, "inside" in found)
 
 
 def kinds_allowed(c: Cues) -> frozenset[str] | None:
@@ -266,19 +279,6 @@ def fixture_colors(text: str) -> frozenset[str]:
                      if any(0 <= fa - b <= 2 or (a - fb == 1 and low[fb].isspace()) for fa, fb in spans))
 
 
-# words that put a block inside something ("into the blue block"), and words for "itself"; not the bare
-# "in" of en/de/nl/it, which is also Italian "in cima" (on top)
-_INSIDE: dict[str, str] = {
-    "en": "into inside within", "es": "dentro", "fr": "dans dedans intérieur", "de": "hinein innen ins",
-    "it": "dentro", "pt": "dentro", "nl": "binnen", "pl": "środka wewnątrz", "ru": "внутрь", "uk": "всередину",
-    "cs": "dovnitř uvnitř", "sv": "inuti", "da": "ind indeni", "nb": "inn inni", "fi": "sisään sisälle",
-    "tr": "içine içerisine", "hu": "belé bele", "ro": "înăuntrul inauntrul", "el": "μέσα", "id": "dalam",
-    "vi": "trong", "zh": "里 里面 内", "ja": "中 入れ", "ko": "안에 속에 안으로 넣",
-}
-_ITSELF = ("itself", "zichzelf", "selbst", "mismo", "misma", "même", "stesso", "stessa", "mesmo", "mesma", "себя",
-           "siebie", "sebe", "sig selv", "seg selv", "sig själv", "kendisi", "önmagára", "自己", "自身", "それ自体",
-           "자기 자신", "자신")
-_INSIDE_LISTS = WordLists({"inside": _INSIDE})
 
 
 @lru_cache(maxsize=4096)
@@ -286,19 +286,14 @@ def impossible(text: str) -> str | None:
     """A block task no robot can do, from the words alone: "itself" (a block stacked on itself: one block
     colour named twice, or with a word for itself, and nothing else) or "inside" (a block put inside another
     block: two block colours and a word for into/inside, no bowl or plate); None otherwise."""
-    low = text.lower()
     c = cues(text)
-    if c.places & {"bowl", "plate"} or c.places & {"left", "right", "forward"}:
+    if c.places:  # a place or a direction: not a block on or in another
         return None
     mentions = [col for _, _, col in color_spans(text) if col in BLOCK_COLORS]
-    if len(set(mentions)) == 1 and not c.lift and (len(mentions) >= 2 or any(w in low for w in _ITSELF)):
+    if len(set(mentions)) == 1 and not c.lift and (len(mentions) >= 2 or any(w in text.lower() for w in _ITSELF)):
         return "itself"
-    if len(set(mentions)) >= 2:
-        words = _WORD.findall(low)
-        if any("inside" in _INSIDE_LISTS.labels(w) for w in words if not NO_SPACES.search(w)) or \
-                _INSIDE_LISTS.substrings(low):
-            return "inside"
+    if len(set(mentions)) >= 2 and c.inside:
+        return "inside"
     return None
-
 
 __all__ = ["Cues", "agreeing", "consistent", "cues", "fixture_colors", "impossible", "kinds_allowed", "moved_fixture"]

@@ -88,11 +88,12 @@ _REQUEST = re.compile(
     r"|(?:줄래|줄 수 있어|주시겠어요|줄래요|주실래요|주세요)[？?]?$"
     r"|\b(?:please|pls|bitte|por favor|s'il (?:te|vous) pla[iî]t|per favore|per piacere|alsjeblieft|alstublieft"
     r"|prosz[eę]|пожалуйста|будь ласка|snälla|vær så snill|venligst|lütfen|k[ée]rlek|te rog|v[ăa] rog|prosím"
-    r"|παρακαλώ|tolong|làm ơn|vui lòng|कृपया|من فضلك)\b",
+    r"|παρακαλώ|tolong|làm ơn|vui lòng|कृपया|من فضلك)\b"
+    # the fourteen languages of `core.language.more_words`
+    "|^(?:" + "|".join(map(re.escape, more_words.REQUEST_OPENINGS)) + ")"
+    "|(?:" + "|".join(map(re.escape, more_words.POLITE)) + ")",
     re.IGNORECASE,
 )
-_REQUEST_MORE = re.compile("^(?:" + "|".join(map(re.escape, more_words.REQUEST_OPENINGS)) + ")"
-                           "|(?:" + "|".join(map(re.escape, more_words.POLITE)) + ")", re.IGNORECASE)
 
 
 @lru_cache(maxsize=4096)
@@ -114,7 +115,7 @@ def looks_like_request(text: str) -> bool:
     and words that settle a task ("could you grab the red cube for me?"); "can you see the red block?" is
     a question (no task in its words)."""
     t = text.strip()
-    return bool(_REQUEST.search(t) or _REQUEST_MORE.search(t)) and words_settle(t)
+    return bool(_REQUEST.search(t)) and words_settle(t)
 
 
 def words_settle(command: str, answers: Iterable[str] | None = None) -> bool:
