@@ -72,6 +72,8 @@ def format_run(events: list[AutoEvent], partial: str = "", state: str = "") -> s
             lines.append(f"↻ {e.text}")
         elif e.kind == "skip":
             lines.append(f"✓ {e.text}")
+        elif e.kind == "restart":
+            lines.append(f"↻ {e.text}" + (f"\nActions: `{e.data['actions']}`" if (e.data or {}).get("actions") else ""))
         elif e.kind == "prepare":
             lines.append(f"\n**{e.subtask}**\n↳ {e.text}" + (f"\nActions: `{e.data['actions']}`" if (e.data or {}).get("actions") else ""))
         elif e.kind in ("done", "hold", "cancelled", "error"):

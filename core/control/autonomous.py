@@ -29,6 +29,7 @@ from core.control.readiness import (
     RobotNow,
     already_done,
     approach_reached,
+    fresh_start,
     held_block,
     needs_grasp,
     prepare,
@@ -63,11 +64,14 @@ class RunConfig:
     max_regrasps: int = 1
     stall_cycles: int = 3  # cycles in a row without progress before a subtask stops early (`readiness.Progress`)
     prepare: bool = True  # bring the robot to a state each subtask can start from (`readiness.prepare`)
+    # a subtask that stalls starts again from travel height, its objects looked for afresh, this many times per
+    # command (`readiness.fresh_start`) before the run stops
+    fresh_starts: int = 1
 
 
 @dataclass(frozen=True)
 class AutoEvent:
-    kind: str  # restate | subtasks | skip | prepare | plan | actions | limit | verify | retry | regrasp | malformed | hold | done | cancelled | error | refuse | ask
+    kind: str  # restate | subtasks | skip | prepare | plan | actions | limit | verify | retry | regrasp | restart | malformed | hold | done | cancelled | error | refuse | ask
     text: str
     t: float
     subtask: str | None = None
@@ -264,7 +268,7 @@ class AutonomousRun:
         if i >= len(subtasks):
             self._finish("success", "the command is already done: nothing to do")
             return
-        retries = 0
+        retries = fresh = 0
         while i < len(subtasks):
             if self._cancel.is_set() or self.result is not None:
                 return
@@ -299,6 +303,10 @@ class AutonomousRun:
                 continue
             if self.result is not None or self._cancel.is_set():
                 return
+            if outcome == "stalled" and fresh < self.config.fresh_starts:
+                fresh += 1
+                i = self._start_afresh(subtasks, i)
+                continue
             if outcome == "unusable":
                 self._finish("failed", f"the model kept writing unusable text for '{subtask}'; holding")
             elif outcome == "missed" and push_phase(subtask):
@@ -356,6 +364,20 @@ class AutonomousRun:
         self._emit("prepare", prep.says, subtask, actions=render_list(list(prep.entries)), reason=prep.reason)
         self._execute(list(prep.entries), obs)
         return None
+
+    def _start_afresh(self, subtasks: list[str], i: int) -> int:
+        """After subtask `i` stalled: rise to travel height, forget where the objects were seen, and return
+        where to start again (the subtask itself; a push, from its approach)."""
+        subtask = subtasks[i]
+        obs = self._frame()
+        prep = fresh_start(subtask, RobotNow(obs.ee_pos, obs.gripper, self._held(obs)), self._why)
+        self._emit("restart", prep.says, subtask, actions=render_list(list(prep.entries)), reason=prep.reason)
+        if prep.entries:
+            self._execute(list(prep.entries), obs)
+        self._seen.clear()
+        push = push_phase(subtask)
+        back = retry_from(subtasks, i) if push is not None and push[1] == "push" else None
+        return i if back is None else back
 
     @staticmethod
     def _held(obs: Observation) -> str | None:

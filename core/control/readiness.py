@@ -18,6 +18,8 @@ decide, from what the loop observes, what to do before the model is asked:
   its grounding line says the closed gripper is down beside the block.
 - `Progress`: per subtask, whether the cycles get anywhere (the distance on the grounding line shrinks, or
   the gripper changes as asked); `observe` returns, in plain words, why to stop when they do not.
+- `fresh_start(subtask, now, why)`: once per command, a stalled subtask starts again from travel height
+  with its objects looked for afresh, before the loop gives up.
 """
 
 from __future__ import annotations
@@ -266,6 +268,20 @@ def prepare(subtask: str, now: RobotNow, it: str | None = None,
     return None
 
 
+def fresh_start(subtask: str, now: RobotNow, why: str) -> Preparation:
+    """After `subtask`'s cycles stalled (`Progress`, `why` in plain words): the entries that rise to travel
+    height with the gripper as it is, from where the subtask starts once more with its objects looked for
+    afresh (the loop forgets where it saw them: a place remembered from afar is kept while the gripper is
+    near it, so a block that moved since stays where the line says it was). Near the object, low, is off
+    the expert's path; high over it is on it. A grasp's closed gripper is opened by `prepare` on the way in."""
+    z = now.ee_pos[2]
+    grip = GRIPPER_CLOSED if now.opening <= OPEN_ABOVE else GRIPPER_OPEN
+    entries = _moves(0.0, 0.0, TRAVEL_Z - z, grip) if z < TRAVEL_Z - 0.005 else []
+    rising = f"rising to {100 * TRAVEL_Z:.0f} cm, " if entries else ""
+    return Preparation(tuple(entries), f"No progress on '{subtask}' ({why}): {rising}looking for the objects again "
+                       "and starting this step once more.", "fresh_start")
+
+
 @dataclass
 class Progress:
     """Whether a subtask's cycles get anywhere. Call `observe` at the start of every cycle after the first
@@ -331,5 +347,5 @@ class Progress:
 
 
 __all__ = ["EMPTY_BELOW", "HELD_UNKNOWN", "Preparation", "Progress", "RobotNow", "already_done",
-           "approach_reached", "clear_spot", "grasp_object", "held_block", "needs_grasp", "prepare", "push_ended",
+           "approach_reached", "clear_spot", "fresh_start", "grasp_object", "held_block", "needs_grasp", "prepare", "push_ended",
            "push_lost", "put_down", "retry_from", "travels_first"]

@@ -10,28 +10,37 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-# Per language: the pieces of the three messages. {obj}: the missing object (English name), {cmd}: the
+# Per language: the pieces of the messages. {obj}: the missing object (English name), {cmd}: the
 # command as typed, {task}: the English instruction understood, {blocks}: the blocks in the scene.
 WORDS: dict[str, dict[str, str]] = {
     "en": {"no_task": "I understood “{cmd}”, but that is not one of the tasks I can do, so I will not move.",
+           "itself": "I understood “{cmd}”, but a block cannot go on itself, so I will not move.",
+           "inside": "I understood “{cmd}”, but a block cannot go inside another block, so I will not move.",
            "missing": "I understood “{task}”, but there is no {obj} on the table, so I will not move.",
            "missing_word": "I understood “{cmd}”, but I see no “{obj}” on the table, so I will not move.",
            "can": "I can pick up a block, put it in the bowl or on the plate, push it left, right or forward, "
                   "or stack it on another block. Blocks here: {blocks}.",
            "ask": "Which block do you mean: {blocks}?", "ask_stack": "Which block goes on which: {blocks}?"},
     "es": {"no_task": "Entendí «{cmd}», pero no es una de las tareas que sé hacer, así que no me muevo.",
+           "itself": "Entendí «{cmd}», pero un bloque no puede ir sobre sí mismo, así que no me muevo.",
+           "inside": "Entendí «{cmd}», pero un bloque no puede ir dentro de otro bloque, así que no me muevo.",
            "missing": "Entendí «{task}», pero no hay ningún {obj} en la mesa, así que no me muevo.",
            "missing_word": "Entendí «{cmd}», pero no veo «{obj}» en la mesa, así que no me muevo.",
            "can": "Puedo recoger un bloque, ponerlo en el cuenco o en el plato, empujarlo a la izquierda, a la "
                   "derecha o hacia adelante, o apilarlo sobre otro bloque. Bloques aquí: {blocks}.",
            "ask": "¿Qué bloque: {blocks}?", "ask_stack": "¿Qué bloque va encima de cuál: {blocks}?"},
     "fr": {"no_task": "J'ai compris « {cmd} », mais ce n'est pas une des tâches que je sais faire : je ne bouge pas.",
+           "itself": "J'ai compris « {cmd} », mais un bloc ne peut pas aller sur lui-même : je ne bouge pas.",
+           "inside": "J'ai compris « {cmd} », mais un bloc ne peut pas aller dans un autre bloc : je ne bouge pas.",
            "missing": "J'ai compris « {task} », mais il n'y a pas de {obj} sur la table : je ne bouge pas.",
            "missing_word": "J'ai compris « {cmd} », mais je ne vois pas « {obj} » sur la table : je ne bouge pas.",
            "can": "Je peux prendre un bloc, le mettre dans le bol ou sur l'assiette, le pousser à gauche, à droite "
                   "ou vers l'avant, ou l'empiler sur un autre bloc. Blocs ici : {blocks}.",
            "ask": "Quel bloc : {blocks} ?", "ask_stack": "Quel bloc sur lequel : {blocks} ?"},
     "de": {"no_task": "Ich habe „{cmd}“ verstanden, aber das ist keine meiner Aufgaben, also bewege ich mich nicht.",
+           "itself": "Ich habe „{cmd}“ verstanden, aber ein Block kann nicht auf sich selbst, also bewege ich mich nicht.",
+           "inside": "Ich habe „{cmd}“ verstanden, aber ein Block passt nicht in einen anderen Block, also bewege ich "
+                     "mich nicht.",
            "missing": "Ich habe „{task}“ verstanden, aber es gibt keinen {obj} auf dem Tisch, also bewege ich mich "
                       "nicht.",
            "missing_word": "Ich habe „{cmd}“ verstanden, aber ich sehe kein „{obj}“ auf dem Tisch, also bewege ich mich "
@@ -40,11 +49,15 @@ WORDS: dict[str, dict[str, str]] = {
                   "rechts oder vorne schieben oder auf einen anderen Block stapeln. Blöcke hier: {blocks}.",
            "ask": "Welchen Block meinst du: {blocks}?", "ask_stack": "Welcher Block auf welchen: {blocks}?"},
     "zh": {"no_task": "我理解了“{cmd}”，但这不是我能做的任务，所以我不动。",
+           "itself": "我理解了“{cmd}”，但方块不能放在它自己上面，所以我不动。",
+           "inside": "我理解了“{cmd}”，但方块不能放进另一个方块里，所以我不动。",
            "missing": "我理解为“{task}”，但桌上没有 {obj}，所以我不动。",
            "missing_word": "我理解了“{cmd}”，但桌上没有“{obj}”，所以我不动。",
            "can": "我可以拿起方块，把它放进碗里或盘子上，向左、向右或向前推，或者叠在另一个方块上。这里的方块：{blocks}。",
            "ask": "你指的是哪个方块：{blocks}？", "ask_stack": "哪个方块放在哪个上面：{blocks}？"},
     "ja": {"no_task": "「{cmd}」と理解しましたが、それは私にできる作業ではないので、動きません。",
+           "itself": "「{cmd}」と理解しましたが、ブロックをそれ自身の上には置けないので、動きません。",
+           "inside": "「{cmd}」と理解しましたが、ブロックを別のブロックの中には入れられないので、動きません。",
            "missing": "「{task}」と理解しましたが、テーブルに {obj} がないので、動きません。",
            "missing_word": "「{cmd}」と理解しましたが、テーブルに「{obj}」がないので、動きません。",
            "can": "ブロックを持ち上げる、ボウルやお皿に置く、左・右・前に押す、別のブロックに積むことができます。"
@@ -119,6 +132,13 @@ def _refusal(lang: str, first: str, skills: Sequence[str], blocks: Sequence[str]
     return text
 
 
+def impossible_message(lang: str, command: str, why: str, skills: Sequence[str], blocks: Sequence[str]) -> str:
+    """Why the robot holds when no robot could do the command (`why`: "itself", a block on itself;
+    "inside", a block inside another: `core.language.cues.impossible`); then what it can do."""
+    lang, w = _words(lang)
+    return _refusal(lang, w[why].format(cmd=" ".join(command.split())), skills, blocks)
+
+
 def fixed_message(lang: str, command: str, fixture: str, skills: Sequence[str], blocks: Sequence[str]) -> str:
     """Why the robot holds when the command would move the bowl, the plate or the table (`fixture`); then
     what it can do, as `refuse_message`."""
@@ -134,4 +154,4 @@ def ask_message(lang: str, kind: str, blocks: Sequence[str]) -> str:
     return w["ask_stack" if kind == "stack" else "ask"].format(blocks=block_list(lang, blocks))
 
 
-__all__ = ["COLOUR_NAMES", "FIXED", "WORDS", "ask_message", "block_list", "fixed_message", "refuse_message"]
+__all__ = ["COLOUR_NAMES", "FIXED", "WORDS", "ask_message", "block_list", "fixed_message", "impossible_message", "refuse_message"]

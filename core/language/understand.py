@@ -4,7 +4,9 @@ The restater ranks a command against every answer it knows (`core.language.resta
 instructions, the *open* instructions (a task whose block the command does not name) and `NONE_ANSWER`
 (nothing the robot can do). `decide` turns that ranking, the scene and the command into an `Understanding`:
 
-1. **refuse, no task**: `NONE_ANSWER` scores less than `none_margin` below the best other answer (a
+1. **refuse** (the three refusals the words settle - a fixed object, not here by its words, impossible -
+   come first, so a command the ranking rejects too is told what is wrong with it, e.g. "I see no “tasse”");
+   **refuse, no task**: `NONE_ANSWER` scores less than `none_margin` below the best other answer (a
    larger margin refuses more; a question-like command — `looks_like_question` — uses `question_margin`,
    so a question sent with "Do it" is refused more readily), or when neither the best task nor the best
    open instruction scores `task_floor` (the restater is sure of nothing);
@@ -44,7 +46,7 @@ from core.language.catalogue import subtask_objects
 from core.language.colors import colors_in
 from core.language.cues import agreeing, consistent, cues, fixture_colors, impossible, kinds_allowed, moved_fixture
 from core.language.objects import others_in
-from core.language.replies import ask_message, fixed_message, refuse_message
+from core.language.replies import ask_message, fixed_message, impossible_message, refuse_message
 from core.language.restate import NONE_ANSWER, OPEN_INSTRUCTIONS, is_task_answer, open_kind
 from core.robot.tasks import BLOCK_COLORS, TaskError, task_from_instruction
 
@@ -226,24 +228,14 @@ def decide(command: str, ranked: Sequence[tuple[str, float]], present: Iterable[
     doubted = m["none"] > max(m["task"], m["open"]) - margin
     if doubted and margin == none_margin and words_settle(command, (a for a, _ in ranked)):
         doubted = False  # the words name the task and its blocks: they outweigh the restater's doubt
+    # what the words alone rule out comes first, so a command the ranking rejects too gets the reason that
+    # names what is wrong with it ("I see no “tasse”") rather than the general one
+    specific = _by_the_words(command, names, blocks, skills, lang, m)
+    if specific is not None:
+        return specific
     if doubted or unsure or best_task[0] is None and best_open[0] is None:
         return Understanding("refuse", command, reason="no task", lang=lang, scores=m,
                              message=refuse_message(lang, command, None, None, skills, blocks))
-    fixture = moved_fixture(command, lang)
-    if fixture is not None and not any(fixture in own for own in skills):  # a lab's task may move its own bowl
-        return Understanding("refuse", command, reason="moves a fixed object", missing=fixture, lang=lang, scores=m,
-                             message=fixed_message(lang, command, fixture, skills, blocks))
-    cannot = impossible(command)
-    if cannot is not None and not skills:  # a lab's own tasks may put things inside others
-        return Understanding("refuse", command, reason=f"impossible: {cannot}", lang=lang, scores=m,
-                             message=refuse_message(lang, command, None, None, skills, blocks))
-    if names is not None:
-        stray = not_here(command, names, blocks)
-        if stray is not None:
-            what, word = stray
-            return Understanding("refuse", command, None, None, reason="not in the scene", missing=what, lang=lang,
-                                 scores=m, message=refuse_message(lang, command, " ".join(command.split()), what,
-                                                                  skills, blocks, word=word))
     if best_open[0] is not None and best_open[1] - best_task[1] > open_margin and not cues(command).blocks:
         kind = open_kind(best_open[0])
         return Understanding("ask", command, best_open[0], kind, reason="which block", candidates=tuple(blocks),
@@ -265,6 +257,28 @@ def decide(command: str, ranked: Sequence[tuple[str, float]], present: Iterable[
         return Understanding("refuse", command, instruction, kind, reason="not in the scene", missing=absent,
                              lang=lang, scores=m, message=refuse_message(lang, command, text, absent, skills, blocks))
     return Understanding("act", command, instruction, kind, lang=lang, scores=m)
+
+
+def _by_the_words(command: str, names: Sequence[str] | None, blocks: Sequence[str], skills: Sequence[str], lang: str,
+                  m: dict[str, float]) -> Understanding | None:
+    """The refusals the command's own words settle, whatever the ranking says: a fixed object moved
+    (`moved_fixture`), a block on itself or inside another (`impossible`), a thing or a colour the scene
+    does not hold (`not_here`, when the scene is known); None when the words rule out nothing."""
+    fixture = moved_fixture(command, lang)
+    if fixture is not None and not any(fixture in own for own in skills):  # a lab's task may move its own bowl
+        return Understanding("refuse", command, reason="moves a fixed object", missing=fixture, lang=lang, scores=m,
+                             message=fixed_message(lang, command, fixture, skills, blocks))
+    cannot = impossible(command)
+    if cannot is not None and not skills:  # a lab's own tasks may put things inside others
+        return Understanding("refuse", command, reason=f"impossible: {cannot}", lang=lang, scores=m,
+                             message=impossible_message(lang, command, cannot, skills, blocks))
+    stray = not_here(command, names, blocks) if names is not None else None
+    if stray is None:
+        return None
+    what, word = stray
+    return Understanding("refuse", command, None, None, reason="not in the scene", missing=what, lang=lang,
+                         scores=m, message=refuse_message(lang, command, " ".join(command.split()), what,
+                                                          skills, blocks, word=word))
 
 
 def not_here(command: str, names: Sequence[str], blocks: Sequence[str]) -> tuple[str, str | None] | None:

@@ -109,11 +109,54 @@ def test_cycles_that_get_nowhere_stop_early_and_say_why(loop):
             return "[[0.0, 0.0, 0.0, 1]]"
 
     policy = Stuck(loop)
-    r = command(loop, policy, "pick up the red block", max_retries=0)
+    r = command(loop, policy, "pick up the red block", max_retries=0, fresh_starts=0)
     assert r.result == "failed"
     assert "stopped early on 'grasp the red block': no progress in the last 3 cycles" in r.events[-1].text
     assert "the same action [[0.0, 0.0, 0.0, 1]] each time" in r.events[-1].text
     assert policy.calls.count("actions") == 3  # not 12
+    # with a fresh start (the default): once more from travel height, then the same stop
+    again = Stuck(loop)
+    r = command(loop, again, "pick up the red block", max_retries=0)
+    assert r.result == "failed" and "stopped early on 'grasp the red block'" in r.events[-1].text
+    assert [e.kind for e in r.events].count("restart") == 1 and again.calls.count("actions") == 6
+
+
+def test_a_stalled_subtask_starts_once_more_from_travel_height_with_its_objects_looked_for_afresh(loop):
+    class StuckLow(GroundTruthPolicy):
+        """Goes down beside the block, then writes nothing useful three times; after the fresh start it
+        does the grasp right. `context` sees the run's memory of where objects were seen."""
+
+        stuck = 0
+
+        def __init__(self, loop):
+            super().__init__(loop)
+            self.empty = []
+
+        def context(self, image, subtask, ee_pos, gripper, seen):
+            self.empty.append(not seen)
+            seen.setdefault("red block", "seen before")
+            return None
+
+        def actions(self, image, instruction, subtask, plan, on_text=None):
+            if subtask.startswith("grasp") and self.stuck < 4:
+                self.stuck += 1
+                self.calls.append("actions")
+                return "[[0.0, 0.0, -3.0, 1]]" if self.stuck == 1 else "[[0.0, 0.0, 0.0, 1]]"
+            return super().actions(image, instruction, subtask, plan, on_text)
+
+    policy = StuckLow(loop)
+    heights = []
+    policy.plan = lambda *a, _p=policy.plan, **k: (heights.append(loop.observation.ee_pos[2]), _p(*a, **k))[1]
+    r = command(loop, policy, "pick up the red block", max_retries=0)
+    assert r.result == "success", [e.text for e in r.events]
+    restart = next(e for e in r.events if e.kind == "restart")
+    assert restart.subtask == "grasp the red block" and "No progress on 'grasp the red block'" in restart.text
+    assert "looking for the objects again" in restart.text
+    kinds = [e.kind for e in r.events]
+    after = heights[[k for k in kinds if k == "plan" or k == "restart"].index("restart")]
+    assert after > 0.095  # the step started again from travel height
+    assert kinds.count("restart") == 1
+    assert policy.empty.count(True) == 2  # the run's memory of where things were seen: at the start, and forgotten
 
 
 def _truth_line(robot):

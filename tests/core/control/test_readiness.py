@@ -14,6 +14,7 @@ from core.control.readiness import (
     already_done,
     approach_reached,
     clear_spot,
+    fresh_start,
     held_block,
     needs_grasp,
     prepare,
@@ -195,3 +196,15 @@ def test_an_open_gripper_is_closed_before_a_push_approach():
     # already closed: ready as it is; a grasp still wants it open
     assert prepare("move to the left of the green block", RobotNow((0.34, 0.0, 0.18), 0.0), "green block") is None
     assert prepare("grasp the green block", home, "green block") is None
+
+
+def test_a_fresh_start_rises_to_travel_height_with_the_gripper_as_it_is():
+    low = fresh_start("grasp the red block", RobotNow((0.45, 0.02, 0.022), 0.0), "still 0.1 cm from the red block")
+    assert low.reason == "fresh_start" and _end(low.entries, (0.45, 0.02, 0.022)) == pytest.approx((0.45, 0.02, TRAVEL_Z),
+                                                                                                  abs=1e-3)
+    assert {e.gripper for e in low.entries} == {GRIPPER_CLOSED}  # not opened among the blocks (prepare opens it up high)
+    assert "No progress on 'grasp the red block' (still 0.1 cm from the red block): rising to 10 cm" in low.says
+    assert {e.gripper for e in fresh_start("stack it on the blue block", RobotNow((0.4, 0.0, 0.05), 0.55), "x").entries} \
+        == {GRIPPER_CLOSED}  # a held block stays held
+    high = fresh_start("move to the left of the blue block", RobotNow((0.4, 0.0, 0.10), 0.0), "still 8.0 cm")
+    assert high.entries == () and "rising" not in high.says and "looking for the objects again" in high.says

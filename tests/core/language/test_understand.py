@@ -239,3 +239,17 @@ def test_words_that_settle_the_task_outweigh_the_restaters_doubt_but_not_a_quest
     # the words' colour makes "which block?" pointless: the block they name is acted on
     r = ranking("put the block on the plate", 0.0, **{"put the red block on the plate": -0.5})
     assert decide("tedd a piros kockát a tányérra", r, SCENE).instruction == "put the red block on the plate"
+
+
+@pytest.mark.parametrize("command,reason,says", [
+    ("prends la tasse", "not in the scene", "« tasse »"),
+    ("stack the blue block on the blue block", "impossible: itself", "cannot go on itself"),
+    ("mets le bloc rouge dans le bloc bleu", "impossible: inside", "dans un autre bloc"),
+    ("put the bowl on the red block", "moves a fixed object", "the bowl stays where it is"),
+])
+def test_a_command_the_ranking_rejects_too_is_told_what_its_words_got_wrong(command, reason, says):
+    # the restater ranks "none" first for all four: the verdict is the same refusal, the reason names the fault
+    u = decide(command, ranking(NONE_ANSWER), SCENE)
+    assert u.verdict == "refuse" and u.reason == reason and says in u.message
+    assert "not one of the tasks" not in u.message
+    assert decide("wave hello to the visitors", ranking(NONE_ANSWER), SCENE).reason == "no task"
