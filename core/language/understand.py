@@ -314,9 +314,10 @@ def absent_color(named: Sequence[str] | None, blocks: Sequence[str], instruction
 
 def _with_lexicon(named: Sequence[str] | None, command: str) -> list[str]:
     """The colours the glosses name, then those the colour lexicon (`core.language.colors`) finds that they
-    missed."""
-    out = list(named or [])
-    return out + [c for c in colors_in(command) if c not in out]
+    missed; not the bowl's or the plate's (`fixture_colors`: "the white plate" names no white block)."""
+    own = fixture_colors(command)
+    out = [c for c in (named or []) if c not in own]
+    return out + [c for c in colors_in(command) if c not in out and c not in own]
 
 
 def _kind(instruction: str) -> str | None:

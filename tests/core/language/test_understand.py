@@ -253,3 +253,12 @@ def test_a_command_the_ranking_rejects_too_is_told_what_its_words_got_wrong(comm
     assert u.verdict == "refuse" and u.reason == reason and says in u.message
     assert "not one of the tasks" not in u.message
     assert decide("wave hello to the visitors", ranking(NONE_ANSWER), SCENE).reason == "no task"
+
+
+def test_the_plates_colour_is_not_an_absent_block_colour_when_the_scene_is_unknown():
+    # no scene model (a real robot): the colour check runs on the words and the chosen task alone
+    u = decide("put the block on the white plate", ranking("put the red block on the plate"), None, named=["white"])
+    assert u.verdict == "act" and u.missing is None
+    # a colour given to a block is still checked
+    v = decide("put the white block on the plate", ranking("put the red block on the plate"), None, named=["white"])
+    assert v.verdict == "refuse" and v.missing == "white object"
