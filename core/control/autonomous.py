@@ -269,6 +269,7 @@ class AutonomousRun:
             self._finish("success", "the command is already done: nothing to do")
             return
         retries = fresh = 0
+        push_from: dict[str, SceneState] = {}  # per push, the scene when its first try began
         while i < len(subtasks):
             if self._cancel.is_set() or self.result is not None:
                 return
@@ -285,7 +286,12 @@ class AutonomousRun:
                 self._emit("regrasp", f"the {it or 'block'} is not in the gripper: back to '{subtasks[back]}'", subtask)
                 i = back
                 continue
-            outcome = self._work_on(subtask, self._frame().scene, it)
+            start = self._frame().scene
+            push = push_phase(subtask)
+            if push is not None and push[1] == "push" and start is not None:
+                # a push tried again is judged from where its first try began: the block's whole way counts
+                start = push_from.setdefault(subtask, start)
+            outcome = self._work_on(subtask, start, it)
             if outcome == "done":
                 i += 1
                 continue

@@ -449,3 +449,52 @@ def test_an_open_command_asks_back_and_the_answer_run_completes_it(loop):
     assert policy.seen[-1][2] is asked.understanding  # the reply was read with the pending question
     assert ("subtasks", "pick up the red block") in policy.calls
     assert answer.events[0].kind == "restate" and answer.events[0].text == "pick up the red block"
+
+
+class Pusher(GroundTruthPolicy):
+    """A push of the red block to the right: down beside it, then a push of `step_cm` per try; the first
+    try then stalls (no motion), so the loop goes back to the approach and the second try pushes again."""
+
+    def __init__(self, loop, step_cm):
+        super().__init__(loop)
+        self.step_cm, self.pushes = step_cm, 0
+
+    def subtasks(self, image, instruction, on_text=None):
+        return "1. move to the left of the red block\n2. push the red block to the right"
+
+    def plan(self, image, instruction, subtask, on_text=None):
+        return "move"
+
+    def actions(self, image, instruction, subtask, plan, on_text=None):
+        obs = self.loop.observation
+        ee, blk = obs.ee_pos, obs.scene.get("red block").pos
+        if subtask.startswith("move"):
+            moves = split((blk[0] - ee[0]) * 100, (blk[1] + 0.04 - ee[1]) * 100, 0.0)
+            moves += split(0.0, 0.0, (0.02 - ee[2]) * 100)
+            return "[" + ", ".join(f"[{x}, {y}, {z}, 0]" for x, y, z in moves) + "]"
+        self.pushes += 1  # a push on the first and on the fifth call (the retry's first), else nothing
+        return f"[[0.0, -{self.step_cm}, 0.0, 0]]" if self.pushes in (1, 5) else "[[0.0, 0.0, 0.0, 0]]"
+
+
+def test_a_push_tried_again_is_judged_from_where_its_first_try_began(loop):
+    tries = []
+
+    def judge(subtask, start, now, it):
+        if subtask.startswith("move"):
+            return None  # the approach: judged as executed
+        if start is not now:  # not the check before anything moves
+            tries.append(start.get("red block").pos[1] - now.get("red block").pos[1])
+        return sim_verify(subtask, start, now, it)
+
+    y0 = loop.observation.scene.get("red block").pos[1]
+    r = AutonomousRun(Pusher(loop, 4.5), "push the red block to the right", judge=judge,
+                      config=RunConfig(fresh_starts=0)).start()
+    loop.set_driver(r)
+    assert r.wait(120)
+    texts = [e.text for e in r.events]
+    assert sum("back to 'move to the left of the red block'" in t for t in texts) == 1, texts
+    first = tries[0]  # after the first try's push
+    second = (y0 - first) - loop.observation.scene.get("red block").pos[1]  # the second try's own way
+    assert 0.01 < first < 0.05 and 0.01 < second < 0.05  # neither try alone pushed it the 5 cm a push needs
+    assert y0 - loop.observation.scene.get("red block").pos[1] >= 0.05  # both together did
+    assert r.result == "success", texts
