@@ -38,7 +38,8 @@ WORDS: dict[str, dict[str, str]] = {
                   "ou vers l'avant, ou l'empiler sur un autre bloc. Blocs ici : {blocks}.",
            "ask": "Quel bloc : {blocks} ?", "ask_stack": "Quel bloc sur lequel : {blocks} ?"},
     "de": {"no_task": "Ich habe „{cmd}“ verstanden, aber das ist keine meiner Aufgaben, also bewege ich mich nicht.",
-           "itself": "Ich habe „{cmd}“ verstanden, aber ein Block kann nicht auf sich selbst, also bewege ich mich nicht.",
+           "itself": "Ich habe „{cmd}“ verstanden, aber ein Block kann nicht auf sich selbst gestapelt werden, also "
+                     "bewege ich mich nicht.",
            "inside": "Ich habe „{cmd}“ verstanden, aber ein Block passt nicht in einen anderen Block, also bewege ich "
                      "mich nicht.",
            "missing": "Ich habe „{task}“ verstanden, aber es gibt keinen {obj} auf dem Tisch, also bewege ich mich "
