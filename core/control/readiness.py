@@ -243,8 +243,13 @@ def prepare(subtask: str, now: RobotNow, it: str | None = None,
     if now.held is not None and not (grasp is not None and now.held == grasp):
         what = "a block" if now.held == HELD_UNKNOWN else f"the {now.held}"
         verb = f"grasp the {grasp}" if grasp else f"push the {target}" if target else "push"
-        return Preparation(tuple(put_down(now)), f"The gripper holds {what}, not what this command needs: setting "
-                           f"it down first, then I {verb}.", "put_down")
+        entries = put_down(now)
+        closing = ""
+        if grasp is None:  # a push's approach: the expert pushes with the gripper closed (as below)
+            entries.append(Chunk(0.0, 0.0, 0.0, GRIPPER_CLOSED))
+            closing = " with the gripper closed"
+        return Preparation(tuple(entries), f"The gripper holds {what}, not what this command needs: setting "
+                           f"it down first, then I {verb}{closing}.", "put_down")
     if now.held is not None:
         return None  # the block to grasp is in the gripper already: the grasp is judged done
     over = offset is not None and max(abs(offset[0]), abs(offset[1])) <= OVER_TARGET_CM

@@ -208,3 +208,14 @@ def test_a_fresh_start_rises_to_travel_height_with_the_gripper_as_it_is():
         == {GRIPPER_CLOSED}  # a held block stays held
     high = fresh_start("move to the left of the blue block", RobotNow((0.4, 0.0, 0.10), 0.0), "still 8.0 cm")
     assert high.entries == () and "rising" not in high.says and "looking for the objects again" in high.says
+
+
+def test_a_block_set_down_before_a_push_leaves_the_gripper_closed():
+    held = RobotNow((0.45, 0.05, 0.16), 0.55, "yellow block", {"yellow block": (0.45, 0.05, 0.16),
+                                                               "red block": (0.40, -0.10, 0.025)})
+    push = prepare("move to the right of the red block", held, "red block")
+    assert push.reason == "put_down" and push.entries[-1].gripper == GRIPPER_CLOSED
+    assert GRIPPER_OPEN in [e.gripper for e in push.entries]  # it let go of the yellow block first
+    assert push.says.endswith("then I push the red block with the gripper closed.")
+    grasp = prepare("grasp the red block", held, "red block")
+    assert grasp.reason == "put_down" and grasp.entries[-1].gripper == GRIPPER_OPEN  # a grasp wants it open
