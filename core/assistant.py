@@ -41,6 +41,12 @@ def _seconds(e: AutoEvent) -> float | None:
     return float(s) if isinstance(s, (int, float)) else None
 
 
+def _scripted(e: AutoEvent) -> str:
+    """The line under a scripted step (prepare, restart) with the entries the loop executes, if any."""
+    actions = (e.data or {}).get("actions")
+    return f"\nActions: `{actions}`" if actions else ""
+
+
 def format_run(events: list[AutoEvent], partial: str = "", state: str = "") -> str:
     """The assistant's message for a command: subtasks, then per cycle plan, actions and verdict; under
     each action list, how long the model took to write the plan and the list."""
@@ -73,9 +79,9 @@ def format_run(events: list[AutoEvent], partial: str = "", state: str = "") -> s
         elif e.kind == "skip":
             lines.append(f"✓ {e.text}")
         elif e.kind == "restart":
-            lines.append(f"↻ {e.text}" + (f"\nActions: `{e.data['actions']}`" if (e.data or {}).get("actions") else ""))
+            lines.append(f"↻ {e.text}" + _scripted(e))
         elif e.kind == "prepare":
-            lines.append(f"\n**{e.subtask}**\n↳ {e.text}" + (f"\nActions: `{e.data['actions']}`" if (e.data or {}).get("actions") else ""))
+            lines.append(f"\n**{e.subtask}**\n↳ {e.text}" + _scripted(e))
         elif e.kind in ("done", "hold", "cancelled", "error"):
             icon = {"done": "✅", "hold": "⏸", "cancelled": "⏹", "error": "❌"}[e.kind]
             lines.append(f"\n{icon} {e.text}")

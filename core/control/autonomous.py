@@ -296,12 +296,12 @@ class AutonomousRun:
                 i += 1
                 continue
             back = retry_from(subtasks, i) if outcome in ("missed", "stalled") else None
-            if outcome == "stalled" and push_phase(subtask) is None:
+            if outcome == "stalled" and push is None:
                 back = None  # only a push that got stuck at its end is worth a second run-up
             if back is not None and retries < self.config.max_regrasps:
                 retries += 1
-                what = "the push fell short" if push_phase(subtask) else "the release missed"
-                if push_phase(subtask):
+                what = "the push fell short" if push else "the release missed"
+                if push:
                     self._seen.clear()  # the block moved: the policy looks for it afresh
                 self._emit("regrasp", f"{what}: back to '{subtasks[back]}' (try {retries} of "
                            f"{self.config.max_regrasps})", subtask)
@@ -315,7 +315,7 @@ class AutonomousRun:
                 continue
             if outcome == "unusable":
                 self._finish("failed", f"the model kept writing unusable text for '{subtask}'; holding")
-            elif outcome == "missed" and push_phase(subtask):
+            elif outcome == "missed" and push:
                 self._finish("failed", f"the push '{subtask}' fell short and no try is left; holding")
             elif outcome == "missed":
                 self._finish("failed", f"the release for '{subtask}' missed and no grasp is left to retry; holding")
@@ -381,8 +381,7 @@ class AutonomousRun:
         if prep.entries:
             self._execute(list(prep.entries), obs)
         self._seen.clear()
-        push = push_phase(subtask)
-        back = retry_from(subtasks, i) if push is not None and push[1] == "push" else None
+        back = retry_from(subtasks, i) if push_phase(subtask) is not None else None  # a push's own phase: its approach
         return i if back is None else back
 
     @staticmethod

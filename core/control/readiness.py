@@ -243,13 +243,12 @@ def prepare(subtask: str, now: RobotNow, it: str | None = None,
     if now.held is not None and not (grasp is not None and now.held == grasp):
         what = "a block" if now.held == HELD_UNKNOWN else f"the {now.held}"
         verb = f"grasp the {grasp}" if grasp else f"push the {target}" if target else "push"
-        entries = put_down(now)
-        closing = ""
-        if grasp is None:  # a push's approach: the expert pushes with the gripper closed (as below)
-            entries.append(Chunk(0.0, 0.0, 0.0, GRIPPER_CLOSED))
-            closing = " with the gripper closed"
-        return Preparation(tuple(entries), f"The gripper holds {what}, not what this command needs: setting "
-                           f"it down first, then I {verb}{closing}.", "put_down")
+        # put down, the gripper ends open at travel height with nothing held; the rules below then apply
+        # from there (where over the table does not matter to them): a push closes it
+        then = prepare(subtask, RobotNow((x, y, TRAVEL_Z), 1.0, None, now.objects), it)
+        closing = " with the gripper closed" if then is not None and then.reason == "close" else ""
+        return Preparation(tuple(put_down(now)) + (then.entries if then else ()), f"The gripper holds {what}, not "
+                           f"what this command needs: setting it down first, then I {verb}{closing}.", "put_down")
     if now.held is not None:
         return None  # the block to grasp is in the gripper already: the grasp is judged done
     over = offset is not None and max(abs(offset[0]), abs(offset[1])) <= OVER_TARGET_CM

@@ -279,8 +279,6 @@ def fixture_colors(text: str) -> frozenset[str]:
                      if any(0 <= fa - b <= 2 or (a - fb == 1 and low[fb].isspace()) for fa, fb in spans))
 
 
-
-
 @lru_cache(maxsize=4096)
 def impossible(text: str) -> str | None:
     """A block task no robot can do, from the words alone: "itself" (a block stacked on itself: one block
@@ -295,5 +293,6 @@ def impossible(text: str) -> str | None:
     if len(set(mentions)) >= 2 and c.inside:
         return "inside"
     return None
+
 
 __all__ = ["Cues", "agreeing", "consistent", "cues", "fixture_colors", "impossible", "kinds_allowed", "moved_fixture"]
